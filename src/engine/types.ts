@@ -1,0 +1,132 @@
+// The engine's public contract. Everything above the engine (study, io, cli, worker,
+// extension) codes against these types; names of recorded quantities are the JSON field
+// names of design §3 and must not change.
+
+export type CellKind = 'rnn' | 'lstm' | 'gru';
+export type Nonlinearity = 'tanh' | 'relu';
+/** Greff et al. 2015 variants; 'vanilla' is the PyTorch nn.LSTM cell. */
+export type LstmVariant = 'vanilla' | 'peephole' | 'cifg' | 'nfg' | 'nig' | 'nog' | 'niaf' | 'noaf';
+export type LossKind = 'mse' | 'xent';
+export type Mode = 'many-to-one' | 'many-to-many';
+
+export interface ModelConfig {
+  cell: CellKind;
+  /** RNN only. */
+  nonlinearity: Nonlinearity;
+  /** LSTM only. */
+  variant: LstmVariant;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  /** Size of the linear readout head y_t = W_y h_t + b_y. */
+  outputSize: number;
+}
+
+/** Row-major tensor on float64. */
+export interface Tensor {
+  shape: number[];
+  data: Float64Array;
+}
+
+/**
+ * Parameters under PyTorch state_dict names: `weight_ih_l{k}[_reverse]`, `weight_hh_l{k}`,
+ * `bias_ih_l{k}`, `bias_hh_l{k}`; peephole weights `weight_ci_l{k}`, `weight_cf_l{k}`,
+ * `weight_co_l{k}` (shape [H], our own names: PyTorch has no peepholes); the head
+ * `head.weight` [O, D*H] and `head.bias` [O]. Insertion order is stable and is the order
+ * in which optimizers and clipping visit parameters.
+ */
+export type ParamSet = Map<string, Tensor>;
+
+export interface Model {
+  config: ModelConfig;
+  params: ParamSet;
+}
+
+/**
+ * A batch, batch-first like the CLI's JSON: x is [B][T][I] flattened row-major; y is
+ * [B][T][O] (many-to-many) or [B][O] (many-to-one). For `xent`, y holds target class
+ * probabilities (one-hot for hard labels) over the O outputs.
+ */
+export interface Batch {
+  batchSize: number;
+  steps: number;
+  inputSize: number;
+  outputSize: number;
+  mode: Mode;
+  x: Float64Array;
+  y: Float64Array;
+}
+
+export interface ProbeOptions {
+  /** Per-timestep gate statistics and gate gradient norms (default true). */
+  gates?: boolean;
+  /** weightGradByStep (default true). */
+  weightGradByStep?: boolean;
+  /** jacobianNorm by power iteration (default true). */
+  jacobian?: boolean;
+  /** Power iterations per Jacobian (default 20). */
+  jacobianIterations?: number;
+  /** RNNbow's itemized T x T matrix (default false); refused above `itemizedMaxSteps`. */
+  itemized?: boolean;
+  /** Cap on T for the itemized matrix (default ITEMIZED_MAX_STEPS). */
+  itemizedMaxSteps?: number;
+}
+
+export interface Truncation {
+  /** Run a backward pass every k1 steps ... */
+  k1: number;
+  /** ... through the last k2 steps (k2 >= k1). Full BPTT when absent. */
+  k2: number;
+}
+
+export interface PassOptions {
+  loss: LossKind;
+  probes?: ProbeOptions;
+  truncation?: Truncation | null;
+}
+
+/** One layer and direction of a pass; series are indexed by timestep t = 0..T-1. */
+export interface LayerRecord {
+  layer: number;
+  direction: 'forward' | 'reverse';
+  gradNormH: number[];
+  /** LSTM family only. */
+  gradNormC: number[] | null;
+  /** Keys are gate names: LSTM i f g o, GRU r z n, RNN a (the pre-activation). */
+  gateGradNorm: Record<string, number[]>;
+  gateMean: Record<string, number[]>;
+  gateSaturation: Record<string, number[]>;
+  weightGradByStep: number[];
+  jacobianNorm: number[] | null;
+}
+
+export interface NonFinite {
+  /** Field name of the first non-finite quantity met, e.g. `gradNormH`, `loss`, `params`. */
+  quantity: string;
+  layer: number | null;
+  t: number | null;
+  value: number;
+}
+
+/** What one forward/backward pass records (design §3). */
+export interface PassRecord {
+  timesteps: number;
+  layers: LayerRecord[];
+  inputGradNorm: number[];
+  loss: number;
+  /** Global L2 norm of the whole gradient before clipping (filled by the caller that clips; equals the raw norm otherwise). */
+  globalGradNorm: number;
+  clippedGradNorm: number;
+  nonFinite: NonFinite | null;
+  /** itemized[s][k] = ||dl_s/ds_k|| for k <= s (null entries for k > s are omitted: rows have length s+1). */
+  itemized: number[][] | null;
+}
+
+export interface PassResult {
+  loss: number;
+  grads: ParamSet;
+  record: PassRecord;
+}
+
+export const ITEMIZED_MAX_STEPS = 512;

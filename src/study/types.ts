@@ -1,0 +1,132 @@
+// The study's public contract: what a study is asked to do and the report it produces.
+// report.json (design §6) is `Report` serialised; the extension redraws every chart from it.
+import type { CellKind, LayerRecord, LossKind, LstmVariant, Mode, NonFinite, Nonlinearity, Truncation } from '../engine/types';
+
+export type Verdict = 'vanishing' | 'exploding' | 'healthy';
+
+export interface Diagnosis {
+  /** rho = exp(slope of least-squares fit of log p(k) on k); null when the profile has < 2 finite positive points. */
+  decayPerStep: number | null;
+  /** Smallest lag k with p(k) < epsilon * p(0); null when it never falls that far within the sequence. */
+  horizon: number | null;
+  verdict: Verdict;
+  /** Human-readable sentences, each naming the numbers behind the verdict. */
+  evidence: string[];
+  /** p(k) for k = 0..T-1 (design §4). */
+  lagProfile: number[];
+}
+
+export interface DiagnosisThresholds {
+  /** Growth factor across the sequence that counts as exploding (default 10). */
+  explodeGrowth: number;
+  /** Fraction of lag-0 value below which the profile counts as vanished (default 1e-3). */
+  vanishEpsilon: number;
+  /** Tolerance delta around rho = 1 (default 0.02). */
+  rhoDelta: number;
+}
+
+export type CellChoice =
+  | 'rnn-tanh' | 'rnn-relu' | 'gru'
+  | 'lstm' | 'lstm-peephole' | 'lstm-cifg' | 'lstm-nfg' | 'lstm-nig' | 'lstm-nog' | 'lstm-niaf' | 'lstm-noaf';
+
+export type ClipSpec = { kind: 'none' } | { kind: 'norm'; threshold: number } | { kind: 'value'; threshold: number };
+export type InitScheme = 'xavier' | 'orthogonal' | 'identity';
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+
+/** Everything that defines one training run; with the data and the seed it is bit-reproducible. */
+export interface RunConfig {
+  cell: CellKind;
+  nonlinearity: Nonlinearity;
+  variant: LstmVariant;
+  /** Label such as 'lstm-cifg' or 'rnn-tanh'. */
+  cellChoice: CellChoice;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  loss: LossKind;
+  mode: Mode;
+  init: InitScheme;
+  /** Rescale W_hh to this spectral radius after init (null: leave as initialised). */
+  spectralRadius: number | null;
+  forgetBias: boolean;
+  optimizer: OptimizerKind;
+  learningRate: number;
+  clip: ClipSpec;
+  truncation: Truncation | null;
+  iterations: number;
+  batchSize: number;
+  seed: number;
+}
+
+/** One run record (design §6 `bptt-lens/run@1`). */
+export interface RunRecord {
+  schema: 'bptt-lens/run@1';
+  config: Partial<RunConfig> & Record<string, unknown>;
+  timesteps: number;
+  layers: LayerRecord[];
+  inputGradNorm: number[];
+  loss: number;
+  globalGradNorm: number;
+  clippedGradNorm: number;
+  nonFinite: NonFinite | null;
+  itemized: number[][] | null;
+  diagnosis: Diagnosis | null;
+}
+
+/** Per-timestep probes at one recorded training iteration (timestep x iteration heatmap). */
+export interface RecordedIteration {
+  iteration: number;
+  layers: LayerRecord[];
+  inputGradNorm: number[];
+  /** The lag profile at this iteration (design §4). */
+  lagProfile: number[];
+}
+
+export interface TrainingHistory {
+  /** One entry per iteration. */
+  loss: number[];
+  preClipNorm: number[];
+  postClipNorm: number[];
+  /** Fraction of iterations whose update was clipped. */
+  clipRate: number;
+  recorded: RecordedIteration[];
+}
+
+export interface Recommendation {
+  /** Short imperative, e.g. "Use an LSTM with forget bias 1". */
+  title: string;
+  /** Why, with the numbers. */
+  rationale: string;
+  /** The config change that checks it by re-running. */
+  change: Partial<RunConfig>;
+  /** Filled when the recommendation was re-run: the verdict it gave. */
+  check?: { runId: string; verdict: Verdict; finalLoss: number } | null;
+}
+
+export interface ReportRun extends RunRecord {
+  id: string;
+  label: string;
+  /** Seed spread, when several seeds were asked for. */
+  seeds?: number[];
+  history: TrainingHistory;
+  recommendations: Recommendation[];
+}
+
+export type StudyKind = 'diagnosis' | 'clipping' | 'gates';
+
+export interface StudyInfo {
+  kind: StudyKind;
+  name: string;
+  /** Sample name or data file path (relative where possible). */
+  source: string;
+  description: string;
+  task: string;
+  createdAt: string;
+  thresholds: DiagnosisThresholds;
+}
+
+export interface Report {
+  schema: 'bptt-lens/report@1';
+  study: StudyInfo;
+  runs: ReportRun[];
+}
