@@ -130,3 +130,29 @@ export interface Report {
   study: StudyInfo;
   runs: ReportRun[];
 }
+
+/**
+ * Training data ready for the engine: one fixed set of examples, batch-first, the same
+ * layout as the engine's Batch. Samples and user files both produce this.
+ */
+export interface Dataset {
+  name: string;
+  /** One line for pickers and reports. */
+  description: string;
+  /** What the network is asked to do, e.g. "predict next month's passengers from 12 months". */
+  task: string;
+  mode: Mode;
+  loss: LossKind;
+  inputSize: number;
+  outputSize: number;
+  steps: number;
+  /** Number of examples. */
+  count: number;
+  /** [count][steps][inputSize] flattened. */
+  x: Float64Array;
+  /** [count][steps][outputSize] or [count][outputSize] flattened. */
+  y: Float64Array;
+  /** Where the data came from (sample name or file path), and any normalisation applied. */
+  source: string;
+  normalization: { kind: 'none' } | { kind: 'zscore' | 'minmax'; columns: { name: string; a: number; b: number }[] };
+}
