@@ -130,3 +130,9 @@ export interface PassResult {
 }
 
 export const ITEMIZED_MAX_STEPS = 512;
+
+/** Gradient clipping: by global L2 norm (Pascanu et al. 2013) or elementwise by value. */
+export type ClipSpec = { kind: 'none' } | { kind: 'norm'; threshold: number } | { kind: 'value'; threshold: number };
+/** 'pytorch' is PyTorch's default U(-1/sqrt(H), 1/sqrt(H)). */
+export type InitScheme = 'pytorch' | 'xavier' | 'orthogonal' | 'identity';
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';

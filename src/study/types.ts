@@ -1,6 +1,9 @@
 // The study's public contract: what a study is asked to do and the report it produces.
 // report.json (design §6) is `Report` serialised; the extension redraws every chart from it.
-import type { CellKind, LayerRecord, LossKind, LstmVariant, Mode, NonFinite, Nonlinearity, Truncation } from '../engine/types';
+import type {
+  CellKind, ClipSpec, InitScheme, LayerRecord, LossKind, LstmVariant, Mode, NonFinite, Nonlinearity, OptimizerKind, Truncation,
+} from '../engine/types';
+export type { ClipSpec, InitScheme, OptimizerKind } from '../engine/types';
 
 export type Verdict = 'vanishing' | 'exploding' | 'healthy';
 
@@ -29,9 +32,6 @@ export type CellChoice =
   | 'rnn-tanh' | 'rnn-relu' | 'gru'
   | 'lstm' | 'lstm-peephole' | 'lstm-cifg' | 'lstm-nfg' | 'lstm-nig' | 'lstm-nog' | 'lstm-niaf' | 'lstm-noaf';
 
-export type ClipSpec = { kind: 'none' } | { kind: 'norm'; threshold: number } | { kind: 'value'; threshold: number };
-export type InitScheme = 'xavier' | 'orthogonal' | 'identity';
-export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
 
 /** Everything that defines one training run; with the data and the seed it is bit-reproducible. */
 export interface RunConfig {
