@@ -80,6 +80,8 @@ export interface RecordedIteration {
   inputGradNorm: number[];
   /** The lag profile at this iteration (design §4). */
   lagProfile: number[];
+  /** Loss on the fixed probe batch at this iteration (added by the study; optional for older readers). */
+  loss?: number;
 }
 
 export interface TrainingHistory {
@@ -90,6 +92,8 @@ export interface TrainingHistory {
   /** Fraction of iterations whose update was clipped. */
   clipRate: number;
   recorded: RecordedIteration[];
+  /** Iteration at which training stopped on a non-finite loss or gradient (null: ran to the end). */
+  stoppedAt?: number | null;
 }
 
 export interface Recommendation {
@@ -110,7 +114,41 @@ export interface ReportRun extends RunRecord {
   seeds?: number[];
   history: TrainingHistory;
   recommendations: Recommendation[];
+  /** Diagnosis of the network at initialisation (history.recorded[0]); `diagnosis` is the trained network's. */
+  initialDiagnosis?: Diagnosis | null;
+  /** Runs that differ only by seed share a group (the label without the seed). */
+  group?: string;
+  /** Spread over the seeds of this run's group, when several seeds were asked for. */
+  seedSpread?: SeedSpread | null;
 }
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export interface SeedSpread {
+  finalLoss: Spread;
+  /** Over the seeds whose decay per step is defined. */
+  decayPerStep: Spread | null;
+}
+
+/** One run a study plans: what the worker pool receives and `executeRun` executes. */
+export interface PlannedRun {
+  id: string;
+  label: string;
+  config: RunConfig;
+  /** Group key shared by runs differing only by seed. */
+  group?: string;
+}
+
+/** Runs planned runs over one dataset; results in the order of `planned`. */
+export type RunExecutor = (
+  dataset: Dataset,
+  planned: PlannedRun[],
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, label: string) => void },
+) => Promise<ReportRun[]>;
 
 export type StudyKind = 'diagnosis' | 'clipping' | 'gates';
 
