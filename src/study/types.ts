@@ -141,6 +141,10 @@ export interface PlannedRun {
   config: RunConfig;
   /** Group key shared by runs differing only by seed. */
   group?: string;
+  /** Verdict thresholds for this run's diagnosis (defaults: DEFAULT_THRESHOLDS). */
+  thresholds?: Partial<DiagnosisThresholds>;
+  /** Iterations (0 = initialisation .. config.iterations) at which to record per-timestep probes. */
+  recordAt?: number[];
 }
 
 /** Runs planned runs over one dataset; results in the order of `planned`. */
