@@ -1,0 +1,270 @@
+// A pool of worker threads that runs a study's planned runs in parallel, off the caller's
+// thread. Each worker (dist/worker.js, built from studyWorker.ts) runs one planned run at a
+// time with the same executeRun the in-process path uses, so results are bit-identical;
+// they come back in planned order whatever order the runs finish in.
+//
+//   const pool = new WorkerPool();                 // one worker per core, started lazily
+//   const runs = await pool.executor(dataset, planned, { signal, onProgress });
+//   await pool.close();
+//
+// Cancelling (AbortSignal) terminates the workers busy with that call, drops its queued
+// runs and rejects with an AbortError; a worker that crashes (uncaught error, exit) fails
+// its call with an Error naming the run. Either way the dead worker is replaced on demand,
+// so the pool stays usable. Idle workers are unref'd: an unclosed pool never keeps a
+// process alive.
+
+import { Worker } from 'node:worker_threads';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Dataset, PlannedRun, ReportRun, RunExecutor } from '../study/types';
+import { parseWorkerMessage, type RunRequest } from './messages';
+
+export interface WorkerPoolOptions {
+  /** Number of worker threads (default: os.availableParallelism(), at least 1). */
+  size?: number;
+  /** The worker script (default: worker.js beside the running bundle, i.e. dist/worker.js). */
+  workerPath?: string;
+}
+
+export type ProgressCallback = (done: number, total: number, label: string) => void;
+
+/** One call of `execute`: its runs, their results so far, and how to settle it. */
+interface Call {
+  planned: PlannedRun[];
+  results: (ReportRun | undefined)[];
+  remaining: number;
+  /** Iterations finished per run, and their sum over the call. */
+  iterationsDone: number[];
+  sumDone: number;
+  sumTotal: number;
+  onProgress: ProgressCallback | undefined;
+  settled: boolean;
+  resolve: (runs: ReportRun[]) => void;
+  reject: (err: unknown) => void;
+  detach: () => void;
+}
+
+interface Job {
+  jobId: number;
+  call: Call;
+  index: number;
+  dataset: Dataset;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+  /** The last 'error' event, reported when the worker then exits mid-job. */
+  lastError: Error | null;
+}
+
+export function defaultWorkerPath(): string {
+  return path.join(__dirname, 'worker.js');
+}
+
+export function defaultPoolSize(): number {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, n);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const err = new Error('The study was cancelled', { cause: reason });
+  err.name = 'AbortError';
+  return err;
+}
+
+function describe(run: PlannedRun): string {
+  return `run '${run.label}' (${run.id})`;
+}
+
+export class WorkerPool {
+  readonly size: number;
+  readonly workerPath: string;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextJobId = 1;
+  private closed = false;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    const size = options.size ?? defaultPoolSize();
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool size must be an integer >= 1, got ${size}`);
+    this.size = size;
+    this.workerPath = options.workerPath ?? defaultWorkerPath();
+  }
+
+  /** A RunExecutor for study.runStudy: runs `planned` over `dataset` on the pool. */
+  readonly executor: RunExecutor = (dataset, planned, opts) => this.execute(dataset, planned, opts);
+
+  /** Number of live worker threads (started lazily, at most `size` busy ones). */
+  get liveWorkers(): number {
+    return this.slots.length;
+  }
+
+  execute(
+    dataset: Dataset,
+    planned: PlannedRun[],
+    opts: { signal?: AbortSignal; onProgress?: ProgressCallback } = {},
+  ): Promise<ReportRun[]> {
+    if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    const { signal, onProgress } = opts;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (planned.length === 0) return Promise.resolve([]);
+
+    return new Promise<ReportRun[]>((resolve, reject) => {
+      const call: Call = {
+        planned,
+        results: new Array(planned.length).fill(undefined),
+        remaining: planned.length,
+        iterationsDone: new Array(planned.length).fill(0),
+        sumDone: 0,
+        sumTotal: planned.reduce((s, p) => s + Math.max(0, p.config.iterations), 0),
+        onProgress,
+        settled: false,
+        resolve,
+        reject,
+        detach: () => {},
+      };
+      if (signal) {
+        const onAbort = (): void => this.fail(call, abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      planned.forEach((_, index) => this.queue.push({ jobId: this.nextJobId++, call, index, dataset }));
+      this.pump();
+    });
+  }
+
+  /** Terminate every worker; pending calls reject. The pool cannot be used afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const calls = new Set<Call>([...this.queue.map((j) => j.call), ...this.slots.flatMap((s) => (s.job ? [s.job.call] : []))]);
+    for (const call of calls) this.fail(call, new Error('WorkerPool was closed'));
+    const workers = this.slots.splice(0).map((s) => s.worker);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  /** Hand queued jobs to idle workers, starting workers up to `size`. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === null);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+      }
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      const request: RunRequest = { type: 'run', jobId: job.jobId, dataset: job.dataset, planned: job.call.planned[job.index] };
+      slot.worker.postMessage(request);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerPath);
+    const slot: Slot = { worker, job: null, lastError: null };
+    worker.on('message', (msg: unknown) => this.onMessage(slot, msg));
+    worker.on('error', (err: Error) => {
+      slot.lastError = err;
+    });
+    worker.on('exit', (code: number) => this.onExit(slot, code));
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private onMessage(slot: Slot, raw: unknown): void {
+    const job = slot.job;
+    if (!job) return; // a late message from a job already settled (e.g. cancelled)
+    const run = job.call.planned[job.index];
+    let msg;
+    try {
+      msg = parseWorkerMessage(raw, job.jobId, run.id);
+    } catch (err) {
+      this.retire(slot);
+      this.fail(job.call, new Error(`${describe(run)}: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    switch (msg.type) {
+      case 'progress':
+        this.progress(job, Math.min(msg.done, run.config.iterations));
+        break;
+      case 'result': {
+        slot.job = null;
+        slot.worker.unref();
+        const call = job.call;
+        if (!call.settled) {
+          this.progress(job, run.config.iterations);
+          call.results[job.index] = msg.run;
+          call.remaining--;
+          if (call.remaining === 0) this.succeed(call);
+        }
+        this.pump();
+        break;
+      }
+      case 'failure': {
+        slot.job = null;
+        slot.worker.unref();
+        const err = new Error(`${describe(run)} failed: ${msg.message}`);
+        if (msg.stack) err.stack = `${err.name}: ${err.message}\n--- in the study worker ---\n${msg.stack}`;
+        this.fail(job.call, err);
+        this.pump();
+        break;
+      }
+    }
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return; // retired on purpose (cancel, protocol error, close)
+    this.slots.splice(i, 1);
+    const job = slot.job;
+    slot.job = null;
+    if (job) {
+      const why = slot.lastError ? `${slot.lastError.name}: ${slot.lastError.message}` : `exit code ${code}`;
+      this.fail(job.call, new Error(`Study worker crashed while running ${describe(job.call.planned[job.index])}: ${why}`, { cause: slot.lastError ?? undefined }));
+    }
+    this.pump(); // replaces the worker if runs are waiting
+  }
+
+  private progress(job: Job, done: number): void {
+    const call = job.call;
+    if (call.settled) return;
+    const before = call.iterationsDone[job.index];
+    if (done <= before) return;
+    call.iterationsDone[job.index] = done;
+    call.sumDone += done - before;
+    if (!call.onProgress) return;
+    try {
+      call.onProgress(call.sumDone, call.sumTotal, call.planned[job.index].label);
+    } catch (err) {
+      this.fail(call, err);
+    }
+  }
+
+  private succeed(call: Call): void {
+    call.settled = true;
+    call.detach();
+    call.resolve(call.results as ReportRun[]);
+  }
+
+  /** Settle `call` with `err`: drop its queued jobs and stop the workers busy with it. */
+  private fail(call: Call, err: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    call.detach();
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].call === call) this.queue.splice(i, 1);
+    for (const slot of [...this.slots]) if (slot.job?.call === call) this.retire(slot);
+    call.reject(err);
+    this.pump();
+  }
+
+  /** Stop a worker whose state we no longer trust or need; a fresh one is spawned on demand. */
+  private retire(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    slot.job = null;
+    void slot.worker.terminate();
+  }
+}
