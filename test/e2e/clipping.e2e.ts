@@ -1,0 +1,33 @@
+// End to end: "BPTT Lens: Compare Clipping Thresholds" with defaults shows one panel per
+// threshold (small multiples) and the pre-clip norm with its threshold.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canvasInk, openVsCode } from './harness';
+
+test('Compare Clipping Thresholds draws one configuration per threshold', { timeout: 240_000 }, async () => {
+  const vs = await openVsCode({ theme: 'light', name: 'clipping' });
+  try {
+    await vs.runCommand('BPTT Lens: Compare Clipping Thresholds');
+    await vs.acceptPrompts();
+    const report = await vs.webviewFrame('report', 120_000);
+    await report.waitForFunction(
+      () => {
+        const s = (window as unknown as { __bpttLensState?: { verdicts: string[]; chartsDrawn: number } }).__bpttLensState;
+        return !!s && s.verdicts.length >= 3 && s.chartsDrawn > 0;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
+    await vs.page.waitForTimeout(800);
+    const state = await report.evaluate(() => (window as unknown as { __bpttLensState: { verdicts: string[] } }).__bpttLensState);
+    assert.ok(state.verdicts.length >= 3, `a sweep compares several thresholds, got ${state.verdicts.length}`);
+    const text = await report.evaluate(() => document.body.innerText);
+    assert.match(text, /clip/i);
+    const ink = await canvasInk(report);
+    assert.ok(ink.filter((n) => n > 500).length >= state.verdicts.length, `blank charts: ${ink.join(', ')}`);
+    await vs.screenshot('compare-clipping');
+    console.log(`# clipping: ${state.verdicts.length} runs, verdicts ${state.verdicts.join(', ')}`);
+  } finally {
+    await vs.close();
+  }
+});

@@ -1,0 +1,65 @@
+// End to end in a real VS Code: "BPTT Lens: Run Diagnosis" with every default accepted,
+// charts and verdict drawn in the report panel, then "BPTT Lens: Save Report" writes the
+// report folder into the workspace.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { canvasInk, openVsCode, type Theme } from './harness';
+
+for (const theme of ['dark', 'light'] as Theme[]) {
+  test(`Run Diagnosis with defaults draws charts and a verdict, Save Report writes the folder (${theme})`, { timeout: 240_000 }, async () => {
+    const vs = await openVsCode({ theme, name: `diagnosis-${theme}` });
+    try {
+      await vs.runCommand('BPTT Lens: Run Diagnosis');
+      const prompts = await vs.acceptPrompts();
+      const report = await vs.webviewFrame('report', 90_000);
+      await report.waitForFunction(
+        () => {
+          const s = (window as unknown as { __bpttLensState?: { verdicts: string[]; chartsDrawn: number } }).__bpttLensState;
+          return !!s && s.verdicts.length > 0 && s.chartsDrawn > 0;
+        },
+        undefined,
+        { timeout: 90_000 },
+      );
+      await vs.page.waitForTimeout(800); // let chart animations settle before reading pixels
+      const state = await report.evaluate(() => (window as unknown as { __bpttLensState: { verdicts: string[] } }).__bpttLensState);
+      for (const v of state.verdicts) assert.match(v, /^(vanishing|exploding|healthy)$/);
+      const text = await report.evaluate(() => document.body.innerText);
+      assert.match(text, /vanishing|exploding|healthy/i, 'the verdict is shown as text');
+      const ink = await canvasInk(report);
+      assert.ok(ink.length >= 3, `expected several charts, found ${ink.length} canvases`);
+      assert.ok(ink.filter((n) => n > 500).length >= 3, `charts are blank: ink per canvas ${ink.join(', ')}`);
+      await vs.screenshot('run-diagnosis-report');
+      console.log(`# ${theme}: ${prompts} prompts accepted, verdicts ${state.verdicts.join(', ')}, canvas ink ${ink.join(', ')}`);
+
+      // The side panel: heatmaps of the selected run.
+      const heatmaps = await vs.webviewFrame('heatmaps', 30_000).catch(() => null);
+      if (heatmaps) {
+        await vs.page.waitForTimeout(500);
+        const hink = await canvasInk(heatmaps);
+        assert.ok(hink.some((n) => n > 500), `heatmap canvas is blank: ${hink.join(', ')}`);
+        await vs.screenshot('run-diagnosis-heatmaps');
+      }
+
+      await vs.runCommand('BPTT Lens: Save Report');
+      await vs.acceptPrompts({ quietMs: 1500, maxMs: 10_000 });
+      const reports = join(vs.workspace, 'bptt-reports');
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(reports) || readdirSync(reports).filter((d) => !d.startsWith('.')).length === 0) {
+        assert.ok(Date.now() < deadline, 'no report folder appeared in the workspace');
+        await vs.page.waitForTimeout(250);
+      }
+      const [folder] = readdirSync(reports).filter((d) => !d.startsWith('.'));
+      const files = readdirSync(join(reports, folder!));
+      for (const f of ['report.json', 'report.md', 'report.html']) assert.ok(files.includes(f), `${f} missing in ${files.join(', ')}`);
+      assert.ok(files.some((f) => f.endsWith('.svg')), 'no SVG figure beside report.md');
+      const json = JSON.parse(readFileSync(join(reports, folder!, 'report.json'), 'utf8'));
+      assert.equal(json.schema, 'bptt-lens/report@1');
+      assert.ok(json.runs.length >= 1);
+      await vs.screenshot('save-report');
+    } finally {
+      await vs.close();
+    }
+  });
+}
