@@ -27,6 +27,7 @@ export function ensureCodeServer(): string {
 
 /** The .vsix built by `npm run test:e2e` (scripts/package.mjs). */
 export function findVsix(): string {
+  if (process.env.BPTT_LENS_VSIX) return resolve(process.env.BPTT_LENS_VSIX);
   const vsix = readdirSync(repoRoot).filter((f) => f.endsWith('.vsix'));
   if (vsix.length !== 1) throw new Error(`expected one .vsix in ${repoRoot}, found ${vsix.length}: run npm run package`);
   return join(repoRoot, vsix[0]!);
