@@ -1,0 +1,353 @@
+// User sequence files -> Dataset (the same contract the built-in samples produce).
+// .csv/.tsv (papaparse) and JSON rows/series are windowed into next-value examples;
+// JSON {"x", "y"} is used as given; .txt becomes character-level next-character prediction.
+// Every problem with the file is an InputError naming the file, the line and what was
+// expected; nothing else escapes.
+import { readFile, stat } from 'node:fs/promises';
+import type { LossKind } from '../engine/types';
+import { minmax, windowSeries, zscore } from '../study/samples';
+import type { Dataset } from '../study/types';
+import { parseCsvTable } from './csv';
+import { InputError } from './errors';
+import { parseJsonInput, type JsonExamples } from './jsonSeries';
+import { tableCellNumber, type Table } from './table';
+import { parseTextSeries } from './textSeries';
+
+export interface SequenceLimits {
+  /** File size in bytes (checked with stat before reading). */
+  maxBytes: number;
+  /** Values in the file: rows x used columns, characters of a text, or elements of x / y. */
+  maxValues: number;
+  /** Window length / steps per example. */
+  maxSteps: number;
+  /** Distinct characters of a text file (the one-hot input size). */
+  maxVocab: number;
+  /** Values in the resulting Dataset (x plus y), which windowing multiplies. */
+  maxDatasetValues: number;
+}
+
+export const DEFAULT_SEQUENCE_LIMITS: Readonly<SequenceLimits> = Object.freeze({
+  maxBytes: 20 * 1024 * 1024,
+  maxValues: 1_000_000,
+  maxSteps: 10_000,
+  maxVocab: 96,
+  maxDatasetValues: 10_000_000,
+});
+
+export type Normalize = 'zscore' | 'minmax' | 'none';
+
+export interface SequenceOptions {
+  /** Column to predict: its header name, or its 1-based position (as in error messages). Default: the last numeric column. */
+  targetColumn?: string | number;
+  /** Input columns, by name or 1-based position. Default: every column but a non-numeric first one (a date, like airline's "Month"). */
+  featureColumns?: (string | number)[];
+  /** Steps per example T. Default 12 for series, 32 for text. */
+  window?: number;
+  /** Offset between consecutive windows. Default 1, or the smallest stride that keeps the Dataset within maxDatasetValues. */
+  stride?: number;
+  /** Series normalisation per column (default zscore); stats land in Dataset.normalization. Not applied to JSON {"x","y"} examples or text. */
+  normalize?: Normalize;
+  /** Loss for JSON {"x","y"} examples (default mse). */
+  loss?: LossKind;
+  /** CSV: force the delimiter (comma, semicolon, tab or pipe). */
+  delimiter?: string;
+  /** CSV: force header / no header. */
+  header?: boolean;
+  maxSteps?: number;
+  maxBytes?: number;
+  maxValues?: number;
+  maxVocab?: number;
+  maxDatasetValues?: number;
+}
+
+export const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'] as const;
+type Format = 'csv' | 'tsv' | 'json' | 'txt';
+
+const DEFAULT_SERIES_WINDOW = 12;
+const DEFAULT_TEXT_WINDOW = 32;
+
+/** Reads a sequence file from disk. Rejects (InputError) before reading when the file is too big. */
+export async function readSequenceFile(path: string, options: SequenceOptions = {}): Promise<Dataset> {
+  const limits = limitsOf(options);
+  formatOf(path);
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new InputError(path, null, 'not a regular file; expected a .csv, .tsv, .json or .txt file');
+    size = info.size;
+  } catch (e) {
+    throw fileSystemError(path, e);
+  }
+  if (size > limits.maxBytes) throw new InputError(path, null, `file is ${megabytes(size)}; the limit is ${megabytes(limits.maxBytes)}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw fileSystemError(path, e);
+  }
+  return parseSequenceBytes(bytes, path, options);
+}
+
+/** Decodes UTF-8 (refusing anything else) and parses. `file` names the source in messages. */
+export function parseSequenceBytes(bytes: Uint8Array, file: string, options: SequenceOptions = {}): Dataset {
+  const limits = limitsOf(options);
+  formatOf(file);
+  if (bytes.length > limits.maxBytes) throw new InputError(file, null, `file is ${megabytes(bytes.length)}; the limit is ${megabytes(limits.maxBytes)}`);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new InputError(file, null, 'UTF-16 text; expected UTF-8 (save the file as UTF-8)');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const loose = new TextDecoder('utf-8').decode(bytes);
+    const bad = loose.indexOf('\ufffd');
+    const line = bad < 0 ? null : lineOfOffset(loose, bad);
+    throw new InputError(file, line, 'invalid UTF-8 byte sequence; expected UTF-8 text (is this a binary file?)');
+  }
+  return parseSequenceText(text, file, options);
+}
+
+/** Parses file contents already in memory; the format comes from the extension of `file`. */
+export function parseSequenceText(text: string, file: string, options: SequenceOptions = {}): Dataset {
+  const limits = limitsOf(options);
+  const format = formatOf(file);
+  if (text.length > limits.maxBytes) throw new InputError(file, null, `text of ${text.length} characters; the limit is ${megabytes(limits.maxBytes)}`);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    switch (format) {
+      case 'csv':
+      case 'tsv': {
+        const table = parseCsvTable(body, file, { delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : undefined), header: options.header });
+        return tableToDataset(table, file, options, limits);
+      }
+      case 'json': {
+        const input = parseJsonInput(body, file, limits);
+        return input.kind === 'examples' ? examplesToDataset(input, file, options) : tableToDataset(input.table, file, options, limits);
+      }
+      case 'txt':
+        return textToDataset(body, file, options, limits);
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    // A safety net so that no exception other than InputError reaches the caller; the
+    // property tests check that this message never appears.
+    throw new InputError(file, null, `could not read this file (internal error: ${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function limitsOf(options: SequenceOptions): SequenceLimits {
+  return {
+    maxBytes: options.maxBytes ?? DEFAULT_SEQUENCE_LIMITS.maxBytes,
+    maxValues: options.maxValues ?? DEFAULT_SEQUENCE_LIMITS.maxValues,
+    maxSteps: options.maxSteps ?? DEFAULT_SEQUENCE_LIMITS.maxSteps,
+    maxVocab: options.maxVocab ?? DEFAULT_SEQUENCE_LIMITS.maxVocab,
+    maxDatasetValues: options.maxDatasetValues ?? DEFAULT_SEQUENCE_LIMITS.maxDatasetValues,
+  };
+}
+
+function formatOf(file: string): Format {
+  const match = /\.([^./\\]+)$/.exec(file);
+  const ext = match ? match[1].toLowerCase() : '';
+  if (ext === 'csv' || ext === 'tsv' || ext === 'json' || ext === 'txt') return ext;
+  throw new InputError(file, null, `unsupported file type ${ext ? `'.${ext}'` : '(no extension)'}; expected .csv, .tsv, .json or .txt`);
+}
+
+function baseName(file: string): string {
+  return file.split(/[/\\]/).pop() || file;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function lineOfOffset(text: string, offset: number): number {
+  const before = text.slice(0, offset);
+  return (before.match(/\r\n|\n|\r/g)?.length ?? 0) + 1;
+}
+
+function fileSystemError(path: string, e: unknown): InputError {
+  if (e instanceof InputError) return e;
+  const code = (e as { code?: string } | null)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied',
+    EISDIR: 'is a directory; expected a file', ENOTDIR: 'a part of the path is not a directory',
+  };
+  return new InputError(path, null, `cannot read: ${code && reasons[code] ? reasons[code] : e instanceof Error ? e.message : String(e)}`);
+}
+
+function checkWindow(file: string, window: number, limits: SequenceLimits): void {
+  if (!Number.isInteger(window) || window < 1 || window > limits.maxSteps) {
+    throw new InputError(file, null, `window ${window} is out of range; expected a whole number of steps from 1 to ${limits.maxSteps}`);
+  }
+}
+
+/**
+ * Stride between windows: the one asked for, or 1, or when stride 1 would exceed the Dataset
+ * limit, the smallest stride that fits (long files still load, with fewer examples).
+ */
+function chooseStride(file: string, length: number, window: number, perExample: number, options: SequenceOptions, limits: SequenceLimits): { stride: number; count: number } {
+  const starts = length - window; // windows at stride 1
+  const maxCount = Math.floor(limits.maxDatasetValues / perExample);
+  if (maxCount < 1) {
+    throw new InputError(file, null, `one example of ${window} steps holds ${perExample} values; the Dataset limit is ${limits.maxDatasetValues}; use a shorter window`);
+  }
+  let stride: number;
+  if (options.stride !== undefined) {
+    stride = options.stride;
+    if (!Number.isInteger(stride) || stride < 1) throw new InputError(file, null, `stride ${stride} is out of range; expected a whole number of at least 1`);
+  } else {
+    stride = Math.floor((starts - 1) / maxCount) + 1;
+  }
+  const count = Math.floor((starts - 1) / stride) + 1;
+  if (count > maxCount) {
+    throw new InputError(file, null, `${count} windows of ${window} steps make ${count * perExample} values; the Dataset limit is ${limits.maxDatasetValues}; use a larger stride or a shorter window`);
+  }
+  return { stride, count };
+}
+
+// ---- tables (CSV, JSON rows and series) ----
+
+function resolveColumn(table: Table, file: string, spec: string | number, role: string): number {
+  const n = table.columns.length;
+  const list = table.columns.map((c) => `"${c}"`).join(', ');
+  if (typeof spec === 'number') {
+    if (!Number.isInteger(spec) || spec < 1 || spec > n) throw new InputError(file, null, `${role} column ${spec} does not exist; expected 1 to ${n} (columns: ${list})`);
+    return spec - 1;
+  }
+  const exact = table.columns.indexOf(spec);
+  if (exact >= 0) return exact;
+  const loose = table.columns.findIndex((c) => c.trim().toLowerCase() === spec.trim().toLowerCase());
+  if (loose >= 0) return loose;
+  if (/^\d+$/.test(spec.trim())) return resolveColumn(table, file, Number(spec.trim()), role);
+  throw new InputError(file, null, `no ${role} column named "${spec}"; columns: ${list}`);
+}
+
+function tableToDataset(table: Table, file: string, options: SequenceOptions, limits: SequenceLimits): Dataset {
+  const width = table.columns.length;
+  const n = table.rows.length;
+  // A non-numeric first column (dates, labels) is not an input unless asked for.
+  const labelFirst = width > 1 && !tableCellNumber(table, table.rows[0][0]).ok;
+  const candidates = [...Array(width).keys()].filter((c) => !(labelFirst && c === 0));
+  const features = options.featureColumns?.length
+    ? [...new Set(options.featureColumns.map((spec) => resolveColumn(table, file, spec, 'feature')))]
+    : candidates;
+  const target = options.targetColumn !== undefined
+    ? resolveColumn(table, file, options.targetColumn, 'target')
+    : features[features.length - 1];
+  const used = [...features, ...(features.includes(target) ? [] : [target])];
+  if (n * used.length > limits.maxValues) {
+    throw new InputError(file, null, `${n} rows x ${used.length} columns = ${n * used.length} values; the limit is ${limits.maxValues}`);
+  }
+
+  const window = options.window ?? DEFAULT_SERIES_WINDOW;
+  checkWindow(file, window, limits);
+  const columns = new Map<number, Float64Array>();
+  for (const c of used) columns.set(c, readColumn(table, file, c));
+  if (n < window + 1) {
+    throw new InputError(file, null, `${n} rows; a window of ${window} steps needs at least ${window + 1} (the inputs and the next value)`);
+  }
+
+  const method = options.normalize ?? 'zscore';
+  const stats: { name: string; a: number; b: number }[] = [];
+  if (method !== 'none') {
+    for (const c of used) {
+      const result = method === 'zscore' ? zscore(columns.get(c) as Float64Array, table.columns[c]) : minmax(columns.get(c) as Float64Array, table.columns[c]);
+      columns.set(c, result.values);
+      stats.push(result.column);
+    }
+  }
+
+  const I = features.length;
+  const { stride, count } = chooseStride(file, n, window, window * I + 1, options, limits);
+  let x: Float64Array;
+  let y: Float64Array;
+  if (I === 1 && stride === 1) {
+    ({ x, y } = windowSeries(columns.get(features[0]) as Float64Array, window));
+    if (features[0] !== target) y = windowSeries(columns.get(target) as Float64Array, window).y;
+  } else {
+    x = new Float64Array(count * window * I);
+    y = new Float64Array(count);
+    const targetValues = columns.get(target) as Float64Array;
+    const featureValues = features.map((c) => columns.get(c) as Float64Array);
+    for (let i = 0; i < count; i++) {
+      const start = i * stride;
+      for (let t = 0; t < window; t++) {
+        for (let f = 0; f < I; f++) x[(i * window + t) * I + f] = featureValues[f][start + t];
+      }
+      y[i] = targetValues[start + window];
+    }
+  }
+
+  const name = baseName(file);
+  const targetName = table.columns[target];
+  const inputs = features.map((c) => `"${table.columns[c]}"`).join(', ');
+  const notes = [stride > 1 ? `stride ${stride}` : '', method !== 'none' ? `${method}-normalised` : ''].filter(Boolean).join(', ');
+  return {
+    name,
+    description: `${name}: ${n} rows; input${I === 1 ? '' : 's'} ${inputs}`,
+    task: `predict the next "${targetName}" from the previous ${window} rows${notes ? ` (${notes})` : ''}`,
+    mode: 'many-to-one', loss: 'mse',
+    inputSize: I, outputSize: 1, steps: window, count,
+    x, y, source: file,
+    normalization: method === 'none' ? { kind: 'none' } : { kind: method, columns: stats },
+  };
+}
+
+function readColumn(table: Table, file: string, c: number): Float64Array {
+  const values = new Float64Array(table.rows.length);
+  for (let r = 0; r < table.rows.length; r++) {
+    const cell = tableCellNumber(table, table.rows[r][c]);
+    if (!cell.ok) {
+      throw new InputError(file, table.lineOf(r, c), `column "${table.columns[c]}": expected a number, found ${cell.found}`);
+    }
+    values[r] = cell.value;
+  }
+  return values;
+}
+
+// ---- JSON examples ----
+
+function examplesToDataset(input: JsonExamples, file: string, options: SequenceOptions): Dataset {
+  const name = baseName(file);
+  return {
+    name,
+    description: `${name}: ${input.batchSize} examples of ${input.steps} steps, ${input.inputSize} inputs, ${input.outputSize} outputs`,
+    task: input.mode === 'many-to-one' ? 'predict y from the whole sequence x' : 'predict y at every step of x',
+    mode: input.mode, loss: options.loss ?? 'mse',
+    inputSize: input.inputSize, outputSize: input.outputSize, steps: input.steps, count: input.batchSize,
+    x: input.x, y: input.y, source: file, normalization: { kind: 'none' },
+  };
+}
+
+// ---- text ----
+
+function textToDataset(text: string, file: string, options: SequenceOptions, limits: SequenceLimits): Dataset {
+  const { vocabulary, codes } = parseTextSeries(text, file, limits);
+  const window = options.window ?? DEFAULT_TEXT_WINDOW;
+  checkWindow(file, window, limits);
+  if (codes.length < window + 1) {
+    throw new InputError(file, null, `${codes.length} characters; a window of ${window} steps needs at least ${window + 1}`);
+  }
+  const V = vocabulary.length;
+  const { stride, count } = chooseStride(file, codes.length, window, 2 * window * V, options, limits);
+  const x = new Float64Array(count * window * V);
+  const y = new Float64Array(count * window * V);
+  for (let i = 0; i < count; i++) {
+    const start = i * stride;
+    for (let t = 0; t < window; t++) {
+      x[(i * window + t) * V + codes[start + t]] = 1;
+      y[(i * window + t) * V + codes[start + t + 1]] = 1;
+    }
+  }
+  const name = baseName(file);
+  const shown = vocabulary.map((ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch)).join('');
+  return {
+    name,
+    description: `${name}: ${codes.length} characters, ${V}-symbol vocabulary`,
+    task: `predict the next character at every step, ${window}-character windows${stride > 1 ? ` (stride ${stride})` : ''}; vocabulary: ${shown.length > 60 ? `${shown.slice(0, 60)}...` : shown}`,
+    mode: 'many-to-many', loss: 'xent',
+    inputSize: V, outputSize: V, steps: window, count,
+    x, y, source: file, normalization: { kind: 'none' },
+  };
+}
