@@ -1,0 +1,169 @@
+// `bptt-lens diagnose`: build the data, run a diagnosis study (cells × clips), write the
+// report folder and print the verdict table. All input is checked before anything runs, so
+// bad input is one InputError line (the CLI prints it and exits 2) and nothing is written.
+
+import { existsSync } from 'node:fs';
+import { readSequenceFile } from '../io/sequences';
+import { InputError } from '../io/errors';
+import { writeReportFolder } from '../io/report/write';
+import { fmt } from '../study/diagnosis';
+import { isSampleName, loadSample, SAMPLE_NAMES } from '../study/samples';
+import { defaultRunConfig, isCellChoice, runStudy, type StudySpec } from '../study/study';
+import type { CellChoice, ClipSpec, Dataset, Report, RunExecutor } from '../study/types';
+import { defaultWorkerPath, WorkerPool } from '../worker/pool';
+
+export interface DiagnoseOptions {
+  sample?: string;
+  data?: string;
+  cells?: string;
+  clip?: string;
+  iterations?: string | number;
+  seed?: string | number;
+  outDir?: string;
+  /** Re-run each configuration's top recommendation (default true). */
+  check?: boolean;
+}
+
+export const DEFAULT_CELLS: CellChoice[] = ['rnn-tanh', 'lstm', 'gru'];
+export const DEFAULT_CLIPS: ClipSpec[] = [{ kind: 'none' }, { kind: 'norm', threshold: 1 }];
+export const DEFAULT_OUT_DIR = 'bptt-reports';
+
+export interface DiagnoseIo {
+  out(line: string): void;
+  progress?(line: string): void;
+}
+
+/** Runs the command; throws InputError for bad input before anything runs or is written. */
+export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo = defaultIo()): Promise<string> {
+  const cells = parseCells(options.cells);
+  const clips = parseClips(options.clip);
+  const iterations = options.iterations === undefined ? undefined : parseInteger('--iterations', options.iterations, 1, 1_000_000);
+  const seed = options.seed === undefined ? 1 : parseInteger('--seed', options.seed, 0, 0xffffffff);
+  if (options.sample !== undefined && options.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
+  const dataset = await loadDataset(options, seed);
+
+  const base = defaultRunConfig(dataset, { seed, ...(iterations !== undefined ? { iterations } : {}) });
+  const spec: StudySpec = {
+    kind: 'diagnosis',
+    name: `diagnose-${dataset.name}`,
+    dataset,
+    base,
+    cells,
+    clips,
+    checkRecommendations: options.check ?? true,
+  };
+
+  const { executor, close } = makeExecutor();
+  let report: Report;
+  try {
+    report = await runStudy(spec, {
+      executor,
+      onProgress: (done, total, label) => io.progress?.(`[${done}/${total}] ${label}`),
+    });
+  } finally {
+    await close();
+  }
+  const folder = await writeReportFolder(report, options.outDir ?? DEFAULT_OUT_DIR, { name: spec.name });
+  for (const line of verdictTable(report)) io.out(line);
+  io.out('');
+  io.out(`Report: ${folder}`);
+  return folder;
+}
+
+function defaultIo(): DiagnoseIo {
+  return {
+    out: (line) => process.stdout.write(line + '\n'),
+    progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  };
+}
+
+/** The worker pool when its bundle is beside us (dist/), else in-process runs. */
+function makeExecutor(): { executor?: RunExecutor; close(): Promise<void> } {
+  if (!existsSync(defaultWorkerPath())) return { close: async () => {} };
+  const pool = new WorkerPool();
+  return { executor: pool.executor, close: () => pool.close() };
+}
+
+async function loadDataset(options: DiagnoseOptions, seed: number): Promise<Dataset> {
+  if (options.data !== undefined) {
+    if (options.data.trim() === '') throw new InputError('--data', null, 'expected a file path');
+    return readSequenceFile(options.data, {});
+  }
+  const name = options.sample ?? 'airline';
+  if (!isSampleName(name)) throw new InputError('--sample', null, `unknown sample '${name}'; expected one of ${SAMPLE_NAMES.join(', ')}`);
+  return loadSample(name, { seed });
+}
+
+export function parseCells(list: string | undefined): CellChoice[] {
+  if (list === undefined) return DEFAULT_CELLS;
+  const items = splitList('--cells', list);
+  for (const item of items) {
+    if (!isCellChoice(item)) {
+      throw new InputError('--cells', null, `unknown cell '${item}'; expected a comma-separated list of rnn-tanh, rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf`);
+    }
+  }
+  return items as CellChoice[];
+}
+
+/** `none`, a number (norm threshold), `norm:X` or `value:X`, comma-separated. */
+export function parseClips(list: string | undefined): ClipSpec[] {
+  if (list === undefined) return DEFAULT_CLIPS;
+  return splitList('--clip', list).map((item): ClipSpec => {
+    if (item === 'none') return { kind: 'none' };
+    const m = /^(?:(norm|value):)?(.+)$/.exec(item)!;
+    const kind = (m[1] ?? 'norm') as 'norm' | 'value';
+    const threshold = Number(m[2]);
+    if (!/^[0-9.eE+-]+$/.test(m[2]!) || !Number.isFinite(threshold) || !(threshold > 0)) {
+      throw new InputError('--clip', null, `bad clip '${item}'; expected none, a positive norm threshold such as 5, norm:5 or value:0.5`);
+    }
+    return { kind, threshold };
+  });
+}
+
+function splitList(flag: string, list: string): string[] {
+  const items = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new InputError(flag, null, 'expected a non-empty comma-separated list');
+  return [...new Set(items)];
+}
+
+function parseInteger(flag: string, value: string | number, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new InputError(flag, null, `expected a whole number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+/** configuration → verdict, ρ, horizon, final loss, clip rate; then the top recommendation per non-healthy run. */
+export function verdictTable(report: Report): string[] {
+  const header = ['configuration', 'verdict', 'ρ/step', 'horizon', 'final loss', 'clip rate'];
+  const rows = report.runs.map((r) => {
+    const d = r.diagnosis;
+    const stopped = r.history.stoppedAt;
+    return [
+      r.label,
+      (d?.verdict ?? '—') + (stopped !== null && stopped !== undefined ? ` (stopped at ${stopped})` : ''),
+      fmt(d?.decayPerStep ?? null),
+      d ? (d.horizon === null ? `> ${r.timesteps}` : `${d.horizon}/${r.timesteps}`) : '—',
+      fmt(r.loss),
+      `${Math.round(r.history.clipRate * 100)}%`,
+    ];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  const out = [
+    `${report.study.description}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  const advice: string[] = [];
+  for (const r of report.runs) {
+    const top = r.recommendations[0];
+    if (!top || r.id.startsWith('check-')) continue;
+    let s = `- ${r.label} (${r.diagnosis?.verdict ?? '—'}): ${top.title}`;
+    if (top.check) s += ` → checked: ${top.check.verdict}, final loss ${fmt(top.check.finalLoss)}`;
+    advice.push(s);
+  }
+  if (advice.length > 0) out.push('', 'Recommendations:', ...advice);
+  return out;
+}

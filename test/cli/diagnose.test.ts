@@ -1,0 +1,68 @@
+// The built CLI end to end: `bptt-lens diagnose` on the default sample, and bad input.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../..');
+const cli = join(root, 'dist/cli.js');
+
+before(() => {
+  // `npm test` builds first; a lone run of this file builds when dist/ is missing.
+  if (!existsSync(cli) || !existsSync(join(root, 'dist/worker.js'))) {
+    const b = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+});
+
+function run(args: string[], cwd: string) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [cli, 'diagnose', ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { ...r, ms: Date.now() - t0 };
+}
+
+test('diagnose on the default sample writes a report folder and prints the verdict table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-'));
+  const r = run(['--out-dir', 'out'], dir);
+  console.log(`# node dist/cli.js diagnose (default sample airline): ${r.ms} ms`);
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout;
+  assert.match(out, /configuration\s+verdict\s+ρ\/step\s+horizon\s+final loss\s+clip rate/);
+  for (const label of ['rnn-tanh, no clip', 'rnn-tanh, norm clip 1', 'lstm, no clip', 'gru, norm clip 1']) {
+    assert.match(out, new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+(vanishing|exploding|healthy)`, 'm'), out);
+  }
+  const m = /^Report: (.+)$/m.exec(out);
+  assert.ok(m, out);
+  const folder = resolve(dir, m[1]!.trim());
+  assert.ok(folder.startsWith(join(dir, 'out')), folder);
+  const files = readdirSync(folder);
+  for (const f of ['report.md', 'report.json', 'report.html']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
+  assert.ok(files.some((f) => f.endsWith('.svg')), files.join(', '));
+  const report = JSON.parse(readFileSync(join(folder, 'report.json'), 'utf8'));
+  assert.equal(report.schema, 'bptt-lens/report@1');
+  assert.ok(report.runs.length >= 6);
+  for (const run of report.runs) assert.ok(['vanishing', 'exploding', 'healthy'].includes(run.diagnosis.verdict));
+});
+
+test('a bad --data file: one line naming the file, exit 2, nothing written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-bad-'));
+  writeFileSync(join(dir, 'bad.csv'), 'month,passengers\n1949-01,112\n1949-02,abc\n');
+  const r = run(['--data', 'bad.csv', '--out-dir', 'out'], dir);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /bad\.csv/);
+  assert.ok(!existsSync(join(dir, 'out')), 'no report folder');
+});
+
+test('bad option values exit 2 before running anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-opt-'));
+  for (const args of [['--cells', 'rnn-tanh,transformer'], ['--clip', 'none,-1'], ['--sample', 'nope'], ['--iterations', '0']]) {
+    const r = run([...args, '--out-dir', 'out'], dir);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(join(dir, 'out')));
+  }
+});

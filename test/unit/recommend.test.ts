@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { recommend, roundNice } from '../../src/study/recommend';
+import { defaultRunConfig } from '../../src/study/study';
+import type { Dataset, Diagnosis, RunConfig, TrainingHistory, Verdict } from '../../src/study/types';
+
+const dataset: Dataset = {
+  name: 'adding', description: '', task: '', mode: 'many-to-one', loss: 'mse', inputSize: 2, outputSize: 1,
+  steps: 100, count: 64, x: new Float64Array(64 * 200), y: new Float64Array(64), source: 'sample:adding', normalization: { kind: 'none' },
+};
+
+function diag(verdict: Verdict, rho: number, hz: number | null): Diagnosis {
+  const profile = Array.from({ length: 100 }, (_, k) => Math.pow(rho, k));
+  return { verdict, decayPerStep: rho, horizon: hz, evidence: ['e'], lagProfile: profile };
+}
+
+function history(pre: number[], extra: Partial<TrainingHistory> = {}): TrainingHistory {
+  return { loss: pre.map(() => 1), preClipNorm: pre, postClipNorm: pre, clipRate: 0, recorded: [], ...extra };
+}
+
+function view(config: Partial<RunConfig>, d: Diagnosis, h: TrainingHistory) {
+  return { config: defaultRunConfig(dataset, config), diagnosis: d, history: h, timesteps: 100 };
+}
+
+test('vanishing tanh RNN: LSTM with forget bias first, then GRU, then orthogonal init; rationale has the numbers', () => {
+  const recs = recommend(view({}, diag('vanishing', 0.81, 33), history([1, 1])));
+  assert.deepEqual(recs.map((r) => r.title), ['Use an LSTM with forget bias 1', 'Use a GRU', 'Initialise W_hh orthogonal']);
+  assert.deepEqual(recs[0]!.change, { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
+  assert.ok(recs[0]!.rationale.includes('ρ = 0.81') && recs[0]!.rationale.includes('33 steps of 100'), recs[0]!.rationale);
+});
+
+test('vanishing ReLU RNN gets the identity init (IRNN) instead of orthogonal', () => {
+  const recs = recommend(view({ cellChoice: 'rnn-relu' }, diag('vanishing', 0.8, 30), history([1])));
+  assert.ok(recs.some((r) => r.change.init === 'identity'));
+  assert.ok(!recs.some((r) => r.change.init === 'orthogonal'));
+});
+
+test('vanishing LSTM without forget bias: set it; truncation shorter than T comes first', () => {
+  const recs = recommend(view({ cellChoice: 'lstm', truncation: { k1: 10, k2: 20 } }, diag('vanishing', 0.9, 60), history([1])));
+  assert.equal(recs[0]!.title, 'Backpropagate through the whole sequence');
+  assert.deepEqual(recs[1]!.change, { forgetBias: true });
+  const withBias = recommend(view({ cellChoice: 'lstm', forgetBias: true, init: 'orthogonal' }, diag('vanishing', 0.9, 60), history([1])));
+  assert.ok(!withBias.some((r) => 'forgetBias' in r.change));
+});
+
+test('exploding without clipping: clip by norm at the median pre-clip norm (2 significant digits)', () => {
+  const pre = [1, 2, 3.14159, 50, 1e6, Number.POSITIVE_INFINITY];
+  const recs = recommend(view({ learningRate: 0.1 }, diag('exploding', 1.2, null), history(pre, { stoppedAt: 5 })));
+  // median of the finite ones [1, 2, 3.14159, 50, 1e6] is 3.14159
+  assert.deepEqual(recs[0]!.change, { clip: { kind: 'norm', threshold: 3.1 } });
+  assert.ok(recs[0]!.rationale.includes('iteration 5') && recs[0]!.rationale.includes('3.14'), recs[0]!.rationale);
+  assert.ok(recs.some((r) => r.change.learningRate === 0.01));
+});
+
+test('exploding with norm clipping above the median: lower it; spectral radius > 1: rescale to 1', () => {
+  const recs = recommend(view({ clip: { kind: 'norm', threshold: 100 }, spectralRadius: 3 }, diag('exploding', 1.1, null), history([2, 4, 6])));
+  assert.deepEqual(recs[0]!.change, { clip: { kind: 'norm', threshold: 4 } });
+  assert.ok(recs.some((r) => r.change.spectralRadius === 1));
+});
+
+test('healthy: norm clip firing on most updates gets raised; nothing to say otherwise', () => {
+  const hot = recommend(view({ clip: { kind: 'norm', threshold: 0.1 } }, diag('healthy', 0.99, null), history([1, 2, 3], { clipRate: 1 })));
+  assert.deepEqual(hot[0]!.change, { clip: { kind: 'norm', threshold: 2 } });
+  const recorded = [0, 10].map((iteration, j) => ({ iteration, layers: [], inputGradNorm: [], lagProfile: [], loss: j === 0 ? 1 : 0.2 }));
+  assert.deepEqual(recommend(view({}, diag('healthy', 0.99, null), history([1, 2, 3], { recorded }))), []);
+});
+
+test('roundNice keeps two significant digits and survives bad input', () => {
+  assert.equal(roundNice(0.012345), 0.012);
+  assert.equal(roundNice(1234), 1200);
+  assert.equal(roundNice(Number.NaN), 1);
+});
