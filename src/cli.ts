@@ -1,0 +1,91 @@
+// `bptt-lens`: the headless entry (design §5). Arguments are parsed by commander; every
+// usage error and every InputError becomes ONE line on stderr and exit code 2, and the
+// commands write their files atomically, so a failed run leaves nothing half-written.
+// Any other error is a bug: one line too, exit code 1 (BPTT_LENS_DEBUG=1 adds the stack).
+
+import { Command, CommanderError, Option } from 'commander';
+import { isInputError } from './io/errors';
+
+const USAGE_EXIT = 2;
+
+function buildProgram(): Command {
+  const program = new Command('bptt-lens')
+    .description('See how gradients travel back through time in RNNs, LSTMs and GRUs.')
+    .version('0.1.0')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeErr: () => undefined }); // errors are printed once, by main()
+
+  program
+    .command('gradients')
+    .description('one forward/backward pass with the given weights on the given data (no update); writes a run record')
+    .requiredOption('--weights <file>', 'weights as safetensors with PyTorch state_dict names (F32 or F64)')
+    .requiredOption('--input <file>', 'input JSON {"x": [B][T][I], "y": [B][T][O] or [B][O]}')
+    .addOption(new Option('--nonlinearity <act>', 'RNN nonlinearity (not stored in the weights)').choices(['tanh', 'relu']))
+    .addOption(new Option('--variant <name>', 'LSTM gate variant (Greff et al. 2015)').choices(['vanilla', 'peephole', 'cifg', 'nfg', 'nig', 'nog', 'niaf', 'noaf']))
+    .addOption(new Option('--loss <kind>', 'loss').choices(['mse', 'xent']).default('mse'))
+    .addOption(new Option('--mode <mode>', 'which outputs are scored (default: from the shape of y)').choices(['many-to-one', 'many-to-many']))
+    .option('--itemized', "also record RNNbow's itemized gradient matrix (O(T^2))")
+    .option('--out <file>', 'write the run record here (default: stdout)')
+    .action(async (options) => {
+      const { gradientsCommand } = await import('./cli/gradients');
+      gradientsCommand(options);
+    });
+
+  program
+    .command('diagnose')
+    .description('a diagnosis study: trains the chosen cells and clip settings, writes a report folder, prints the verdict table')
+    .option('--sample <name>', 'built-in data: airline (default), adding, copy, binary-addition, sine, text')
+    .option('--data <file>', 'your own sequence file (CSV or JSON)')
+    .option('--cells <list>', 'comma-separated cells, e.g. rnn-tanh,lstm,gru')
+    .option('--clip <list>', 'comma-separated clip settings, e.g. none,norm:1,value:0.5')
+    .option('--iterations <n>', 'training iterations per run')
+    .option('--seed <n>', 'random seed')
+    .option('--out-dir <dir>', 'folder under which the report folder is created')
+    .option('--no-check', 'do not re-run recommendations to check them')
+    .action(async (options) => {
+      const { diagnoseCommand } = await import('./cli/diagnose');
+      await diagnoseCommand(options);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end the same way, with exit code 0 and their output on stdout.
+      if (e.exitCode === 0) return 0;
+      process.stderr.write(`bptt-lens: ${oneLine(e.message.replace(/^error: /, ''))}\n`);
+      return USAGE_EXIT;
+    }
+    if (isInputError(e)) {
+      process.stderr.write(`bptt-lens: ${oneLine(e.message)}\n`);
+      return USAGE_EXIT;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`bptt-lens: internal error: ${oneLine(err.message)}\n`);
+    if (process.env.BPTT_LENS_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    () => {
+      process.exitCode = 1;
+    },
+  );
+}

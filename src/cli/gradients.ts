@@ -1,0 +1,94 @@
+// `bptt-lens gradients`: one forward/backward pass with given weights on given data, no
+// update; writes the run record (design §5–6). Everything is read and checked before the
+// pass runs, and the record is written atomically, so bad input changes nothing.
+
+import { readFileSync } from 'node:fs';
+import { runPass } from '../engine/bptt';
+import { gradNorm } from '../engine/clip';
+import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
+import { parseBatchJson } from '../io/batchJson';
+import { InputError } from '../io/errors';
+import { serializeRunRecord, toRunRecord } from '../io/runRecord';
+import { readSafetensors } from '../io/safetensors';
+import { modelFromStateDict } from '../io/stateDict';
+import { diagnosePass } from '../study/diagnosis';
+import type { RunRecord } from '../study/types';
+import { writeFileAtomic } from './output';
+
+export interface GradientsOptions {
+  weights: string;
+  input: string;
+  nonlinearity?: Nonlinearity;
+  variant?: LstmVariant;
+  loss?: LossKind;
+  mode?: Mode;
+  itemized?: boolean;
+  out?: string;
+}
+
+/** Read a whole file, turning "no such file" and friends into one InputError line. */
+export function readInputFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message);
+    throw new InputError(path, null, `cannot read: ${why}`);
+  }
+}
+
+/** Builds the run record; pure apart from reading the two input files. */
+export function gradientsRecord(options: GradientsOptions): RunRecord {
+  const loss: LossKind = options.loss ?? 'mse';
+  const weightBytes = readInputFile(options.weights);
+  const inputText = readInputFile(options.input).toString('utf8');
+  const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
+  const model = modelFromStateDict(tensors, options.weights, {
+    ...(options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
+    ...(options.variant ? { variant: options.variant } : {}),
+  });
+  const batch = parseBatchJson(inputText, options.input, { model: model.config, loss, ...(options.mode ? { mode: options.mode } : {}) });
+  if (options.itemized && batch.steps > ITEMIZED_MAX_STEPS) {
+    throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
+  }
+
+  const pass = runPass(model, batch, { loss, probes: { itemized: options.itemized ?? false } });
+  // No clipping here: the reported pre- and post-clip norms are both the raw gradient norm.
+  const norm = gradNorm(pass.grads);
+  const record = { ...pass.record, globalGradNorm: norm, clippedGradNorm: norm };
+  const { config } = model;
+  const diagnosis = diagnosePass(record, { mode: batch.mode, cell: config.cell });
+  return toRunRecord(
+    record,
+    {
+      cell: config.cell,
+      nonlinearity: config.nonlinearity,
+      variant: config.variant,
+      hiddenSize: config.hiddenSize,
+      numLayers: config.numLayers,
+      bidirectional: config.bidirectional,
+      loss,
+      mode: batch.mode,
+      inputSize: config.inputSize,
+      outputSize: config.outputSize,
+      batchSize: batch.batchSize,
+      weights: options.weights,
+      input: options.input,
+      ...(metadata ? { weightsMetadata: metadata } : {}),
+    },
+    diagnosis,
+  );
+}
+
+/** The command: the record goes to --out (atomically) or to stdout. */
+export function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): void {
+  const record = gradientsRecord(options);
+  const text = serializeRunRecord(record);
+  if (!options.out) {
+    io.out(text);
+    return;
+  }
+  writeFileAtomic(options.out, text);
+  const verdict = record.diagnosis ? `, verdict ${record.diagnosis.verdict}` : '';
+  io.out(`wrote ${options.out}: loss ${record.loss}, gradient norm ${record.globalGradNorm}${verdict}\n`);
+}
