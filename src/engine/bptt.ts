@@ -1,0 +1,432 @@
+// The one time loop: runs any cell forward through time (stacked layers, optional
+// reverse-time twin per layer), the linear head and the loss, then backpropagates through
+// time and records the probes (probes.ts).
+//
+// Truncated BPTT (Williams & Peng 1990, BPTT(k1, k2)): a backward pass starts every k1
+// steps, at e = k1−1, 2k1−1, ... and at T−1 if T is not a multiple of k1. The pass at e
+// backpropagates the losses of the steps since the previous backward point (e−k1, e]
+// through the last k2 steps [e−k2+1, e] only: the state at step e−k2 is held fixed (no
+// gradient flows past it), in every layer. The pass gradient is the SUM of the gradients of
+// these backward passes. With many-to-one only step T−1 is scored, so only the last pass
+// carries a loss. Full BPTT is the single pass e = T−1 with k2 = T. Truncation is defined
+// for unidirectional models (a reverse-time layer has no online "last k2 steps").
+// Recorded per-step gradients under truncation are those of the summed gradient: e.g.
+// gradNormH[t] = ‖Σ_passes ∂L_pass/∂h_t‖.
+
+import { addPeepholeGrads, type Cell, type CellParams, type StepState } from './cells';
+import { addColumnSums, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
+import { computeLoss } from './loss';
+import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
+import { buildRecord, checkItemizedCap } from './probes';
+import type { Batch, LossKind, Model, ParamSet, PassOptions, PassResult } from './types';
+import { getWorkspace, type LayerDir, type Workspace } from './workspace';
+
+type Direction = 'forward' | 'reverse';
+
+// ---------------------------------------------------------------- test hooks
+// Finite-difference tests perturb internal quantities of the forward pass and read back
+// what the backward pass claims are their gradients. Not used by the product.
+
+/** Adds delta ([B][H], or [B][G*H] for 'gi') to a quantity of one layer/direction at step t. */
+export interface Perturbation {
+  layer: number;
+  direction: Direction;
+  t: number;
+  /**
+   * 'gi': the gate pre-activations (added to W_ih u_t + b_ih);
+   * 'c' : c_t before h_t is formed from it (so dL/dc_t is the total derivative);
+   * 'h' : h_t after it is formed; 'cAfterH': c_t after h_t is formed (state-space partial).
+   */
+  target: 'gi' | 'c' | 'h' | 'cAfterH';
+  delta: Float64Array;
+}
+
+/** Perturbs the copy of a parameter used at step t only (weightGradByStep's FD check). */
+export interface StepParamPerturbation {
+  layer: number;
+  direction: Direction;
+  t: number;
+  name: string;
+  delta: Float64Array;
+}
+
+/** Initial state of a layer/direction ([B][H]); zero when absent. */
+export interface InitialState {
+  layer: number;
+  direction: Direction;
+  h: Float64Array;
+  c?: Float64Array;
+}
+
+export interface EngineHooks {
+  perturb?: Perturbation[];
+  stepParams?: StepParamPerturbation[];
+  initialState?: InitialState[];
+  /** Receives the per-step parts of a layer's weight gradient (what weightGradByStep measures). */
+  onWeightGradPart?: (layer: number, direction: Direction, t: number, parts: Map<string, Float64Array>) => void;
+}
+
+// ---------------------------------------------------------------- checks
+
+export function validateBatch(model: Model, batch: Batch): void {
+  const c = model.config;
+  const { batchSize: B, steps: T, inputSize: I, outputSize: O } = batch;
+  const fail = (detail: string): never => {
+    throw new Error(`batch does not fit the model: ${detail}`);
+  };
+  if (!Number.isInteger(B) || B < 1) fail(`batchSize must be a positive integer, got ${B}`);
+  if (!Number.isInteger(T) || T < 1) fail(`steps must be a positive integer, got ${T}`);
+  if (I !== c.inputSize) fail(`inputSize ${I}, model expects ${c.inputSize}`);
+  if (O !== c.outputSize) fail(`outputSize ${O}, model expects ${c.outputSize}`);
+  if (batch.x.length !== B * T * I) fail(`x has ${batch.x.length} values, expected B*T*I = ${B * T * I}`);
+  const yLen = batch.mode === 'many-to-many' ? B * T * O : B * O;
+  if (batch.y.length !== yLen) fail(`y has ${batch.y.length} values, expected ${yLen} for ${batch.mode}`);
+}
+
+// ---------------------------------------------------------------- forward
+
+interface LayerWeights {
+  wih: Float64Array;
+  whh: Float64Array;
+  bih: Float64Array;
+  bhh: Float64Array;
+}
+
+function bindLayer(params: ParamSet, ld: LayerDir): LayerWeights {
+  const n = ld.names;
+  const cp = ld.cellParams;
+  cp.wci = n.peepholes ? param(params, n.peepholes.ci).data : null;
+  cp.wcf = n.peepholes ? param(params, n.peepholes.cf).data : null;
+  cp.wco = n.peepholes ? param(params, n.peepholes.co).data : null;
+  return {
+    wih: param(params, n.weightIh).data,
+    whh: param(params, n.weightHh).data,
+    bih: param(params, n.biasIh).data,
+    bhh: param(params, n.biasHh).data,
+  };
+}
+
+function layerInput(ws: Workspace, layer: number): Float64Array {
+  return layer === 0 ? ws.xT : ws.outs[layer - 1];
+}
+
+function dirName(ld: LayerDir): Direction {
+  return ld.reverse ? 'reverse' : 'forward';
+}
+
+function addInto(dst: Float64Array, src: Float64Array): void {
+  for (let k = 0; k < dst.length; k++) dst[k] += src[k];
+}
+
+function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null): void {
+  const { B, T, H, GH, DH, cell } = ws;
+  const I = batch.inputSize;
+  const O = batch.outputSize;
+  const BH = B * H;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const src = (b * T + t) * I;
+      const dst = (t * B + b) * I;
+      for (let i = 0; i < I; i++) ws.xT[dst + i] = batch.x[src + i];
+    }
+  }
+  for (const ld of ws.layers) {
+    const w = bindLayer(model.params, ld);
+    const U = layerInput(ws, ld.layer);
+    const out = ws.outs[ld.layer];
+    const In = ld.inSize;
+    fillRows(T * B, GH, w.bih, ld.gi);
+    gemmABt(T * B, GH, In, U, w.wih, ld.gi);
+    // The initial state: zero unless a hook supplies one.
+    const slot = ld.reverse ? T + 1 : 0;
+    const init = hooks?.initialState?.find((s) => s.layer === ld.layer && s.direction === dirName(ld));
+    ld.hs.fill(0, slot * BH, (slot + 1) * BH);
+    if (init) ld.hs.set(init.h, slot * BH);
+    if (cell.hasCell) {
+      ld.cs.fill(0, slot * BH, (slot + 1) * BH);
+      if (init?.c) ld.cs.set(init.c, slot * BH);
+    }
+    for (let p = 0; p < T; p++) {
+      const t = ld.reverse ? T - 1 - p : p;
+      const st = ld.steps[t];
+      fillRows(B, GH, w.bhh, st.gh);
+      gemmABt(B, GH, H, st.hPrev, w.whh, st.gh);
+      if (hooks) stepWithHooks(ws, ld, st, t, U, hooks);
+      else {
+        cell.forwardC(st, ld.cellParams, B, H);
+        cell.forwardH(st, ld.cellParams, B, H);
+      }
+      const h = st.h;
+      const col = ld.d * H;
+      for (let b = 0; b < B; b++) {
+        const o = (t * B + b) * DH + col;
+        const hb = b * H;
+        for (let j = 0; j < H; j++) out[o + j] = h[hb + j];
+      }
+    }
+  }
+  const top = ws.outs[ws.config.numLayers - 1];
+  fillRows(T * B, O, param(model.params, HEAD_BIAS).data, ws.Y);
+  gemmABt(T * B, O, DH, top, param(model.params, HEAD_WEIGHT).data, ws.Y);
+}
+
+/** One forward step with test perturbations applied (not on the product's path). */
+function stepWithHooks(ws: Workspace, ld: LayerDir, st: StepState, t: number, U: Float64Array, hooks: EngineHooks): void {
+  const { B, H, GH, cell } = ws;
+  const dir = dirName(ld);
+  const mine = <X extends { layer: number; direction: Direction; t: number }>(list: X[] | undefined): X[] =>
+    (list ?? []).filter((p) => p.layer === ld.layer && p.direction === dir && p.t === t);
+  const perturb = mine(hooks.perturb);
+  const add = (target: Perturbation['target'], dst: Float64Array): void => {
+    for (const p of perturb) if (p.target === target) addInto(dst, p.delta);
+  };
+  add('gi', st.gi);
+  let cp: CellParams = ld.cellParams;
+  for (const sp of mine(hooks.stepParams)) {
+    const n = ld.names;
+    const In = ld.inSize;
+    if (sp.name === n.weightIh) gemmABt(B, GH, In, U.subarray(t * B * In, (t + 1) * B * In), sp.delta, st.gi);
+    else if (sp.name === n.weightHh) gemmABt(B, GH, H, st.hPrev, sp.delta, st.gh);
+    else if (sp.name === n.biasIh) for (let b = 0; b < B; b++) for (let k = 0; k < GH; k++) st.gi[b * GH + k] += sp.delta[k];
+    else if (sp.name === n.biasHh) for (let b = 0; b < B; b++) for (let k = 0; k < GH; k++) st.gh[b * GH + k] += sp.delta[k];
+    else if (n.peepholes && [n.peepholes.ci, n.peepholes.cf, n.peepholes.co].includes(sp.name)) {
+      const plus = (w: Float64Array | null, name: string): Float64Array | null => {
+        if (w === null || name !== sp.name) return w;
+        const v = Float64Array.from(w);
+        addInto(v, sp.delta);
+        return v;
+      };
+      cp = { wci: plus(cp.wci, n.peepholes.ci), wcf: plus(cp.wcf, n.peepholes.cf), wco: plus(cp.wco, n.peepholes.co) };
+    } else throw new Error(`stepParams: '${sp.name}' is not a parameter of layer ${ld.layer} ${dir}`);
+  }
+  cell.forwardC(st, cp, B, H);
+  if (cell.hasCell) add('c', st.c);
+  cell.forwardH(st, cp, B, H);
+  add('h', st.h);
+  if (cell.hasCell) add('cAfterH', st.c);
+}
+
+// ---------------------------------------------------------------- backward
+
+interface Window {
+  /** Scored steps whose loss this pass backpropagates. */
+  lossFrom: number;
+  lossTo: number;
+  /** Steps the pass goes through (state before `from` held fixed). */
+  from: number;
+  to: number;
+}
+
+export function backwardWindows(T: number, truncation: PassOptions['truncation']): Window[] {
+  if (!truncation) return [{ lossFrom: 0, lossTo: T - 1, from: 0, to: T - 1 }];
+  const { k1, k2 } = truncation;
+  if (!Number.isInteger(k1) || !Number.isInteger(k2) || k1 < 1 || k2 < k1) {
+    throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
+  }
+  const out: Window[] = [];
+  let prevEnd = -1;
+  for (let e = k1 - 1; prevEnd < T - 1; e += k1) {
+    const end = Math.min(e, T - 1);
+    out.push({ lossFrom: prevEnd + 1, lossTo: end, from: Math.max(0, end - k2 + 1), to: end });
+    prevEnd = end;
+  }
+  return out;
+}
+
+function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOut: Float64Array, from: number, to: number): void {
+  const { B, H, GH, DH, cell } = ws;
+  const g = ld.grads;
+  const dhRec = ld.dhRec;
+  let dcIn = ld.dcRec;
+  let dcOut = ld.dcNext;
+  dhRec.fill(0);
+  dcIn.fill(0);
+  const col = ld.d * H;
+  for (let k = 0; k <= to - from; k++) {
+    // Backward visits steps in the reverse of the order the forward pass made them.
+    const t = ld.reverse ? from + k : to - k;
+    const st = ld.steps[t];
+    const dh = ld.pHT[t];
+    for (let b = 0; b < B; b++) {
+      const o = (t * B + b) * DH + col;
+      const hb = b * H;
+      for (let j = 0; j < H; j++) dh[hb + j] = dOut[o + j] + dhRec[hb + j];
+    }
+    g.dGi = ld.pGiT[t];
+    g.dGh = ld.pGhT[t];
+    if (cell.hasCell) g.dc = ld.pCT[t];
+    g.dcPrev = dcOut;
+    g.dhPrev = dhRec;
+    cell.backward(st, ld.cellParams, B, H, dh, dcIn, g);
+    gemmAB(B, H, GH, g.dGh, whh, dhRec);
+    const swap = dcIn;
+    dcIn = dcOut;
+    dcOut = swap;
+  }
+}
+
+function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWeights[]): void {
+  const { B, GH, DH } = ws;
+  const O = ws.config.outputSize;
+  const I = ws.config.inputSize;
+  const L = ws.config.numLayers;
+  const { from, to, lossFrom, lossTo } = win;
+  const top = ws.dOuts[L - 1];
+  top.fill(0, from * B * DH, (to + 1) * B * DH);
+  gemmAB(
+    (lossTo - lossFrom + 1) * B,
+    DH,
+    O,
+    ws.dY.subarray(lossFrom * B * O, (lossTo + 1) * B * O),
+    param(model.params, HEAD_WEIGHT).data,
+    top.subarray(lossFrom * B * DH, (lossTo + 1) * B * DH),
+  );
+  const D = ws.config.bidirectional ? 2 : 1;
+  for (let l = L - 1; l >= 0; l--) {
+    const lds = ws.layers.slice(l * D, (l + 1) * D);
+    for (const ld of lds) backwardLayerWindow(ws, ld, weights[ws.layers.indexOf(ld)].whh, ws.dOuts[l], from, to);
+    // Gradient into this layer's input: the layer below's output, or x.
+    const In = l > 0 ? DH : I;
+    const dIn = l > 0 ? ws.dOuts[l - 1] : ws.pX;
+    dIn.fill(0, from * B * In, (to + 1) * B * In);
+    const rows = (to - from + 1) * B;
+    for (const ld of lds) {
+      gemmAB(rows, In, GH, ld.pGi.subarray(from * B * GH, (to + 1) * B * GH), weights[ws.layers.indexOf(ld)].wih, dIn.subarray(from * B * In, (to + 1) * B * In));
+    }
+    if (ws.separatePass) {
+      for (const ld of lds) {
+        const H = ws.H;
+        accumulateRows(ld.dGi, ld.pGi, from * B * GH, (to + 1) * B * GH);
+        if (ld.dGh !== ld.dGi) accumulateRows(ld.dGh, ld.pGh, from * B * GH, (to + 1) * B * GH);
+        accumulateRows(ld.dH, ld.pH, from * B * H, (to + 1) * B * H);
+        if (ws.cell.hasCell) accumulateRows(ld.dC, ld.pC, from * B * H, (to + 1) * B * H);
+      }
+    }
+  }
+  if (ws.separatePass) accumulateRows(ws.dX, ws.pX, from * B * I, (to + 1) * B * I);
+}
+
+function accumulateRows(dst: Float64Array, src: Float64Array, lo: number, hi: number): void {
+  for (let k = lo; k < hi; k++) dst[k] += src[k];
+}
+
+/** Parameter gradients from the summed pre-activation gradients (all linear in them). */
+function parameterGradients(ws: Workspace, model: Model): ParamSet {
+  const { B, T, H, GH, DH } = ws;
+  const grads = zerosLike(model.params);
+  const BH = B * H;
+  for (const ld of ws.layers) {
+    const n = ld.names;
+    const U = layerInput(ws, ld.layer);
+    gemmAtB(GH, ld.inSize, T * B, ld.dGi, U, param(grads, n.weightIh).data);
+    const hPrev = ld.hs.subarray(ld.reverse ? 2 * BH : 0, (ld.reverse ? 2 : 0) * BH + T * BH);
+    gemmAtB(GH, H, T * B, ld.dGh, hPrev, param(grads, n.weightHh).data);
+    addColumnSums(T * B, GH, ld.dGi, param(grads, n.biasIh).data);
+    addColumnSums(T * B, GH, ld.dGh, param(grads, n.biasHh).data);
+    if (n.peepholes) {
+      const gci = param(grads, n.peepholes.ci).data;
+      const gcf = param(grads, n.peepholes.cf).data;
+      const gco = param(grads, n.peepholes.co).data;
+      for (let t = 0; t < T; t++) addPeepholeGrads(ld.steps[t], ld.dGi, t * B * GH, B, H, gci, gcf, gco);
+    }
+  }
+  const O = ws.config.outputSize;
+  const top = ws.outs[ws.config.numLayers - 1];
+  gemmAtB(O, DH, T * B, ws.dY, top, param(grads, HEAD_WEIGHT).data);
+  addColumnSums(T * B, O, ws.dY, param(grads, HEAD_BIAS).data);
+  return grads;
+}
+
+// ---------------------------------------------------------------- public API
+
+function prepare(model: Model, batch: Batch, separatePass: boolean): Workspace {
+  validateConfig(model.config);
+  validateBatch(model, batch);
+  return getWorkspace(model.config, batch.batchSize, batch.steps, separatePass);
+}
+
+/** Forward, loss, backward through time, and the probes of design §3. */
+export function runPass(model: Model, batch: Batch, options: PassOptions): PassResult {
+  return runPassWithHooks(model, batch, options, null);
+}
+
+/** runPass with test hooks (see EngineHooks). */
+export function runPassWithHooks(model: Model, batch: Batch, options: PassOptions, hooks: EngineHooks | null): PassResult {
+  if (options.truncation && model.config.bidirectional) {
+    throw new Error('truncated BPTT is defined for unidirectional models only (bidirectional: true was given)');
+  }
+  checkItemizedCap(options, batch.steps);
+  const windows = backwardWindows(batch.steps, options.truncation ?? null);
+  const ws = prepare(model, batch, windows.length > 1);
+  forward(ws, model, batch, hooks);
+  const loss = computeLoss(options.loss, batch, ws.Y, ws.terms, ws.dY);
+  const weights = ws.layers.map((ld) => bindLayer(model.params, ld));
+  if (ws.separatePass) {
+    for (const ld of ws.layers) {
+      ld.dGi.fill(0);
+      ld.dGh.fill(0);
+      ld.dH.fill(0);
+      ld.dC.fill(0);
+    }
+    ws.dX.fill(0);
+  }
+  for (const win of windows) backwardPass(ws, model, win, weights);
+  const grads = parameterGradients(ws, model);
+  const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
+  const record = buildRecord(ws, model, batch, options, loss, globalNorm, grads, hooks);
+  return { loss, grads, record };
+}
+
+/** The loss of a batch, forward only. */
+export function evaluateLoss(model: Model, batch: Batch, loss: LossKind): number {
+  const ws = prepare(model, batch, false);
+  forward(ws, model, batch, null);
+  return computeLoss(loss, batch, ws.Y, ws.terms, null);
+}
+
+/** Head outputs y_t for every step, batch-first [B][T][O]. */
+export function predict(model: Model, batch: Batch): Float64Array {
+  const ws = prepare(model, batch, false);
+  forward(ws, model, batch, null);
+  const { B, T } = ws;
+  const O = batch.outputSize;
+  const out = new Float64Array(B * T * O);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      for (let o = 0; o < O; o++) out[(b * T + t) * O + o] = ws.Y[(t * B + b) * O + o];
+    }
+  }
+  return out;
+}
+
+export interface ForwardDetail {
+  loss: number;
+  /** Per-step loss terms ℓ_t, L = Σ_t ℓ_t. */
+  terms: Float64Array;
+  /** Head outputs, time-major [T][B][O]. */
+  y: Float64Array;
+  /** States per layer/direction, time-major [T][B][H] (c: LSTM only). */
+  states: Array<{ layer: number; direction: Direction; h: Float64Array; c: Float64Array | null }>;
+}
+
+/** Forward pass with test hooks, returning copies of everything a check needs. */
+export function forwardDetailed(model: Model, batch: Batch, loss: LossKind, hooks: EngineHooks | null = null): ForwardDetail {
+  const ws = prepare(model, batch, false);
+  forward(ws, model, batch, hooks);
+  const value = computeLoss(loss, batch, ws.Y, ws.terms, null);
+  const BH = ws.B * ws.H;
+  const T = ws.T;
+  return {
+    loss: value,
+    terms: Float64Array.from(ws.terms),
+    y: Float64Array.from(ws.Y),
+    states: ws.layers.map((ld) => ({
+      layer: ld.layer,
+      direction: dirName(ld),
+      h: ld.hs.slice(BH, (T + 1) * BH),
+      c: ws.cell.hasCell ? ld.cs.slice(BH, (T + 1) * BH) : null,
+    })),
+  };
+}
+
+export type { Cell };

@@ -1,0 +1,390 @@
+// Probes (design §3). They hook the time loop's stored values, not the cells: everything
+// here reads the workspace after the forward and backward passes of bptt.ts.
+//
+// Conventions:
+// - Norms are Euclidean over the whole batch tensor, computed with scaling (linalg.ts) so
+//   that tiny (1e-300) and huge gradients are reported, not flushed to 0 or Infinity.
+// - gateSaturation: sigmoid gates count units with σ < .05 or σ > .95; tanh gates count
+//   |tanh| > .9 (the same thing: tanh(x) = 2σ(2x) − 1); a relu RNN counts dead units
+//   (pre-activation ≤ 0, zero gradient); an identity gate (LSTM `niaf`) never saturates.
+// - Gates recorded are the ones the variant has: e.g. `cifg` has no f (f = 1 − i), `nog` no o.
+// - State s = h, or (h, c) jointly for the LSTM family, as independent coordinates:
+//   jacobianNorm and itemized are about the state map (h_{t-1}, c_{t-1}) -> (h_t, c_t),
+//   so ∂ℓ/∂c_k there holds h_k fixed. (gradNormC is the node gradient: it includes the
+//   path through h_t = o ⊙ tanh(c_t).)
+// - itemized for a bidirectional top layer: s_k is the pair (forward state, reverse state);
+//   the reverse state at k < s does not influence ℓ_s, so only k = s gets its part.
+
+import { addPeepholeGrads, type GateInfo } from './cells';
+import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
+import { isScored } from './loss';
+import { HEAD_WEIGHT, param } from './model';
+import {
+  ITEMIZED_MAX_STEPS,
+  type Batch,
+  type LayerRecord,
+  type Model,
+  type NonFinite,
+  type ParamSet,
+  type PassOptions,
+  type PassRecord,
+} from './types';
+import type { EngineHooks } from './bptt';
+import type { LayerDir, Workspace } from './workspace';
+
+export const DEFAULT_JACOBIAN_ITERATIONS = 20;
+
+/** Throws before any work when the itemized matrix is requested for too long a sequence. */
+export function checkItemizedCap(options: PassOptions, T: number): void {
+  const p = options.probes;
+  if (!p?.itemized) return;
+  const cap = p.itemizedMaxSteps ?? ITEMIZED_MAX_STEPS;
+  if (T > cap) {
+    throw new Error(
+      `itemized gradient is O(T²) and capped at itemizedMaxSteps = ${cap} steps (ITEMIZED_MAX_STEPS = ${ITEMIZED_MAX_STEPS}); this batch has T = ${T}. Turn itemized off or raise the cap.`,
+    );
+  }
+}
+
+export function buildRecord(
+  ws: Workspace,
+  model: Model,
+  batch: Batch,
+  options: PassOptions,
+  loss: number,
+  globalNorm: number,
+  grads: ParamSet,
+  hooks: EngineHooks | null,
+): PassRecord {
+  const p = options.probes ?? {};
+  const layers = ws.layers.map((ld) =>
+    layerRecord(ws, model, ld, p.gates ?? true, p.weightGradByStep ?? true, p.jacobian ?? true, p.jacobianIterations ?? DEFAULT_JACOBIAN_ITERATIONS, hooks),
+  );
+  const I = batch.inputSize;
+  const BI = ws.B * I;
+  const inputGradNorm: number[] = [];
+  for (let t = 0; t < ws.T; t++) inputGradNorm.push(norm2(ws.dX, t * BI, BI));
+  const record: PassRecord = {
+    timesteps: ws.T,
+    layers,
+    inputGradNorm,
+    loss,
+    globalGradNorm: globalNorm,
+    clippedGradNorm: globalNorm,
+    nonFinite: null,
+    itemized: p.itemized ? itemized(ws, model, batch) : null,
+  };
+  record.nonFinite = findNonFinite(ws, model, batch, record, grads);
+  return record;
+}
+
+// ---------------------------------------------------------------- per layer
+
+function layerRecord(
+  ws: Workspace,
+  model: Model,
+  ld: LayerDir,
+  gates: boolean,
+  byStep: boolean,
+  jacobian: boolean,
+  iterations: number,
+  hooks: EngineHooks | null,
+): LayerRecord {
+  const { B, T, H, GH, cell } = ws;
+  const BH = B * H;
+  const gradNormH: number[] = [];
+  const gradNormC: number[] | null = cell.hasCell ? [] : null;
+  for (let t = 0; t < T; t++) {
+    gradNormH.push(norm2(ld.dH, t * BH, BH));
+    if (gradNormC) gradNormC.push(norm2(ld.dC, t * BH, BH));
+  }
+  const gateGradNorm: Record<string, number[]> = {};
+  const gateMean: Record<string, number[]> = {};
+  const gateSaturation: Record<string, number[]> = {};
+  if (gates) {
+    for (const gate of cell.gates) {
+      const norms: number[] = [];
+      const means: number[] = [];
+      const sats: number[] = [];
+      for (let t = 0; t < T; t++) {
+        const off = t * B * GH + gate.block * H;
+        norms.push(blockNorm(ld.dGi, off, B, H, GH));
+        const [mean, sat] = gateStats(ld.act, off, B, H, GH, gate);
+        means.push(mean);
+        sats.push(sat);
+      }
+      gateGradNorm[gate.name] = norms;
+      gateMean[gate.name] = means;
+      gateSaturation[gate.name] = sats;
+    }
+  }
+  return {
+    layer: ld.layer,
+    direction: ld.reverse ? 'reverse' : 'forward',
+    gradNormH,
+    gradNormC,
+    gateGradNorm,
+    gateMean,
+    gateSaturation,
+    weightGradByStep: byStep ? weightGradByStep(ws, ld, hooks) : [],
+    jacobianNorm: jacobian ? jacobianNorms(ws, model, ld, iterations) : null,
+  };
+}
+
+function gateStats(act: Float64Array, off: number, B: number, H: number, stride: number, gate: GateInfo): [number, number] {
+  let sum = 0;
+  let saturated = 0;
+  for (let b = 0; b < B; b++) {
+    const o = off + b * stride;
+    for (let j = 0; j < H; j++) {
+      const v = act[o + j];
+      sum += v;
+      switch (gate.activation) {
+        case 'sigmoid':
+          if (v < 0.05 || v > 0.95) saturated++;
+          break;
+        case 'tanh':
+          if (Math.abs(v) > 0.9) saturated++;
+          break;
+        case 'relu':
+          if (v <= 0) saturated++;
+          break;
+        case 'identity':
+          break;
+      }
+    }
+  }
+  const n = B * H;
+  return [sum / n, saturated / n];
+}
+
+/**
+ * ‖part of ∂L/∂(W_ih, W_hh, b_ih, b_hh[, peepholes]) contributed at step t‖: the gradient
+ * with respect to the copy of the weights that step t uses. These parts sum over t to the
+ * layer's gradient.
+ */
+function weightGradByStep(ws: Workspace, ld: LayerDir, hooks: EngineHooks | null): number[] {
+  const { B, T, H, GH } = ws;
+  const sc = ws.probe;
+  const In = ld.inSize;
+  const wih = sc.partWih[ld.layer];
+  const out: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const st = ld.steps[t];
+    wih.fill(0);
+    sc.partWhh.fill(0);
+    sc.partBih.fill(0);
+    sc.partBhh.fill(0);
+    gemmAtB(GH, In, B, ld.dGiT[t], ld.inT[t], wih);
+    gemmAtB(GH, H, B, ld.dGhT[t], st.hPrev, sc.partWhh);
+    addColumnSums(B, GH, ld.dGiT[t], sc.partBih);
+    addColumnSums(B, GH, ld.dGhT[t], sc.partBhh);
+    const norms = [norm2(wih), norm2(sc.partWhh), norm2(sc.partBih), norm2(sc.partBhh)];
+    const peep = ld.names.peepholes;
+    if (peep) {
+      sc.partPeep.fill(0);
+      const ci = sc.partPeep.subarray(0, H);
+      const cf = sc.partPeep.subarray(H, 2 * H);
+      const co = sc.partPeep.subarray(2 * H, 3 * H);
+      addPeepholeGrads(st, ld.dGi, t * B * GH, B, H, ci, cf, co);
+      norms.push(norm2(sc.partPeep));
+    }
+    out.push(jointNorm(norms));
+    if (hooks?.onWeightGradPart) {
+      const n = ld.names;
+      const parts = new Map<string, Float64Array>([
+        [n.weightIh, Float64Array.from(wih)],
+        [n.weightHh, Float64Array.from(sc.partWhh)],
+        [n.biasIh, Float64Array.from(sc.partBih)],
+        [n.biasHh, Float64Array.from(sc.partBhh)],
+      ]);
+      if (peep) {
+        parts.set(peep.ci, sc.partPeep.slice(0, H));
+        parts.set(peep.cf, sc.partPeep.slice(H, 2 * H));
+        parts.set(peep.co, sc.partPeep.slice(2 * H, 3 * H));
+      }
+      hooks.onWeightGradPart(ld.layer, ld.reverse ? 'reverse' : 'forward', t, parts);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- Jacobian
+
+/** Norm of row b of the state (h, and c when the cell has one). */
+function stateNorm(h: Float64Array, c: Float64Array, b: number, H: number, hasCell: boolean): number {
+  const nh = norm2(h, b * H, H);
+  return hasCell ? Math.hypot(nh, norm2(c, b * H, H)) : nh;
+}
+
+/**
+ * jacobianNorm[t] = mean over the batch of σ_max(∂s_t/∂s_{t-1}), by power iteration on
+ * JᵀJ with Jacobian-vector products (jvp) and vector-Jacobian products (the cell's
+ * backward step), one independent vector per batch element. The estimate ‖J v‖ with ‖v‖ = 1
+ * approaches σ_max from below.
+ */
+function jacobianNorms(ws: Workspace, model: Model, ld: LayerDir, iterations: number): number[] {
+  const { B, T, H, GH, cell } = ws;
+  const sc = ws.probe;
+  const whh = param(model.params, ld.names.weightHh).data;
+  const { vh, vc, th, tc, uh, uc, dgh, grads } = sc;
+  grads.dcPrev = uc;
+  grads.dhPrev = uh;
+  const lstm = cell.hasCell;
+  const out: number[] = [];
+  const jvp = (t: number): void => {
+    dgh.fill(0);
+    gemmABt(B, GH, H, vh, whh, dgh);
+    cell.jvp(ld.steps[t], ld.cellParams, B, H, vh, vc, dgh, th, tc);
+  };
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        vh[b * H + j] = sc.start[b * 2 * H + j];
+        vc[b * H + j] = lstm ? sc.start[b * 2 * H + H + j] : 0;
+      }
+    }
+    normalizeRows(vh, vc, vh, vc, B, H, lstm);
+    for (let k = 0; k < iterations; k++) {
+      jvp(t);
+      // u = Jᵀ (J v): the backward step with dL/dh_t = th, dL/dc_t = tc.
+      cell.backward(ld.steps[t], ld.cellParams, B, H, th, tc, grads);
+      gemmAB(B, H, GH, grads.dGh, whh, uh);
+      normalizeRows(uh, uc, vh, vc, B, H, lstm);
+    }
+    jvp(t);
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum += stateNorm(th, tc, b, H, lstm);
+    out.push(sum / B);
+  }
+  return out;
+}
+
+/** (dh, dc) rows scaled to unit norm into (vh, vc); a zero row stays zero. */
+function normalizeRows(uh: Float64Array, uc: Float64Array, vh: Float64Array, vc: Float64Array, B: number, H: number, lstm: boolean): void {
+  for (let b = 0; b < B; b++) {
+    const n = stateNorm(uh, uc, b, H, lstm);
+    const s = n > 0 && Number.isFinite(n) ? 1 / n : 0;
+    // 1/n overflows for n below ~1e-308; divide then.
+    const scaleBy = (x: number): number => (s === Infinity ? x / n : x * s);
+    for (let j = 0; j < H; j++) {
+      vh[b * H + j] = scaleBy(uh[b * H + j]);
+      vc[b * H + j] = lstm ? scaleBy(uc[b * H + j]) : 0;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- itemized
+
+/**
+ * itemized[s][k] = ‖∂ℓ_s/∂s_k‖ for k ≤ s, s_k the top layer's state. Each scored step's
+ * loss is backpropagated alone through the top layer (O(T²) steps); unscored rows are 0.
+ */
+function itemized(ws: Workspace, model: Model, batch: Batch): number[][] {
+  const { B, T, H, GH, DH, cell } = ws;
+  const O = batch.outputSize;
+  const L = ws.config.numLayers;
+  const D = ws.config.bidirectional ? 2 : 1;
+  const fwd = ws.layers[(L - 1) * D];
+  const whh = param(model.params, fwd.names.weightHh).data;
+  const wy = param(model.params, HEAD_WEIGHT).data;
+  const sc = ws.probe;
+  const { grads } = sc;
+  const lstm = cell.hasCell;
+  const rows: number[][] = [];
+  // Ping-pong buffers for (dh, dc) going back in time.
+  let dh = sc.vh;
+  let dc = sc.vc;
+  let dhNext = sc.uh;
+  let dcNext = sc.uc;
+  for (let s = 0; s < T; s++) {
+    const row = new Array<number>(s + 1).fill(0);
+    rows.push(row);
+    if (!isScored(batch, s)) continue;
+    sc.seed.fill(0);
+    gemmAB(B, DH, O, ws.dY.subarray(s * B * O, (s + 1) * B * O), wy, sc.seed);
+    const reversePart = D === 2 ? blockNorm(sc.seed, H, B, H, DH) : 0;
+    for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) dh[b * H + j] = sc.seed[b * DH + j];
+    dc.fill(0);
+    for (let k = s; k >= 0; k--) {
+      const nh = norm2(dh);
+      const here = lstm ? Math.hypot(nh, norm2(dc)) : nh;
+      row[k] = k === s && D === 2 ? Math.hypot(here, reversePart) : here;
+      if (k === 0) break;
+      grads.dhPrev = dhNext;
+      grads.dcPrev = dcNext;
+      cell.backward(fwd.steps[k], fwd.cellParams, B, H, dh, dc, grads);
+      gemmAB(B, H, GH, grads.dGh, whh, dhNext);
+      [dh, dhNext] = [dhNext, dh];
+      [dc, dcNext] = [dcNext, dc];
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- non-finite values
+
+function firstNonFinite(x: ArrayLike<number>): number {
+  for (let k = 0; k < x.length; k++) if (!Number.isFinite(x[k])) return k;
+  return -1;
+}
+
+/**
+ * The first non-finite quantity met, in the order the pass computes them: params, x, the
+ * states h/c (layer by layer, in time order), the head output y, loss, then the recorded
+ * gradient series and the parameter gradients (`grads`). Never throws.
+ */
+function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRecord, grads: ParamSet): NonFinite | null {
+  const { B, T, H } = ws;
+  const BH = B * H;
+  for (const [name, tensor] of model.params) {
+    const k = firstNonFinite(tensor.data);
+    if (k >= 0) {
+      const m = /_l(\d+)/.exec(name);
+      return { quantity: 'params', layer: m ? Number(m[1]) : null, t: null, value: tensor.data[k] };
+    }
+  }
+  const I = batch.inputSize;
+  const kx = firstNonFinite(batch.x);
+  if (kx >= 0) return { quantity: 'x', layer: null, t: Math.floor(kx / I) % T, value: batch.x[kx] };
+  for (const ld of ws.layers) {
+    for (const [quantity, buf] of [['h', ld.hs], ['c', ld.cs]] as const) {
+      if (buf.length === 0) continue;
+      const k = firstNonFinite(buf.subarray(BH, (T + 1) * BH));
+      if (k >= 0) return { quantity, layer: ld.layer, t: Math.floor(k / BH), value: buf[BH + k] };
+    }
+  }
+  const O = batch.outputSize;
+  const ky = firstNonFinite(ws.Y);
+  if (ky >= 0) return { quantity: 'y', layer: null, t: Math.floor(ky / (B * O)), value: ws.Y[ky] };
+  if (!Number.isFinite(record.loss)) return { quantity: 'loss', layer: null, t: null, value: record.loss };
+  for (const lr of record.layers) {
+    const series: Array<[string, number[] | null]> = [
+      ['gradNormH', lr.gradNormH],
+      ['gradNormC', lr.gradNormC],
+      ...Object.values(lr.gateGradNorm).map((v): [string, number[]] => ['gateGradNorm', v]),
+      ['weightGradByStep', lr.weightGradByStep],
+      ['jacobianNorm', lr.jacobianNorm],
+    ];
+    for (const [quantity, values] of series) {
+      if (!values) continue;
+      // Gradients flow backward in time: the first one met is the latest step.
+      for (let t = values.length - 1; t >= 0; t--) {
+        if (!Number.isFinite(values[t])) return { quantity, layer: lr.layer, t, value: values[t] };
+      }
+    }
+  }
+  for (let t = record.inputGradNorm.length - 1; t >= 0; t--) {
+    const v = record.inputGradNorm[t];
+    if (!Number.isFinite(v)) return { quantity: 'inputGradNorm', layer: null, t, value: v };
+  }
+  for (const [name, tensor] of grads) {
+    const k = firstNonFinite(tensor.data);
+    if (k >= 0) {
+      const m = /_l(\d+)/.exec(name);
+      return { quantity: 'grads', layer: m ? Number(m[1]) : null, t: null, value: tensor.data[k] };
+    }
+  }
+  if (!Number.isFinite(record.globalGradNorm)) return { quantity: 'globalGradNorm', layer: null, t: null, value: record.globalGradNorm };
+  return null;
+}
