@@ -1,0 +1,48 @@
+// Entry point of the extension host side: builds the controller (lens.ts), registers the
+// views and commands. This folder is the only code that imports 'vscode'.
+import * as vscode from 'vscode';
+import { Lens } from './lens';
+import { HeatmapsViewProvider } from './webviews';
+
+let lens: Lens | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const l = (lens = new Lens(context));
+  context.subscriptions.push(l);
+  context.subscriptions.push(
+    vscode.window.registerTreeDataProvider('bpttLens.runs', l.tree),
+    vscode.window.registerWebviewViewProvider(HeatmapsViewProvider.viewId, l.heatmaps),
+  );
+  const commands: Record<string, (...args: unknown[]) => unknown> = {
+    'bpttLens.runDiagnosis': () => l.runDiagnosis(),
+    'bpttLens.compareClipping': () => l.compareClipping(),
+    'bpttLens.compareGates': () => l.compareGates(),
+    'bpttLens.diagnoseFile': (uri) => l.diagnoseFile(uri),
+    'bpttLens.openPanel': () => l.showPanel(),
+    'bpttLens.saveReport': () => l.saveReport(),
+    'bpttLens.openReport': (uri) => l.openReport(uri),
+    'bpttLens.refreshRuns': () => l.tree.refresh(),
+    'bpttLens.showRun': (studyKey, runId) => l.showRun(studyKey, runId),
+    'bpttLens.internal.lastRunStats': () => l.lastRunStats(),
+  };
+  for (const [id, handler] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+
+  // Saved reports appear in the tree as they are written (by us, the CLI or a colleague).
+  const refresh = (): void => void l.tree.refresh();
+  const watcher = vscode.workspace.createFileSystemWatcher('**/report.json');
+  context.subscriptions.push(
+    watcher,
+    watcher.onDidCreate(refresh),
+    watcher.onDidDelete(refresh),
+    vscode.workspace.onDidChangeWorkspaceFolders(refresh),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('bpttLens.reportFolder')) refresh();
+    }),
+  );
+  refresh();
+}
+
+export function deactivate(): void {
+  lens?.dispose();
+  lens = undefined;
+}

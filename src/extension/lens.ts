@@ -1,0 +1,412 @@
+// The extension's controller: owns the report store, the study runner (worker pool), the
+// views, and implements every command. The views only render; the webviews only ask (through
+// validated messages); everything that changes state happens here.
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { isInputError } from '../io/errors';
+import { readSequenceFile } from '../io/sequences';
+import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
+import { isSampleName, loadSample, type SampleName } from '../study/samples';
+import type { StudySpec } from '../study/study';
+import type { Dataset, Report, RunConfig, StudyKind } from '../study/types';
+import { listTargetColumns } from './fileColumns';
+import { pickCells, pickClips, pickData, pickFile, pickTargetColumn } from './prompts';
+import { findSavedReports, readReportFile, saveReportFolder } from './reportFiles';
+import { chooseSaveTarget, resolveReportDir } from './reportPaths';
+import { RunsTreeProvider } from './runsTree';
+import { readSettings, type LensSettings } from './settings';
+import type { RunStats } from './stallProbe';
+import { ReportStore } from './store';
+import { applyRecommendation, buildCheckSpec, buildStudySpec, type StudyPicks } from './studyRequest';
+import { StudyRunner } from './studyRunner';
+import { plainLabel } from './viewModel';
+import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
+
+const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'];
+
+export class Lens implements vscode.Disposable, WebviewHost {
+  readonly extensionUri: vscode.Uri;
+  readonly store = new ReportStore();
+  readonly output: vscode.OutputChannel;
+  readonly tree: RunsTreeProvider;
+  readonly heatmaps: HeatmapsViewProvider;
+  private readonly runner: StudyRunner;
+  private busyState: { label: string; fraction: number } | null = null;
+  /** The data each session study trained on, to re-run a recommendation on the same data. */
+  private readonly datasets = new Map<string, Dataset>();
+  private revealedSideBar = false;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(context: vscode.ExtensionContext) {
+    this.extensionUri = context.extensionUri;
+    this.output = vscode.window.createOutputChannel('BPTT Lens');
+    this.runner = new StudyRunner(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, this.output, {
+      busy: (label, fraction) => this.setBusy({ label, fraction }),
+      idle: () => this.setBusy(null),
+    });
+    this.tree = new RunsTreeProvider(this.store, readReportFile, () => findSavedReports(this.reportDirs()));
+    this.heatmaps = new HeatmapsViewProvider(this);
+    this.disposables.push(this.output, this.runner, this.tree, this.heatmaps);
+    this.disposables.push(this.store.onChange((change) => this.onStoreChange(change)));
+  }
+
+  // ------------------------------------------------------------------ settings
+
+  settings(): LensSettings {
+    const config = vscode.workspace.getConfiguration('bpttLens');
+    const { settings, warnings } = readSettings((key) => config.get(key));
+    for (const w of warnings) this.output.appendLine(w);
+    return settings;
+  }
+
+  private reportDirs(): string[] {
+    const folder = this.settings().reportFolder;
+    return (vscode.workspace.workspaceFolders ?? []).map((f) => resolveReportDir(f.uri.fsPath, folder)).filter((d): d is string => d !== null);
+  }
+
+  // ------------------------------------------------------------------ webviews
+
+  log(line: string): void {
+    this.output.appendLine(line);
+  }
+
+  snapshot(view: WebviewKind): HostToWebview[] {
+    const out: HostToWebview[] = [];
+    if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
+    const current = this.store.current();
+    if (view === 'report') {
+      out.push(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
+    } else {
+      const run = this.store.selectedRun();
+      out.push(current && run ? { type: 'run', run, study: current.report.study } : { type: 'clear' });
+    }
+    return out;
+  }
+
+  onMessage(message: WebviewToHost, view: WebviewKind): void {
+    switch (message.type) {
+      case 'ready':
+        break; // handled by the channel
+      case 'selectRun':
+        this.store.select(message.runId);
+        break;
+      case 'saveReport':
+        void this.saveReport();
+        break;
+      case 'runCommand':
+        void vscode.commands.executeCommand(message.command);
+        break;
+      case 'applyRecommendation':
+        void this.applyRecommendation(message.runId, message.index);
+        break;
+      case 'perf':
+        this.output.appendLine(`${view} webview: ${message.name} ${message.ms.toFixed(1)} ms`);
+        break;
+    }
+  }
+
+  private postToViews(report: HostToWebview | null, heatmaps: HostToWebview | null): void {
+    if (report) ReportPanel.current?.post(report);
+    if (heatmaps) this.heatmaps.post(heatmaps);
+  }
+
+  private onStoreChange(change: string): void {
+    const current = this.store.current();
+    if (!current || change === 'studies') return;
+    const run = this.store.selectedRun();
+    const runMessage: HostToWebview | null = run ? { type: 'run', run, study: current.report.study } : null;
+    if (change === 'current') {
+      this.postToViews({ type: 'report', report: current.report, selectedRunId: run?.id }, runMessage ?? { type: 'clear' });
+      ReportPanel.current?.setTitle(panelTitle(current.report));
+    } else if (run) {
+      this.postToViews({ type: 'select', runId: run.id }, runMessage);
+    }
+    this.heatmaps.setDescription(run?.label);
+  }
+
+  private setBusy(state: { label: string; fraction: number } | null): void {
+    this.busyState = state;
+    const message: HostToWebview = state ? { type: 'busy', label: state.label, fraction: state.fraction } : { type: 'idle' };
+    this.postToViews(message, message);
+  }
+
+  /** Shows the current study in the report panel (opening it beside the editor). */
+  showPanel(): void {
+    const panel = ReportPanel.createOrShow(this);
+    const current = this.store.current();
+    if (current) panel.setTitle(panelTitle(current.report));
+  }
+
+  // ------------------------------------------------------------------ studies
+
+  lastRunStats(): Pick<RunStats, 'maxStallMs' | 'runMs'> | null {
+    const s = this.runner.lastStats;
+    return s ? { maxStallMs: s.maxStallMs, runMs: s.runMs } : null;
+  }
+
+  private async loadSampleData(name: SampleName, settings: LensSettings): Promise<Dataset> {
+    return loadSample(name, { seed: settings.seed, ...(settings.sequenceLength > 0 ? { steps: settings.sequenceLength } : {}) });
+  }
+
+  /** Plans and runs a study, then shows it; a cancel or a failure leaves the views as they were. */
+  private async runAndShow(spec: StudySpec, title: string): Promise<Report | undefined> {
+    if (this.runner.busy) {
+      const choice = await vscode.window.showWarningMessage('BPTT Lens: a study is already running.', 'Cancel It');
+      if (choice === 'Cancel It') this.runner.cancel();
+      return undefined;
+    }
+    const outcome = await this.runner.run(spec, title);
+    if (outcome.kind === 'cancelled') {
+      vscode.window.setStatusBarMessage('BPTT Lens: study cancelled', 4000);
+      return undefined;
+    }
+    if (outcome.kind === 'failed') {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${title} failed: ${outcome.error.message}`, 'Show Log').then((c) => {
+        if (c) this.output.show(true);
+      });
+      return undefined;
+    }
+    const key = this.store.add(outcome.report);
+    this.datasets.set(key, spec.dataset);
+    this.revealSideBarOnce();
+    this.showPanel();
+    return outcome.report;
+  }
+
+  /** The first study of a session opens the BPTT Lens side bar (Runs tree + Heatmaps). */
+  private revealSideBarOnce(): void {
+    if (this.revealedSideBar) return;
+    this.revealedSideBar = true;
+    void vscode.commands.executeCommand('workbench.view.extension.bpttLens').then(undefined, () => undefined);
+  }
+
+  private async runSampleStudy(kind: StudyKind, command: string, sample: SampleName, picks: StudyPicks, settings: LensSettings): Promise<void> {
+    let dataset: Dataset;
+    try {
+      dataset = await this.loadSampleData(sample, settings);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${(e as Error).message}`);
+      return;
+    }
+    await this.runAndShow(buildStudySpec(dataset, settings, { ...picks, kind }), `${command} on ${sample}`);
+  }
+
+  async runDiagnosis(): Promise<void> {
+    const settings = this.settings();
+    const data = await pickData('Run Diagnosis', 1, 2, true);
+    if (!data) return;
+    if (data.kind === 'file') return this.diagnoseFile();
+    const cells = await pickCells('Run Diagnosis', 2, 2, settings);
+    if (!cells) return;
+    await this.runSampleStudy('diagnosis', 'Run Diagnosis', data.name, { kind: 'diagnosis', cells }, settings);
+  }
+
+  async compareClipping(): Promise<void> {
+    const settings = this.settings();
+    const data = await pickData('Compare Clipping Thresholds', 1, 2, false);
+    if (!data || data.kind !== 'sample') return;
+    const clips = await pickClips('Compare Clipping Thresholds', 2, 2, settings);
+    if (!clips) return;
+    await this.runSampleStudy('clipping', 'Compare Clipping Thresholds', data.name, { kind: 'clipping', clips }, settings);
+  }
+
+  async compareGates(): Promise<void> {
+    const settings = this.settings();
+    const data = await pickData('Compare Gate Choices', 1, 1, false);
+    if (!data || data.kind !== 'sample') return;
+    await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates' }, settings);
+  }
+
+  /** From the explorer / editor context menu (uri), the active editor, or a file dialog. */
+  async diagnoseFile(arg?: unknown): Promise<void> {
+    const settings = this.settings();
+    let uri = arg instanceof vscode.Uri ? arg : undefined;
+    if (!uri) {
+      const active = vscode.window.activeTextEditor?.document.uri;
+      if (active && active.scheme === 'file' && SEQUENCE_EXTENSIONS.includes(path.extname(active.fsPath).toLowerCase())) uri = active;
+    }
+    uri ??= await pickFile();
+    if (!uri) return;
+    if (uri.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${uri.toString()} is not a local file.`);
+      return;
+    }
+    const file = uri.fsPath;
+    const name = path.basename(file);
+    const columns = await listTargetColumns(file);
+    let targetColumn: number | undefined;
+    if (columns.length > 1) {
+      const picked = await pickTargetColumn(name, columns);
+      if (!picked) return;
+      targetColumn = picked.position;
+    }
+    let dataset: Dataset;
+    try {
+      dataset = await readSequenceFile(file, {
+        ...(targetColumn !== undefined ? { targetColumn } : {}),
+        ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
+      });
+    } catch (e) {
+      // InputError's message names the file, the line and what was expected.
+      const message = isInputError(e) ? e.message : `${file}: ${(e as Error).message}`;
+      void vscode.window.showErrorMessage(`BPTT Lens: ${message}`);
+      return;
+    }
+    await this.runAndShow(buildStudySpec(dataset, settings, { kind: 'diagnosis', cells: settings.cells }), `Diagnose ${name}`);
+  }
+
+  /** Re-runs a run with one of its recommendations applied; the result joins the same report. */
+  async applyRecommendation(runId: string, index: number): Promise<void> {
+    const current = this.store.current();
+    const run = current?.report.runs.find((r) => r.id === runId);
+    const rec = run?.recommendations[index];
+    if (!current || !run || !rec) return;
+    const settings = this.settings();
+    const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, run.timesteps, settings));
+    if (!dataset) {
+      void vscode.window.showWarningMessage(`BPTT Lens: the data of this report (${plainLabel(current.report.study.source)}) is not available to re-run.`);
+      return;
+    }
+    const config: RunConfig = applyRecommendation(run.config, rec.change, dataset, settings);
+    const spec = buildCheckSpec(dataset, settings, config);
+    const outcome = await this.runner.run(spec, `Check "${rec.title}"`);
+    if (outcome.kind === 'failed') {
+      void vscode.window.showErrorMessage(`BPTT Lens: the check failed: ${outcome.error.message}`);
+      return;
+    }
+    if (outcome.kind !== 'done' || outcome.report.runs.length === 0) return;
+    const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
+    const recommendations = run.recommendations.map((r, i) =>
+      i === index ? { ...r, check: { runId: checked.id, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss } } : r,
+    );
+    const report: Report = {
+      ...current.report,
+      runs: [...current.report.runs.map((r) => (r.id === run.id ? { ...r, recommendations } : r)), checked],
+    };
+    this.store.replace(current.key, report, checked.id);
+    this.showPanel();
+  }
+
+  /** A saved report's data: a built-in sample by name, or the file when it still exists. */
+  private async recoverDataset(report: Report, steps: number, settings: LensSettings): Promise<Dataset | undefined> {
+    const source = report.study.source;
+    try {
+      if (isSampleName(source)) return loadSample(source, { seed: settings.seed, steps });
+      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+      const candidates = path.isAbsolute(source) ? [source] : folders.map((f) => path.join(f, source));
+      for (const file of candidates) {
+        try {
+          return await readSequenceFile(file, { window: steps });
+        } catch {
+          // try the next folder
+        }
+      }
+    } catch {
+      // not recoverable
+    }
+    return undefined;
+  }
+
+  cancel(): void {
+    this.runner.cancel();
+  }
+
+  // ------------------------------------------------------------------ reports
+
+  async saveReport(): Promise<void> {
+    const current = this.store.current();
+    if (!current) {
+      const choice = await vscode.window.showInformationMessage('BPTT Lens: there is no report to save yet.', 'Run Diagnosis');
+      if (choice) void vscode.commands.executeCommand('bpttLens.runDiagnosis');
+      return;
+    }
+    const settings = this.settings();
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const activeUri = vscode.window.activeTextEditor?.document.uri;
+    const hint = activeUri ? vscode.workspace.getWorkspaceFolder(activeUri)?.uri.fsPath : undefined;
+    const target = chooseSaveTarget(folders, settings.reportFolder, hint);
+    let parentDir: string | undefined;
+    if (target.kind === 'dir') parentDir = target.parentDir;
+    else if (target.kind === 'pick') {
+      const picked = await vscode.window.showQuickPick(
+        target.candidates.map((c) => ({ label: plainLabel(path.basename(c.folder)), description: plainLabel(c.parentDir, 120), parentDir: c.parentDir })),
+        { title: 'BPTT Lens: Save Report', placeHolder: 'Workspace folder to save the report in' },
+      );
+      parentDir = picked?.parentDir;
+    } else {
+      const picked = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, openLabel: 'Save Report Here', title: 'BPTT Lens: Save Report' });
+      parentDir = picked?.[0]?.fsPath;
+    }
+    if (!parentDir) return;
+    let folder: string;
+    try {
+      folder = await saveReportFolder(current.report, parentDir);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`BPTT Lens: the report could not be saved: ${(e as Error).message}`);
+      return;
+    }
+    this.store.markSaved(current.key, path.join(folder, 'report.json'));
+    void this.tree.refresh();
+    const shown = vscode.workspace.asRelativePath(folder, folders.length > 1);
+    this.output.appendLine(`report saved to ${folder}`);
+    void vscode.window.showInformationMessage(`BPTT Lens: Report saved to ${shown}`, 'Open report.md').then(async (choice) => {
+      if (choice) await vscode.window.showTextDocument(vscode.Uri.file(path.join(folder, 'report.md')));
+    });
+  }
+
+  async openReport(arg?: unknown): Promise<void> {
+    let file = arg instanceof vscode.Uri && arg.scheme === 'file' ? arg.fsPath : undefined;
+    if (!file) {
+      const found = await findSavedReports(this.reportDirs());
+      type Item = vscode.QuickPickItem & { file?: string };
+      const browse: Item = { label: '$(folder-opened) Browse…', description: 'pick a report.json anywhere' };
+      if (found.length > 0) {
+        const items: Item[] = found.map((f) => ({ label: plainLabel(path.basename(path.dirname(f))), description: plainLabel(vscode.workspace.asRelativePath(f), 120), file: f }));
+        const picked = await vscode.window.showQuickPick([...items, browse], { title: 'BPTT Lens: Open Saved Report', placeHolder: 'Saved report to open' });
+        if (!picked) return;
+        file = picked.file;
+      }
+      if (!file) {
+        const uris = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Open Report', title: 'BPTT Lens: Open Saved Report', filters: { 'BPTT Lens report': ['json'] } });
+        file = uris?.[0]?.fsPath;
+      }
+      if (!file) return;
+    }
+    let report: Report;
+    try {
+      report = await readReportFile(file);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${(e as Error).message}`);
+      return;
+    }
+    this.store.add(report, file);
+    this.showPanel();
+  }
+
+  /** A Runs tree click: make that study current with that run selected. */
+  showRun(studyKey: unknown, runId: unknown): void {
+    if (typeof studyKey !== 'string' || typeof runId !== 'string') return;
+    const saved = this.tree.savedReport(studyKey);
+    const key = saved ? this.store.add(saved.report, saved.file) : studyKey;
+    this.store.setCurrent(key, runId);
+    this.showPanel();
+  }
+
+  dispose(): void {
+    ReportPanel.current?.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+function panelTitle(report: Report): string {
+  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
+  return `BPTT Lens: ${kind} · ${path.basename(report.study.source || report.study.name)}`;
+}
+
+function uniqueId(report: Report, base: string): string {
+  const ids = new Set(report.runs.map((r) => r.id));
+  let id = base;
+  for (let n = 2; ids.has(id); n++) id = `${base}-${n}`;
+  return id;
+}
+

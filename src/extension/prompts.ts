@@ -1,0 +1,106 @@
+// The questions the commands ask, each a QuickPick whose default is what Enter takes: the
+// first sample (airline), the cells and clip settings from the settings preselected. So a
+// user (or the e2e test) pressing Enter through every prompt gets a useful study.
+import * as vscode from 'vscode';
+import type { SampleName } from '../study/samples';
+import type { CellChoice, ClipSpec } from '../study/types';
+import type { ColumnChoice } from './fileColumns';
+import { CELL_CHOICES } from './settings';
+import { clipChoices, sampleChoices } from './studyRequest';
+import type { LensSettings } from './settings';
+import { plainLabel } from './viewModel';
+
+const CELL_DESCRIPTIONS: Record<CellChoice, string> = {
+  'rnn-tanh': 'vanilla RNN, tanh',
+  'rnn-relu': 'vanilla RNN, ReLU',
+  gru: 'GRU (gates r, z, n)',
+  lstm: 'LSTM (PyTorch nn.LSTM)',
+  'lstm-peephole': 'LSTM with peepholes',
+  'lstm-cifg': 'LSTM, coupled input and forget gate',
+  'lstm-nfg': 'LSTM, no forget gate',
+  'lstm-nig': 'LSTM, no input gate',
+  'lstm-nog': 'LSTM, no output gate',
+  'lstm-niaf': 'LSTM, no input activation',
+  'lstm-noaf': 'LSTM, no output activation',
+};
+
+export type DataChoice = { kind: 'sample'; name: SampleName } | { kind: 'file' };
+
+/** Step `step` of `total` in a title, e.g. "BPTT Lens: Run Diagnosis (1/2)". */
+function title(command: string, step: number, total: number): string {
+  return total > 1 ? `BPTT Lens: ${command} (${step}/${total})` : `BPTT Lens: ${command}`;
+}
+
+export async function pickData(command: string, step: number, total: number, allowFile: boolean): Promise<DataChoice | undefined> {
+  type Item = vscode.QuickPickItem & { choice: DataChoice };
+  const items: Item[] = sampleChoices().map((s, i) => ({
+    label: s.name,
+    description: i === 0 ? `(default) ${s.description}` : s.description,
+    detail: s.detail,
+    choice: { kind: 'sample', name: s.name },
+  }));
+  if (allowFile) {
+    items.push({ label: 'Sequence file…', description: 'a .csv, .tsv, .json or .txt file of your own', kind: vscode.QuickPickItemKind.Default, choice: { kind: 'file' } });
+  }
+  const picked = await vscode.window.showQuickPick(items, {
+    title: title(command, step, total),
+    placeHolder: 'Data to train on (Enter: airline passengers)',
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
+  return picked?.choice;
+}
+
+export async function pickCells(command: string, step: number, total: number, settings: LensSettings): Promise<CellChoice[] | undefined> {
+  type Item = vscode.QuickPickItem & { cell: CellChoice };
+  const items: Item[] = CELL_CHOICES.map((cell) => ({ label: cell, description: CELL_DESCRIPTIONS[cell], picked: settings.cells.includes(cell), cell }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: title(command, step, total),
+    placeHolder: `Cells to compare (Enter: ${settings.cells.join(', ')})`,
+    canPickMany: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  return picked.length > 0 ? picked.map((p) => p.cell) : settings.cells;
+}
+
+export async function pickClips(command: string, step: number, total: number, settings: LensSettings): Promise<ClipSpec[] | undefined> {
+  type Item = vscode.QuickPickItem & { clip: ClipSpec };
+  const items: Item[] = clipChoices(settings).map((c) => ({ label: c.label, description: c.description, picked: true, clip: c.clip }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: title(command, step, total),
+    placeHolder: 'Clipping settings to compare (Enter: all of them; thresholds come from bpttLens.clipThresholds)',
+    canPickMany: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  return picked.length > 0 ? picked.map((p) => p.clip) : items.map((i) => i.clip);
+}
+
+/** The column to predict; the file's last numeric column (readSequenceFile's default) first. */
+export async function pickTargetColumn(fileName: string, columns: ColumnChoice[]): Promise<ColumnChoice | undefined> {
+  type Item = vscode.QuickPickItem & { column: ColumnChoice };
+  const ordered = [...columns].reverse();
+  const items: Item[] = ordered.map((c, i) => ({
+    label: plainLabel(c.name),
+    description: i === 0 ? `column ${c.position} (default: the last numeric column)` : `column ${c.position}`,
+    column: c,
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `BPTT Lens: Diagnose ${plainLabel(fileName, 60)}`,
+    placeHolder: 'Column to predict (the other numeric columns are inputs)',
+    ignoreFocusOut: true,
+  });
+  return picked?.column;
+}
+
+export async function pickFile(): Promise<vscode.Uri | undefined> {
+  const uris = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Diagnose',
+    title: 'BPTT Lens: Diagnose Sequence File',
+    filters: { 'Sequence files': ['csv', 'tsv', 'json', 'txt'] },
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return uris?.[0];
+}

@@ -1,0 +1,56 @@
+// Saved reports on disk: finding them under the report folders, reading one back (through
+// parseReport: every problem becomes one InputError line), writing one (writeReportFolder:
+// atomic, never overwrites). No vscode here.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { InputError } from '../io/errors';
+import { parseReport } from '../io/report/read';
+import { writeReportFolder } from '../io/report/write';
+import type { Report } from '../study/types';
+import { reportName } from './reportPaths';
+
+/** report.json larger than this is refused before reading (a study's is a few MB). */
+export const MAX_REPORT_BYTES = 256 * 1024 * 1024;
+
+/** `<dir>/<folder>/report.json` for every report folder directly under each dir, newest name first. */
+export async function findSavedReports(dirs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue; // no report folder yet
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name.startsWith('.')) continue; // .tmp-* folders are writes in progress
+      const file = path.join(dir, e.name, 'report.json');
+      try {
+        if ((await stat(file)).isFile()) out.push(file);
+      } catch {
+        // a folder without report.json is not a report
+      }
+    }
+  }
+  return out.sort((a, b) => path.basename(path.dirname(b)).localeCompare(path.basename(path.dirname(a))));
+}
+
+/** Reads and validates a report.json. Throws InputError (file, line, what was expected). */
+export async function readReportFile(file: string): Promise<Report> {
+  let text: string;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new InputError(file, null, 'not a file; expected a report.json');
+    if (info.size > MAX_REPORT_BYTES) throw new InputError(file, null, `file is ${Math.round(info.size / 1048576)} MB; the limit is ${MAX_REPORT_BYTES / 1048576} MB`);
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(file, null, `cannot read: ${(e as Error).message}`);
+  }
+  return parseReport(text, file);
+}
+
+/** Writes the report folder under parentDir; returns the folder's path. */
+export async function saveReportFolder(report: Report, parentDir: string): Promise<string> {
+  return writeReportFolder(report, parentDir, { name: reportName(report.study.kind, report.study.source || report.study.name) });
+}

@@ -1,0 +1,167 @@
+// What the Runs tree shows, built from Reports without vscode so it can be unit-tested:
+// studies (this session's and saved ones) -> runs with a verdict icon, ρ and horizon, and
+// the evidence as tooltip. runsTree.ts only maps these items onto vscode.TreeItem.
+import type { Report, ReportRun, Verdict } from '../study/types';
+
+export interface IconSpec {
+  /** Codicon id for vscode.ThemeIcon. */
+  id: string;
+  /** Theme color id for vscode.ThemeColor (undefined: default foreground). */
+  color?: string;
+}
+
+export interface RunItem {
+  kind: 'run';
+  studyKey: string;
+  runId: string;
+  label: string;
+  description: string;
+  /** Plain-text lines (never HTML/Markdown): the verdict and its evidence. */
+  tooltip: string[];
+  icon: IconSpec;
+}
+
+export interface StudyItem {
+  kind: 'study';
+  key: string;
+  label: string;
+  description: string;
+  tooltip: string[];
+  icon: IconSpec;
+  origin: 'session' | 'saved';
+  /** The report.json of a saved report. */
+  file?: string;
+  /** null: a saved report not read yet (read when expanded). */
+  runs: RunItem[] | null;
+}
+
+export type TreeItemModel = StudyItem | RunItem;
+
+const VERDICT_ICONS: Record<Verdict, IconSpec> = {
+  vanishing: { id: 'arrow-down', color: 'charts.blue' },
+  exploding: { id: 'flame', color: 'charts.red' },
+  healthy: { id: 'pass', color: 'charts.green' },
+};
+
+export function verdictIcon(verdict: Verdict | null | undefined): IconSpec {
+  return verdict ? VERDICT_ICONS[verdict] : { id: 'circle-outline' };
+}
+
+/** A number for a one-line label: 3 significant digits, exponent form when tiny or huge. */
+export function formatNumber(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '—';
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e4 || a < 1e-3) return x.toExponential(2);
+  return String(Number(x.toPrecision(3)));
+}
+
+export function describeRun(run: ReportRun): string {
+  const d = run.diagnosis;
+  if (!d) return run.nonFinite ? 'non-finite' : 'no diagnosis';
+  const horizon = d.horizon === null ? `horizon ≥ ${run.timesteps}` : `horizon ${d.horizon}/${run.timesteps}`;
+  return `ρ ${formatNumber(d.decayPerStep)} · ${horizon}`;
+}
+
+export function runTooltip(run: ReportRun): string[] {
+  const d = run.diagnosis;
+  const lines = [`${run.label}: ${d ? d.verdict : 'no diagnosis'}`];
+  if (d) {
+    lines.push(`decay per step ρ = ${formatNumber(d.decayPerStep)}`);
+    lines.push(d.horizon === null ? `horizon: the gradient never fell below ε within ${run.timesteps} steps` : `horizon = ${d.horizon} of ${run.timesteps} steps`);
+    for (const e of d.evidence) lines.push(`• ${e}`);
+  }
+  const losses = run.history?.loss ?? [];
+  if (losses.length > 0) lines.push(`final training loss ${formatNumber(losses[losses.length - 1])}`);
+  if (run.nonFinite) lines.push(`non-finite ${run.nonFinite.quantity}${run.nonFinite.t === null ? '' : ` at t = ${run.nonFinite.t}`}`);
+  const rec = run.recommendations?.[0];
+  if (rec) lines.push(`Recommendation: ${rec.title}`);
+  return lines;
+}
+
+export function buildRunItem(studyKey: string, run: ReportRun): RunItem {
+  return {
+    kind: 'run',
+    studyKey,
+    runId: run.id,
+    label: run.label,
+    description: describeRun(run),
+    tooltip: runTooltip(run),
+    icon: verdictIcon(run.diagnosis?.verdict),
+  };
+}
+
+/** "2 vanishing, 1 healthy" in a fixed order. */
+export function verdictSummary(report: Report): string {
+  const counts: Record<string, number> = {};
+  for (const r of report.runs) {
+    const v = r.diagnosis?.verdict ?? 'undiagnosed';
+    counts[v] = (counts[v] ?? 0) + 1;
+  }
+  return ['exploding', 'vanishing', 'healthy', 'undiagnosed'].filter((v) => counts[v]).map((v) => `${counts[v]} ${v}`).join(', ');
+}
+
+const KIND_LABELS: Record<string, string> = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' };
+
+export function studyLabel(report: Report): string {
+  const kind = KIND_LABELS[report.study.kind] ?? report.study.kind;
+  return `${kind}: ${report.study.source || report.study.name}`;
+}
+
+/** Local time HH:MM for a session study, the date for a saved one. */
+export function studyTime(createdAt: string, origin: 'session' | 'saved'): string {
+  const t = new Date(createdAt);
+  if (Number.isNaN(t.getTime())) return '';
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return origin === 'session'
+    ? `${pad(t.getHours())}:${pad(t.getMinutes())}`
+    : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`;
+}
+
+export function buildStudyItem(key: string, report: Report, origin: 'session' | 'saved', file?: string): StudyItem {
+  const time = studyTime(report.study.createdAt, origin);
+  const summary = verdictSummary(report);
+  return {
+    kind: 'study',
+    key,
+    label: studyLabel(report),
+    description: [summary, time].filter(Boolean).join(' · '),
+    tooltip: [report.study.name, report.study.description, `task: ${report.study.task}`, ...(file ? [`saved in ${file}`] : [])].filter(Boolean),
+    icon: origin === 'saved' ? { id: 'file' } : { id: 'beaker' },
+    origin,
+    ...(file ? { file } : {}),
+    runs: report.runs.map((r) => buildRunItem(key, r)),
+  };
+}
+
+/** A saved report listed by its folder name before it is read. */
+export function buildUnreadSavedItem(key: string, file: string, folderName: string): StudyItem {
+  return {
+    kind: 'study',
+    key,
+    label: folderName,
+    description: 'saved',
+    tooltip: [`saved in ${file}`],
+    icon: { id: 'file' },
+    origin: 'saved',
+    file,
+    runs: null,
+  };
+}
+
+export function findRun(report: Report, runId: string): ReportRun | undefined {
+  return report.runs.find((r) => r.id === runId);
+}
+
+/**
+ * Text from files (column names, file names) for QuickPick labels and descriptions: those
+ * render `$(name)` as an icon, so escape it; drop control characters; cap the length.
+ */
+export function plainLabel(text: string, max = 80): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const cut = clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+  return cut.replace(/(\\)?\$\(([\w-]+)\)/g, (match, escaped: string | undefined) => (escaped ? match : `\\${match}`));
+}
