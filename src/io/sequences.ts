@@ -253,6 +253,9 @@ function tableToDataset(table: Table, file: string, options: SequenceOptions, li
   if (method !== 'none') {
     for (const c of used) {
       const result = method === 'zscore' ? zscore(columns.get(c) as Float64Array, table.columns[c]) : minmax(columns.get(c) as Float64Array, table.columns[c]);
+      if (!Number.isFinite(result.column.b)) {
+        throw new InputError(file, null, `column "${table.columns[c]}" spans more than the largest float64 number; min-max normalisation cannot record it (use zscore)`);
+      }
       columns.set(c, result.values);
       stats.push(result.column);
     }

@@ -233,34 +233,56 @@ export function textSampleVocabulary(): readonly string[] {
  * Normalisation of one column, as recorded in Dataset.normalization:
  * normalised = (original - a) / b, so original = normalised * b + a.
  * z-score: a = mean, b = population standard deviation; min-max: a = min, b = max - min.
- * A constant column gets b = 1 (it is only shifted).
+ * A constant column gets b = 1 (it is only shifted). Sums run on values divided by a power
+ * of two near the largest magnitude: exact in binary floating point, so the results are the
+ * plain formula's, but columns near the float64 limits do not overflow to Infinity.
  */
-export function zscore(values: ArrayLike<number>, name: string): { values: Float64Array; column: { name: string; a: number; b: number } } {
+export function zscore(values: ArrayLike<number>, name: string): NormalizedColumn {
   const n = values.length;
+  const s = magnitude(values);
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i];
+  for (let i = 0; i < n; i++) mean += values[i] / s;
   mean /= n;
   let variance = 0;
-  for (let i = 0; i < n; i++) variance += (values[i] - mean) ** 2;
-  const std = Math.sqrt(variance / n);
-  return applyAffine(values, name, mean, std);
+  for (let i = 0; i < n; i++) variance += (values[i] / s - mean) ** 2;
+  return scaledAffine(values, name, s, mean, Math.sqrt(variance / n));
 }
 
-export function minmax(values: ArrayLike<number>, name: string): { values: Float64Array; column: { name: string; a: number; b: number } } {
+export function minmax(values: ArrayLike<number>, name: string): NormalizedColumn {
+  const s = magnitude(values);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
+    lo = Math.min(lo, values[i] / s);
+    hi = Math.max(hi, values[i] / s);
   }
-  return applyAffine(values, name, lo, hi - lo);
+  return scaledAffine(values, name, s, lo, hi - lo);
 }
 
-function applyAffine(values: ArrayLike<number>, name: string, a: number, spread: number): { values: Float64Array; column: { name: string; a: number; b: number } } {
-  const b = spread > 0 && Number.isFinite(spread) ? spread : 1;
+export interface NormalizedColumn {
+  values: Float64Array;
+  column: { name: string; a: number; b: number };
+}
+
+function magnitude(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s = Math.max(s, Math.abs(values[i]));
+  // log2 of the largest doubles rounds to 1024; 2^1023 keeps the scale finite.
+  return s > 0 && Number.isFinite(s) ? 2 ** Math.min(1023, Math.floor(Math.log2(s))) : 1;
+}
+
+/** (v - a) / b computed on v / s, with a = shift * s and b = spread * s. */
+function scaledAffine(values: ArrayLike<number>, name: string, s: number, shift: number, spread: number): NormalizedColumn {
   const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = (values[i] - a) / b;
-  return { values: out, column: { name, a, b } };
+  const a = shift * s;
+  // b overflows only for a min-max range wider than the largest double (callers check).
+  const b = spread * s;
+  if (b > 0) {
+    for (let i = 0; i < values.length; i++) out[i] = (values[i] / s - shift) / spread;
+    return { values: out, column: { name, a, b } };
+  }
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] / s - shift) * s;
+  return { values: out, column: { name, a, b: 1 } };
 }
 
 /**

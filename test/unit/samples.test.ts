@@ -178,3 +178,14 @@ test('series helpers: zscore and minmax record invertible stats; windowing', () 
   assert.deepEqual(Array.from(w.x), [1, 2, 3, 2, 3, 4]);
   assert.deepEqual(Array.from(w.y), [4, 5]);
 });
+
+test('series helpers: columns near the float64 limits normalise to finite values', () => {
+  const big = [-1.7976931348623157e308, 0, 1.7976931348623157e308, 5e-324];
+  for (const f of [zscore, minmax]) {
+    const { values, column } = f(big, 'big');
+    assert.ok(values.every(Number.isFinite), `${f.name}: ${Array.from(values)}`);
+    assert.ok(Number.isFinite(column.a));
+  }
+  const z = zscore(big, 'big');
+  assert.ok(Math.abs(z.values[2] * z.column.b + z.column.a - big[2]) / big[2] < 1e-12);
+});
