@@ -1,0 +1,411 @@
+// The report's figures as standalone SVG documents (report.md embeds them; report.html
+// inlines them and adds hover readouts using the data-* attributes written here):
+//   lag-profiles.svg  small multiples of p(k) with a shared log axis, verdict in each title
+//   loss.svg          training loss of every run, overlaid
+//   grad-norm.svg     pre-clip global gradient norm per run, clip threshold dashed
+//   heatmap-*.svg     ‖∂L/∂h_t‖ of the top layer, timestep × recorded iteration, log colour
+import type { LayerRecord } from '../../engine/types';
+import type { Report, ReportRun } from '../../study/types';
+import { escapeXml, fmtNum, fmtPercent, slugify } from './format';
+import {
+  allPositive, attrs, decadeRange, decadesOfLogs, drawAxes, drawSeries, finiteRange, fitText, GRID, INK, linearScale, logScale, MUTED,
+  NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, ZERO_COLOR,
+} from './svg';
+
+export interface Figure {
+  /** File name beside report.md. */
+  file: string;
+  /** Heading and alt text. */
+  title: string;
+  /** One or two sentences on how to read it. */
+  caption: string;
+  svg: string;
+}
+
+/** Heatmaps are drawn for at most this many runs (the first ones), to keep the folder small. */
+export const MAX_HEATMAPS = 8;
+
+export function renderFigures(report: Report): Figure[] {
+  const figures: Figure[] = [];
+  if (report.runs.length === 0) return figures;
+  figures.push(lagProfileFigure(report), lossFigure(report), gradNormFigure(report));
+  const used = new Set<string>();
+  report.runs.slice(0, MAX_HEATMAPS).forEach((run, index) => {
+    const fig = heatmapFigure(run, index);
+    if (!fig) return;
+    // Two labels may slugify alike; file names must not collide.
+    let file = fig.file;
+    for (let n = 2; used.has(file); n++) file = fig.file.replace(/\.svg$/, `-${n}.svg`);
+    used.add(file);
+    figures.push({ ...fig, file });
+  });
+  return figures;
+}
+
+// ---------------------------------------------------------------- shared pieces
+
+/** The layer whose ‖∂L/∂h_t‖ the heatmap and fallbacks show: the top forward layer. */
+export function topLayer(layers: LayerRecord[]): LayerRecord | null {
+  let best: LayerRecord | null = null;
+  for (const l of layers) if (l.direction === 'forward' && (!best || l.layer > best.layer)) best = l;
+  return best ?? layers[layers.length - 1] ?? null;
+}
+
+/** What a lag-profile panel plots: p(k) from the diagnosis, else ‖∂L/∂h_t‖ of the top layer. */
+export function lagSeries(run: ReportRun): { values: number[]; isLag: boolean } {
+  const p = run.diagnosis?.lagProfile;
+  if (p && p.length > 0) return { values: p, isLag: true };
+  return { values: topLayer(run.layers)?.gradNormH ?? [], isLag: false };
+}
+
+function clipThreshold(run: ReportRun): { kind: string; threshold: number } | null {
+  const clip = run.config.clip as { kind?: unknown; threshold?: unknown } | undefined;
+  if (!clip || typeof clip !== 'object' || (clip.kind !== 'norm' && clip.kind !== 'value')) return null;
+  return typeof clip.threshold === 'number' ? { kind: clip.kind, threshold: clip.threshold } : null;
+}
+
+interface Grid { cols: number; rows: number; panelW: number; panelH: number }
+
+function gridFor(n: number, panelW: number, panelH: number): Grid {
+  const cols = Math.min(3, Math.max(1, n));
+  return { cols, rows: Math.ceil(n / cols), panelW, panelH };
+}
+
+/** Plot area of panel i: room on the left for tick labels, on top for the two-line title. */
+function panelPlot(g: Grid, i: number, top: number, left: number): Rect {
+  const c = i % g.cols;
+  const r = Math.floor(i / g.cols);
+  return { x: left + c * g.panelW + 14, y: top + r * g.panelH + 40, w: g.panelW - 28, h: g.panelH - 82 };
+}
+
+function indexScale(n: number, plot: Rect): Scale {
+  return linearScale(0, Math.max(1, n - 1), plot.x, plot.x + plot.w, true);
+}
+
+/** Data attributes the HTML page reads to turn a pointer position into an index. */
+function plotData(kind: string, plot: Rect, x: Scale, run: number | null): string {
+  return attrs({ class: 'plot', 'data-kind': kind, 'data-run': run === null ? undefined : String(run), 'data-plot': `${r1(plot.x)} ${r1(plot.y)} ${r1(plot.w)} ${r1(plot.h)}`, 'data-x': `${x.lo} ${x.hi}` });
+}
+
+function panelTitle(svg: Svg, plot: Rect, run: ReportRun, index: number, subtitle: string): void {
+  const verdict = run.diagnosis?.verdict;
+  const label = run.label || run.id;
+  const verdictText = verdict ? ` — ${verdict}` : '';
+  const room = plot.w + 20;
+  const shown = fitText(label, room - textWidth(verdictText, 13), 13);
+  svg.add(`<text${attrs({ x: plot.x, y: plot.y - 22, 'font-size': 13, 'font-weight': 600, 'data-run': String(index) })}>` +
+    `<title>${escapeXml(label)}</title>${escapeXml(shown)}` +
+    (verdict ? `<tspan fill="${VERDICT_COLORS[verdict] ?? INK}">${escapeXml(verdictText)}</tspan>` : '') + '</text>');
+  svg.text(plot.x, plot.y - 7, fitText(subtitle, room, 11), { 'font-size': 11, fill: MUTED });
+}
+
+function legendMarks(svg: Svg, x: number, y: number, items: { label: string; color: string; dash?: string; kind?: 'line' | 'cross' | 'floor' }[]): void {
+  let cx = x;
+  for (const it of items) {
+    if (it.kind === 'cross') svg.add(`<path d="M${r1(cx + 4)} ${r1(y - 8)}l8 8m0 -8l-8 8" stroke="${it.color}" stroke-width="2"/>`);
+    else if (it.kind === 'floor') svg.add(`<path d="M${r1(cx + 4)} ${r1(y - 8)}h8l-4 7z" fill="${it.color}"/>`);
+    else svg.line(cx, y - 4, cx + 18, y - 4, { stroke: it.color, 'stroke-width': 2, 'stroke-dasharray': it.dash });
+    svg.text(cx + 22, y, it.label, { 'font-size': 11, fill: MUTED });
+    cx += 30 + textWidth(it.label, 11);
+  }
+}
+
+// ---------------------------------------------------------------- (a) lag profiles
+
+export function lagProfileFigure(report: Report): Figure {
+  const runs = report.runs;
+  const g = gridFor(runs.length, 320, 250);
+  const left = 70;
+  const top = 44;
+  const width = left + g.cols * g.panelW + 10;
+  const height = top + g.rows * g.panelH + 30;
+  const series = runs.map(lagSeries);
+  const eps = report.study.thresholds?.vanishEpsilon;
+  const range = decadeRange(series.map((s) => s.values)) ?? [-1, 0];
+  const svg = new Svg(width, height, 'Gradient reaching k steps back (lag profile)', 'Per-run lag profile p(k) on a shared log axis; dashed: the vanishing threshold and the horizon.');
+  svg.text(left, 22, 'How much gradient reaches k steps back — p(k), shared log scale', { 'font-size': 15, 'font-weight': 600 });
+  legendMarks(svg, left, 38, [
+    { label: 'p(k)', color: MUTED },
+    { label: 'fit p(0)·ρ^k', color: MUTED, dash: '2 3' },
+    { label: 'ε·p(0) and horizon', color: MUTED, dash: '5 4' },
+    { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
+    { label: 'below the axis (or 0)', color: ZERO_COLOR, kind: 'floor' },
+  ]);
+  runs.forEach((run, i) => {
+    const plot = panelPlot(g, i, top, left);
+    const { values, isLag } = series[i]!;
+    const x = indexScale(values.length, plot);
+    const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
+    const d = run.diagnosis;
+    const sub = isLag
+      ? `ρ = ${fmtNum(d?.decayPerStep ?? null, 3)}/step · horizon ${d?.horizon === null || d?.horizon === undefined ? `> ${Math.max(0, values.length - 1)}` : d.horizon} · T = ${run.timesteps}`
+      : `no lag profile: ‖∂L/∂h_t‖ of the top layer · T = ${run.timesteps}`;
+    panelTitle(svg, plot, run, i, sub);
+    svg.add(`<g${plotData('lag', plot, x, i)}>`);
+    drawAxes(svg, plot, x, y, { xTitle: isLag ? 'lag k (steps back)' : 'timestep t', yLabels: i % g.cols === 0 });
+    const color = VERDICT_COLORS[d?.verdict ?? ''] ?? seriesStyle(i).color;
+    if (isLag && d) {
+      const p0 = values[0]!;
+      if (eps !== undefined && Number.isFinite(eps) && p0 > 0 && Number.isFinite(p0)) {
+        const py = y.map(p0 * eps);
+        if (p0 * eps >= y.lo) svg.line(plot.x, py, plot.x + plot.w, py, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
+      }
+      if (d.horizon !== null && d.horizon >= 0 && d.horizon <= values.length - 1) {
+        const px = x.map(d.horizon);
+        svg.line(px, plot.y, px, plot.y + plot.h, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
+      }
+      const fit = fitLine(values, d.decayPerStep);
+      if (fit) drawSeries(svg, plot, x, y, fit, { color: MUTED, width: 1.2, dash: '2 3' });
+    }
+    drawSeries(svg, plot, x, y, values, { color, width: 2, data: { 'data-run': String(i) } });
+    svg.add('</g>');
+    if (i % g.cols === 0) {
+      const cx = plot.x - 48;
+      const cy = plot.y + plot.h / 2;
+      svg.text(cx, cy, isLag ? 'p(k)' : '‖∂L/∂h_t‖', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+    }
+  });
+  return {
+    file: 'lag-profiles.svg',
+    title: 'Lag profiles',
+    caption: 'Each panel is one configuration: how much gradient reaches k steps before the scored step, on the same log scale for every panel. A straight falling line means geometric decay at ρ per step; the dashed lines mark the vanishing threshold ε·p(0) and the horizon where the profile crosses it.',
+    svg: svg.toString(),
+  };
+}
+
+/** The least-squares line exp(a + k·ln ρ) through log p(k), with ρ from the diagnosis. */
+function fitLine(values: number[], rho: number | null): number[] | null {
+  if (rho === null || !(rho > 0) || !Number.isFinite(rho)) return null;
+  const slope = Math.log(rho);
+  let sum = 0;
+  let count = 0;
+  values.forEach((v, k) => { if (v > 0 && Number.isFinite(v)) { sum += Math.log(v) - slope * k; count++; } });
+  if (count < 2) return null;
+  const a = sum / count;
+  return values.map((_, k) => Math.exp(a + slope * k));
+}
+
+// ---------------------------------------------------------------- (b) loss
+
+export function lossFigure(report: Report): Figure {
+  const runs = report.runs;
+  const legendW = Math.min(260, Math.max(110, ...runs.map((r) => textWidth(r.label || r.id) + 40)));
+  const plot: Rect = { x: 80, y: 44, w: 560, h: 300 };
+  const width = plot.x + plot.w + 20 + legendW;
+  const height = Math.max(plot.y + plot.h + 50, 60 + runs.length * 18);
+  const all = runs.map((r) => r.history.loss);
+  const n = Math.max(1, ...all.map((s) => s.length));
+  const x = linearScale(0, Math.max(1, n - 1), plot.x, plot.x + plot.w, true);
+  const log = allPositive(all);
+  const y = log
+    ? logScale(...(decadeRange(all) ?? [-1, 0]), plot.y + plot.h, plot.y)
+    : (() => { const [lo, hi] = finiteRange(all) ?? [0, 1]; return linearScale(Math.min(0, lo), hi, plot.y + plot.h, plot.y); })();
+  const svg = new Svg(width, height, 'Training loss', 'Training loss per iteration for every run.');
+  svg.text(plot.x, 24, `Training loss over iterations${log ? ' (log scale)' : ''}`, { 'font-size': 15, 'font-weight': 600 });
+  svg.add(`<g${plotData('loss', plot, x, null)}>`);
+  drawAxes(svg, plot, x, y, { xTitle: 'iteration', yTitle: 'loss' });
+  runs.forEach((run, i) => drawSeries(svg, plot, x, y, run.history.loss, { ...seriesStyle(i), width: 1.8, data: { 'data-run': String(i) } }));
+  svg.add('</g>');
+  runs.forEach((run, i) => {
+    const ly = plot.y + 8 + i * 18;
+    const lx = plot.x + plot.w + 16;
+    const st = seriesStyle(i);
+    svg.add(`<g${attrs({ 'data-run': String(i), class: 'legend' })}>`);
+    svg.line(lx, ly - 4, lx + 20, ly - 4, { stroke: st.color, 'stroke-width': 2.5, 'stroke-dasharray': st.dash });
+    svg.text(lx + 26, ly, fitText(run.label || run.id, legendW - 30, 12));
+    svg.add('</g>');
+  });
+  return {
+    file: 'loss.svg',
+    title: 'Training loss',
+    caption: 'Loss per training iteration, every configuration overlaid. Gaps with a red × are iterations where the loss was not a finite number.',
+    svg: svg.toString(),
+  };
+}
+
+// ---------------------------------------------------------------- (c) gradient norm and clipping
+
+export function gradNormFigure(report: Report): Figure {
+  const runs = report.runs;
+  const g = gridFor(runs.length, 320, 250);
+  const left = 70;
+  const top = 44;
+  const width = left + g.cols * g.panelW + 10;
+  const height = top + g.rows * g.panelH + 30;
+  const thresholds = runs.map(clipThreshold);
+  const range = decadeRange([...runs.flatMap((r) => [r.history.preClipNorm, r.history.postClipNorm]), thresholds.flatMap((t) => (t?.kind === 'norm' ? [t.threshold] : []))]) ?? [-1, 0];
+  const svg = new Svg(width, height, 'Global gradient norm before clipping', 'Pre-clip global gradient norm per iteration; dashed: the clip threshold.');
+  svg.text(left, 22, 'Global gradient norm per iteration — shared log scale', { 'font-size': 15, 'font-weight': 600 });
+  legendMarks(svg, left, 38, [
+    { label: 'before clipping', color: INK },
+    { label: 'after clipping', color: MUTED, dash: '1 0' },
+    { label: 'clip threshold', color: NONFINITE_COLOR, dash: '6 4' },
+    { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
+  ]);
+  runs.forEach((run, i) => {
+    const plot = panelPlot(g, i, top, left);
+    const h = run.history;
+    const n = Math.max(h.preClipNorm.length, h.postClipNorm.length);
+    const x = indexScale(n, plot);
+    const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
+    const t = thresholds[i];
+    const clipText = !t ? 'no clipping' : t.kind === 'norm' ? `clip norm ${fmtNum(t.threshold, 3)}` : `clip value ±${fmtNum(t.threshold, 3)} (elementwise)`;
+    panelTitle(svg, plot, run, i, `${clipText} · clipped ${fmtPercent(h.clipRate)} of updates`);
+    svg.add(`<g${plotData('norm', plot, x, i)}>`);
+    drawAxes(svg, plot, x, y, { xTitle: 'iteration' });
+    const color = seriesStyle(i).color;
+    if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: MUTED, width: 1, opacity: 0.8 });
+    drawSeries(svg, plot, x, y, h.preClipNorm, { color, width: 1.6, data: { 'data-run': String(i) } });
+    if (t?.kind === 'norm' && t.threshold > 0 && Number.isFinite(t.threshold)) {
+      const py = y.map(t.threshold);
+      svg.line(plot.x, py, plot.x + plot.w, py, { stroke: NONFINITE_COLOR, 'stroke-dasharray': '6 4', 'stroke-width': 1.5 });
+    }
+    svg.add('</g>');
+    if (i % g.cols === 0) {
+      const cx = plot.x - 48;
+      const cy = plot.y + plot.h / 2;
+      svg.text(cx, cy, '‖∇θ L‖', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+    }
+  });
+  return {
+    file: 'grad-norm.svg',
+    title: 'Gradient norm and clipping',
+    caption: 'Global L2 norm of the whole gradient at each iteration, before clipping (colour) and after (grey); the red dashed line is the clip-by-norm threshold. Spikes far above the line are the updates clipping tamed.',
+    svg: svg.toString(),
+  };
+}
+
+// ---------------------------------------------------------------- (d) heatmap
+
+/** At most this many columns (timesteps are binned) and rows (recorded iterations are sampled). */
+const HEAT_COLS = 160;
+const HEAT_ROWS = 60;
+
+type Cell = number | 'nonfinite' | 'zero';
+
+/** Geometric mean of a bin; a bin holding any non-finite value shows as non-finite (a finding). */
+function binValue(values: number[], a: number, b: number): Cell {
+  let logSum = 0;
+  let count = 0;
+  let zeros = 0;
+  for (let t = a; t < b; t++) {
+    const v = values[t];
+    if (v === undefined) continue;
+    if (!Number.isFinite(v)) return 'nonfinite';
+    if (v <= 0) zeros++;
+    else { logSum += Math.log10(v); count++; }
+  }
+  if (count === 0) return zeros > 0 ? 'zero' : 'nonfinite';
+  return logSum / count;
+}
+
+export function heatmapFigure(run: ReportRun, index: number): Figure | null {
+  const rows = run.history.recorded.length > 0
+    ? run.history.recorded.map((r) => ({ label: String(r.iteration), values: topLayer(r.layers)?.gradNormH ?? [] }))
+    : [{ label: 'final', values: topLayer(run.layers)?.gradNormH ?? [] }];
+  const T = Math.max(0, ...rows.map((r) => r.values.length));
+  if (T === 0) return null;
+  const rowPick = rows.length <= HEAT_ROWS ? rows.map((_, i) => i) : Array.from({ length: HEAT_ROWS }, (_, i) => Math.round((i * (rows.length - 1)) / (HEAT_ROWS - 1)));
+  const cols = Math.min(T, HEAT_COLS);
+  const grid: Cell[][] = rowPick.map((ri) => Array.from({ length: cols }, (_, c) => binValue(rows[ri]!.values, Math.floor((c * T) / cols), Math.floor(((c + 1) * T) / cols))));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const row of grid) for (const v of row) if (typeof v === 'number') { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  // The same 24-decade cap as the line charts; deeper cells take the darkest colour.
+  const [loExp, hiExp] = Number.isFinite(lo) ? decadesOfLogs(lo, hi) : [-1, 0];
+  const capped = Number.isFinite(lo) && lo < loExp - 1e-9;
+
+  const plot: Rect = { x: 80, y: 56, w: 600, h: Math.max(120, Math.min(360, rowPick.length * 14)) };
+  const width = plot.x + plot.w + 140;
+  const height = plot.y + plot.h + 56;
+  const label = run.label || run.id;
+  const layer = topLayer(run.history.recorded[0]?.layers ?? run.layers);
+  const svg = new Svg(width, height, `Gradient norm by timestep and iteration: ${label}`, 'Colour: log10 of the gradient norm at each timestep (x) and recorded training iteration (y).');
+  svg.text(plot.x, 22, fitText(`‖∂L/∂h_t‖ by timestep and iteration — ${label}`, plot.w + 120, 15), { 'font-size': 15, 'font-weight': 600 });
+  const verdict = run.diagnosis?.verdict;
+  svg.text(plot.x, 40, `top layer${layer ? ` (layer ${layer.layer})` : ''} · log colour scale${cols < T ? ` · ${T} timesteps shown in ${cols} bins (geometric mean)` : ''}${rowPick.length < rows.length ? ` · ${rowPick.length} of ${rows.length} recorded iterations` : ''}${verdict ? ` · ${verdict}` : ''}`, { 'font-size': 11, fill: MUTED });
+
+  // Cells are unit squares in a scaled group; same-colour cells share one path (small files).
+  const cw = plot.w / cols;
+  const rh = plot.h / rowPick.length;
+  const LEVELS = 64;
+  const byColor = new Map<string, string[]>();
+  const push = (color: string, d: string) => { const list = byColor.get(color); if (list) list.push(d); else byColor.set(color, [d]); };
+  grid.forEach((row, r) => {
+    const yRow = rowPick.length - 1 - r; // later iterations on top
+    let c = 0;
+    while (c < cols) {
+      const color = cellColor(row[c]!, loExp, hiExp, LEVELS);
+      let end = c + 1;
+      while (end < cols && cellColor(row[end]!, loExp, hiExp, LEVELS) === color) end++;
+      push(color, `M${c} ${yRow}h${end - c}v1h${c - end}z`);
+      c = end;
+    }
+  });
+  svg.add(`<g${plotData('heat', plot, linearScale(0, T, plot.x, plot.x + plot.w), index)} data-rows="${rowPick.join(' ')}">`);
+  svg.add(`<g transform="translate(${r1(plot.x)} ${r1(plot.y)}) scale(${cw.toFixed(4)} ${rh.toFixed(4)})" shape-rendering="crispEdges">`);
+  for (const [color, ds] of byColor) svg.add(`<path fill="${color}" d="${ds.join('')}"/>`);
+  svg.add('</g>');
+  svg.rect(plot, { fill: 'none', stroke: MUTED });
+  // x ticks: timesteps at bin edges
+  const xs = linearScale(0, T, plot.x, plot.x + plot.w, true);
+  let ticks = '';
+  for (const t of xs.ticks()) {
+    if (t.value > T) continue;
+    const px = xs.map(t.value);
+    ticks += `<text${attrs({ x: px, y: plot.y + plot.h + 15, 'text-anchor': 'middle' })}>${t.label}</text>`;
+    svg.line(px, plot.y + plot.h, px, plot.y + plot.h + 4, { stroke: MUTED });
+  }
+  // y ticks: up to 8 recorded iterations
+  const step = Math.max(1, Math.ceil(rowPick.length / 8));
+  for (let r = 0; r < rowPick.length; r += step) {
+    const py = plot.y + (rowPick.length - 1 - r + 0.5) * rh;
+    ticks += `<text${attrs({ x: plot.x - 6, y: py + 4, 'text-anchor': 'end' })}>${escapeXml(rows[rowPick[r]!]!.label)}</text>`;
+  }
+  svg.add(`<g fill="${MUTED}" font-size="11">${ticks}</g>`);
+  svg.add('</g>');
+  svg.text(plot.x + plot.w / 2, plot.y + plot.h + 34, 'timestep t', { 'text-anchor': 'middle' });
+  const cx = plot.x - 52;
+  const cy = plot.y + plot.h / 2;
+  svg.text(cx, cy, 'training iteration', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+  colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped);
+  return {
+    file: `heatmap-${index + 1}-${slugify(label, 40)}.svg`,
+    title: `Heatmap: ${label}`,
+    caption: 'Gradient norm ‖∂L/∂h_t‖ of the top layer at every timestep (x) for each recorded training iteration (y, later iterations on top), on a log colour scale. Vanishing shows as a dark band at early timesteps; exploding as bright or red (non-finite) cells.',
+    svg: svg.toString(),
+  };
+}
+
+function cellColor(v: Cell, loExp: number, hiExp: number, levels: number): string {
+  if (v === 'nonfinite') return NONFINITE_COLOR;
+  if (v === 'zero') return ZERO_COLOR;
+  const t = (v - loExp) / (hiExp - loExp);
+  return viridis(Math.round(t * (levels - 1)) / (levels - 1));
+}
+
+function colorLegend(svg: Svg, bar: Rect, loExp: number, hiExp: number, grid: Cell[][], capped: boolean): void {
+  const steps = 32;
+  let d = '';
+  for (let i = 0; i < steps; i++) {
+    const y0 = bar.y + (bar.h * (steps - 1 - i)) / steps;
+    d += `<rect${attrs({ x: bar.x, y: y0, width: bar.w, height: bar.h / steps + 0.5, fill: viridis(i / (steps - 1)) })}/>`;
+  }
+  svg.add(`<g shape-rendering="crispEdges">${d}</g>`);
+  svg.rect(bar, { fill: 'none', stroke: MUTED });
+  const scale = logScale(loExp, hiExp, bar.y + bar.h, bar.y);
+  for (const t of scale.ticks()) {
+    const py = scale.map(t.value);
+    svg.line(bar.x + bar.w, py, bar.x + bar.w + 4, py, { stroke: MUTED });
+    svg.text(bar.x + bar.w + 7, py + 4, (capped && t.value === scale.lo ? '≤ ' : '') + t.label, { 'font-size': 11, fill: MUTED });
+  }
+  let ly = bar.y + bar.h + 22;
+  const flat = grid.flat();
+  const swatch = (color: string, label: string) => {
+    svg.rect({ x: bar.x, y: ly - 10, w: bar.w, h: 12 }, { fill: color, stroke: GRID });
+    svg.text(bar.x + bar.w + 7, ly, label, { 'font-size': 11, fill: MUTED });
+    ly += 18;
+  };
+  if (flat.includes('nonfinite')) swatch(NONFINITE_COLOR, 'non-finite');
+  if (flat.includes('zero')) swatch(ZERO_COLOR, 'zero');
+}

@@ -1,0 +1,79 @@
+// Small text helpers shared by every report writer: escaping for XML/HTML and Markdown,
+// number formatting, slugs and dates. Pure functions, no I/O.
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * Escape text for XML/HTML element content and attribute values. Also drops characters
+ * XML 1.0 forbids (C0 controls other than tab/newline/CR, lone surrogates, U+FFFE/FFFF),
+ * which would otherwise make an SVG file unparsable.
+ */
+export function escapeXml(text: string): string {
+  return String(text)
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
+    .replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+}
+
+/**
+ * Escape text for Markdown inline content (table cells included): backslash-escape every
+ * ASCII punctuation Markdown gives meaning to, turn `<`/`&` into entities (so no raw HTML
+ * reaches VS Code's preview) and fold newlines, which would break a table row or a bullet.
+ */
+export function escapeMarkdown(text: string): string {
+  return String(text)
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/[\\`*_{}\[\]()#+\-.!|~]/g, (c) => '\\' + c)
+    .replace(/[&<>]/g, (c) => XML_ESCAPES[c]!);
+}
+
+/** Format a number for people: 4 significant digits, exponent form when very small/large. */
+export function fmtNum(value: number | null | undefined, digits = 4): string {
+  if (value === null || value === undefined) return '—';
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '∞';
+  if (value === -Infinity) return '−∞';
+  if (value === 0) return '0';
+  const abs = Math.abs(value);
+  if (Number.isInteger(value) && abs < 1e6) return String(value);
+  if (abs >= 1e-3 && abs < 1e6) {
+    const s = value.toPrecision(digits);
+    return s.includes('e') ? value.toExponential(digits - 1) : trimZeros(s);
+  }
+  const [mant, exp] = value.toExponential(digits - 1).split('e');
+  return `${trimZeros(mant!)}e${Number(exp)}`;
+}
+
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/** Format a fraction as a percentage, e.g. 0.123 -> "12.3%". */
+export function fmtPercent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return fmtNum(value ?? null);
+  return `${trimZeros((value * 100).toFixed(1))}%`;
+}
+
+/** Label for a decade tick: 1e-9, 1e0, 1e3. */
+export function decadeLabel(exponent: number): string {
+  return `1e${exponent}`;
+}
+
+/** Folder-name-safe slug: lower-case ASCII letters, digits and single dashes; never empty. */
+export function slugify(text: string, maxLength = 60): string {
+  const slug = String(text)
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, maxLength)
+    .replace(/-+$/, '');
+  return slug || 'report';
+}
+
+/** YYYY-MM-DD (UTC) of an ISO timestamp; today's date when it does not parse. */
+export function isoDate(timestamp: string | undefined, now: Date = new Date()): string {
+  const parsed = timestamp ? new Date(timestamp) : null;
+  const date = parsed && Number.isFinite(parsed.getTime()) ? parsed : now;
+  return date.toISOString().slice(0, 10);
+}

@@ -1,0 +1,337 @@
+// Reads report.json back (the extension's "Open Saved Report" redraws every chart from it).
+// Every problem becomes an InputError naming the file, the line when JSON.parse reports a
+// position, and the JSON path of the offending value; nothing else is ever thrown.
+// A null inside a number series (how report.json stores NaN/Infinity) is read back as NaN.
+import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { InputError } from '../errors';
+import type { LayerRecord, NonFinite } from '../../engine/types';
+import type {
+  Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, StudyInfo, StudyKind, TrainingHistory, Verdict,
+} from '../../study/types';
+import { REPORT_SCHEMA } from './json';
+
+const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
+const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates'];
+
+/** Parse and validate report.json text. Throws only InputError. */
+export function parseReport(text: string, file: string): Report {
+  const source = typeof text === 'string' ? text.replace(/^\uFEFF/, '') : String(text);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(source);
+  } catch (e) {
+    throw syntaxError(source, file, e);
+  }
+  try {
+    return new Reader().report(raw);
+  } catch (e) {
+    if (e instanceof PathError) throw new InputError(file, lineOfPath(source, e.path), `${e.path}: ${e.message}`);
+    // A bug in the checks below must still surface as a clear input message.
+    throw new InputError(file, null, `could not read the report (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** A validation failure at a JSON path such as runs[2].history.loss[7]. */
+class PathError {
+  constructor(readonly path: string, readonly message: string) {}
+}
+
+// Keyed by jsonc-parser's printParseErrorCode names (its enum is const, unusable here).
+const SYNTAX_MESSAGES: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: "expected ':'",
+  CommaExpected: "expected ',' or a closing bracket",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: 'unexpected text after the end of the JSON value',
+  InvalidCommentToken: 'comments are not allowed in report.json',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'unterminated number',
+  InvalidUnicode: 'invalid \\u escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+/** JSON.parse says what is wrong but rarely where; jsonc-parser (strict options) gives the offset. */
+function syntaxError(text: string, file: string, cause: unknown): InputError {
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) return new InputError(file, lineAt(text, first.offset), `not valid JSON: ${SYNTAX_MESSAGES[printParseErrorCode(first.error)] ?? 'syntax error'}`);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new InputError(file, null, `not valid JSON (${truncate(message, 160)})`);
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < Math.min(offset, text.length); i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Line of the value at a path like runs[2].history.loss[7], or null. */
+function lineOfPath(text: string, path: string): number | null {
+  try {
+    const root = parseTree(text);
+    if (!root) return null;
+    const segments: (string | number)[] = [];
+    for (const m of path.replace(/^report\.?/, '').matchAll(/\[(\d+)\]|\.?([^.[\]]+)/g)) segments.push(m[1] !== undefined ? Number(m[1]) : m[2]!);
+    // The deepest existing node: a missing field is reported where its parent starts.
+    for (let n = segments.length; n >= 0; n--) {
+      const node = findNodeAtLocation(root, segments.slice(0, n));
+      if (node) return lineAt(text, node.offset);
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(truncate(v, 40))}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+type Obj = Record<string, unknown>;
+
+class Reader {
+  private fail(path: string, expected: string, got: unknown): never {
+    throw new PathError(path, `expected ${expected}, got ${describe(got)}`);
+  }
+
+  private obj(v: unknown, path: string): Obj {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'an object', v);
+    return v as Obj;
+  }
+
+  private arr(v: unknown, path: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, 'an array', v);
+    return v;
+  }
+
+  private str(v: unknown, path: string): string {
+    if (typeof v !== 'string') this.fail(path, 'a string', v);
+    return v;
+  }
+
+  /** A number; null (a non-finite value in report.json) reads as NaN. */
+  private num(v: unknown, path: string): number {
+    if (v === null) return NaN;
+    if (typeof v !== 'number') this.fail(path, 'a number', v);
+    return v;
+  }
+
+  private numOrNull(v: unknown, path: string): number | null {
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'number') this.fail(path, 'a number or null', v);
+    return v;
+  }
+
+  private int(v: unknown, path: string, min = 0): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(path, `an integer >= ${min}`, v);
+    return v;
+  }
+
+  private intOrNull(v: unknown, path: string): number | null {
+    return v === null || v === undefined ? null : this.int(v, path);
+  }
+
+  private series(v: unknown, path: string): number[] {
+    const a = this.arr(v, path);
+    const out = new Array<number>(a.length);
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (x === null) out[i] = NaN;
+      else if (typeof x === 'number') out[i] = x;
+      else this.fail(`${path}[${i}]`, 'a number or null', x);
+    }
+    return out;
+  }
+
+  private seriesOrNull(v: unknown, path: string): number[] | null {
+    return v === null || v === undefined ? null : this.series(v, path);
+  }
+
+  private seriesMap(v: unknown, path: string): Record<string, number[]> {
+    const o = this.obj(v ?? {}, path);
+    const out: Record<string, number[]> = {};
+    for (const [k, s] of Object.entries(o)) out[k] = this.series(s, `${path}.${k}`);
+    return out;
+  }
+
+  private lengthIs(series: number[], n: number, path: string): void {
+    if (series.length !== n) throw new PathError(path, `expected ${n} values (one per timestep), got ${series.length}`);
+  }
+
+  report(raw: unknown): Report {
+    const o = this.obj(raw, 'report');
+    if (o.schema !== REPORT_SCHEMA) {
+      throw new PathError('schema', `expected "${REPORT_SCHEMA}", got ${describe(o.schema)} (not a BPTT Lens report, or a newer version)`);
+    }
+    const study = this.study(o.study, 'study');
+    const runs = this.arr(o.runs, 'runs').map((r, i) => this.run(r, `runs[${i}]`));
+    const ids = new Set<string>();
+    runs.forEach((r, i) => {
+      if (ids.has(r.id)) throw new PathError(`runs[${i}].id`, `"${truncate(r.id, 40)}" is already used by an earlier run`);
+      ids.add(r.id);
+    });
+    return { schema: REPORT_SCHEMA, study, runs };
+  }
+
+  private study(v: unknown, path: string): StudyInfo {
+    const o = this.obj(v, path);
+    const kind = o.kind;
+    if (!STUDY_KINDS.includes(kind as StudyKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
+    return {
+      kind: kind as StudyKind,
+      name: this.str(o.name, `${path}.name`),
+      source: this.str(o.source, `${path}.source`),
+      description: this.str(o.description ?? '', `${path}.description`),
+      task: this.str(o.task ?? '', `${path}.task`),
+      createdAt: this.str(o.createdAt, `${path}.createdAt`),
+      thresholds: this.thresholds(o.thresholds, `${path}.thresholds`),
+    };
+  }
+
+  private thresholds(v: unknown, path: string): DiagnosisThresholds {
+    const o = this.obj(v, path);
+    return {
+      explodeGrowth: this.num(o.explodeGrowth, `${path}.explodeGrowth`),
+      vanishEpsilon: this.num(o.vanishEpsilon, `${path}.vanishEpsilon`),
+      rhoDelta: this.num(o.rhoDelta, `${path}.rhoDelta`),
+    };
+  }
+
+  private run(v: unknown, path: string): ReportRun {
+    const o = this.obj(v, path);
+    if (o.schema !== undefined && o.schema !== 'bptt-lens/run@1') this.fail(`${path}.schema`, '"bptt-lens/run@1"', o.schema);
+    const config = this.obj(o.config, `${path}.config`);
+    const clip = config.clip;
+    if (clip !== undefined) this.clip(clip, `${path}.config.clip`);
+    const timesteps = this.int(o.timesteps, `${path}.timesteps`);
+    const layers = this.layers(o.layers, `${path}.layers`, timesteps);
+    const inputGradNorm = this.series(o.inputGradNorm ?? [], `${path}.inputGradNorm`);
+    const run: ReportRun = {
+      schema: 'bptt-lens/run@1',
+      id: this.str(o.id, `${path}.id`),
+      label: this.str(o.label, `${path}.label`),
+      config: { ...config },
+      timesteps,
+      layers,
+      inputGradNorm,
+      loss: this.num(o.loss, `${path}.loss`),
+      globalGradNorm: this.num(o.globalGradNorm, `${path}.globalGradNorm`),
+      clippedGradNorm: this.num(o.clippedGradNorm, `${path}.clippedGradNorm`),
+      nonFinite: o.nonFinite === null || o.nonFinite === undefined ? null : this.nonFinite(o.nonFinite, `${path}.nonFinite`),
+      itemized: o.itemized === null || o.itemized === undefined
+        ? null
+        : this.arr(o.itemized, `${path}.itemized`).map((row, s) => this.series(row, `${path}.itemized[${s}]`)),
+      diagnosis: o.diagnosis === null || o.diagnosis === undefined ? null : this.diagnosis(o.diagnosis, `${path}.diagnosis`),
+      history: this.history(o.history, `${path}.history`, timesteps),
+      recommendations: this.arr(o.recommendations ?? [], `${path}.recommendations`).map((r, i) => this.recommendation(r, `${path}.recommendations[${i}]`)),
+    };
+    if (o.seeds !== undefined) run.seeds = this.series(o.seeds, `${path}.seeds`);
+    return run;
+  }
+
+  private clip(v: unknown, path: string): void {
+    const o = this.obj(v, path);
+    if (o.kind === 'none') return;
+    if (o.kind !== 'norm' && o.kind !== 'value') this.fail(`${path}.kind`, '"none" | "norm" | "value"', o.kind);
+    this.num(o.threshold, `${path}.threshold`);
+  }
+
+  private layers(v: unknown, path: string, timesteps: number): LayerRecord[] {
+    return this.arr(v, path).map((l, i) => this.layer(l, `${path}[${i}]`, timesteps));
+  }
+
+  private layer(v: unknown, path: string, timesteps: number): LayerRecord {
+    const o = this.obj(v, path);
+    const direction = o.direction ?? 'forward';
+    if (direction !== 'forward' && direction !== 'reverse') this.fail(`${path}.direction`, '"forward" | "reverse"', direction);
+    const gradNormH = this.series(o.gradNormH, `${path}.gradNormH`);
+    this.lengthIs(gradNormH, timesteps, `${path}.gradNormH`);
+    return {
+      layer: this.int(o.layer, `${path}.layer`),
+      direction,
+      gradNormH,
+      gradNormC: this.seriesOrNull(o.gradNormC, `${path}.gradNormC`),
+      gateGradNorm: this.seriesMap(o.gateGradNorm, `${path}.gateGradNorm`),
+      gateMean: this.seriesMap(o.gateMean, `${path}.gateMean`),
+      gateSaturation: this.seriesMap(o.gateSaturation, `${path}.gateSaturation`),
+      weightGradByStep: this.series(o.weightGradByStep ?? [], `${path}.weightGradByStep`),
+      jacobianNorm: this.seriesOrNull(o.jacobianNorm, `${path}.jacobianNorm`),
+    };
+  }
+
+  private nonFinite(v: unknown, path: string): NonFinite {
+    const o = this.obj(v, path);
+    return {
+      quantity: this.str(o.quantity, `${path}.quantity`),
+      layer: this.intOrNull(o.layer, `${path}.layer`),
+      t: this.intOrNull(o.t, `${path}.t`),
+      value: this.num(o.value ?? null, `${path}.value`),
+    };
+  }
+
+  private diagnosis(v: unknown, path: string): Diagnosis {
+    const o = this.obj(v, path);
+    const verdict = o.verdict;
+    if (!VERDICTS.includes(verdict as Verdict)) this.fail(`${path}.verdict`, VERDICTS.map((k) => `"${k}"`).join(' | '), verdict);
+    return {
+      decayPerStep: this.numOrNull(o.decayPerStep, `${path}.decayPerStep`),
+      horizon: this.intOrNull(o.horizon, `${path}.horizon`),
+      verdict: verdict as Verdict,
+      evidence: this.arr(o.evidence ?? [], `${path}.evidence`).map((e, i) => this.str(e, `${path}.evidence[${i}]`)),
+      lagProfile: this.series(o.lagProfile ?? [], `${path}.lagProfile`),
+    };
+  }
+
+  private history(v: unknown, path: string, timesteps: number): TrainingHistory {
+    const o = this.obj(v, path);
+    return {
+      loss: this.series(o.loss, `${path}.loss`),
+      preClipNorm: this.series(o.preClipNorm, `${path}.preClipNorm`),
+      postClipNorm: this.series(o.postClipNorm, `${path}.postClipNorm`),
+      clipRate: this.num(o.clipRate ?? null, `${path}.clipRate`),
+      recorded: this.arr(o.recorded ?? [], `${path}.recorded`).map((r, i) => this.recorded(r, `${path}.recorded[${i}]`, timesteps)),
+    };
+  }
+
+  private recorded(v: unknown, path: string, timesteps: number): RecordedIteration {
+    const o = this.obj(v, path);
+    return {
+      iteration: this.int(o.iteration, `${path}.iteration`),
+      layers: this.layers(o.layers, `${path}.layers`, timesteps),
+      inputGradNorm: this.series(o.inputGradNorm ?? [], `${path}.inputGradNorm`),
+      lagProfile: this.series(o.lagProfile ?? [], `${path}.lagProfile`),
+    };
+  }
+
+  private recommendation(v: unknown, path: string): Recommendation {
+    const o = this.obj(v, path);
+    const rec: Recommendation = {
+      title: this.str(o.title, `${path}.title`),
+      rationale: this.str(o.rationale ?? '', `${path}.rationale`),
+      change: { ...this.obj(o.change ?? {}, `${path}.change`) },
+    };
+    if (o.check === null) rec.check = null;
+    else if (o.check !== undefined) {
+      const c = this.obj(o.check, `${path}.check`);
+      const verdict = c.verdict;
+      if (!VERDICTS.includes(verdict as Verdict)) this.fail(`${path}.check.verdict`, VERDICTS.map((k) => `"${k}"`).join(' | '), verdict);
+      rec.check = { runId: this.str(c.runId, `${path}.check.runId`), verdict: verdict as Verdict, finalLoss: this.num(c.finalLoss, `${path}.check.finalLoss`) };
+    }
+    return rec;
+  }
+}

@@ -1,0 +1,97 @@
+// Plain facts about a run that report.md and report.html both show, so the two agree.
+import type { ReportRun } from '../../study/types';
+import { fmtNum, fmtPercent } from './format';
+
+/** The last recorded training loss (the run record's loss when there is no history). */
+export function finalLoss(run: ReportRun): number {
+  const h = run.history.loss;
+  return h.length > 0 ? h[h.length - 1]! : run.loss;
+}
+
+export interface SummaryRow {
+  configuration: string;
+  verdict: string;
+  rho: string;
+  horizon: string;
+  finalLoss: string;
+  clipRate: string;
+}
+
+export const SUMMARY_HEADERS: Record<keyof SummaryRow, string> = {
+  configuration: 'Configuration',
+  verdict: 'Verdict',
+  rho: 'Decay per step ρ',
+  horizon: 'Horizon (steps)',
+  finalLoss: 'Final loss',
+  clipRate: 'Clip rate',
+};
+
+export function summaryRow(run: ReportRun): SummaryRow {
+  const d = run.diagnosis;
+  const horizon = !d ? '—' : d.horizon === null ? `> ${Math.max(0, d.lagProfile.length - 1)}` : String(d.horizon);
+  return {
+    configuration: run.label || run.id,
+    verdict: d?.verdict ?? 'not diagnosed',
+    rho: fmtNum(d?.decayPerStep ?? null),
+    horizon,
+    finalLoss: fmtNum(finalLoss(run)),
+    clipRate: clipText(run),
+  };
+}
+
+function clipText(run: ReportRun): string {
+  const clip = run.config.clip as { kind?: unknown } | undefined;
+  if (!clip || clip.kind === 'none') return 'no clipping';
+  return fmtPercent(run.history.clipRate);
+}
+
+/** One line describing the configuration: cell, sizes, init, optimiser, clipping, seed. */
+export function configLine(run: ReportRun): string {
+  const c = run.config;
+  const parts: string[] = [];
+  const str = (v: unknown) => (v === undefined || v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const add = (label: string, v: unknown) => { const s = str(v); if (s !== null) parts.push(`${label} ${s}`); };
+  add('cell', c.cellChoice ?? c.cell);
+  add('hidden', c.hiddenSize);
+  add('layers', c.numLayers);
+  if (c.bidirectional) parts.push('bidirectional');
+  add('init', c.init);
+  if (c.spectralRadius !== undefined && c.spectralRadius !== null) add('spectral radius', c.spectralRadius);
+  if (c.forgetBias) parts.push('forget bias 1');
+  add('optimizer', c.optimizer);
+  add('lr', c.learningRate);
+  const clip = c.clip as { kind?: string; threshold?: number } | undefined;
+  if (clip && typeof clip === 'object') parts.push(clip.kind === 'none' || !clip.kind ? 'no clipping' : `clip ${clip.kind} ${fmtNum(clip.threshold ?? null)}`);
+  const tr = c.truncation as { k1?: number; k2?: number } | null | undefined;
+  if (tr && typeof tr === 'object') parts.push(`truncated BPTT k1=${tr.k1} k2=${tr.k2}`);
+  add('iterations', c.iterations);
+  add('batch', c.batchSize);
+  add('seed', c.seed);
+  if (run.seeds && run.seeds.length > 1) parts.push(`seeds ${run.seeds.join(', ')}`);
+  parts.push(`T = ${run.timesteps}`);
+  return parts.join(' · ');
+}
+
+/** The changes a recommendation makes, as `key: value` pairs. */
+export function changeText(change: Record<string, unknown>): string {
+  const entries = Object.entries(change);
+  if (entries.length === 0) return '(no config change)';
+  return entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ');
+}
+
+/** Text on the run the recommendation was checked with, or null when it was not re-run. */
+export function checkText(check: { runId: string; verdict: string; finalLoss: number } | null | undefined, runs: ReportRun[]): string | null {
+  if (!check) return null;
+  const target = runs.find((r) => r.id === check.runId);
+  return `checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}, final loss ${fmtNum(check.finalLoss)}`;
+}
+
+/** The "how to read this" text, shared by report.md and report.html. */
+export function howToRead(eps: number | undefined, delta: number | undefined, growth: number | undefined): string[] {
+  return [
+    'The lag profile p(k) is how much gradient reaches the recurrent state k steps before a scored step (k = 0 is the scored step itself). It is what lets a network learn that an input k steps ago mattered.',
+    'The decay per step ρ is the ratio p(k+1)/p(k) of a straight-line fit of log p(k) on k: ρ = 0.9 means each step back keeps 90% of the gradient, so 50 steps back keep 0.9^50 ≈ 0.5%. ρ well below 1 is vanishing, above 1 is exploding.',
+    `The horizon is the first lag at which p(k) falls below ε × p(0) (ε = ${fmtNum(eps ?? null)}); "> N" means it never does within the sequence.`,
+    `Verdicts: exploding when any recorded value is non-finite, when p(k) climbs to ${fmtNum(growth ?? null)}× p(0) or more, or when the pre-clip gradient norm grows ${fmtNum(growth ?? null)}× or more over training; vanishing when the horizon lies within the sequence; otherwise healthy. ρ outside 1 ± δ (δ = ${fmtNum(delta ?? null)}) is reported as supporting evidence. Each verdict lists the numbers that decided it.`,
+  ];
+}
