@@ -37,8 +37,8 @@ function buildProgram(): Command {
     .description('a diagnosis study: trains the chosen cells and clip settings, writes a report folder, prints the verdict table')
     .option('--sample <name>', 'built-in data: airline (default), adding, copy, binary-addition, sine, text')
     .option('--data <file>', 'your own sequence file (CSV or JSON)')
-    .option('--cells <list>', 'comma-separated cells, e.g. rnn-tanh,lstm,gru')
-    .option('--clip <list>', 'comma-separated clip settings, e.g. none,norm:1,value:0.5')
+    .option('--cells <list>', 'comma-separated cells from rnn-tanh, rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf (default rnn-tanh,lstm,gru)')
+    .option('--clip <list>', 'comma-separated clip settings: none, norm:5 (or 5), value:0.5 (default none,norm:1)')
     .option('--iterations <n>', 'training iterations per run')
     .option('--seed <n>', 'random seed')
     .option('--out-dir <dir>', 'folder under which the report folder is created')
@@ -61,6 +61,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // --help and --version end the same way, with exit code 0 and their output on stdout.
       if (e.exitCode === 0) return 0;
+      // No command given: commander would print the whole help to stderr; one line is enough.
+      if (e.code === 'commander.help') {
+        process.stderr.write("bptt-lens: missing command: 'gradients' or 'diagnose' (see bptt-lens --help)\n");
+        return USAGE_EXIT;
+      }
       process.stderr.write(`bptt-lens: ${oneLine(e.message.replace(/^error: /, ''))}\n`);
       return USAGE_EXIT;
     }

@@ -144,3 +144,71 @@ test('an LSTM variant can be chosen for vanilla weights; peephole weights imply 
   assert.equal(modelFromStateDict(peep, 'w').config.variant, 'peephole');
   rejects(peep, /peephole weights.*'nfg'/, { variant: 'nfg' });
 });
+
+// ---- PyTorch autograd reference (test/fixtures/torch, scripts/make-torch-fixtures.py) ----
+
+interface TorchExpected {
+  name: string;
+  weights: string;
+  input: string;
+  config: ModelConfig;
+  lossKind: 'mse' | 'xent';
+  mode: 'many-to-one' | 'many-to-many';
+  statePrefix: string;
+  headPrefix: string;
+  loss: number;
+  globalGradNorm: number;
+  grads: Record<string, number[]>;
+  layers: { layer: number; direction: 'forward' | 'reverse'; gradNormH: number[]; gradNormC: number[] | null }[];
+  inputGradNorm: number[];
+}
+
+export const TORCH_CASES = ['rnn_tanh', 'rnn_relu', 'lstm_2layer', 'lstm_bidir', 'gru', 'lstm_f32'];
+
+/** max |a-b| / max(|b|, floor) over paired values; the floor keeps exact zeros meaningful. */
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, scale: number): number {
+  assert.equal(got.length, want.length);
+  let worst = 0;
+  for (let k = 0; k < want.length; k++) worst = Math.max(worst, Math.abs(got[k] - want[k]) / Math.max(Math.abs(want[k]), 1e-6 * scale));
+  return worst;
+}
+
+test('runPass on PyTorch weights reproduces PyTorch autograd (loss, every gradient, per-step norms) to 1e-9 relative', async () => {
+  const { runPass } = await import('../../src/engine/bptt');
+  const { parseBatchJson } = await import('../../src/io/batchJson');
+  const report: string[] = [];
+  for (const name of TORCH_CASES) {
+    const ex = JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as TorchExpected;
+    const model = modelFromStateDict(readSafetensors(readFileSync(join(FIXTURES, ex.weights)), ex.weights).tensors, ex.weights, { nonlinearity: ex.config.nonlinearity });
+    const batch = parseBatchJson(readFileSync(join(FIXTURES, ex.input), 'utf8'), ex.input, { model: model.config, mode: ex.mode, loss: ex.lossKind });
+    const result = runPass(model, batch, { loss: ex.lossKind });
+    const errs: Record<string, number> = {};
+    errs.loss = Math.abs(result.loss - ex.loss) / Math.abs(ex.loss);
+    let gradErr = 0;
+    for (const [stored, want] of Object.entries(ex.grads)) {
+      const engineName = stored.startsWith(ex.headPrefix) ? `head.${stored.slice(ex.headPrefix.length)}` : stored.slice(ex.statePrefix.length);
+      const got = result.grads.get(engineName);
+      assert.ok(got, `${name}: no gradient for ${engineName}`);
+      gradErr = Math.max(gradErr, maxRelErr(got.data, want, ex.globalGradNorm));
+    }
+    errs.grads = gradErr;
+    let hErr = 0;
+    let cErr = 0;
+    for (const want of ex.layers) {
+      const got = result.record.layers.find((l) => l.layer === want.layer && l.direction === want.direction);
+      assert.ok(got, `${name}: no record for layer ${want.layer} ${want.direction}`);
+      const scale = Math.max(...want.gradNormH);
+      hErr = Math.max(hErr, maxRelErr(got.gradNormH, want.gradNormH, scale));
+      if (want.gradNormC) {
+        assert.ok(got.gradNormC, `${name}: gradNormC missing`);
+        cErr = Math.max(cErr, maxRelErr(got.gradNormC, want.gradNormC, Math.max(...want.gradNormC)));
+      }
+    }
+    errs.gradNormH = hErr;
+    errs.gradNormC = cErr;
+    errs.inputGradNorm = maxRelErr(result.record.inputGradNorm, ex.inputGradNorm, Math.max(...ex.inputGradNorm));
+    report.push(`${name}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+    for (const [k, v] of Object.entries(errs)) assert.ok(v <= 1e-9, `${name}: ${k} relative error ${v} vs PyTorch`);
+  }
+  if (process.env.BPTT_LENS_VERBOSE) console.log(report.join('\n'));
+});
