@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Dev harness for the webview bundle outside VS Code.
+//   node scripts/webview-preview.mjs            build, serve webview/preview.html on 127.0.0.1, print URLs
+//   node scripts/webview-preview.mjs --shots    also screenshot every view x theme in headless Chromium
+//                                               into test-artifacts/webview/, print heatmap timings, and
+//                                               exit 1 on page errors or CSP violations
+// Only loopback is used; the server and the browser are stopped before exit.
+import * as esbuild from 'esbuild';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const shots = process.argv.includes('--shots');
+const outDir = join(root, 'test-artifacts', 'webview');
+
+const browserBuild = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'warning', sourcemap: true };
+await Promise.all([
+  esbuild.build({ ...browserBuild, entryPoints: [join(root, 'webview/main.ts')], outfile: join(root, 'dist/webview.js') }),
+  esbuild.build({ ...browserBuild, entryPoints: [join(root, 'webview/preview.ts')], outfile: join(root, 'dist/webview-preview.js') }),
+]);
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
+const ALLOWED = ['webview', 'media', 'dist'];
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^[/\\]+/, '');
+  const file = resolve(root, path);
+  const top = path.split(/[/\\]/)[0];
+  if (req.method !== 'GET' || !file.startsWith(root + sep) || !ALLOWED.includes(top)) {
+    res.writeHead(404).end();
+    return;
+  }
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const base = `http://127.0.0.1:${server.address().port}/webview/preview.html`;
+
+if (!shots) {
+  console.log(`Report panel:  ${base}?view=report&theme=dark`);
+  console.log(`Heatmaps view: ${base}?view=heatmaps&theme=light&run=big`);
+  console.log('Ctrl-C to stop.');
+} else {
+  const { chromium } = await import('playwright-core');
+  mkdirSync(outDir, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+  let failures = 0;
+  try {
+    const cases = [
+      { name: 'report-light', q: 'view=report&theme=light', width: 1200, full: true },
+      { name: 'report-dark', q: 'view=report&theme=dark', width: 1200, full: true },
+      { name: 'report-hc', q: 'view=report&theme=hc', width: 1200, full: true },
+      { name: 'report-narrow-dark', q: 'view=report&theme=dark', width: 380, full: false },
+      { name: 'heatmap-big-light', q: 'view=heatmaps&theme=light&run=big&kind=timestepIteration', width: 1100 },
+      { name: 'heatmap-big-dark', q: 'view=heatmaps&theme=dark&run=big&kind=timestepIteration', width: 1100 },
+      { name: 'heatmap-layers-dark', q: 'view=heatmaps&theme=dark&run=rnn-tanh&kind=timestepLayer', width: 900 },
+      { name: 'heatmap-itemized-light', q: 'view=heatmaps&theme=light&run=rnn-relu&kind=itemized', width: 900 },
+      { name: 'heatmap-exploding-hc', q: 'view=heatmaps&theme=hc&run=rnn-relu&kind=timestepIteration', width: 900 },
+    ];
+    for (const c of cases) {
+      const page = await browser.newPage({ viewport: { width: c.width, height: 900 } });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`);
+      });
+      await page.goto(`${base}?${c.q}`);
+      await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 15000 });
+      if (c.name.startsWith('heatmap')) {
+        // Hover the middle of the plot so the readout line shows in the screenshot.
+        const box = await page.locator('.heatmap-plot').boundingBox();
+        if (box) await page.mouse.move(box.x + box.width * 0.6, box.y + (box.height - 40) * 0.4);
+      }
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(outDir, `${c.name}.png`), fullPage: c.full ?? true });
+      const info = await page.evaluate(() => ({
+        state: window.__bpttLensState,
+        perf: window.__bpttLensPerf,
+        csp: window.__csp,
+        posted: window.__posted,
+        status: document.querySelector('.heatmap-status')?.textContent ?? null,
+      }));
+      errors.push(...info.csp.map((v) => `CSP violation: ${v}`));
+      console.log(`${c.name}: ${JSON.stringify({ state: info.state, perf: info.perf, posted: info.posted.length, status: info.status })}`);
+      for (const e of errors) console.log(`  ${e}`);
+      failures += errors.length;
+      await page.close();
+    }
+    // Timing of the 1000 x 500 heatmap: median of repeated renders in one page (kind switches back and forth).
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${base}?view=heatmaps&theme=dark&run=big&kind=timestepIteration`);
+    await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 15000 });
+    const first = await page.evaluate(() => window.__bpttLensPerf);
+    const times = [];
+    for (let i = 0; i < 7; i++) {
+      // A theme switch recolours every cell: the same work as a fresh render.
+      await page.evaluate((t) => window.__preview.setTheme(t), i % 2 ? 'dark' : 'light');
+      await page.waitForTimeout(100);
+      times.push(await page.evaluate(() => window.__bpttLensPerf.heatmap));
+    }
+    times.sort((a, b) => a - b);
+    console.log(`heatmap 1000x500: first render ${JSON.stringify(first)}; re-render median ${times[3]} ms (min ${times[0]}, max ${times[6]})`);
+    await page.close();
+  } finally {
+    await browser.close();
+  }
+  server.close();
+  console.log(`screenshots in ${outDir}`);
+  process.exit(failures ? 1 : 0);
+}

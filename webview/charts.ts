@@ -1,0 +1,190 @@
+// Chart.js line charts for the Report panel: log y axes with decade ticks, gaps for
+// non-finite values (marked with a red triangle on the top edge), and a dashed threshold
+// line drawn by a small plugin of ours instead of another dependency.
+import {
+  Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip,
+  type ChartConfiguration, type ChartType, type Plugin, type Scale,
+} from 'chart.js';
+import { formatExp, formatPow10, logAxisTicks } from './scales';
+import type { Pt, Range } from './series';
+import type { Theme } from './theme';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+
+export interface LineSeries {
+  label: string;
+  points: Pt[];
+  color: string;
+  dashed?: boolean;
+  /** Drawn thicker (the selected run). */
+  emphasis?: boolean;
+}
+
+export interface LineSpec {
+  series: LineSeries[];
+  xTitle: string;
+  yTitle: string;
+  yLog: boolean;
+  /** Fixed y range (shared across small multiples); automatic when absent. */
+  yRange?: Range | null;
+  xMax?: number;
+  threshold?: { value: number; label: string } | null;
+  /** x positions of non-finite values, marked on the top edge. */
+  gapXs?: number[];
+  legend?: boolean;
+}
+
+interface OverlayOptions {
+  threshold: { value: number; label: string } | null;
+  gapXs: number[];
+  color: string;
+  gapColor: string;
+  font: string;
+}
+
+declare module 'chart.js' {
+  interface PluginOptionsByType<TType extends ChartType> {
+    bpttOverlay?: OverlayOptions;
+  }
+}
+
+// Draws after the datasets so the threshold sits on top of the curve it is compared to.
+const overlayPlugin: Plugin<'line'> = {
+  id: 'bpttOverlay',
+  afterDatasetsDraw(chart, _args, opts) {
+    const o = opts as unknown as OverlayOptions;
+    const { ctx, chartArea: area } = chart;
+    const x = chart.scales.x as Scale | undefined;
+    const y = chart.scales.y as Scale | undefined;
+    if (!x || !y || !area) return;
+    ctx.save();
+    if (o.threshold && Number.isFinite(o.threshold.value)) {
+      const py = y.getPixelForValue(o.threshold.value);
+      if (py >= area.top - 0.5 && py <= area.bottom + 0.5) {
+        ctx.strokeStyle = o.color;
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([6, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, py);
+        ctx.lineTo(area.right, py);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = o.color;
+        ctx.font = o.font;
+        ctx.textAlign = 'right';
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(o.threshold.label, area.right - 4, py - 2);
+      }
+    }
+    if (o.gapXs.length > 0) {
+      ctx.fillStyle = o.gapColor;
+      let lastPx = -Infinity;
+      for (const gx of o.gapXs) {
+        const px = x.getPixelForValue(gx);
+        // One marker per 4 px is enough; thousands of gaps must not cost thousands of paths.
+        if (px < area.left - 1 || px > area.right + 1 || px - lastPx < 4) continue;
+        lastPx = px;
+        ctx.beginPath();
+        ctx.moveTo(px, area.top + 7);
+        ctx.lineTo(px - 4, area.top);
+        ctx.lineTo(px + 4, area.top);
+        ctx.closePath();
+        ctx.fill();
+      }
+    }
+    ctx.restore();
+  },
+};
+
+function tickLabel(v: number): string {
+  const e = Math.log10(v);
+  return Math.abs(e - Math.round(e)) < 1e-9 ? formatPow10(Math.round(e)) : formatExp(v, 2);
+}
+
+export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Theme): Chart<'line'> {
+  const font = { family: theme.fontFamily, size: Math.max(10, theme.fontSize - 2) };
+  const few = spec.series.every((s) => s.points.length <= 40);
+  const config: ChartConfiguration<'line', Pt[]> = {
+    type: 'line',
+    data: {
+      datasets: spec.series.map((s) => ({
+        label: s.label,
+        data: s.points,
+        borderColor: s.color,
+        backgroundColor: s.color,
+        borderWidth: s.emphasis ? 2.5 : 1.5,
+        borderDash: s.dashed ? [5, 3] : [],
+        pointRadius: few ? 2 : 0,
+        pointHoverRadius: 3,
+        spanGaps: false,
+        tension: 0,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      color: theme.foreground,
+      font,
+      scales: {
+        x: {
+          type: 'linear',
+          min: 0,
+          ...(spec.xMax !== undefined ? { max: Math.max(1, spec.xMax) } : {}),
+          title: { display: true, text: spec.xTitle, color: theme.muted, font },
+          ticks: { color: theme.foreground, font, maxTicksLimit: 6, precision: 0 },
+          grid: { color: theme.grid },
+          border: { color: theme.grid },
+        },
+        y: {
+          type: spec.yLog ? 'logarithmic' : 'linear',
+          ...(spec.yRange ? { min: spec.yRange.min, max: spec.yRange.max } : {}),
+          title: { display: true, text: spec.yTitle, color: theme.muted, font },
+          ticks: {
+            color: theme.foreground,
+            font,
+            callback: (v) => (spec.yLog ? tickLabel(Number(v)) : formatTick(Number(v))),
+          },
+          grid: { color: theme.grid },
+          border: { color: theme.grid },
+          ...(spec.yLog
+            ? {
+                afterBuildTicks: (axis: Scale) => {
+                  axis.ticks = logAxisTicks(axis.min, axis.max).map((value) => ({ value }));
+                },
+              }
+            : {}),
+        },
+      },
+      plugins: {
+        legend: {
+          display: spec.legend ?? false,
+          labels: { color: theme.foreground, font, boxWidth: 14, boxHeight: 2 },
+        },
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.dataset.label ?? ''}: ${formatExp(item.parsed.y, 4)}`,
+            title: (items) => (items[0] ? `${spec.xTitle} ${items[0].parsed.x}` : ''),
+          },
+        },
+        bpttOverlay: {
+          threshold: spec.threshold ?? null,
+          gapXs: spec.gapXs ?? [],
+          color: theme.foreground,
+          gapColor: theme.red,
+          font: `${font.size}px ${theme.fontFamily}`,
+        },
+      },
+    },
+    plugins: [overlayPlugin],
+  };
+  return new Chart(canvas, config);
+}
+
+function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-2 || a >= 1e4)) return formatExp(v, 2);
+  return String(Number(v.toPrecision(3)));
+}

@@ -1,0 +1,283 @@
+// Canvas heatmap: the matrix is painted once into an offscreen canvas at one pixel per
+// cell (ImageData), then blitted scaled with smoothing off, so a 1000 x 500 matrix costs
+// one pass over its cells; hover and keyboard cursor only redraw a thin overlay canvas.
+import { cellAt, colorize, indexTicks, moveCursor, plottable, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
+import { el } from './dom';
+import { formatExp, legendTicks, logDomain, lutColor, paletteLut, LUT_SIZE, type LogDomain } from './scales';
+import type { Theme } from './theme';
+import { EMPTY, type HeatmapMatrix } from './viewModel';
+
+export interface Cursor {
+  row: number;
+  col: number;
+}
+
+export interface HeatmapTimings {
+  /** Colour mapping of every cell into the offscreen image. */
+  colorizeMs: number;
+  /** Axes + scaled blit + legend. */
+  drawMs: number;
+}
+
+const MARGIN = { left: 64, right: 12, top: 8, bottom: 40 };
+const LEGEND_HEIGHT = 46;
+
+export class HeatmapCanvas {
+  readonly root: HTMLElement;
+  private readonly plot: HTMLCanvasElement;
+  private readonly overlay: HTMLCanvasElement;
+  private readonly legend: HTMLCanvasElement;
+  private readonly status: HTMLElement;
+  private readonly image: HTMLCanvasElement;
+  private m: HeatmapMatrix | null = null;
+  private theme: Theme | null = null;
+  private domain: LogDomain | null = null;
+  private stats: ColorizeStats = { nonFinite: 0, zero: 0, empty: 0 };
+  private rect: PlotRect = { left: 0, top: 0, width: 1, height: 1 };
+  private cursor: Cursor | null = null;
+  private cssWidth = 0;
+  private cssHeight = 0;
+
+  constructor(private readonly onCursor: (c: Cursor | null) => void) {
+    this.plot = el('canvas', { class: 'heatmap-plot', attrs: { tabindex: '0', role: 'img' } });
+    this.overlay = el('canvas', { class: 'heatmap-overlay', attrs: { 'aria-hidden': 'true' } });
+    this.legend = el('canvas', { class: 'heatmap-legend', attrs: { role: 'img' } });
+    this.status = el('p', { class: 'heatmap-status', attrs: { 'aria-live': 'polite' } });
+    this.image = document.createElement('canvas');
+    this.root = el('div', { class: 'heatmap' }, [
+      el('div', { class: 'heatmap-stack' }, [this.plot, this.overlay]),
+      this.legend,
+      this.status,
+    ]);
+    this.plot.addEventListener('mousemove', (e) => this.hover(e));
+    this.plot.addEventListener('mouseleave', () => {
+      if (document.activeElement !== this.plot) this.setCursor(null);
+    });
+    this.plot.addEventListener('focus', () => this.setCursor(this.cursor ?? { row: 0, col: 0 }));
+    this.plot.addEventListener('keydown', (e) => this.key(e));
+  }
+
+  /** New data or theme: recolour every cell. Returns timings of this render. */
+  setData(m: HeatmapMatrix, theme: Theme, cursor: Cursor | null, width: number): HeatmapTimings {
+    const t0 = performance.now();
+    this.m = m;
+    this.theme = theme;
+    this.domain = logDomain(plottable(m.values)) ?? { lo: -1, hi: 0 };
+    this.image.width = m.cols;
+    this.image.height = m.rows;
+    const ictx = this.image.getContext('2d')!;
+    const img = ictx.createImageData(m.cols, m.rows);
+    this.stats = colorize(m.values, this.domain, paletteLut(theme.palette), SPECIAL[theme.palette], img.data);
+    ictx.putImageData(img, 0, 0);
+    const t1 = performance.now();
+    this.cursor = cursor && cursor.row < m.rows && cursor.col < m.cols ? cursor : null;
+    this.layout(width);
+    const t2 = performance.now();
+    return { colorizeMs: t1 - t0, drawMs: t2 - t1 };
+  }
+
+  /** Container resized: re-blit the cached image at the new size. */
+  layout(width: number): void {
+    const m = this.m;
+    if (!m || !this.theme) return;
+    const w = Math.max(200, Math.floor(width));
+    const plotW = w - MARGIN.left - MARGIN.right;
+    const plotH = m.kind === 'itemized' ? Math.min(plotW, 560) : Math.max(120, Math.min(480, m.rows * 24));
+    this.cssWidth = w;
+    this.cssHeight = plotH + MARGIN.top + MARGIN.bottom;
+    this.rect = { left: MARGIN.left, top: MARGIN.top, width: plotW, height: plotH };
+    this.drawPlot();
+    this.drawLegend();
+    this.drawOverlay();
+    this.describe();
+  }
+
+  private sized(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
+    const dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    c.style.width = `${w}px`;
+    c.style.height = `${h}px`;
+    const ctx = c.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return ctx;
+  }
+
+  private drawPlot(): void {
+    const m = this.m!;
+    const th = this.theme!;
+    const r = this.rect;
+    const ctx = this.sized(this.plot, this.cssWidth, this.cssHeight);
+    ctx.clearRect(0, 0, this.cssWidth, this.cssHeight);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.image, r.left, r.top, r.width, r.height);
+    ctx.strokeStyle = th.grid;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(r.left - 0.5, r.top - 0.5, r.width + 1, r.height + 1);
+    const fontSize = Math.max(10, th.fontSize - 2);
+    ctx.font = `${fontSize}px ${th.fontFamily}`;
+    ctx.fillStyle = th.foreground;
+    ctx.strokeStyle = th.foreground;
+    // x ticks: column centres.
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const j of indexTicks(m.cols, Math.max(2, Math.floor(r.width / 80)))) {
+      const x = r.left + ((j + 0.5) / m.cols) * r.width;
+      ctx.beginPath();
+      ctx.moveTo(x, r.top + r.height);
+      ctx.lineTo(x, r.top + r.height + 4);
+      ctx.stroke();
+      ctx.fillText(m.colLabels(j), x, r.top + r.height + 6);
+    }
+    ctx.fillStyle = th.muted;
+    ctx.fillText(m.xName, r.left + r.width / 2, r.top + r.height + 8 + fontSize);
+    // y ticks: row centres, row 0 at the top.
+    ctx.fillStyle = th.foreground;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const i of indexTicks(m.rows, Math.max(2, Math.floor(r.height / 40)))) {
+      const y = r.top + ((i + 0.5) / m.rows) * r.height;
+      ctx.beginPath();
+      ctx.moveTo(r.left - 4, y);
+      ctx.lineTo(r.left, y);
+      ctx.stroke();
+      ctx.fillText(m.rowLabels(i), r.left - 6, y);
+    }
+    ctx.save();
+    ctx.translate(12, r.top + r.height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.fillStyle = th.muted;
+    ctx.fillText(m.yName, 0, 0);
+    ctx.restore();
+  }
+
+  private drawLegend(): void {
+    const th = this.theme!;
+    const d = this.domain!;
+    const w = this.cssWidth;
+    const ctx = this.sized(this.legend, w, LEGEND_HEIGHT);
+    ctx.clearRect(0, 0, w, LEGEND_HEIGHT);
+    const lut = paletteLut(th.palette);
+    const barLeft = MARGIN.left;
+    const specials: { label: string; rgb: readonly number[] }[] = [];
+    if (this.stats.nonFinite > 0) specials.push({ label: 'non-finite', rgb: SPECIAL[th.palette].nonFinite });
+    if (this.stats.zero > 0) specials.push({ label: '0', rgb: SPECIAL[th.palette].zero });
+    const specialsWidth = specials.length * 90;
+    const barW = Math.max(80, w - MARGIN.left - MARGIN.right - specialsWidth);
+    const barTop = 4;
+    const barH = 14;
+    for (let x = 0; x < barW; x++) {
+      const c = lutColor(lut, Math.round((x / Math.max(1, barW - 1)) * (LUT_SIZE - 1)));
+      ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`;
+      ctx.fillRect(barLeft + x, barTop, 1.5, barH);
+    }
+    ctx.strokeStyle = th.grid;
+    ctx.strokeRect(barLeft - 0.5, barTop - 0.5, barW + 1, barH + 1);
+    const fontSize = Math.max(10, th.fontSize - 2);
+    ctx.font = `${fontSize}px ${th.fontFamily}`;
+    ctx.fillStyle = th.foreground;
+    ctx.strokeStyle = th.foreground;
+    ctx.textBaseline = 'top';
+    const ticks = legendTicks(d, Math.max(2, Math.floor(barW / 60)));
+    for (const t of ticks) {
+      const x = barLeft + t.fraction * barW;
+      ctx.textAlign = t.fraction < 0.02 ? 'left' : t.fraction > 0.98 ? 'right' : 'center';
+      ctx.beginPath();
+      ctx.moveTo(x, barTop + barH);
+      ctx.lineTo(x, barTop + barH + 4);
+      ctx.stroke();
+      ctx.fillText(t.label, x, barTop + barH + 6);
+    }
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = th.muted;
+    ctx.fillText(this.m!.quantity, barLeft - 6, barTop + barH / 2);
+    let sx = barLeft + barW + 16;
+    ctx.textAlign = 'left';
+    for (const s of specials) {
+      ctx.fillStyle = `rgb(${s.rgb[0]},${s.rgb[1]},${s.rgb[2]})`;
+      ctx.fillRect(sx, barTop, barH, barH);
+      ctx.strokeStyle = th.grid;
+      ctx.strokeRect(sx - 0.5, barTop - 0.5, barH + 1, barH + 1);
+      ctx.fillStyle = th.foreground;
+      ctx.fillText(s.label, sx + barH + 6, barTop + barH / 2);
+      sx += 90;
+    }
+    this.legend.setAttribute(
+      'aria-label',
+      `Colour scale, logarithmic, from ${formatExp(10 ** d.lo, 3)} to ${formatExp(10 ** d.hi, 3)}` +
+        (specials.length ? `; ${specials.map((s) => s.label).join(' and ')} cells drawn in their own colours` : ''),
+    );
+  }
+
+  private drawOverlay(): void {
+    const ctx = this.sized(this.overlay, this.cssWidth, this.cssHeight);
+    ctx.clearRect(0, 0, this.cssWidth, this.cssHeight);
+    const m = this.m;
+    const c = this.cursor;
+    if (!m || !c) {
+      this.status.textContent = m ? 'Hover or focus the heatmap (arrow keys move) to read exact values.' : '';
+      return;
+    }
+    const r = this.rect;
+    const cw = r.width / m.cols;
+    const ch = r.height / m.rows;
+    // Crosshair box at least 5 px so a single cell of a 1000-wide matrix is still visible.
+    const bw = Math.max(5, cw);
+    const bh = Math.max(5, ch);
+    const x = r.left + (c.col + 0.5) * cw - bw / 2;
+    const y = r.top + (c.row + 0.5) * ch - bh / 2;
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = this.theme!.background;
+    ctx.strokeRect(x - 1, y - 1, bw + 2, bh + 2);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = this.theme!.focus;
+    ctx.strokeRect(x, y, bw, bh);
+    this.status.textContent = this.readout(c);
+  }
+
+  readout(c: Cursor): string {
+    const m = this.m!;
+    const v = m.values[c.row * m.cols + c.col]!;
+    const value = v === EMPTY ? (m.kind === 'itemized' ? 'not defined (k > s)' : 'not recorded') : Number.isNaN(v) ? 'non-finite' : formatExp(v, 4);
+    return `${m.xName} = ${m.colLabels(c.col)} · ${m.yName} = ${m.rowLabels(c.row)} · ${m.quantity} = ${value}`;
+  }
+
+  private describe(): void {
+    const m = this.m!;
+    const d = this.domain!;
+    const parts = [
+      `Heatmap of ${m.quantity}: ${m.cols} ${m.xName} columns by ${m.rows} ${m.yName} rows`,
+      `values from ${formatExp(10 ** d.lo, 3)} to ${formatExp(10 ** d.hi, 3)} on a log colour scale`,
+    ];
+    if (this.stats.nonFinite) parts.push(`${this.stats.nonFinite} non-finite cells`);
+    parts.push('focus and use the arrow keys to read values');
+    this.plot.setAttribute('aria-label', `${parts.join('; ')}.`);
+  }
+
+  private setCursor(c: Cursor | null): void {
+    this.cursor = c;
+    this.drawOverlay();
+    this.onCursor(c);
+  }
+
+  private hover(e: MouseEvent): void {
+    if (!this.m) return;
+    const b = this.plot.getBoundingClientRect();
+    const cell = cellAt(e.clientX - b.left, e.clientY - b.top, this.rect, this.m.rows, this.m.cols);
+    if (cell && (cell.row !== this.cursor?.row || cell.col !== this.cursor?.col)) this.setCursor(cell);
+  }
+
+  private key(e: KeyboardEvent): void {
+    if (!this.m) return;
+    const next = moveCursor(e.key, e.shiftKey, this.cursor ?? { row: 0, col: 0 }, this.m.rows, this.m.cols);
+    if (!next) return;
+    e.preventDefault();
+    this.setCursor(next);
+  }
+
+  get statusText(): string {
+    return this.status.textContent ?? '';
+  }
+}

@@ -1,0 +1,77 @@
+// Webview entry (dist/webview.js). The host's HTML shell says which view this page is with
+// <body data-view="report|heatmaps">; we build that view, tell the host we are ready, and
+// from then on draw whatever well-formed message it posts.
+import type { WebviewKind, WebviewToHost } from '../src/protocol';
+import type { App, View } from './app';
+import { el } from './dom';
+import { HeatmapsView } from './heatmapsView';
+import { checkHostMessage } from './messages';
+import { ReportView } from './reportView';
+import { readTheme, watchTheme, type Theme } from './theme';
+import { restoreState, type UiState } from './uiState';
+
+interface VsCodeApi {
+  postMessage(msg: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare global {
+  function acquireVsCodeApi(): VsCodeApi;
+  interface Window {
+    __bpttLensState?: { view: WebviewKind; verdicts: string[]; chartsDrawn: number };
+    __bpttLensPerf?: Record<string, number>;
+  }
+}
+
+function start(): void {
+  const vscode = acquireVsCodeApi();
+  const kind: WebviewKind = document.body.dataset.view === 'heatmaps' ? 'heatmaps' : 'report';
+  const state: UiState = restoreState(vscode.getState());
+  let theme: Theme = readTheme();
+  window.__bpttLensPerf = {};
+  window.__bpttLensState = { view: kind, verdicts: [], chartsDrawn: 0 };
+
+  const app: App = {
+    view: kind,
+    state,
+    post: (msg: WebviewToHost) => vscode.postMessage(msg),
+    save(patch) {
+      Object.assign(state, patch);
+      vscode.setState(state);
+    },
+    theme: () => theme,
+    publish(info) {
+      window.__bpttLensState = { view: kind, verdicts: info.verdicts, chartsDrawn: info.chartsDrawn };
+    },
+    perf(name, ms, post = true) {
+      const rounded = Math.round(ms * 100) / 100;
+      window.__bpttLensPerf![name] = rounded;
+      if (post) vscode.postMessage({ type: 'perf', name, ms: rounded } satisfies WebviewToHost);
+    },
+  };
+
+  const root = el('main', { class: `view view-${kind}` });
+  document.body.append(root);
+  const view: View = kind === 'heatmaps' ? new HeatmapsView(root, app) : new ReportView(root, app);
+
+  window.addEventListener('message', (event: MessageEvent) => {
+    const checked = checkHostMessage(event.data);
+    if (!checked.ok) {
+      // Drawn as text: the error names a field path, never content from the message.
+      view.handle({ type: 'error', message: `Ignored a malformed message from the extension (${checked.error.slice(0, 300)}).` });
+      return;
+    }
+    view.handle(checked.value);
+  });
+
+  watchTheme(() => {
+    theme = readTheme();
+    view.retheme();
+  });
+
+  vscode.postMessage({ type: 'ready' } satisfies WebviewToHost);
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

@@ -1,0 +1,38 @@
+// What the webview remembers across hide/show (vscode.setState): UI choices only. The
+// report itself is re-sent by the host after 'ready'. Restored state is checked like any
+// other input, since an older build may have saved a different shape.
+import { HEATMAP_KINDS, PROFILE_METRICS, type HeatmapKind, type ProfileMetric } from './viewModel';
+
+export interface UiState {
+  selectedRunId: string | null;
+  metric: ProfileMetric;
+  lossLog: boolean;
+  scrollY: number;
+  heatmapKind: HeatmapKind | null;
+  cursor: { row: number; col: number } | null;
+}
+
+export const DEFAULT_STATE: UiState = {
+  selectedRunId: null,
+  metric: 'gradNormH',
+  lossLog: true,
+  scrollY: 0,
+  heatmapKind: null,
+  cursor: null,
+};
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+export function restoreState(saved: unknown): UiState {
+  const s: UiState = { ...DEFAULT_STATE };
+  if (typeof saved !== 'object' || saved === null) return s;
+  const o = saved as Record<string, unknown>;
+  if (typeof o.selectedRunId === 'string' && o.selectedRunId.length <= 200) s.selectedRunId = o.selectedRunId;
+  if (PROFILE_METRICS.some((m) => m.value === o.metric)) s.metric = o.metric as ProfileMetric;
+  if (typeof o.lossLog === 'boolean') s.lossLog = o.lossLog;
+  if (typeof o.scrollY === 'number' && Number.isFinite(o.scrollY) && o.scrollY >= 0) s.scrollY = o.scrollY;
+  if (HEATMAP_KINDS.some((k) => k.value === o.heatmapKind)) s.heatmapKind = o.heatmapKind as HeatmapKind;
+  const c = o.cursor as Record<string, unknown> | null | undefined;
+  if (c && typeof c === 'object' && isCount(c.row) && isCount(c.col)) s.cursor = { row: c.row, col: c.col };
+  return s;
+}

@@ -1,0 +1,255 @@
+// Report -> what the views draw. Pure: no DOM, no Chart.js, so the choices (which layer is
+// "top", what a card says, how a heatmap matrix is laid out) are unit-tested in Node.
+import type { LayerRecord } from '../src/engine/types';
+import type { Recommendation, ReportRun, RunConfig, Verdict } from '../src/study/types';
+import { formatExp } from './scales';
+import { lastFinite, nonFiniteIndices, type MaybeNum } from './series';
+
+/** The top layer's forward direction: what the per-timestep charts and heatmaps show. */
+export function topLayer(layers: readonly LayerRecord[]): LayerRecord | null {
+  let best: LayerRecord | null = null;
+  for (const l of layers) {
+    if (l.direction !== 'forward') continue;
+    if (!best || l.layer > best.layer) best = l;
+  }
+  return best ?? layers[layers.length - 1] ?? null;
+}
+
+export interface RecommendationModel {
+  index: number;
+  title: string;
+  rationale: string;
+  change: string;
+  check: string | null;
+  checkVerdict: Verdict | null;
+}
+
+export interface CardModel {
+  id: string;
+  label: string;
+  verdict: Verdict | null;
+  facts: { name: string; value: string }[];
+  evidence: string[];
+  /** Plain-text notes: non-finite values met, early stop, initial verdict. */
+  notes: string[];
+  recommendations: RecommendationModel[];
+}
+
+export function fmtNum(v: MaybeNum, digits = 3): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return v === undefined ? '—' : 'non-finite';
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e4)) return formatExp(v, digits);
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** A config change as "key: value" text, e.g. "clip: norm 1, cellChoice: lstm". */
+export function describeChange(change: Partial<RunConfig> | Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(change)) {
+    parts.push(`${k}: ${describeValue(v)}`);
+  }
+  return parts.join(', ');
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'none';
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.kind === 'string') return o.threshold === undefined ? o.kind : `${o.kind} ${describeValue(o.threshold)}`;
+    return Object.entries(o)
+      .map(([k, x]) => `${k}=${describeValue(x)}`)
+      .join(' ');
+  }
+  if (typeof v === 'number') return fmtNum(v);
+  return String(v);
+}
+
+export function clipDescription(run: ReportRun): string {
+  const c = run.config.clip;
+  if (!c || c.kind === 'none') return 'no clipping';
+  return `${c.kind} ≤ ${fmtNum(c.threshold)}`;
+}
+
+/** Threshold to draw on the pre-clip global norm: only norm clipping compares to that norm. */
+export function normClipThreshold(run: ReportRun): number | null {
+  const c = run.config.clip;
+  return c && c.kind === 'norm' && typeof c.threshold === 'number' && Number.isFinite(c.threshold) ? c.threshold : null;
+}
+
+export function cardModel(run: ReportRun): CardModel {
+  const d = run.diagnosis;
+  const h = run.history;
+  const finalLoss = lastFinite(h.loss as MaybeNum[]);
+  const facts = [
+    { name: 'ρ (decay per step)', value: fmtNum(d?.decayPerStep ?? null, 4) },
+    { name: 'horizon (1e-3)', value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
+    { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
+    { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
+    { name: 'clipping', value: clipDescription(run) },
+  ];
+  if (run.seedSpread) {
+    const s = run.seedSpread.finalLoss;
+    facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${fmtNum(s.min)} … ${fmtNum(s.median)} … ${fmtNum(s.max)}` });
+  }
+  const notes: string[] = [];
+  if (run.nonFinite) {
+    const nf = run.nonFinite;
+    const where = [nf.layer !== null && nf.layer !== undefined ? `layer ${nf.layer}` : '', nf.t !== null && nf.t !== undefined ? `t = ${nf.t}` : '']
+      .filter(Boolean)
+      .join(', ');
+    notes.push(`Non-finite ${nf.quantity}${where ? ` at ${where}` : ''}.`);
+  }
+  if (typeof h.stoppedAt === 'number') notes.push(`Training stopped at iteration ${h.stoppedAt} on a non-finite value.`);
+  const lossGaps = nonFiniteIndices(h.loss as MaybeNum[]).length;
+  if (lossGaps > 0 && typeof h.stoppedAt !== 'number') notes.push(`${lossGaps} iteration(s) with a non-finite loss (gaps in the curves).`);
+  if (run.initialDiagnosis && d && run.initialDiagnosis.verdict !== d.verdict) {
+    notes.push(`At initialisation the verdict was ${run.initialDiagnosis.verdict} (ρ = ${fmtNum(run.initialDiagnosis.decayPerStep, 4)}).`);
+  }
+  return {
+    id: run.id,
+    label: run.label,
+    verdict: d?.verdict ?? null,
+    facts,
+    evidence: d?.evidence ?? [],
+    notes,
+    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index)),
+  };
+}
+
+function recommendationModel(r: Recommendation, index: number): RecommendationModel {
+  const c = r.check ?? null;
+  return {
+    index,
+    title: r.title,
+    rationale: r.rationale,
+    change: describeChange(r.change),
+    check: c ? `Re-run (${c.runId}): ${c.verdict}, final loss ${fmtNum(c.finalLoss, 4)}` : null,
+    checkVerdict: c ? c.verdict : null,
+  };
+}
+
+// ------------------------------------------------------------------ per-timestep series
+
+export type ProfileMetric = 'gradNormH' | 'lagProfile' | 'gradNormC' | 'jacobianNorm';
+
+export const PROFILE_METRICS: { value: ProfileMetric; label: string; short: string; axis: string; xName: string }[] = [
+  { value: 'gradNormH', label: '‖∂L/∂h_t‖ per timestep (top layer)', short: '‖∂L/∂h_t‖', axis: 'timestep t', xName: 't' },
+  { value: 'lagProfile', label: 'lag profile p(k)', short: 'p(k)', axis: 'lag k', xName: 'k' },
+  { value: 'gradNormC', label: '‖∂L/∂c_t‖ per timestep (LSTM family)', short: '‖∂L/∂c_t‖', axis: 'timestep t', xName: 't' },
+  { value: 'jacobianNorm', label: 'Jacobian norm ‖∂s_t/∂s_{t-1}‖ (top layer)', short: '‖∂s_t/∂s_{t-1}‖', axis: 'timestep t', xName: 't' },
+];
+
+/** The chosen per-timestep series of a run (final pass), or null when the run lacks it. */
+export function profileSeries(run: ReportRun, metric: ProfileMetric): MaybeNum[] | null {
+  if (metric === 'lagProfile') return (run.diagnosis?.lagProfile as MaybeNum[] | undefined) ?? null;
+  const top = topLayer(run.layers);
+  if (!top) return null;
+  const s = top[metric];
+  return (s as MaybeNum[] | null) ?? null;
+}
+
+/** One-line text description of a series, for screen readers and the canvas fallback. */
+export function seriesSummary(name: string, ys: readonly MaybeNum[], xName: string): string {
+  if (ys.length === 0) return `${name}: no data.`;
+  let iMin = -1;
+  let iMax = -1;
+  ys.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    if (iMin < 0 || v < (ys[iMin] as number)) iMin = i;
+    if (iMax < 0 || v > (ys[iMax] as number)) iMax = i;
+  });
+  const gaps = nonFiniteIndices(ys).length;
+  const parts = [`${name}: ${ys.length} points`];
+  if (iMin >= 0) {
+    parts.push(`first ${fmtNum(ys[0])}, last ${fmtNum(ys[ys.length - 1])}`);
+    parts.push(`min ${fmtNum(ys[iMin])} at ${xName} ${iMin}, max ${fmtNum(ys[iMax])} at ${xName} ${iMax}`);
+  }
+  if (gaps > 0) parts.push(`${gaps} non-finite`);
+  return `${parts.join('; ')}.`;
+}
+
+// ------------------------------------------------------------------ heatmaps
+
+export type HeatmapKind = 'timestepIteration' | 'timestepLayer' | 'itemized';
+
+export const HEATMAP_KINDS: { value: HeatmapKind; label: string }[] = [
+  { value: 'timestepIteration', label: 'timestep × iteration (‖∂L/∂h_t‖, top layer)' },
+  { value: 'timestepLayer', label: 'timestep × layer (‖∂L/∂h_t‖, final pass)' },
+  { value: 'itemized', label: 'itemized T × T (‖∂ℓ_s/∂s_k‖)' },
+];
+
+/** Cell encoding in `values`: EMPTY = not applicable (drawn blank), NaN = non-finite. */
+export const EMPTY = -1;
+
+export interface HeatmapMatrix {
+  kind: HeatmapKind;
+  rows: number;
+  cols: number;
+  /** Row-major, rows * cols; row 0 is drawn at the top. */
+  values: Float64Array;
+  xName: string;
+  yName: string;
+  /** Label of column j / row i as shown in the readout (e.g. the iteration number). */
+  colLabels: (j: number) => string;
+  rowLabels: (i: number) => string;
+  quantity: string;
+}
+
+function put(values: Float64Array, offset: number, series: readonly MaybeNum[], cols: number): void {
+  for (let j = 0; j < cols; j++) {
+    const v = series[j];
+    values[offset + j] = typeof v === 'number' ? v : v === null ? NaN : EMPTY;
+  }
+}
+
+/** Which heatmap kinds a run can show, in selector order. */
+export function availableHeatmaps(run: ReportRun): HeatmapKind[] {
+  const out: HeatmapKind[] = [];
+  if (run.history.recorded.some((r) => topLayer(r.layers))) out.push('timestepIteration');
+  if (run.layers.length > 0) out.push('timestepLayer');
+  if (run.itemized && run.itemized.length > 0) out.push('itemized');
+  return out;
+}
+
+export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix | null {
+  if (kind === 'timestepIteration') {
+    const recs = run.history.recorded.map((r) => ({ iteration: r.iteration, top: topLayer(r.layers) })).filter((r) => r.top);
+    if (recs.length === 0) return null;
+    const cols = Math.max(...recs.map((r) => r.top!.gradNormH.length));
+    const values = new Float64Array(recs.length * cols).fill(EMPTY);
+    recs.forEach((r, i) => put(values, i * cols, r.top!.gradNormH as MaybeNum[], cols));
+    return {
+      kind, rows: recs.length, cols, values,
+      xName: 'timestep t', yName: 'iteration',
+      colLabels: (j) => String(j), rowLabels: (i) => String(recs[i]!.iteration),
+      quantity: '‖∂L/∂h_t‖',
+    };
+  }
+  if (kind === 'timestepLayer') {
+    const ls = [...run.layers].sort((a, b) => b.layer - a.layer || a.direction.localeCompare(b.direction));
+    if (ls.length === 0) return null;
+    const cols = Math.max(...ls.map((l) => l.gradNormH.length));
+    const values = new Float64Array(ls.length * cols).fill(EMPTY);
+    ls.forEach((l, i) => put(values, i * cols, l.gradNormH as MaybeNum[], cols));
+    const bidi = ls.some((l) => l.direction === 'reverse');
+    return {
+      kind, rows: ls.length, cols, values,
+      xName: 'timestep t', yName: 'layer',
+      colLabels: (j) => String(j),
+      rowLabels: (i) => `${ls[i]!.layer}${bidi ? ` ${ls[i]!.direction}` : ''}`,
+      quantity: '‖∂L/∂h_t‖',
+    };
+  }
+  const it = run.itemized;
+  if (!it || it.length === 0) return null;
+  const n = it.length;
+  const values = new Float64Array(n * n).fill(EMPTY);
+  // itemized[s][k] for k <= s: row s, column k; the upper triangle stays EMPTY.
+  it.forEach((row, s) => put(values, s * n, (row as MaybeNum[]).slice(0, s + 1), Math.min(s + 1, n)));
+  return {
+    kind, rows: n, cols: n, values,
+    xName: 'state k', yName: 'scored step s',
+    colLabels: (j) => String(j), rowLabels: (i) => String(i),
+    quantity: '‖∂ℓ_s/∂s_k‖',
+  };
+}
