@@ -74,7 +74,7 @@ test('valid CSV with one bad cell: InputError naming its file line and column', 
     c: fc.constant(c),
     row: fc.integer({ min: 1, max: c.values.length - 1 }),
     column: fc.integer({ min: 0, max: c.values[0].length - 1 }),
-    bad: fc.constantFrom('abc', 'NaN', '1,5', '--1', '1e', '0x10', 'Infinity', ''),
+    bad: fc.constantFrom<string>('abc', 'NaN', '1,5', '--1', '1e', '0x10', 'Infinity', ''),
   }));
   fc.assert(fc.property(withBadCell, ({ c, row, column, bad }) => {
     // Rebuild the line with one cell replaced (lines are split on the generator's own line endings).
