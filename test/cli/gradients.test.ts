@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
+import { serializeRunRecord, toRunRecord } from '../../src/io/runRecord';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -189,4 +190,47 @@ test('a failed run leaves an existing --out file untouched; the output directory
   const missingDir = cli(['gradients', '--weights', join(dir, 'rnn.safetensors'), '--input', fixture('rnn_tanh.input.json'), '--out', join(dir, 'no-such-dir', 'r.json')]);
   assert.equal(missingDir.status, 2);
   assert.match(missingDir.stderr, /r\.json: cannot write: directory .* does not exist/);
+});
+
+test('overflowing weights are a finding, not a crash: exit 0, nonFinite named, non-finite numbers written as null', () => {
+  const huge = tensorsOf('rnn_relu.safetensors');
+  for (const t of huge.values()) for (let k = 0; k < t.data.length; k++) t.data[k] *= 1e200;
+  const w = writeTemp('huge.safetensors', writeSafetensors(huge));
+  const r = cli(['gradients', '--weights', w, '--input', fixture('rnn_relu.input.json'), '--nonlinearity', 'relu']);
+  assert.equal(r.status, 0, r.stderr);
+  const rec = JSON.parse(r.stdout);
+  assert.ok(rec.nonFinite, 'nonFinite is set');
+  assert.equal(typeof rec.nonFinite.quantity, 'string');
+  assert.equal(rec.loss, null);
+  if (rec.diagnosis) assert.equal(rec.diagnosis.verdict, 'exploding');
+});
+
+test('serializeRunRecord: valid JSON, NaN and Infinity become null, numeric series on one line', () => {
+  const record = toRunRecord(
+    {
+      timesteps: 2,
+      layers: [{ layer: 0, direction: 'forward', gradNormH: [1, Number.NaN], gradNormC: null, gateGradNorm: { a: [0.5, Infinity] }, gateMean: { a: [0, 0] }, gateSaturation: { a: [0, 0] }, weightGradByStep: [1e-300, -2.5e10], jacobianNorm: null }],
+      inputGradNorm: [3, 4],
+      loss: Number.NaN,
+      globalGradNorm: Infinity,
+      clippedGradNorm: -Infinity,
+      nonFinite: { quantity: 'loss', layer: null, t: null, value: Number.NaN },
+      itemized: [[1], [2, 3]],
+    },
+    { cell: 'rnn' },
+    null,
+  );
+  const text = serializeRunRecord(record);
+  const back = JSON.parse(text);
+  assert.deepEqual(back.layers[0].gradNormH, [1, null]);
+  assert.deepEqual(back.layers[0].gateGradNorm.a, [0.5, null]);
+  assert.deepEqual(back.layers[0].weightGradByStep, [1e-300, -2.5e10]);
+  assert.equal(back.loss, null);
+  assert.equal(back.globalGradNorm, null);
+  assert.equal(back.clippedGradNorm, null);
+  assert.equal(back.nonFinite.value, null);
+  assert.deepEqual(back.itemized, [[1], [2, 3]]);
+  assert.match(text, /"gradNormH": \[1, null\]/);
+  assert.match(text, /"weightGradByStep": \[1e-300, -25000000000\]/);
+  assert.ok(text.endsWith('}\n'));
 });
