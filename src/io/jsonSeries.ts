@@ -2,7 +2,8 @@
 // plain array of numbers (one series), or an array of rows (arrays of numbers, or objects
 // with the same keys). JSON.parse reads the values; on any error jsonc-parser, which keeps
 // offsets, finds the line to name.
-import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+// The ESM build: the package's UMD main requires its parts dynamically, which bundles break.
+import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
 import type { Mode } from '../engine/types';
 import { InputError } from './errors';
 import { abbreviate, cellNumber, LineIndex, type Table } from './table';
