@@ -111,3 +111,21 @@ test('rejects every malformed file with an InputError naming the file and the pr
   // A valid file still parses after all that.
   assert.equal(readSafetensors(rawFile(ok, new Uint8Array(16)), 'x').tensors.size, 1);
 });
+
+test('fuzz: truncations and byte mutations of a valid file either parse or throw InputError, never anything else', async () => {
+  const fc = (await import('fast-check')).default;
+  const good = writeSafetensors(tensors(), { metadata: { format: 'pt' } });
+  fc.assert(
+    fc.property(fc.nat(good.length), fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (cut, edits) => {
+      const bytes = good.slice(0, cut);
+      for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+      try {
+        const r = readSafetensors(bytes, 'f');
+        for (const t of r.tensors.values()) assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1));
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+      }
+    }),
+    { numRuns: 2000, seed: 42 },
+  );
+});
