@@ -1,0 +1,147 @@
+// Checks every recorded per-timestep quantity that is a gradient against the norm of the
+// underlying vector computed by finite differences through the engine's test hooks:
+//   gradNormH[t]        ‖∂L/∂h_t‖        perturb h_t after it is formed
+//   gradNormC[t]        ‖∂L/∂c_t‖        perturb c_t before h_t is formed from it
+//   gateGradNorm[g][t]  ‖∂L/∂a_g,t‖      perturb the gate's pre-activation
+//   inputGradNorm[t]    ‖∂L/∂x_t‖        perturb the input
+//   weightGradByStep[t] the per-step parts, entry by entry: perturb the copy of each
+//                       parameter used at step t only; the parts also sum to the gradient
+//   itemized[s][k]      ‖∂ℓ_s/∂s_k‖      perturb h_k and c_k (state coordinates) of the top
+//                       layer, differentiate the loss term of step s
+// For truncated BPTT the objective is the sum of the passes' segment losses with frozen
+// boundary states (fd.ts), whose gradient is what truncated BPTT computes.
+
+import assert from 'node:assert/strict';
+import { forwardDetailed, runPassWithHooks } from '../../src/engine/bptt';
+import { gateBlocks } from '../../src/engine/model';
+import type { PassRecord } from '../../src/engine/types';
+import { fdGradient, fdPerturbation, norm, objective, relErr, TOLERANCE, worst, type Case } from './fd';
+
+type Dir = 'forward' | 'reverse';
+
+function close(analytic: number, numeric: number, what: string): void {
+  const e = relErr(analytic, numeric);
+  assert.ok(e <= TOLERANCE, `${what}: recorded ${analytic} vs FD ${numeric} (relErr ${e})`);
+}
+
+export function checkProbes(c: Case, opts: { itemized: boolean }): void {
+  const { model, batch } = c;
+  const { B, H, T } = { B: batch.batchSize, H: model.config.hiddenSize, T: batch.steps };
+  const GH = gateBlocks(model.config.cell) * H;
+  const parts = new Map<string, Map<string, Float64Array>>();
+  const result = runPassWithHooks(
+    model,
+    batch,
+    { loss: c.loss, truncation: c.truncation, probes: { itemized: opts.itemized, jacobian: false } },
+    { onWeightGradPart: (layer, dir, t, p) => parts.set(`${layer}:${dir}:${t}`, p) },
+  );
+  const rec: PassRecord = result.record;
+  const obj = objective(c);
+  const lstm = model.config.cell === 'lstm';
+
+  for (const lr of rec.layers) {
+    const where = { layer: lr.layer, direction: lr.direction as Dir };
+    const tag = `layer ${lr.layer} ${lr.direction}`;
+    for (let t = 0; t < T; t++) {
+      close(lr.gradNormH[t], norm(fdPerturbation(obj, { ...where, t, target: 'h' }, B * H)), `${tag} gradNormH[${t}]`);
+      if (lstm) {
+        close(lr.gradNormC![t], norm(fdPerturbation(obj, { ...where, t, target: 'c' }, B * H)), `${tag} gradNormC[${t}]`);
+      } else assert.equal(lr.gradNormC, null);
+      // All gates at once: the gi perturbation is [B][G*H]; each gate is a column block.
+      const dA = fdPerturbation(obj, { ...where, t, target: 'gi' }, B * GH);
+      for (const [gate, series] of Object.entries(lr.gateGradNorm)) {
+        const block = model.config.cell === 'lstm' ? 'ifgo'.indexOf(gate) : model.config.cell === 'gru' ? 'rzn'.indexOf(gate) : 0;
+        const v: number[] = [];
+        for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) v.push(dA[b * GH + block * H + j]);
+        close(series[t], norm(v), `${tag} gateGradNorm.${gate}[${t}]`);
+      }
+      // weightGradByStep: every entry of every per-step part against FD of that step's copy.
+      const stepParts = parts.get(`${lr.layer}:${lr.direction}:${t}`)!;
+      let sq = 0;
+      for (const [name, part] of stepParts) {
+        const fd = fdGradient(part.length, (delta) => obj({ stepParams: [{ ...where, t, name, delta }] }));
+        const { err, at } = worst(part, fd);
+        assert.ok(err <= TOLERANCE, `${tag} weight part ${name} at t=${t} [${at}]: ${part[at]} vs FD ${fd[at]} (relErr ${err})`);
+        sq += norm(part) ** 2;
+      }
+      close(lr.weightGradByStep[t], Math.sqrt(sq), `${tag} weightGradByStep[${t}]`);
+    }
+    // The parts sum to the layer's gradient.
+    for (const name of parts.get(`${lr.layer}:${lr.direction}:0`)!.keys()) {
+      const sum = new Float64Array(result.grads.get(name)!.data.length);
+      for (let t = 0; t < T; t++) {
+        const p = parts.get(`${lr.layer}:${lr.direction}:${t}`)!.get(name)!;
+        for (let k = 0; k < sum.length; k++) sum[k] += p[k];
+      }
+      const full = result.grads.get(name)!.data;
+      for (let k = 0; k < sum.length; k++) {
+        // Relative to the size of the terms summed (Σ_t |part_t|): the scale of rounding.
+        let scale = 0;
+        for (let t = 0; t < T; t++) scale += Math.abs(parts.get(`${lr.layer}:${lr.direction}:${t}`)!.get(name)![k]);
+        assert.ok(Math.abs(sum[k] - full[k]) <= 1e-12 * scale, `${name}[${k}]: Σ_t parts ${sum[k]} vs gradient ${full[k]}`);
+      }
+    }
+  }
+
+  // inputGradNorm: perturb x directly.
+  const I = batch.inputSize;
+  for (let t = 0; t < T; t++) {
+    const v: number[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < I; i++) {
+        const k = (b * T + t) * I + i;
+        const x0 = batch.x[k];
+        v.push(
+          fdGradient(1, (d) => {
+            batch.x[k] = x0 + d[0];
+            const l = obj();
+            batch.x[k] = x0;
+            return l;
+          })[0],
+        );
+      }
+    }
+    close(rec.inputGradNorm[t], norm(v), `inputGradNorm[${t}]`);
+  }
+
+  if (opts.itemized) checkItemized(c, rec);
+}
+
+/** itemized[s][k] against FD of the loss term ℓ_s w.r.t. the top layer's state at k. */
+function checkItemized(c: Case, rec: PassRecord): void {
+  const { model, batch } = c;
+  const B = batch.batchSize;
+  const H = model.config.hiddenSize;
+  const T = batch.steps;
+  const top = model.config.numLayers - 1;
+  const dirs: Dir[] = model.config.bidirectional ? ['forward', 'reverse'] : ['forward'];
+  const targets = model.config.cell === 'lstm' ? (['h', 'cAfterH'] as const) : (['h'] as const);
+  assert.ok(rec.itemized);
+  assert.equal(rec.itemized.length, T);
+  // sq[s][k] accumulates Σ (∂ℓ_s/∂ state entry)² over every state entry at step k.
+  const sq = Array.from({ length: T }, () => new Float64Array(T));
+  for (let k = 0; k < T; k++) {
+    for (const direction of dirs) {
+      for (const target of targets) {
+        for (let e = 0; e < B * H; e++) {
+          const delta = new Float64Array(B * H);
+          // One FD per state entry gives ∂ℓ_s for every s at once.
+          const at = (eps: number): Float64Array => {
+            delta[e] = eps;
+            return forwardDetailed(model, batch, c.loss, { perturb: [{ layer: top, direction, t: k, target, delta }] }).terms;
+          };
+          const h = 1e-2;
+          const [p1, m1, p2, m2, p3, m3] = [at(h), at(-h), at(2 * h), at(-2 * h), at(3 * h), at(-3 * h)];
+          for (let s = 0; s < T; s++) {
+            const d = (45 * (p1[s] - m1[s]) - 9 * (p2[s] - m2[s]) + (p3[s] - m3[s])) / (60 * h);
+            sq[s][k] += d * d;
+          }
+        }
+      }
+    }
+  }
+  for (let s = 0; s < T; s++) {
+    assert.equal(rec.itemized[s].length, s + 1);
+    for (let k = 0; k <= s; k++) close(rec.itemized[s][k], Math.sqrt(sq[s][k]), `itemized[${s}][${k}]`);
+  }
+}
