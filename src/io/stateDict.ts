@@ -100,8 +100,11 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
     }
     variant = 'peephole';
   }
-  if (cell === 'rnn' && options.nonlinearity !== undefined && !['tanh', 'relu'].includes(options.nonlinearity)) {
+  if (options.nonlinearity !== undefined && !['tanh', 'relu'].includes(options.nonlinearity)) {
     fail(`unknown nonlinearity '${options.nonlinearity}'`);
+  }
+  if (cell !== 'rnn' && options.nonlinearity === 'relu') {
+    fail(`the weights are a ${CELL_LABEL[cell]} (${p}weight_hh_l0 has ${rows} = ${rows / H}H rows); the relu nonlinearity only applies to an RNN`);
   }
 
   // 3. The head: the name.weight / name.bias pair whose 2-D weight reads D*H inputs.
@@ -127,7 +130,7 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
 
   const config: ModelConfig = {
     cell,
-    nonlinearity: options.nonlinearity ?? 'tanh',
+    nonlinearity: cell === 'rnn' ? (options.nonlinearity ?? 'tanh') : 'tanh',
     variant: cell === 'lstm' ? variant : 'vanilla',
     inputSize: ih0.shape[1],
     hiddenSize: H,

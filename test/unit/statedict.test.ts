@@ -135,6 +135,7 @@ test('rejects bad state dicts with a message naming the tensor', () => {
   rejects(new Map([['fc.weight', { shape: [1, 1], data: new Float64Array(1) }]]), /no recurrent weights/);
   const gru = stateDictFromModel(randomModel({ cell: 'gru', inputSize: 1, hiddenSize: 2, outputSize: 1 }));
   rejects(gru, /GRU.*variant 'cifg' does not apply/, { variant: 'cifg' });
+  rejects(gru, /GRU.*relu nonlinearity only applies to an RNN/, { nonlinearity: 'relu' });
 });
 
 test('an LSTM variant can be chosen for vanilla weights; peephole weights imply the peephole variant', () => {
