@@ -90,6 +90,8 @@ export function logColorIndex(v: number | null | undefined, d: LogDomain): numbe
   return i < 0 ? 0 : i > LUT_SIZE - 1 ? LUT_SIZE - 1 : i;
 }
 
+const NICE_STEPS = [1, 2, 3, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+
 /**
  * Integer decade exponents inside [lo, hi] (log10 units), thinned to every n-th decade so
  * there are at most maxTicks. When the range holds no whole decade, returns [] and the
@@ -100,12 +102,13 @@ export function decadeExponents(lo: number, hi: number, maxTicks = 8): number[] 
   const first = Math.ceil(lo - 1e-9);
   const last = Math.floor(hi + 1e-9);
   if (last < first) return [];
-  const count = last - first + 1;
-  const step = Math.max(1, Math.ceil(count / Math.max(1, maxTicks)));
-  // Anchor on multiples of step so ticks read 1e-10, 1e-5, 1e0 rather than 1e-9, 1e-4 ...
+  // The smallest "nice" step that keeps the count within maxTicks, anchored on its
+  // multiples so ticks read 1e-10, 1e-5, 1 rather than 1e-9, 1e-4 ...
+  const ticksWith = (step: number) => Math.floor(last / step) - Math.ceil(first / step) + 1;
+  const step = NICE_STEPS.find((s) => ticksWith(s) <= Math.max(1, maxTicks)) ?? Math.ceil((last - first + 1) / Math.max(1, maxTicks));
   const start = Math.ceil(first / step) * step;
   const out: number[] = [];
-  for (let e = start; e <= last; e += step) out.push(e);
+  for (let e = start; e <= last; e += step) out.push(e + 0); // + 0 turns -0 into 0
   return out;
 }
 
@@ -128,6 +131,11 @@ export function legendTicks(d: LogDomain, maxTicks = 8): LegendTick[] {
     if (fraction > 0.15 && fraction < 0.85) ticks.splice(1, 0, { fraction, label: formatPow10(e) });
   }
   return ticks;
+}
+
+/** 10^e parsed from decimal text, so 1e-5 is the same double as the literal (10 ** -5 is not always). */
+export function pow10(e: number): number {
+  return Number(`1e${e}`);
 }
 
 /** 10^e as a short label: 1e-5, 1, 10, 1e3. */
@@ -156,7 +164,7 @@ export function logAxisTicks(min: number, max: number, maxTicks = 6): number[] {
   const lo = Math.log10(min);
   const hi = Math.log10(max);
   const exps = decadeExponents(lo, hi, maxTicks);
-  if (exps.length >= 2) return exps.map((e) => 10 ** e);
-  const vals = [min, max, ...exps.map((e) => 10 ** e)];
+  if (exps.length >= 2) return exps.map(pow10);
+  const vals = [min, max, ...exps.map(pow10)];
   return [...new Set(vals)].sort((a, b) => a - b);
 }

@@ -1,6 +1,6 @@
 // Series helpers for the charts: JSON nulls (non-finite values in training) become gaps,
 // long series are thinned without losing spikes, and small multiples share one log range.
-import { isLogPlottable } from './scales';
+import { isLogPlottable, pow10 } from './scales';
 
 /** A chart point; y null draws as a gap. */
 export interface Pt {
@@ -92,7 +92,7 @@ export function sharedLogRange(series: Iterable<readonly MaybeNum[]>, extra: rea
   // Float underflow of 10**e for extreme exponents would give 0 or Infinity.
   eLo = Math.max(eLo, -307);
   eHi = Math.min(eHi, 307);
-  return { min: 10 ** eLo, max: 10 ** eHi };
+  return { min: pow10(eLo), max: pow10(eHi) };
 }
 
 /** Last finite value of a series, or null when there is none. */

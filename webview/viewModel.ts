@@ -81,7 +81,7 @@ export function cardModel(run: ReportRun): CardModel {
   const h = run.history;
   const finalLoss = lastFinite(h.loss as MaybeNum[]);
   const facts = [
-    { name: 'ρ (decay per step)', value: fmtNum(d?.decayPerStep ?? null, 4) },
+    { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
     { name: 'horizon (1e-3)', value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
     { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
     { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { cellAt, colorize, indexTicks, moveCursor, plottable, SPECIAL } from '../../webview/heatmapImage';
+import { LUT_SIZE, logDomain, lutColor, paletteLut } from '../../webview/scales';
+import { EMPTY } from '../../webview/viewModel';
+
+const px = (out: Uint8ClampedArray, i: number) => [out[i * 4], out[i * 4 + 1], out[i * 4 + 2], out[i * 4 + 3]];
+
+test('colorize: log palette for values, special colours for NaN and 0, transparent for EMPTY', () => {
+  const lut = paletteLut('viridis');
+  const values = new Float64Array([1e-6, 1, 1e-3, NaN, 0, EMPTY, Infinity]);
+  const out = new Uint8ClampedArray(values.length * 4);
+  const stats = colorize(values, { lo: -6, hi: 0 }, lut, SPECIAL.viridis, out);
+  assert.deepEqual(px(out, 0), [...lutColor(lut, 0), 255]);
+  assert.deepEqual(px(out, 1), [...lutColor(lut, LUT_SIZE - 1), 255]);
+  assert.deepEqual(px(out, 2), [...lutColor(lut, Math.round((LUT_SIZE - 1) / 2)), 255]);
+  assert.deepEqual(px(out, 3), [...SPECIAL.viridis.nonFinite, 255]);
+  assert.deepEqual(px(out, 4), [...SPECIAL.viridis.zero, 255]);
+  assert.equal(px(out, 5)[3], 0);
+  assert.deepEqual(px(out, 6), [...SPECIAL.viridis.nonFinite, 255], 'Infinity is non-finite');
+  assert.deepEqual(stats, { nonFinite: 2, zero: 1, empty: 1 });
+});
+
+test('the non-finite colour appears nowhere in its palette', () => {
+  for (const name of ['viridis', 'inferno'] as const) {
+    const lut = paletteLut(name);
+    const nf = SPECIAL[name].nonFinite;
+    let nearest = Infinity;
+    for (let k = 0; k < LUT_SIZE; k++) {
+      const c = lutColor(lut, k);
+      nearest = Math.min(nearest, Math.hypot(c[0] - nf[0], c[1] - nf[1], c[2] - nf[2]));
+    }
+    assert.ok(nearest > 100, `${name}: nearest palette colour is ${nearest} away`);
+  }
+});
+
+test('colorize agrees with a per-cell reference on random matrices (property)', () => {
+  const lut = paletteLut('inferno');
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.double({ min: 1e-30, max: 1e30, noNaN: true }), fc.constant(NaN), fc.constant(0), fc.constant(EMPTY)), { minLength: 1, maxLength: 200 }), (arr) => {
+      const values = Float64Array.from(arr);
+      const d = logDomain(plottable(values)) ?? { lo: -1, hi: 0 };
+      const out = new Uint8ClampedArray(values.length * 4);
+      colorize(values, d, lut, SPECIAL.inferno, out);
+      return arr.every((v, i) => {
+        if (v > 0) {
+          const k = Math.min(LUT_SIZE - 1, Math.max(0, Math.round(((Math.log10(v) - d.lo) / (d.hi - d.lo)) * (LUT_SIZE - 1))));
+          return px(out, i).join() === [...lutColor(lut, k), 255].join();
+        }
+        return true;
+      });
+    }),
+  );
+});
+
+test('colorizing 1000 x 500 cells takes well under 200 ms in Node', () => {
+  const rows = 500;
+  const cols = 1000;
+  const values = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) values[i * cols + j] = 0.3 * 0.99 ** (cols - 1 - j) * (1 + i / rows);
+  const out = new Uint8ClampedArray(values.length * 4);
+  const lut = paletteLut('viridis');
+  const t0 = performance.now();
+  const d = logDomain(plottable(values))!;
+  colorize(values, d, lut, SPECIAL.viridis, out);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 200, `${ms.toFixed(1)} ms`);
+  // The right-hand column (t = T-1, largest norm in the last row) is the top of the palette.
+  assert.deepEqual(px(out, rows * cols - 1), [...lutColor(lut, LUT_SIZE - 1), 255]);
+});
+
+test('cellAt maps plot pixels to cells and refuses points outside', () => {
+  const r = { left: 10, top: 20, width: 100, height: 50 };
+  assert.deepEqual(cellAt(10, 20, r, 5, 10), { row: 0, col: 0 });
+  assert.deepEqual(cellAt(109.9, 69.9, r, 5, 10), { row: 4, col: 9 });
+  assert.deepEqual(cellAt(55, 45, r, 5, 10), { row: 2, col: 4 });
+  assert.equal(cellAt(9, 30, r, 5, 10), null);
+  assert.equal(cellAt(110, 30, r, 5, 10), null);
+  assert.equal(cellAt(50, 70, r, 5, 10), null);
+});
+
+test('indexTicks: 1-2-5 steps from 0, inside the range, about maxTicks of them', () => {
+  assert.deepEqual(indexTicks(1000, 6), [0, 200, 400, 600, 800]);
+  assert.deepEqual(indexTicks(3, 10), [0, 1, 2]);
+  assert.deepEqual(indexTicks(1, 5), [0]);
+  assert.deepEqual(indexTicks(0, 5), []);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 2, max: 20 }), (n, max) => {
+      const t = indexTicks(n, max);
+      return t[0] === 0 && t.every((x) => Number.isInteger(x) && x >= 0 && x <= n - 1) && t.length <= max + 1;
+    }),
+  );
+});
+
+test('moveCursor: arrows move one cell, Shift ten, clamped at the edges; other keys ignored', () => {
+  const at = { row: 5, col: 5 };
+  assert.deepEqual(moveCursor('ArrowLeft', false, at, 10, 20), { row: 5, col: 4 });
+  assert.deepEqual(moveCursor('ArrowRight', true, at, 10, 20), { row: 5, col: 15 });
+  assert.deepEqual(moveCursor('ArrowDown', true, at, 10, 20), { row: 9, col: 5 });
+  assert.deepEqual(moveCursor('ArrowUp', false, { row: 0, col: 0 }, 10, 20), { row: 0, col: 0 });
+  assert.deepEqual(moveCursor('End', false, at, 10, 20), { row: 5, col: 19 });
+  assert.deepEqual(moveCursor('Home', false, at, 10, 20), { row: 5, col: 0 });
+  assert.equal(moveCursor('a', false, at, 10, 20), null);
+});

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LayerRecord } from '../../src/engine/types';
+import type { ReportRun } from '../../src/study/types';
+import { bigRun, fixtureReport } from '../../webview/fixture';
+import {
+  availableHeatmaps, cardModel, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+} from '../../webview/viewModel';
+
+const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const runs = () => json(fixtureReport(30, 200, 10)).runs;
+
+function layer(l: number, direction: 'forward' | 'reverse', h: number[]): LayerRecord {
+  return { layer: l, direction, gradNormH: h, gradNormC: null, gateGradNorm: {}, gateMean: {}, gateSaturation: {}, weightGradByStep: h, jacobianNorm: null };
+}
+
+test('topLayer is the highest forward layer, whatever the order', () => {
+  const ls = [layer(1, 'reverse', [9]), layer(0, 'forward', [1]), layer(1, 'forward', [2]), layer(0, 'reverse', [3])];
+  assert.deepEqual(topLayer(ls)!.gradNormH, [2]);
+  assert.equal(topLayer([]), null);
+});
+
+test('verdict card: facts from the diagnosis and history, last finite loss, notes for non-finite', () => {
+  const [vanishing, , , exploding] = runs();
+  const c = cardModel(vanishing!);
+  assert.equal(c.verdict, 'vanishing');
+  const fact = (name: string) => c.facts.find((f) => f.name.startsWith(name))?.value;
+  assert.equal(fact('ρ'), '0.8');
+  assert.equal(fact('horizon'), '31 steps');
+  assert.equal(fact('clipping'), 'no clipping');
+  assert.deepEqual(c.evidence, vanishing!.diagnosis!.evidence);
+  assert.equal(c.recommendations.length, 2);
+  assert.equal(c.recommendations[1]!.check, 'Re-run (rnn-tanh-orth): vanishing, final loss 0.081');
+  assert.equal(c.recommendations[0]!.change, 'cell: lstm, cellChoice: lstm, forgetBias: true');
+
+  const e = cardModel(exploding!);
+  const loss = exploding!.history.loss;
+  const lastFiniteLoss = (loss as (number | null)[]).filter((v) => v !== null).pop()!;
+  assert.equal(e.facts.find((f) => f.name === 'final loss')!.value, fmtNum(lastFiniteLoss, 4));
+  assert.ok(e.notes.some((n) => n.includes('Non-finite loss')));
+  assert.ok(e.notes.some((n) => n.includes('stopped at iteration 150')));
+  assert.equal(e.facts.find((f) => f.name === 'clipping')!.value, 'value ≤ 5');
+});
+
+test('horizon null reads as "whole sequence", missing diagnosis as not diagnosed', () => {
+  const [, healthy] = runs();
+  assert.equal(cardModel(healthy!).facts.find((f) => f.name.startsWith('horizon'))!.value, '≥ 30 (whole sequence)');
+  const bare = { ...healthy!, diagnosis: null } as ReportRun;
+  const c = cardModel(bare);
+  assert.equal(c.verdict, null);
+  assert.equal(c.facts[0]!.value, '—');
+  assert.equal(c.facts[1]!.value, '—');
+});
+
+test('describeChange and fmtNum', () => {
+  assert.equal(describeChange({ clip: { kind: 'norm', threshold: 1.2 } }), 'clip: norm 1.2');
+  assert.equal(describeChange({ learningRate: 0.0003, spectralRadius: null }), 'learningRate: 3.00e-4, spectralRadius: none');
+  assert.equal(fmtNum(null), 'non-finite');
+  assert.equal(fmtNum(undefined), '—');
+  assert.equal(fmtNum(123456), '1.23e5');
+  assert.equal(fmtNum(0.5), '0.5');
+});
+
+test('norm threshold only for norm clipping', () => {
+  const [none, normClip, , valueClip] = runs();
+  assert.equal(normClipThreshold(none!), null);
+  assert.equal(normClipThreshold(normClip!), 1);
+  assert.equal(normClipThreshold(valueClip!), null);
+});
+
+test('profileSeries picks the top layer series or the lag profile', () => {
+  const [r] = runs();
+  assert.deepEqual(profileSeries(r!, 'gradNormH'), topLayer(r!.layers)!.gradNormH);
+  assert.deepEqual(profileSeries(r!, 'lagProfile'), r!.diagnosis!.lagProfile);
+  assert.equal(profileSeries(r!, 'gradNormC'), null, 'RNN has no cell state');
+});
+
+test('timestep x iteration heatmap: one row per recorded iteration, nulls become NaN', () => {
+  const r = runs()[3]!; // exploding: late recorded iterations carry nulls
+  const m = heatmapMatrix(r, 'timestepIteration')!;
+  assert.equal(m.rows, r.history.recorded.length);
+  assert.equal(m.cols, 30);
+  const rec = r.history.recorded[2]!;
+  const top = topLayer(rec.layers)!;
+  assert.equal(m.values[2 * m.cols + 7], top.gradNormH[7]);
+  assert.equal(m.rowLabels(2), String(rec.iteration));
+  const last = m.rows - 1;
+  const lastTop = topLayer(r.history.recorded[last]!.layers)!.gradNormH as (number | null)[];
+  const nullAt = lastTop.indexOf(null);
+  assert.ok(nullAt >= 0);
+  assert.ok(Number.isNaN(m.values[last * m.cols + nullAt]!));
+});
+
+test('timestep x layer heatmap: top layer in the first row', () => {
+  const r = runs()[0]!;
+  const m = heatmapMatrix(r, 'timestepLayer')!;
+  assert.equal(m.rows, 2);
+  assert.equal(m.rowLabels(0), '1');
+  assert.equal(m.values[5], r.layers.find((l) => l.layer === 1)!.gradNormH[5]);
+});
+
+test('itemized heatmap: lower triangle holds itemized[s][k], the upper triangle is EMPTY', () => {
+  const r = runs()[0]!;
+  const m = heatmapMatrix(r, 'itemized')!;
+  const n = r.itemized!.length;
+  assert.equal(m.rows, n);
+  assert.equal(m.cols, n);
+  assert.equal(m.values[5 * n + 2], r.itemized![5]![2]);
+  assert.equal(m.values[2 * n + 5], EMPTY);
+});
+
+test('available heatmaps follow what the run recorded', () => {
+  const r = runs()[0]!;
+  assert.deepEqual(availableHeatmaps(r), ['timestepIteration', 'timestepLayer', 'itemized']);
+  assert.deepEqual(availableHeatmaps({ ...r, itemized: null }), ['timestepIteration', 'timestepLayer']);
+  assert.deepEqual(availableHeatmaps({ ...r, itemized: null, layers: [], history: { ...r.history, recorded: [] } }), []);
+  assert.equal(heatmapMatrix({ ...r, itemized: null }, 'itemized'), null);
+});
+
+test('the 1000 x 500 heatmap matrix builds quickly', () => {
+  const big = json(bigRun());
+  const t0 = performance.now();
+  const m = heatmapMatrix(big, 'timestepIteration')!;
+  const ms = performance.now() - t0;
+  assert.equal(m.rows, 500);
+  assert.equal(m.cols, 1000);
+  assert.ok(ms < 500, `${ms} ms`);
+});
+
+test('seriesSummary names extremes and counts non-finite values', () => {
+  const s = seriesSummary('p(k)', [1, 0.1, null, 0.001], 'k');
+  assert.equal(s, 'p(k): 4 points; first 1, last 0.001; min 0.001 at k 3, max 1 at k 0; 1 non-finite.');
+  assert.equal(seriesSummary('x', [], 't'), 'x: no data.');
+});
