@@ -5,16 +5,17 @@ Writes test/fixtures/torch/: for each small network (nn.RNN tanh/relu, nn.LSTM w
 layers, a bidirectional nn.LSTM, nn.GRU, each followed by an nn.Linear head)
   <name>.safetensors   the state_dict (F64; one file F32), safetensors written by hand
   <name>.input.json    {"x": [B][T][I], "y": [B][T][O] | [B][O]} (design section 5)
-  <name>.expected.json loss, every parameter gradient, ||dL/dh_t|| (and ||dL/dc_t||) per
-                       layer and direction, ||dL/dx_t||, the global gradient norm
+  <name>.expected.json loss, every parameter gradient, and per layer, direction and step
+                       ||dL/dh_t||, ||dL/dc_t||, ||dL/d(gate pre-activation)_t||, the norm
+                       of step t's part of the weight gradient; ||dL/dx_t||; the global norm
 plus optim.json (torch.optim SGD / momentum / Adam trajectories) and eig.json (spectral
 radii from numpy.linalg.eigvals). The tests need no torch: run this script only to
 regenerate, with Debian's python3-torch: `/usr/bin/python3 scripts/make-torch-fixtures.py`.
 
-Per-step gradients come from an unrolled copy of the network built from PyTorch's own
-cells (nn.RNNCell/LSTMCell/GRUCell) sharing the module's weights, with retain_grad() on
-every h_t and c_t; the script asserts that the unrolled loss and parameter gradients equal
-the fused nn.RNN/LSTM/GRU ones, so the per-step norms are those of the same computation.
+Per-step gradients come from an unrolled copy of the network (see unrolled()), with
+retain_grad() on every h_t, c_t and gate pre-activation and a per-step copy of the weights;
+the script asserts that its loss and parameter gradients equal those of the fused
+nn.RNN/LSTM/GRU module, so the per-step numbers belong to PyTorch's own computation.
 """
 import json
 import os
@@ -80,38 +81,62 @@ def loss_fn(logits, y, loss, mode):
     return F.cross_entropy(scored, target)
 
 
+GATES = {'rnn': ['a'], 'lstm': ['i', 'f', 'g', 'o'], 'gru': ['r', 'z', 'n']}
+
+
 def unrolled(net, x, nonlinearity):
-    """The same network step by step with PyTorch cells; returns logits, per-step states."""
+    """The same network step by step, written from the PyTorch equations (design section 2)
+    so that every gate pre-activation is a tensor of its own (retain_grad gives
+    dL/d(pre-activation)), and with each step using its own leaf copy of the layer's
+    weights, whose .grad is then the part of the weight gradient contributed at that step.
+    Returns logits and, per layer and direction, the per-step tensors."""
     rnn = net.rnn_module()
     B, T, _ = x.shape
     H, L = rnn.hidden_size, rnn.num_layers
     dirs = ['forward', 'reverse'] if rnn.bidirectional else ['forward']
-    states = []  # (layer, direction, [h_t], [c_t] or None)
+    states = []
     layer_in = [x[:, t, :] for t in range(T)]
     for l in range(L):
         outs = {}
         for d in dirs:
             suffix = f'_l{l}' + ('_reverse' if d == 'reverse' else '')
-            w_ih, w_hh = getattr(rnn, 'weight_ih' + suffix), getattr(rnn, 'weight_hh' + suffix)
-            b_ih, b_hh = getattr(rnn, 'bias_ih' + suffix), getattr(rnn, 'bias_hh' + suffix)
+            shared = [getattr(rnn, n + suffix) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')]
             h = torch.zeros(B, H, dtype=x.dtype)
             c = torch.zeros(B, H, dtype=x.dtype)
-            hs, cs = [None] * T, [None] * T
+            rec = {'layer': l, 'direction': d, 'h': [None] * T, 'c': [None] * T, 'pre': [None] * T, 'weights': [None] * T}
             order = range(T) if d == 'forward' else range(T - 1, -1, -1)
             for t in order:
+                # A per-step copy that still feeds the shared parameter's gradient.
+                w_ih, w_hh, b_ih, b_hh = [w.clone() for w in shared]
+                for w in (w_ih, w_hh, b_ih, b_hh):
+                    w.retain_grad()
+                rec['weights'][t] = (w_ih, w_hh, b_ih, b_hh)
+                inp = layer_in[t]
+                gi = [F.linear(inp, w_ih[k * H:(k + 1) * H], b_ih[k * H:(k + 1) * H]) for k in range(len(GATES[net.kind]))]
+                gh = [F.linear(h, w_hh[k * H:(k + 1) * H], b_hh[k * H:(k + 1) * H]) for k in range(len(GATES[net.kind]))]
                 if net.kind == 'rnn':
-                    cell = torch.rnn_tanh_cell if nonlinearity == 'tanh' else torch.rnn_relu_cell
-                    h = cell(layer_in[t], h, w_ih, w_hh, b_ih, b_hh)
+                    pre = [gi[0] + gh[0]]
+                    h = torch.tanh(pre[0]) if nonlinearity == 'tanh' else torch.relu(pre[0])
                 elif net.kind == 'lstm':
-                    h, c = torch.lstm_cell(layer_in[t], (h, c), w_ih, w_hh, b_ih, b_hh)
+                    pre = [gi[k] + gh[k] for k in range(4)]
+                    i, f, g, o = torch.sigmoid(pre[0]), torch.sigmoid(pre[1]), torch.tanh(pre[2]), torch.sigmoid(pre[3])
+                    c = f * c + i * g
+                    h = o * torch.tanh(c)
                     c.retain_grad()
-                    cs[t] = c
+                    rec['c'][t] = c
                 else:
-                    h = torch.gru_cell(layer_in[t], h, w_ih, w_hh, b_ih, b_hh)
+                    pre_r, pre_z = gi[0] + gh[0], gi[1] + gh[1]
+                    r, z = torch.sigmoid(pre_r), torch.sigmoid(pre_z)
+                    pre_n = gi[2] + r * gh[2]
+                    pre = [pre_r, pre_z, pre_n]
+                    h = (1 - z) * torch.tanh(pre_n) + z * h
+                for p in pre:
+                    p.retain_grad()
                 h.retain_grad()
-                hs[t] = h
-            outs[d] = hs
-            states.append((l, d, hs, cs if net.kind == 'lstm' else None))
+                rec['h'][t] = h
+                rec['pre'][t] = pre
+            outs[d] = rec['h']
+            states.append(rec)
         layer_in = [torch.cat([outs[d][t] for d in dirs], dim=1) for t in range(T)]
     top = torch.stack(layer_in, dim=1)
     return net.head_module()(top), states
@@ -163,12 +188,14 @@ def make_case(name, kind, *, I=3, H=4, O=2, B=2, T=6, layers=1, bidirectional=Fa
         return 0.0 if t is None or t.grad is None else t.grad.norm().item()
 
     layer_records = []
-    for l, d, hs, cs in states:
+    for rec in states:
         layer_records.append({
-            'layer': l,
-            'direction': d,
-            'gradNormH': [norm(h) for h in hs],
-            'gradNormC': [norm(c) for c in cs] if cs is not None else None,
+            'layer': rec['layer'],
+            'direction': rec['direction'],
+            'gradNormH': [norm(h) for h in rec['h']],
+            'gradNormC': [norm(c) for c in rec['c']] if net.kind == 'lstm' else None,
+            'gateGradNorm': {g: [norm(pre[k]) for pre in rec['pre']] for k, g in enumerate(GATES[net.kind])},
+            'weightGradByStep': [torch.cat([w.grad.reshape(-1) for w in ws]).norm().item() for ws in rec['weights']],
         })
     all_grads = torch.cat([g.reshape(-1) for g in fused_grads.values()])
     expected = {

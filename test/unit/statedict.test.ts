@@ -160,7 +160,14 @@ interface TorchExpected {
   loss: number;
   globalGradNorm: number;
   grads: Record<string, number[]>;
-  layers: { layer: number; direction: 'forward' | 'reverse'; gradNormH: number[]; gradNormC: number[] | null }[];
+  layers: {
+    layer: number;
+    direction: 'forward' | 'reverse';
+    gradNormH: number[];
+    gradNormC: number[] | null;
+    gateGradNorm: Record<string, number[]>;
+    weightGradByStep: number[];
+  }[];
   inputGradNorm: number[];
 }
 
@@ -170,11 +177,11 @@ export const TORCH_CASES = ['rnn_tanh', 'rnn_relu', 'lstm_2layer', 'lstm_bidir',
 function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>, scale: number): number {
   assert.equal(got.length, want.length);
   let worst = 0;
-  for (let k = 0; k < want.length; k++) worst = Math.max(worst, Math.abs(got[k] - want[k]) / Math.max(Math.abs(want[k]), 1e-6 * scale));
+  for (let k = 0; k < want.length; k++) worst = Math.max(worst, Math.abs(got[k] - want[k]) / Math.max(Math.abs(want[k]), 1e-6 * scale, Number.MIN_VALUE));
   return worst;
 }
 
-test('runPass on PyTorch weights reproduces PyTorch autograd (loss, every gradient, per-step norms) to 1e-9 relative', async () => {
+test('runPass on PyTorch weights reproduces PyTorch autograd (loss, every gradient, per-step h/c/gate/weight-part norms) to 1e-9 relative', async () => {
   const { runPass } = await import('../../src/engine/bptt');
   const { parseBatchJson } = await import('../../src/io/batchJson');
   const report: string[] = [];
@@ -195,6 +202,8 @@ test('runPass on PyTorch weights reproduces PyTorch autograd (loss, every gradie
     errs.grads = gradErr;
     let hErr = 0;
     let cErr = 0;
+    let gateErr = 0;
+    let partErr = 0;
     for (const want of ex.layers) {
       const got = result.record.layers.find((l) => l.layer === want.layer && l.direction === want.direction);
       assert.ok(got, `${name}: no record for layer ${want.layer} ${want.direction}`);
@@ -204,9 +213,16 @@ test('runPass on PyTorch weights reproduces PyTorch autograd (loss, every gradie
         assert.ok(got.gradNormC, `${name}: gradNormC missing`);
         cErr = Math.max(cErr, maxRelErr(got.gradNormC, want.gradNormC, Math.max(...want.gradNormC)));
       }
+      assert.deepEqual(Object.keys(got.gateGradNorm).sort(), Object.keys(want.gateGradNorm).sort(), `${name}: gate names`);
+      for (const [gate, series] of Object.entries(want.gateGradNorm)) {
+        gateErr = Math.max(gateErr, maxRelErr(got.gateGradNorm[gate], series, Math.max(...series)));
+      }
+      partErr = Math.max(partErr, maxRelErr(got.weightGradByStep, want.weightGradByStep, Math.max(...want.weightGradByStep)));
     }
     errs.gradNormH = hErr;
     errs.gradNormC = cErr;
+    errs.gateGradNorm = gateErr;
+    errs.weightGradByStep = partErr;
     errs.inputGradNorm = maxRelErr(result.record.inputGradNorm, ex.inputGradNorm, Math.max(...ex.inputGradNorm));
     report.push(`${name}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
     for (const [k, v] of Object.entries(errs)) assert.ok(v <= 1e-9, `${name}: ${k} relative error ${v} vs PyTorch`);
