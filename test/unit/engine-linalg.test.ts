@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { blockNorm, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from '../../src/engine/linalg';
+import { Rng } from '../../src/engine/rng';
+
+function rand(n: number, rng: Rng): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.range(-1, 1));
+}
+
+test('gemm kernels accumulate the right products (sizes not multiples of 4)', () => {
+  const rng = new Rng(3);
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 8, 2],
+    [6, 9, 5],
+  ]) {
+    const A = rand(M * K, rng);
+    const Bt = rand(N * K, rng); // [N×K]
+    const Bn = rand(K * N, rng); // [K×N]
+    const At = rand(K * M, rng); // [K×M]
+    const C0 = rand(M * N, rng);
+    const c1 = Float64Array.from(C0);
+    const c2 = Float64Array.from(C0);
+    const c3 = Float64Array.from(C0);
+    gemmABt(M, N, K, A, Bt, c1);
+    gemmAB(M, N, K, A, Bn, c2);
+    gemmAtB(M, N, K, At, Bn, c3);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s1 = C0[i * N + j];
+        let s2 = C0[i * N + j];
+        let s3 = C0[i * N + j];
+        for (let k = 0; k < K; k++) {
+          s1 += A[i * K + k] * Bt[j * K + k];
+          s2 += A[i * K + k] * Bn[k * N + j];
+          s3 += At[k * M + i] * Bn[k * N + j];
+        }
+        assert.ok(Math.abs(c1[i * N + j] - s1) < 1e-14);
+        assert.ok(Math.abs(c2[i * N + j] - s2) < 1e-14);
+        assert.ok(Math.abs(c3[i * N + j] - s3) < 1e-14);
+      }
+    }
+  }
+});
+
+test('norms are scaled: tiny and huge values keep their magnitude; NaN and Inf show', () => {
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-15 * b;
+  assert.ok(near(norm2(Float64Array.from([3e-300, 4e-300])), 5e-300));
+  assert.ok(Math.abs(norm2(Float64Array.from([3e-320, 4e-320])) - 5e-320) <= 1e-323); // subnormal
+  assert.ok(near(norm2(Float64Array.from([3e200, 4e200])), 5e200));
+  assert.equal(norm2(Float64Array.from([3, 4])), 5);
+  assert.equal(norm2(new Float64Array(3)), 0);
+  assert.ok(Number.isNaN(norm2(Float64Array.from([1, NaN, 2]))));
+  assert.equal(norm2(Float64Array.from([1, -Infinity])), Infinity);
+  // A 2×2 block out of a 3-wide row-major matrix.
+  assert.equal(blockNorm(Float64Array.from([9, 3, 0, 9, 0, 4]), 1, 2, 2, 3), 5);
+  assert.ok(near(jointNorm([3e-300, 4e-300]), 5e-300));
+});
