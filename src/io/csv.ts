@@ -29,10 +29,11 @@ export function parseCsvTable(text: string, file: string, options: CsvOptions = 
   const parser = Papa.parse<string[]>(text, {
     delimiter,
     skipEmptyLines: true,
+    // numpy.savetxt and others write '# ' header and comment lines.
+    comments: '#',
     step: (result, handle) => {
-      // papaparse skips empty lines silently: the row starts after any line breaks since the last cursor.
-      let start = cursor;
-      while (start < text.length && (text[start] === '\n' || text[start] === '\r')) start++;
+      // papaparse skips empty and comment lines silently: the row starts after them.
+      const start = skipBlankAndComments(text, cursor);
       cursor = result.meta.cursor;
       const line = lines.lineAt(start);
       if (result.errors.length > 0) {
@@ -60,6 +61,10 @@ export function parseCsvTable(text: string, file: string, options: CsvOptions = 
         `expected ${width} ${DELIMITER_NAMES[delimiter]}-separated field${width === 1 ? '' : 's'} (as on line ${rowLines[0]}), found ${rows[r].length}`);
     }
   }
+  // A delimiter at the end of every line (some exporters) makes an empty last column: drop it.
+  if (width > 1 && rows.every((row) => row[width - 1].trim() === '')) {
+    for (const row of rows) row.pop();
+  }
   const header = options.header ?? looksLikeHeader(rows);
   let columns: string[];
   if (header) {
@@ -73,16 +78,25 @@ export function parseCsvTable(text: string, file: string, options: CsvOptions = 
   return { columns, rows, lineOf: (row) => rowLines[row] ?? null, numbersOnly: false };
 }
 
+function skipBlankAndComments(text: string, from: number): number {
+  let i = from;
+  for (;;) {
+    while (i < text.length && (text[i] === '\n' || text[i] === '\r')) i++;
+    if (text[i] !== '#') return i;
+    while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
+  }
+}
+
 /**
  * papaparse's own detection, validated: it only reports a delimiter when field counts agree,
  * so when it gives up we pick the candidate that splits the first line most (or none: one column),
  * and let the field-count check report the first ragged line.
  */
 function detectDelimiter(text: string): string {
-  const preview = Papa.parse<string[]>(text, { preview: 50, skipEmptyLines: true, delimitersToGuess: [...CSV_DELIMITERS] });
+  const preview = Papa.parse<string[]>(text, { preview: 50, skipEmptyLines: true, comments: '#', delimitersToGuess: [...CSV_DELIMITERS] });
   const undetected = preview.errors.some((e) => e.code === 'UndetectableDelimiter');
   if (!undetected && (CSV_DELIMITERS as readonly string[]).includes(preview.meta.delimiter)) return preview.meta.delimiter;
-  const firstLine = text.split(/\r\n|\n|\r/).find((l) => l.trim() !== '') ?? '';
+  const firstLine = text.split(/\r\n|\n|\r/).find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '';
   let best = ',';
   let bestCount = 0;
   for (const d of CSV_DELIMITERS) {

@@ -28,6 +28,7 @@ const csvCase: fc.Arbitrary<CsvCase> = fc.record({
   seed: fc.array(fc.tuple(writtenNumber(false), fc.integer({ min: 0, max: 9 })), { minLength: 100, maxLength: 100 }),
   names: fc.array(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_ ]{0,8}$/), { minLength: 4, maxLength: 4 }),
   blankAfter: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 3 }),
+  commentAfter: fc.array(fc.integer({ min: -1, max: 30 }), { maxLength: 2 }),
 }).map((g) => {
   const quote = (s: string, how: number): string => (how === 0 ? `"${s}"` : how === 1 ? ` ${s} ` : s);
   const lines: string[] = [];
@@ -40,6 +41,7 @@ const csvCase: fc.Arbitrary<CsvCase> = fc.record({
     const head = g.names.slice(0, g.columns).map((n, i) => quote(n, g.seed[i][1] % 2 === 0 ? 0 : 2));
     push([...(g.dateColumn ? ['"Month"'] : []), ...head].join(g.delimiter), false);
   }
+  if (g.commentAfter.includes(-1)) push('# comment, "quoted", with delimiters;|', false);
   const values: number[][] = [];
   let k = 0;
   for (let r = 0; r < g.rows; r++) {
@@ -51,6 +53,7 @@ const csvCase: fc.Arbitrary<CsvCase> = fc.record({
     values.push(row.map((n) => n.value));
     // Blank lines anywhere after the first data row are skipped (and still counted as lines).
     if (g.blankAfter.includes(r) && r > 0) push('', false);
+    if (g.commentAfter.includes(r)) push('# note', false);
   }
   const text = (g.bom ? '\ufeff' : '') + lines.join(g.newline) + (g.trailingNewline ? g.newline : '');
   return { text, file: g.delimiter === '\t' && g.tsvName ? 'data.tsv' : 'data.csv', values, lines: fileLines, hasDateColumn: g.dateColumn };

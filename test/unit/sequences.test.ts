@@ -54,6 +54,15 @@ test('CSV: delimiters, BOM, CRLF, quotes, blank lines, exponents', () => {
   }
 });
 
+test('CSV: numpy-style # comment lines and a trailing delimiter on every line', () => {
+  const text = '# a,b\n# written by numpy.savetxt\n1,10,\n2,20,\n# midway\n3,30,\n';
+  const d = parseSequenceText(text, 'np.csv', raw);
+  assert.equal(d.inputSize, 2);
+  assert.deepEqual(xs(d), [1, 10, 2, 20]);
+  assert.deepEqual(ys(d), [30]);
+  rejects(() => parseSequenceText('# header\n1,2\n# note\n\n3,x\n', 'np.csv', raw), 'np.csv', 5, /column "column 2": expected a number, found 'x'/);
+});
+
 test('CSV: target and feature columns by name or 1-based position', () => {
   const text = 't,a,b,c\nx,1,10,100\ny,2,20,200\nz,3,30,300\n';
   const byName = parseSequenceText(text, 'f.csv', { ...raw, targetColumn: 'a', featureColumns: ['c'] });
