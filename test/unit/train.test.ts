@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSample } from '../../src/study/samples';
-import { defaultRunConfig } from '../../src/study/study';
+import { defaultRunConfig, runStudy } from '../../src/study/study';
 import { defaultRecordAt, executeRun, minibatchOrder, probeIndices } from '../../src/study/train';
 import { Rng } from '../../src/engine/rng';
-import type { PlannedRun, RunConfig } from '../../src/study/types';
+import type { PlannedRun, ReportRun, RunConfig } from '../../src/study/types';
 
 const adding = loadSample('adding', { seed: 3, steps: 100, count: 128 });
 
@@ -70,28 +70,37 @@ test('a run is bit-reproducible from its seed and records like-for-like probes',
   assert.notDeepEqual(other.history.loss, a.history.loss);
 });
 
-// Pascanu et al. 2013 style: a tanh RNN whose W_hh is rescaled to spectral radius > 1 on a
-// long sequence, trained with plain SGD at a large step. Without clipping the first large
-// gradients throw the weights far away; clipping by global norm keeps every step bounded.
-const PASCANU = { cellChoice: 'rnn-tanh' as const, hiddenSize: 16, spectralRadius: 3, optimizer: 'sgd' as const, learningRate: 1, iterations: 40, batchSize: 16, seed: 2 };
+// Pascanu et al. 2013 style: a tanh RNN whose W_hh is rescaled to spectral radius 2 on the
+// T = 100 adding problem, trained with plain SGD at learning rate 0.2 (Adam would normalise
+// the step and hide the effect). Without clipping the first large gradients throw the
+// weights far away and the loss blows up; clipping by global norm keeps every step bounded.
+const PASCANU = { cellChoice: 'rnn-tanh' as const, hiddenSize: 16, spectralRadius: 2, optimizer: 'sgd' as const, learningRate: 0.2, iterations: 40, batchSize: 16, seed: 2 };
 
-test('clipping sweep: unclipped run diverges, norm-clipped run trains', () => {
+test('clipping sweep: the unclipped run diverges, the norm-clipped run trains', async () => {
   const data = loadSample('adding', { seed: 3, steps: 100, count: 128 });
-  const none = executeRun(data, plan('none', defaultRunConfig(data, { ...PASCANU, clip: { kind: 'none' } })));
-  const norm = executeRun(data, plan('norm', defaultRunConfig(data, { ...PASCANU, clip: { kind: 'norm', threshold: 1 } })));
-  const first = (r: typeof none) => r.history.recorded[0]!.loss!;
-  console.log(`# clipping sweep (tanh RNN, radius 3, SGD lr 1, T=100): none: loss ${first(none)} -> ${none.loss}, stoppedAt=${none.history.stoppedAt}, max pre-clip ${Math.max(...none.history.preClipNorm)}, verdict ${none.diagnosis!.verdict}`);
-  console.log(`# clipping sweep: norm 1: loss ${first(norm)} -> ${norm.loss}, clip rate ${norm.history.clipRate}, verdict ${norm.diagnosis!.verdict}`);
-  const diverged = none.history.stoppedAt !== null || !Number.isFinite(none.loss) || none.loss > 10 * first(none);
+  const report = await runStudy({
+    kind: 'clipping', name: 'pascanu', dataset: data, base: defaultRunConfig(data, PASCANU),
+    clips: [{ kind: 'none' }, { kind: 'norm', threshold: 1 }, { kind: 'norm', threshold: 0.25 }, { kind: 'value', threshold: 0.1 }],
+  });
+  const byClip = new Map(report.runs.map((r) => [r.label, r]));
+  const first = (r: ReportRun) => r.history.recorded[0]!.loss!;
+  for (const r of report.runs) {
+    console.log(`# clipping sweep (tanh RNN, W_hh radius 2, SGD lr 0.2, adding T=100, 40 it): ${r.label}: probe loss ${first(r).toPrecision(3)} -> ${r.loss.toPrecision(3)}, max pre-clip norm ${Math.max(...r.history.preClipNorm).toExponential(1)}, clip rate ${r.history.clipRate}, stoppedAt ${r.history.stoppedAt}, verdict ${r.diagnosis!.verdict}`);
+  }
+  const none = byClip.get('rnn-tanh, no clip')!;
+  const norm = byClip.get('rnn-tanh, norm clip 1')!;
+  const diverged = none.history.stoppedAt !== null || !Number.isFinite(none.loss) || none.loss > 1e3 * first(none);
   assert.ok(diverged, `unclipped: ${first(none)} -> ${none.loss}`);
   assert.equal(none.diagnosis!.verdict, 'exploding');
-  assert.ok(Number.isFinite(norm.loss) && norm.loss < first(norm), `clipped: ${first(norm)} -> ${norm.loss}`);
+  assert.equal(none.recommendations[0]!.change.clip?.kind, 'norm');
+  assert.ok(Number.isFinite(norm.loss) && norm.loss < 0.5 * first(norm), `clipped: ${first(norm)} -> ${norm.loss}`);
   assert.ok(norm.history.clipRate > 0);
+  assert.equal(first(norm), first(none), 'same data, init and seed');
 });
 
 test('non-finite training is a finding, not a crash', () => {
   const data = loadSample('adding', { seed: 3, steps: 50, count: 32 });
-  const run = executeRun(data, plan('boom', defaultRunConfig(data, { cellChoice: 'rnn-relu', hiddenSize: 8, spectralRadius: 4, optimizer: 'sgd', learningRate: 10, iterations: 30, batchSize: 8 })));
+  const run = executeRun(data, plan('boom', defaultRunConfig(data, { cellChoice: 'rnn-relu', hiddenSize: 8, spectralRadius: 1.5, optimizer: 'sgd', learningRate: 1, iterations: 30, batchSize: 8 })));
   assert.notEqual(run.history.stoppedAt, null);
   assert.ok(run.nonFinite);
   assert.equal(run.diagnosis!.verdict, 'exploding');
