@@ -8,8 +8,9 @@ layers, a bidirectional nn.LSTM, nn.GRU, each followed by an nn.Linear head)
   <name>.expected.json loss, every parameter gradient, and per layer, direction and step
                        ||dL/dh_t||, ||dL/dc_t||, ||dL/d(gate pre-activation)_t||, the norm
                        of step t's part of the weight gradient; ||dL/dx_t||; the global norm
-plus optim.json (torch.optim SGD / momentum / Adam trajectories) and eig.json (spectral
-radii from numpy.linalg.eigvals). The tests need no torch: run this script only to
+plus optim.json (torch.optim SGD / momentum / Adam trajectories), eig.json (spectral
+radii from numpy.linalg.eigvals) and train.json (three training steps, with clipping and
+an optimizer, on three of the saved cases). The tests need no torch: run this script only to
 regenerate, with Debian's python3-torch: `/usr/bin/python3 scripts/make-torch-fixtures.py`.
 
 Per-step gradients come from an unrolled copy of the network (see unrolled()), with
@@ -247,6 +248,61 @@ def make_optim():
         json.dump(out, f, indent=1)
 
 
+def make_train(name, kind, nonlinearity, loss, mode, rnn_attr, head_attr, opt_name, clip, steps=3, **sizes):
+    """A few training steps on a saved case: loss, backward, clip, optimizer step. Norm
+    clipping is written out as g <- g * theta / ||g|| (our definition: clip_grad_norm_
+    without its 1e-6 eps); value clipping is clip_grad_value_."""
+    torch.manual_seed(0)
+    I, H, O, layers, bidirectional = sizes['I'], sizes['H'], sizes['O'], sizes.get('layers', 1), sizes.get('bidirectional', False)
+    net = Net(kind, rnn_attr, head_attr, I, H, O, layers, bidirectional, nonlinearity).double()
+    with open(os.path.join(OUT, f'{name}.expected.json')) as f:
+        ex = json.load(f)
+    with open(os.path.join(OUT, f'{name}.input.json')) as f:
+        data = json.load(f)
+    x, y = torch.tensor(data['x']), torch.tensor(data['y'])
+    with torch.no_grad():
+        state = net.state_dict()
+        # The saved weights, read back through our own writer's format.
+        raw = open(os.path.join(OUT, ex['weights']), 'rb').read()
+        n = struct.unpack('<Q', raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        for k, meta in header.items():
+            if k == '__metadata__':
+                continue
+            b, e = meta['data_offsets']
+            arr = np.frombuffer(raw[8 + n + b:8 + n + e], dtype={'F64': '<f8', 'F32': '<f4'}[meta['dtype']])
+            state[k].copy_(torch.tensor(arr.astype(np.float64)).reshape(meta['shape']))
+    params = list(net.parameters())
+    if opt_name == 'adam':
+        opt = torch.optim.Adam(params, lr=0.01)
+    elif opt_name == 'momentum':
+        opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+    else:
+        opt = torch.optim.SGD(params, lr=0.1)
+    losses, pre, post = [], [], []
+    for _ in range(steps):
+        opt.zero_grad()
+        out, _ = net.rnn_module()(x)
+        l = loss_fn(net.head_module()(out), y, loss, mode)
+        l.backward()
+        grads = [p.grad for p in params]
+        norm = torch.cat([g.reshape(-1) for g in grads]).norm().item()
+        if clip['kind'] == 'norm' and norm > clip['threshold']:
+            for g in grads:
+                g.mul_(clip['threshold'] / norm)
+        elif clip['kind'] == 'value':
+            torch.nn.utils.clip_grad_value_(params, clip['threshold'])
+        losses.append(l.item())
+        pre.append(norm)
+        post.append(torch.cat([g.reshape(-1) for g in grads]).norm().item())
+        opt.step()
+    return {
+        'case': name, 'optimizer': opt_name, 'learningRate': opt.param_groups[0]['lr'], 'clip': clip,
+        'losses': losses, 'preClipNorm': pre, 'postClipNorm': post,
+        'params': {k: v.detach().reshape(-1).tolist() for k, v in net.state_dict().items()},
+    }
+
+
 def make_eig():
     rng = np.random.default_rng(7)
     cases = []
@@ -271,6 +327,15 @@ def main():
     make_case('lstm_f32', 'lstm', loss='mse', mode='many-to-many', seed=6, dtype='F32', T=4)
     make_optim()
     make_eig()
+    runs = [
+        make_train('lstm_2layer', 'lstm', 'tanh', 'xent', 'many-to-many', 'lstm', 'linear', 'adam', {'kind': 'norm', 'threshold': 0.05},
+                   I=3, H=4, O=3, layers=2),
+        make_train('gru', 'gru', 'tanh', 'xent', 'many-to-one', 'gru', 'fc', 'momentum', {'kind': 'value', 'threshold': 0.02},
+                   I=3, H=4, O=3),
+        make_train('rnn_tanh', 'rnn', 'tanh', 'mse', 'many-to-many', 'rnn', 'head', 'sgd', {'kind': 'none'}, I=3, H=4, O=2),
+    ]
+    with open(os.path.join(OUT, 'train.json'), 'w') as f:
+        json.dump(runs, f, indent=1)
 
 
 if __name__ == '__main__':

@@ -61,3 +61,46 @@ test('spectralRadius agrees with numpy.linalg.eigvals on random nonsymmetric mat
     assert.ok(Math.abs(got - c.spectralRadius) <= 1e-10 * c.spectralRadius, `n=${c.n}: ${got} vs numpy ${c.spectralRadius}`);
   }
 });
+
+interface TrainFixture {
+  case: string;
+  optimizer: OptimizerSpec['kind'];
+  learningRate: number;
+  clip: { kind: 'none' } | { kind: 'norm' | 'value'; threshold: number };
+  losses: number[];
+  preClipNorm: number[];
+  postClipNorm: number[];
+  params: Record<string, number[]>;
+}
+
+test('three training steps (runPass, clipGradients, optimizer) follow PyTorch: Adam + norm clip, momentum + value clip, SGD', async () => {
+  const { runPass } = await import('../../src/engine/bptt');
+  const { clipGradients } = await import('../../src/engine/clip');
+  const { modelFromStateDict } = await import('../../src/io/stateDict');
+  const { readSafetensors } = await import('../../src/io/safetensors');
+  const { parseBatchJson } = await import('../../src/io/batchJson');
+  const runs = JSON.parse(readFileSync(join(FIXTURES, 'train.json'), 'utf8')) as TrainFixture[];
+  const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+  for (const run of runs) {
+    const ex = JSON.parse(readFileSync(join(FIXTURES, `${run.case}.expected.json`), 'utf8'));
+    const model = modelFromStateDict(readSafetensors(readFileSync(join(FIXTURES, ex.weights)), ex.weights).tensors, ex.weights);
+    const batch = parseBatchJson(readFileSync(join(FIXTURES, ex.input), 'utf8'), ex.input, { model: model.config });
+    const opt = createOptimizer({ kind: run.optimizer, learningRate: run.learningRate });
+    run.losses.forEach((wantLoss, step) => {
+      const pass = runPass(model, batch, { loss: ex.lossKind, probes: { gates: false, weightGradByStep: false, jacobian: false } });
+      assert.ok(rel(pass.loss, wantLoss) < 1e-9, `${run.case} step ${step}: loss ${pass.loss} vs torch ${wantLoss}`);
+      const c = clipGradients(pass.grads, run.clip);
+      assert.ok(rel(c.before, run.preClipNorm[step]) < 1e-9, `${run.case} step ${step}: pre-clip norm`);
+      assert.ok(rel(c.after, run.postClipNorm[step]) < 1e-9, `${run.case} step ${step}: post-clip norm`);
+      opt.step(model.params, pass.grads);
+    });
+    let worst = 0;
+    for (const [stored, want] of Object.entries(run.params)) {
+      const engineName = stored.startsWith(ex.headPrefix) ? `head.${stored.slice(ex.headPrefix.length)}` : stored.slice(ex.statePrefix.length);
+      const got = model.params.get(engineName)!.data;
+      want.forEach((v, k) => (worst = Math.max(worst, Math.abs(got[k] - v) / Math.max(Math.abs(v), 1e-6))));
+    }
+    assert.ok(worst < 1e-9, `${run.case}: parameters after ${run.losses.length} steps differ from torch by ${worst} relative`);
+    if (process.env.BPTT_LENS_VERBOSE) console.log(`${run.case} (${run.optimizer}, clip ${run.clip.kind}): params max rel err ${worst.toExponential(1)}`);
+  }
+});
