@@ -49,7 +49,7 @@ export function parseJsonInput(text: string, file: string, limits: JsonLimits): 
 
 function syntaxError(text: string, file: string, cause: unknown): InputError {
   const errors: ParseError[] = [];
-  parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  boundedParseTree(text, errors);
   if (errors.length > 0) {
     const first = errors[0];
     const line = new LineIndex(text).lineAt(first.offset);
@@ -73,12 +73,25 @@ function syntaxName(code: string): string {
   return names[code] ?? code;
 }
 
+/** jsonc-parser's tree, or undefined where its recursion cannot follow (absurdly deep nesting). */
+function boundedParseTree(text: string, errors: ParseError[]): ReturnType<typeof parseTree> {
+  try {
+    return parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  } catch (e) {
+    if (e instanceof RangeError) {
+      errors.length = 0;
+      return undefined;
+    }
+    throw e;
+  }
+}
+
 /** path -> 1-based line of that element; the offset tree is built only when an error needs it. */
 function locator(text: string): (path: PathSegment[]) => number | null {
   let lines: LineIndex | null = null;
   let root: ReturnType<typeof parseTree> | null = null;
   return (path) => {
-    root ??= parseTree(text) ?? undefined;
+    root ??= boundedParseTree(text, []) ?? undefined;
     lines ??= new LineIndex(text);
     if (!root) return null;
     // The deepest existing node on the path (a missing key points at its object).

@@ -139,6 +139,11 @@ test('JSON errors: syntax line, element line with its path, shapes', () => {
   rejects(() => parseSequenceText('[]', 'j.json', raw), 'j.json', 1, /empty array/);
 });
 
+test('JSON: absurdly deep nesting is a clean InputError (no stack overflow escapes)', () => {
+  rejects(() => parseSequenceText('['.repeat(100_000), 'd.json'), 'd.json', null, /invalid JSON/);
+  rejects(() => parseSequenceText(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, 'd.json'), 'd.json', null, /expected a number, found an array/);
+});
+
 test('text: character-level next-character prediction, one-hot, CRLF as one symbol', () => {
   const d = parseSequenceText('abca\r\nb', 't.txt', { window: 3 });
   assert.equal(d.mode, 'many-to-many');
