@@ -49,7 +49,8 @@ interface RunSpec {
   nonFinite?: ReportRun['nonFinite'];
 }
 
-function buildRun(s: RunSpec): ReportRun {
+function buildRun(spec: RunSpec, tiny = false): ReportRun {
+  const s = tiny ? { ...spec, T: Math.min(spec.T, 6), iterations: Math.min(spec.iterations, 12) } : spec;
   const recordEvery = Math.max(1, Math.floor(s.iterations / 20));
   const recorded: RecordedIteration[] = [];
   for (let it = 0; it < s.iterations; it += recordEvery) {
@@ -94,6 +95,8 @@ export interface FixtureOptions {
   long?: boolean;
   /** Label of the last run (default a hostile one). */
   hostileLabel?: string;
+  /** At most 6 timesteps and 12 iterations per run (fast fuzzing). */
+  tiny?: boolean;
 }
 
 export function fixtureReport(opts: FixtureOptions = {}): Report {
@@ -106,7 +109,7 @@ export function fixtureReport(opts: FixtureOptions = {}): Report {
     norm: (it) => 0.5 * (1 + 0.3 * rand()) * Math.exp(-it / 600),
     clip: { kind: 'none' }, verdict: 'vanishing', rho: 0.76, horizon: 26,
     evidence: ['p(k) falls below 1e-3 × p(0) at lag 26 of 47 (horizon 26).', 'Decay per step ρ = 0.76 < 1 − δ = 0.98.'],
-  }));
+  }, opts.tiny));
   runs.push(buildRun({
     id: 'run-2', label: 'lstm (forget bias 1)', cellChoice: 'lstm', T: 48, iterations: 200,
     profile: (k) => 0.4 * Math.exp(-0.012 * k) * (1 + 0.1 * rand()),
@@ -114,7 +117,7 @@ export function fixtureReport(opts: FixtureOptions = {}): Report {
     norm: (it) => 0.8 * Math.exp(-it / 100) + 0.05 + 0.02 * rand(),
     clip: { kind: 'norm', threshold: 1 }, verdict: 'healthy', rho: 0.988, horizon: null,
     evidence: ['p(k) stays above 1e-3 × p(0) over all 48 steps (lowest ratio 0.55).'],
-  }));
+  }, opts.tiny));
   runs.push(buildRun({
     id: 'run-3', label: 'rnn-relu, clip 1', cellChoice: 'rnn-relu', T: 48, iterations: 120,
     profile: (k, f) => (f > 0.8 && k > 40 ? NaN : f > 0.6 && k > 30 ? Infinity : 0.3 * Math.exp(k * 0.12 * (0.5 + f)) * (1 + 0.1 * rand())),
@@ -123,7 +126,7 @@ export function fixtureReport(opts: FixtureOptions = {}): Report {
     clip: { kind: 'norm', threshold: 1 }, verdict: 'exploding', rho: 1.13, horizon: null,
     evidence: ['The gradient norm became non-finite (Infinity) at iteration 96.', 'Decay per step ρ = 1.13 > 1 + δ = 1.02.'],
     nonFinite: { quantity: 'gradNormH', layer: 0, t: 7, value: Infinity },
-  }));
+  }, opts.tiny));
   if (opts.long !== false) {
     runs.push(buildRun({
       id: 'run-4', label: 'gru, T = 1000', cellChoice: 'gru', T: 1000, iterations: 60,
@@ -132,14 +135,14 @@ export function fixtureReport(opts: FixtureOptions = {}): Report {
       norm: (it) => 0.3 + 0.1 * Math.sin(it),
       clip: { kind: 'none' }, verdict: 'vanishing', rho: 0.36, horizon: 7,
       evidence: ['p(k) falls below 1e-3 × p(0) at lag 7 of 999.'],
-    }));
+    }, opts.tiny));
   }
   runs.push(buildRun({
     id: 'run-5', label: opts.hostileLabel ?? '<script>alert("x")</script> & \'quotes\' | *md* [link](http://x)', cellChoice: 'lstm-cifg', T: 1, iterations: 1,
     profile: () => 0.25, loss: () => 0.7, norm: () => 0.9,
     clip: { kind: 'value', threshold: 0.5 }, verdict: 'healthy', rho: null, horizon: null,
     evidence: ['Only one timestep: nothing to decay.'],
-  }));
+  }, opts.tiny));
   runs[0]!.recommendations.push(
     { title: 'Use an LSTM with forget bias 1', rationale: 'The tanh RNN keeps 76% of the gradient per step; an LSTM carries it through the cell state.', change: { cellChoice: 'lstm', cell: 'lstm', forgetBias: true }, check: { runId: 'run-2', verdict: 'healthy', finalLoss: 0.021 } },
     { title: 'Initialise W_hh orthogonally', rationale: 'An orthogonal W_hh has all singular values 1.', change: { init: 'orthogonal' }, check: null },

@@ -79,7 +79,7 @@ function panelPlot(g: Grid, i: number, top: number, left: number): Rect {
 }
 
 function indexScale(n: number, plot: Rect): Scale {
-  return linearScale(0, Math.max(1, n - 1), plot.x, plot.x + plot.w, true);
+  return linearScale(0, Math.max(1, n - 1), plot.x, plot.x + plot.w, true, 4);
 }
 
 /** Data attributes the HTML page reads to turn a pointer position into an index. */
@@ -162,7 +162,7 @@ export function lagProfileFigure(report: Report): Figure {
     if (i % g.cols === 0) {
       const cx = plot.x - 48;
       const cy = plot.y + plot.h / 2;
-      svg.text(cx, cy, isLag ? 'p(k)' : '‖∂L/∂h_t‖', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+      svg.text(cx, cy, isLag ? 'p(k)' : 'gradient norm at t', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
     }
   });
   return {
@@ -252,7 +252,7 @@ export function gradNormFigure(report: Report): Figure {
     const clipText = !t ? 'no clipping' : t.kind === 'norm' ? `clip norm ${fmtNum(t.threshold, 3)}` : `clip value ±${fmtNum(t.threshold, 3)} (elementwise)`;
     panelTitle(svg, plot, run, i, `${clipText} · clipped ${fmtPercent(h.clipRate)} of updates`);
     svg.add(`<g${plotData('norm', plot, x, i)}>`);
-    drawAxes(svg, plot, x, y, { xTitle: 'iteration' });
+    drawAxes(svg, plot, x, y, { xTitle: 'iteration', yLabels: i % g.cols === 0 });
     const color = seriesStyle(i).color;
     if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: MUTED, width: 1, opacity: 0.8 });
     drawSeries(svg, plot, x, y, h.preClipNorm, { color, width: 1.6, data: { 'data-run': String(i) } });
@@ -264,7 +264,7 @@ export function gradNormFigure(report: Report): Figure {
     if (i % g.cols === 0) {
       const cx = plot.x - 48;
       const cy = plot.y + plot.h / 2;
-      svg.text(cx, cy, '‖∇θ L‖', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+      svg.text(cx, cy, 'gradient norm', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
     }
   });
   return {

@@ -1,6 +1,8 @@
 // report.json writer. JSON has no NaN or Infinity, so every non-finite number is written
-// as null (and parseReport reads a null inside a number series back as NaN: the sign of an
-// infinity is not kept; the run's `nonFinite` field names what went non-finite first).
+// as null, and parseReport reads a null where a number belongs back as NaN: inside series
+// the kind of non-finite value (NaN, +Infinity, -Infinity) is not kept. The one place it
+// matters, a run's `nonFinite` record (the first non-finite quantity), also carries
+// `valueText` ("NaN", "Infinity" or "-Infinity") so the reader restores the exact value.
 // Objects are indented for reading and diffing; arrays of numbers stay on one line so
 // long series do not turn into thousands of lines.
 import type { Report } from '../../study/types';
@@ -9,7 +11,9 @@ export const REPORT_SCHEMA = 'bptt-lens/report@1';
 
 /** Serialise a Report to report.json text (ends with a newline). */
 export function serializeReport(report: Report): string {
-  return stringify(report, '') + '\n';
+  const runs = report.runs.map((run) =>
+    run.nonFinite && !Number.isFinite(run.nonFinite.value) ? { ...run, nonFinite: { ...run.nonFinite, valueText: String(run.nonFinite.value) } } : run);
+  return stringify({ ...report, runs }, '') + '\n';
 }
 
 /** Like JSON.stringify(value, null, 2), but non-finite numbers become null and flat arrays stay on one line. */

@@ -10,6 +10,8 @@ import type {
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
 
+/** How report.json spells the value of a nonFinite record that JSON cannot hold. */
+const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
 const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates'];
 
@@ -95,6 +97,7 @@ function truncate(s: string, n: number): string {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(truncate(v, 40))}`;
@@ -280,7 +283,7 @@ class Reader {
       quantity: this.str(o.quantity, `${path}.quantity`),
       layer: this.intOrNull(o.layer, `${path}.layer`),
       t: this.intOrNull(o.t, `${path}.t`),
-      value: this.num(o.value ?? null, `${path}.value`),
+      value: o.value === null && NON_FINITE_TEXT.includes(o.valueText as string) ? Number(o.valueText) : this.num(o.value ?? null, `${path}.value`),
     };
   }
 

@@ -89,13 +89,13 @@ export interface Scale {
   ticks(): Tick[];
 }
 
-export function linearScale(lo: number, hi: number, p0: number, p1: number, integer = false): Scale {
+export function linearScale(lo: number, hi: number, p0: number, p1: number, integer = false, tickCount = 6): Scale {
   if (!(hi > lo)) [lo, hi] = lo === hi && Number.isFinite(lo) ? [lo - (Math.abs(lo) || 1) * 0.5, hi + (Math.abs(hi) || 1) * 0.5] : [0, 1];
   const k = (p1 - p0) / (hi - lo);
   return {
     kind: 'linear', lo, hi,
     map: (v) => p0 + (v - lo) * k,
-    ticks: () => niceTicks(lo, hi, 6, integer).map((value) => ({ value, label: fmtNum(value, 3) })),
+    ticks: () => niceTicks(lo, hi, tickCount, integer).map((value) => ({ value, label: fmtNum(value, 3) })),
   };
 }
 
@@ -134,7 +134,7 @@ export function decadeRange(series: Iterable<number>[], maxSpan = 24): [number, 
 
 /** The decade range for log10 values in [minLog, maxLog]; see decadeRange. */
 export function decadesOfLogs(minLog: number, maxLog: number, maxSpan = 24): [number, number] {
-  const hi = Math.min(Math.ceil(maxLog - 1e-9), 310);
+  const hi = Math.min(Math.ceil(maxLog - 1e-9), 310) || 0; // no -0
   let lo = Math.floor(minLog + 1e-9);
   // A capped floor sits on a multiple of 4 decades so the axis labels it.
   if (lo < hi - maxSpan) lo = Math.floor((hi - maxSpan) / 4) * 4;
