@@ -69,8 +69,12 @@ if (!shots) {
       const page = await browser.newPage({ viewport: { width: c.width, height: 900 } });
       const errors = [];
       page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`HTTP ${r.status()} ${r.url()}`);
+      });
       page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`);
+        // The favicon 404 is the preview server's, not the webview's.
+        if ((m.type() === 'error' || m.type() === 'warning') && !m.text().includes('404')) errors.push(`console.${m.type()}: ${m.text()}`);
       });
       await page.goto(`${base}?${c.q}`);
       await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 15000 });
@@ -94,6 +98,7 @@ if (!shots) {
       failures += errors.length;
       await page.close();
     }
+    failures += await interactions(browser);
     // Timing of the 1000 x 500 heatmap: median of repeated renders in one page (kind switches back and forth).
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`${base}?view=heatmaps&theme=dark&run=big&kind=timestepIteration`);
@@ -115,4 +120,56 @@ if (!shots) {
   server.close();
   console.log(`screenshots in ${outDir}`);
   process.exit(failures ? 1 : 0);
+}
+
+/** Clicks and keys a user would press; returns the number of failed checks. */
+async function interactions(browser) {
+  let failed = 0;
+  const check = (ok, what) => {
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+    if (!ok) failed++;
+  };
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await page.goto(`${base}?view=report&theme=dark`);
+  await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0);
+  check((await page.locator('img').count()) === 0, 'labels and evidence with markup are shown as text (no <img> element created)');
+  check((await page.getByText('<b>markup</b>', { exact: false }).count()) > 0, 'evidence markup visible literally');
+  await page.locator('vscode-button', { hasText: 'Apply & re-run' }).first().click();
+  let posted = await page.evaluate(() => window.__posted);
+  check(JSON.stringify(posted.at(-1)) === JSON.stringify({ type: 'applyRecommendation', runId: 'rnn-tanh', index: 0 }), `Apply & re-run posts ${JSON.stringify(posted.at(-1))}`);
+  await page.locator('.card-title', { hasText: 'gru' }).click();
+  posted = await page.evaluate(() => window.__posted);
+  check(JSON.stringify(posted.at(-1)) === JSON.stringify({ type: 'selectRun', runId: 'gru' }), 'clicking a card title selects the run');
+  check((await page.locator('.card.selected').getAttribute('data-run')) === 'gru', 'selected card highlighted');
+  // Keyboard: Tab reaches the card title buttons.
+  await page.locator('.card-title').first().focus();
+  await page.keyboard.press('Enter');
+  posted = await page.evaluate(() => window.__posted);
+  check(posted.at(-1)?.runId === 'rnn-tanh', 'Enter on a focused card title selects it');
+  // Theme switch redraws the charts in the new colours.
+  const before = await page.evaluate(() => document.querySelector('canvas').toDataURL());
+  await page.evaluate(() => window.__preview.setTheme('light'));
+  await page.waitForTimeout(300);
+  const after = await page.evaluate(() => document.querySelector('canvas').toDataURL());
+  check(before !== after, 'charts redraw when the theme class changes');
+  await page.screenshot({ path: join(outDir, 'report-switched-to-light.png'), clip: { x: 0, y: 0, width: 1200, height: 900 } });
+  // A malformed message is refused with a message, and the report stays.
+  await page.evaluate(() => window.__preview.send({ type: 'report', report: { schema: 'bptt-lens/report@1', study: {}, runs: [] } }));
+  await page.waitForTimeout(100);
+  check(((await page.locator('.error-box').textContent()) ?? '').includes('report.study.name'), 'malformed report refused with the field path');
+  check((await page.locator('.card').count()) === 4, 'previous report still shown');
+  await page.close();
+
+  const hm = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  await hm.goto(`${base}?view=heatmaps&theme=dark&run=rnn-tanh&kind=timestepIteration`);
+  await hm.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0);
+  await hm.locator('.heatmap-plot').focus();
+  for (const k of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowDown']) await hm.keyboard.press(k);
+  const readout = await hm.locator('.heatmap-status').textContent();
+  check(/^timestep t = 3 · iteration = 10 · ‖∂L\/∂h_t‖ = \d\.\d{3}e-?\d+$/.test(readout ?? ''), `arrow keys move the cursor: "${readout}"`);
+  await hm.reload();
+  await hm.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0);
+  check((await hm.locator('.heatmap-status').textContent()) === readout, 'cursor survives a reload (vscode.setState)');
+  await hm.close();
+  return failed;
 }

@@ -20,6 +20,12 @@ export interface LineSeries {
   emphasis?: boolean;
 }
 
+export interface GapRange {
+  from: number;
+  to: number;
+  color: string;
+}
+
 export interface LineSpec {
   series: LineSeries[];
   xTitle: string;
@@ -29,16 +35,16 @@ export interface LineSpec {
   yRange?: Range | null;
   xMax?: number;
   threshold?: { value: number; label: string } | null;
-  /** x positions of non-finite values, marked on the top edge. */
-  gapXs?: number[];
+  /** Ranges of x (inclusive, in data units) whose values are non-finite: shaded and marked. */
+  gaps?: GapRange[];
   legend?: boolean;
 }
 
 interface OverlayOptions {
   threshold: { value: number; label: string } | null;
-  gapXs: number[];
+  gaps: GapRange[];
   color: string;
-  gapColor: string;
+  background: string;
   font: string;
 }
 
@@ -58,38 +64,45 @@ const overlayPlugin: Plugin<'line'> = {
     const y = chart.scales.y as Scale | undefined;
     if (!x || !y || !area) return;
     ctx.save();
+    // Non-finite stretches first, so the threshold line stays on top.
+    for (const g of o.gaps) {
+      const x0 = Math.max(area.left, x.getPixelForValue(g.from - 0.5));
+      const x1 = Math.min(area.right, x.getPixelForValue(g.to + 0.5));
+      if (x1 < area.left || x0 > area.right) continue;
+      ctx.fillStyle = g.color;
+      ctx.globalAlpha = 0.14;
+      ctx.fillRect(x0, area.top, Math.max(1, x1 - x0), area.bottom - area.top);
+      ctx.globalAlpha = 1;
+      ctx.beginPath();
+      ctx.moveTo(x0, area.top + 8);
+      ctx.lineTo(x0 - 5, area.top);
+      ctx.lineTo(x0 + 5, area.top);
+      ctx.closePath();
+      ctx.fill();
+    }
     if (o.threshold && Number.isFinite(o.threshold.value)) {
       const py = y.getPixelForValue(o.threshold.value);
       if (py >= area.top - 0.5 && py <= area.bottom + 0.5) {
         ctx.strokeStyle = o.color;
-        ctx.lineWidth = 1.5;
+        ctx.lineWidth = 2;
         ctx.setLineDash([6, 4]);
         ctx.beginPath();
         ctx.moveTo(area.left, py);
         ctx.lineTo(area.right, py);
         ctx.stroke();
         ctx.setLineDash([]);
-        ctx.fillStyle = o.color;
+        // Label on a background patch above the line's right end, readable over the data.
         ctx.font = o.font;
         ctx.textAlign = 'right';
         ctx.textBaseline = 'bottom';
-        ctx.fillText(o.threshold.label, area.right - 4, py - 2);
-      }
-    }
-    if (o.gapXs.length > 0) {
-      ctx.fillStyle = o.gapColor;
-      let lastPx = -Infinity;
-      for (const gx of o.gapXs) {
-        const px = x.getPixelForValue(gx);
-        // One marker per 4 px is enough; thousands of gaps must not cost thousands of paths.
-        if (px < area.left - 1 || px > area.right + 1 || px - lastPx < 4) continue;
-        lastPx = px;
-        ctx.beginPath();
-        ctx.moveTo(px, area.top + 7);
-        ctx.lineTo(px - 4, area.top);
-        ctx.lineTo(px + 4, area.top);
-        ctx.closePath();
-        ctx.fill();
+        const w = ctx.measureText(o.threshold.label).width;
+        const ly = py - 3 < area.top + 14 ? py + 16 : py - 3;
+        ctx.fillStyle = o.background;
+        ctx.globalAlpha = 0.85;
+        ctx.fillRect(area.right - w - 8, ly - 13, w + 6, 14);
+        ctx.globalAlpha = 1;
+        ctx.fillStyle = o.color;
+        ctx.fillText(o.threshold.label, area.right - 5, ly);
       }
     }
     ctx.restore();
@@ -171,9 +184,9 @@ export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Them
         },
         bpttOverlay: {
           threshold: spec.threshold ?? null,
-          gapXs: spec.gapXs ?? [],
+          gaps: spec.gaps ?? [],
           color: theme.foreground,
-          gapColor: theme.red,
+          background: theme.background,
           font: `${font.size}px ${theme.fontFamily}`,
         },
       },

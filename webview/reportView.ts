@@ -10,14 +10,26 @@ import type { Chart } from 'chart.js';
 import type { HostToWebview } from '../src/protocol';
 import type { Report, ReportRun } from '../src/study/types';
 import type { App, View } from './app';
-import { lineChart, type LineSeries, type LineSpec } from './charts';
+import { lineChart, type GapRange, type LineSeries, type LineSpec } from './charts';
 import { clear, el, uid } from './dom';
-import { downsampleMinMax, forLog, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
+import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
 import {
   cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, seriesSummary, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
+
+function lossNote(runs: ReportRun[]): string | null {
+  const parts = runs
+    .map((run) => ({ run, n: nonFiniteIndices(run.history.loss as MaybeNum[]).length }))
+    .filter((x) => x.n > 0)
+    .map((x) => `${x.run.label}: ${x.n} non-finite`);
+  return parts.length ? `Non-finite losses (shaded, ▼ in the run's colour) — ${parts.join('; ')}.` : null;
+}
+
+function gapsOf(ys: readonly MaybeNum[], color: string): GapRange[] {
+  return indexRanges(nonFiniteIndices(ys)).map((r) => ({ ...r, color }));
+}
 
 export class ReportView implements View {
   private report: Report | null = null;
@@ -138,7 +150,7 @@ export class ReportView implements View {
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-profile' } }, [
         el('h2', { attrs: { id: 'h-profile' }, text: 'Gradient through time' }),
-        el('p', { class: 'section-note', text: 'Every panel shares one logarithmic y axis, so heights compare across configurations. ▲ marks non-finite values (gaps).' }),
+        el('p', { class: 'section-note', text: 'Every panel shares one logarithmic y axis, so heights compare across configurations. Shaded stretches marked ▼ hold non-finite values.' }),
         el('div', { class: 'multiples', attrs: { id: 'multiples-profile' } }),
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-loss' } }, [
@@ -267,7 +279,7 @@ export class ReportView implements View {
       this.figure(multiples, run, {
         series: [{ label: run.label, points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }],
         xTitle: metric.axis, yTitle: metric.short, yLog: true,
-        yRange: profileRange, xMax: profileMax, gapXs: nonFiniteIndices(ys),
+        yRange: profileRange, xMax: profileMax, gaps: gapsOf(ys, theme.red),
       }, seriesSummary(`${run.label}, ${metric.label}`, ys, metric.xName), ys);
     });
 
@@ -283,12 +295,12 @@ export class ReportView implements View {
       dashed: i >= theme.series.length,
       emphasis: run.id === selected,
     }));
-    const lossGaps = [...new Set(runs.flatMap((run) => nonFiniteIndices(run.history.loss as MaybeNum[])))].sort((a, b) => a - b);
+    const lossGaps = runs.flatMap((run, i) => gapsOf(run.history.loss as MaybeNum[], color(i)));
     const lossSummary = runs.map((run) => seriesSummary(`${run.label} loss`, run.history.loss as MaybeNum[], 'iteration')).join(' ');
     this.figure(lossBox, null, {
-      series: lossSeries, xTitle: 'iteration', yTitle: 'loss', yLog: lossLog, legend: true, gapXs: lossGaps,
+      series: lossSeries, xTitle: 'iteration', yTitle: 'loss', yLog: lossLog, legend: true, gaps: lossGaps,
       yRange: lossLog ? sharedLogRange(runs.map((run) => run.history.loss as MaybeNum[])) : null,
-    }, lossSummary, null, 'chart-box tall');
+    }, lossSummary, null, 'chart-box tall', lossNote(runs));
 
     // Pre-clip global norm per run, threshold dashed, shared log range including thresholds.
     const clipBox = this.content.querySelector('#multiples-clip')!;
@@ -306,7 +318,7 @@ export class ReportView implements View {
       this.figure(clipBox, run, {
         series: [{ label: run.label, points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }],
         xTitle: 'iteration', yTitle: '‖g‖ before clipping', yLog: true, yRange: clipRange, xMax: iterMax,
-        threshold: th !== null ? { value: th, label: `clip ${fmtNum(th)}` } : null, gapXs: nonFiniteIndices(ys),
+        threshold: th !== null ? { value: th, label: `clip ${fmtNum(th)}` } : null, gaps: gapsOf(ys, theme.red),
       }, summary, ys, 'chart-box', valueClip ? 'Clipped by value: no norm threshold to draw.' : th === null ? 'No clipping.' : null);
     });
 
@@ -327,7 +339,7 @@ export class ReportView implements View {
     if (raw) {
       const gaps = nonFiniteIndices(raw).length;
       const nonPositive = raw.filter((v) => typeof v === 'number' && Number.isFinite(v) && v <= 0).length;
-      if (gaps) notes.push(`${gaps} non-finite value${gaps > 1 ? 's' : ''} (gaps, ▲).`);
+      if (gaps) notes.push(`${gaps} non-finite value${gaps > 1 ? 's' : ''} (shaded, ▼).`);
       if (nonPositive && spec.yLog) notes.push(`${nonPositive} zero value${nonPositive > 1 ? 's' : ''} not shown on the log axis.`);
       if (!spec.series.some((s) => s.points.some((p) => p.y !== null))) notes.push('No finite positive value to plot.');
     }

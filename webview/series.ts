@@ -25,6 +25,17 @@ export function nonFiniteIndices(ys: readonly MaybeNum[]): number[] {
   return out;
 }
 
+/** Consecutive indices grouped into inclusive ranges: [3,4,5,9] -> [{3,5},{9,9}]. */
+export function indexRanges(indices: readonly number[]): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  for (const i of indices) {
+    const last = out[out.length - 1];
+    if (last && i === last.to + 1) last.to = i;
+    else out.push({ from: i, to: i });
+  }
+  return out;
+}
+
 /**
  * Thin a series to about maxPoints by min/max bucketing: each bucket keeps its smallest
  * and largest values in their original order, so spikes and dips survive (a plain stride

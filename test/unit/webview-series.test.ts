@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { downsampleMinMax, forLog, lastFinite, medianFinite, nonFiniteIndices, sharedLogRange } from '../../webview/series';
+import { downsampleMinMax, forLog, indexRanges, lastFinite, medianFinite, nonFiniteIndices, sharedLogRange } from '../../webview/series';
 
 test('short series pass through unchanged, with non-finite values as gaps', () => {
   const pts = downsampleMinMax([1, null, NaN, 4], 10);
@@ -85,4 +85,9 @@ test('forLog, nonFiniteIndices, lastFinite, medianFinite', () => {
   assert.equal(medianFinite([3, null, 1, 2, NaN]), 2);
   assert.equal(medianFinite([4, 1, 2, 3]), 2.5);
   assert.equal(medianFinite([]), null);
+});
+
+test('indexRanges groups consecutive indices', () => {
+  assert.deepEqual(indexRanges([3, 4, 5, 9, 11, 12]), [{ from: 3, to: 5 }, { from: 9, to: 9 }, { from: 11, to: 12 }]);
+  assert.deepEqual(indexRanges([]), []);
 });
