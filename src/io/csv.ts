@@ -17,7 +17,7 @@ const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon'
 
 /** Parses CSV text (BOM already removed) into a rectangular table. Throws InputError. */
 export function parseCsvTable(text: string, file: string, options: CsvOptions = {}): Table {
-  const delimiter = options.delimiter ?? detectDelimiter(text);
+  const delimiter = options.delimiter || detectDelimiter(text); // empty means detect, as in papaparse
   if (!(CSV_DELIMITERS as readonly string[]).includes(delimiter)) {
     throw new InputError(file, null, `unsupported delimiter ${JSON.stringify(delimiter)}; expected comma, semicolon, tab or pipe`);
   }

@@ -118,7 +118,7 @@ export function parseSequenceText(text: string, file: string, options: SequenceO
     switch (format) {
       case 'csv':
       case 'tsv': {
-        const table = parseCsvTable(body, file, { delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : undefined), header: options.header });
+        const table = parseCsvTable(body, file, { delimiter: options.delimiter || (format === 'tsv' ? '\t' : undefined), header: options.header });
         return tableToDataset(table, file, options, limits);
       }
       case 'json': {

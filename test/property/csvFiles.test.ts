@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError } from '../../src/io/errors';
 import { parseSequenceBytes, parseSequenceText } from '../../src/io/sequences';
-import { expectClean, garbageText, mutated, RUNS, writtenNumber, type WrittenNumber } from './sequenceFileArbitraries';
+import { expectClean, garbageText, mutated, RUNS, sequenceOptions, writtenNumber, type WrittenNumber } from './sequenceFileArbitraries';
 
 interface CsvCase {
   text: string;
@@ -115,5 +115,12 @@ test('mutated valid CSV (truncated, cut, spliced): a Dataset or a clean InputErr
 test('random bytes as a CSV file: a Dataset or a clean InputError', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
     expectClean(() => parseSequenceBytes(bytes, 'b.csv', { window: 1 }), 'b.csv');
+  }), RUNS);
+});
+
+test('any options (valid or not) on valid or mutated CSV: a Dataset or a clean InputError', () => {
+  const text = fc.oneof(csvCase.map((c) => c.text), mutated(csvCase.map((c) => c.text)));
+  fc.assert(fc.property(text, sequenceOptions, fc.constantFrom('o.csv', 'o.tsv'), (t, options, file) => {
+    expectClean(() => parseSequenceText(t, file, options), file, t);
   }), RUNS);
 });

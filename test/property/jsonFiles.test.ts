@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError } from '../../src/io/errors';
 import { parseSequenceBytes, parseSequenceText } from '../../src/io/sequences';
-import { expectClean, garbageText, mutated, RUNS, writtenNumber, type WrittenNumber } from './sequenceFileArbitraries';
+import { expectClean, garbageText, mutated, RUNS, sequenceOptions, writtenNumber, type WrittenNumber } from './sequenceFileArbitraries';
 
 const layout = fc.record({ indent: fc.integer({ min: 0, max: 4 }), crlf: fc.boolean(), bom: fc.boolean() });
 type Layout = { indent: number; crlf: boolean; bom: boolean };
@@ -124,5 +124,17 @@ test('mutated valid JSON (truncated, cut, spliced): a Dataset or a clean InputEr
 test('random bytes as a JSON file: a Dataset or a clean InputError', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
     expectClean(() => parseSequenceBytes(bytes, 'b.json', { window: 1 }), 'b.json');
+  }), RUNS);
+});
+
+test('any options (valid or not) on JSON rows and series: a Dataset or a clean InputError', () => {
+  const doc = fc.oneof(
+    fc.array(num, { minLength: 1, maxLength: 20 }),
+    fc.array(fc.array(num, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 12 }),
+    fc.array(fc.record({ value: num, w: num }), { minLength: 1, maxLength: 12 }),
+  );
+  fc.assert(fc.property(doc, layout, sequenceOptions, (d, l, options) => {
+    const text = file(d as Doc, l);
+    expectClean(() => parseSequenceText(text, 'o.json', options), 'o.json', text);
   }), RUNS);
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError } from '../../src/io/errors';
+import type { SequenceOptions } from '../../src/io/sequences';
 import type { Dataset } from '../../src/study/types';
 
 /** A finite double written the way some tool might write it; `value` is what the text means. */
@@ -83,3 +84,15 @@ export const garbageText = fc.oneof(
 );
 
 export const RUNS = { numRuns: 150 };
+
+/** Options as a caller might pass them, valid or not: bad ones must be InputErrors too. */
+export const sequenceOptions: fc.Arbitrary<SequenceOptions> = fc.record({
+  window: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constantFrom(0, -1, 1.5, Number.NaN, 20_000)),
+  stride: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constantFrom(0, -2, 0.5)),
+  normalize: fc.constantFrom<SequenceOptions['normalize']>('zscore', 'minmax', 'none'),
+  targetColumn: fc.oneof(fc.integer({ min: -1, max: 5 }), fc.string({ maxLength: 6 }), fc.constantFrom('column 1', 'value', '2')),
+  featureColumns: fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.string({ maxLength: 4 })), { maxLength: 3 }),
+  header: fc.boolean(),
+  delimiter: fc.constantFrom(',', ';', '\t', '|', 'x', ''),
+  loss: fc.constantFrom<SequenceOptions['loss']>('mse', 'xent'),
+}, { requiredKeys: [] });
