@@ -1,10 +1,10 @@
 // The built `bptt-lens gradients` command, end to end: good input gives a complete run
 // record that matches PyTorch; every kind of bad input gives exit code 2, exactly one
 // stderr line naming the file, and no output file.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
@@ -15,11 +15,24 @@ const CLI = join(ROOT, 'dist', 'cli.js');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'torch');
 let dir = '';
 
+/** Newest modification time of any file under `path`. */
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
+}
+
 before(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(build.status, 0, `build failed: ${build.stderr}`);
+  // Build when dist/cli.js is missing or older than the sources. `npm test` has just built,
+  // and rebuilding then would rewrite dist/ under test files running in parallel.
+  if (!existsSync(CLI) || statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src'))) {
+    const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(build.status, 0, `build failed: ${build.stderr}`);
+  }
   dir = mkdtempSync(join(tmpdir(), 'bptt-lens-cli-'));
 });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
