@@ -36,6 +36,11 @@ export interface SampleOptions {
   count?: number;
 }
 
+/** Longest generated sequence (the same cap as sequence files). */
+export const SAMPLE_MAX_STEPS = 10_000;
+/** Values in one sample Dataset (x plus y): 80 MB of float64. */
+export const SAMPLE_MAX_VALUES = 10_000_000;
+
 // Copy task sizes (Arjovsky et al. 2016 use 8 symbols and S = 10; S = 5 keeps it small).
 const COPY_SYMBOLS = 8;
 const COPY_LENGTH = 5;
@@ -94,6 +99,11 @@ export function loadSample(name: SampleName, options: SampleOptions): Dataset {
   const steps = options.steps ?? info.defaults.steps;
   const count = options.count ?? info.defaults.count;
   checkInt('count', count, 1, 1_000_000);
+  const perStep = info.defaults.inputSize + (info.defaults.mode === 'many-to-many' ? info.defaults.outputSize : 0);
+  const values = count * (steps * perStep + (info.defaults.mode === 'many-to-one' ? info.defaults.outputSize : 0));
+  if (values > SAMPLE_MAX_VALUES) {
+    throw new RangeError(`${name} with ${steps} steps and ${count} examples holds ${values} values; the limit is ${SAMPLE_MAX_VALUES} (use fewer steps or examples)`);
+  }
   const rng = new Rng(options.seed);
   switch (name) {
     case 'airline': return airline(steps, count);
@@ -136,7 +146,7 @@ function airline(steps: number, count: number): Dataset {
 }
 
 function adding(rng: Rng, steps: number, count: number): Dataset {
-  checkInt('steps', steps, 2, 100_000);
+  checkInt('steps', steps, 2, SAMPLE_MAX_STEPS);
   const x = new Float64Array(count * steps * 2);
   const y = new Float64Array(count);
   const half = Math.floor(steps / 2);
@@ -152,7 +162,7 @@ function adding(rng: Rng, steps: number, count: number): Dataset {
 }
 
 function copyTask(rng: Rng, steps: number, count: number): Dataset {
-  checkInt('steps', steps, 2 * COPY_LENGTH + 1, 100_000);
+  checkInt('steps', steps, 2 * COPY_LENGTH + 1, SAMPLE_MAX_STEPS);
   const I = COPY_SYMBOLS + 2;
   const O = COPY_SYMBOLS + 1;
   const x = new Float64Array(count * steps * I);
@@ -193,7 +203,7 @@ function binaryAddition(rng: Rng, steps: number, count: number): Dataset {
 }
 
 function sine(rng: Rng, steps: number, count: number): Dataset {
-  checkInt('steps', steps, 1, 100_000);
+  checkInt('steps', steps, 1, SAMPLE_MAX_STEPS);
   const x = new Float64Array(count * steps);
   const y = new Float64Array(count);
   for (let b = 0; b < count; b++) {

@@ -73,6 +73,8 @@ test('out-of-range options are refused with a RangeError naming the option', () 
   assert.throws(() => loadSample('adding', { seed: 1, count: 0 }), /count/);
   assert.throws(() => loadSample('binary-addition', { seed: 1, steps: 31 }), /bits/);
   assert.throws(() => loadSample('nope' as never, { seed: 1 }), /unknown sample/);
+  assert.throws(() => loadSample('adding', { seed: 1, steps: 10_001, count: 1 }), /steps must be an integer from 2 to 10000/);
+  assert.throws(() => loadSample('text', { seed: 1, steps: 500, count: 10_000 }), /the limit is 10000000/);
 });
 
 test('airline: z-scored next-month windows that map back to passengers', () => {
