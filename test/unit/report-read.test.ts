@@ -92,6 +92,8 @@ test('clear errors: syntax, schema, types, lengths, with the line when there is 
   expectInputError(() => parseReport(mutate((r) => { r.runs[1].id = r.runs[0].id; }), 'r.json'), undefined, /runs\[1\]\.id: "run-1" is already used/);
   expectInputError(() => parseReport(mutate((r) => { r.runs[0].config.clip = { kind: 'norm' }; }), 'r.json'), undefined, /runs\[0\]\.config\.clip\.threshold: expected a number/);
   expectInputError(() => parseReport(mutate((r) => { r.study.kind = 'other'; }), 'r.json'), 4, /study\.kind/);
+  expectInputError(() => parseReport(mutate((r) => { r.runs[0].config.x = JSON.parse('['.repeat(20) + ']'.repeat(20)); }), 'r.json'), undefined, /runs\[0\]\.config: nested more than 8 levels deep/);
+  expectInputError(() => parseReport('['.repeat(200_000), 'r.json'), undefined, /not valid JSON/);
   expectInputError(() => parseReport(mutate((r) => { r.runs[0].history.recorded[2].layers[0].direction = 'up'; }), 'r.json'), undefined, /runs\[0\]\.history\.recorded\[2\]\.layers\[0\]\.direction/);
 });
 

@@ -10,6 +10,7 @@ import type {
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
 
+const MAX_CONFIG_DEPTH = 8;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
@@ -61,7 +62,12 @@ const SYNTAX_MESSAGES: Record<string, string> = {
 /** JSON.parse says what is wrong but rarely where; jsonc-parser (strict options) gives the offset. */
 function syntaxError(text: string, file: string, cause: unknown): InputError {
   const errors: ParseError[] = [];
-  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  try {
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  } catch {
+    // jsonc-parser recurses per nesting level; absurdly deep input overflows it.
+    return new InputError(file, null, 'not valid JSON (nested too deeply)');
+  }
   const first = errors[0];
   if (first) return new InputError(file, lineAt(text, first.offset), `not valid JSON: ${SYNTAX_MESSAGES[printParseErrorCode(first.error)] ?? 'syntax error'}`);
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -115,6 +121,18 @@ class Reader {
   private obj(v: unknown, path: string): Obj {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, 'an object', v);
     return v as Obj;
+  }
+
+  /** An object kept as it is (run configs): bounded nesting, so writing it back cannot overflow the stack. */
+  private shallow(v: unknown, path: string): Obj {
+    const o = this.obj(v, path);
+    const depth = (x: unknown, d: number): void => {
+      if (x === null || typeof x !== 'object') return;
+      if (d > MAX_CONFIG_DEPTH) throw new PathError(path, `nested more than ${MAX_CONFIG_DEPTH} levels deep`);
+      for (const y of Object.values(x)) depth(y, d + 1);
+    };
+    depth(o, 1);
+    return o;
   }
 
   private arr(v: unknown, path: string): unknown[] {
@@ -218,7 +236,7 @@ class Reader {
   private run(v: unknown, path: string): ReportRun {
     const o = this.obj(v, path);
     if (o.schema !== undefined && o.schema !== 'bptt-lens/run@1') this.fail(`${path}.schema`, '"bptt-lens/run@1"', o.schema);
-    const config = this.obj(o.config, `${path}.config`);
+    const config = this.shallow(o.config, `${path}.config`);
     const clip = config.clip;
     if (clip !== undefined) this.clip(clip, `${path}.config.clip`);
     const timesteps = this.int(o.timesteps, `${path}.timesteps`);
@@ -326,7 +344,7 @@ class Reader {
     const rec: Recommendation = {
       title: this.str(o.title, `${path}.title`),
       rationale: this.str(o.rationale ?? '', `${path}.rationale`),
-      change: { ...this.obj(o.change ?? {}, `${path}.change`) },
+      change: { ...this.shallow(o.change ?? {}, `${path}.change`) },
     };
     if (o.check === null) rec.check = null;
     else if (o.check !== undefined) {

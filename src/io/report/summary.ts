@@ -83,7 +83,7 @@ export function changeText(change: Record<string, unknown>): string {
 export function checkText(check: { runId: string; verdict: string; finalLoss: number } | null | undefined, runs: ReportRun[]): string | null {
   if (!check) return null;
   const target = runs.find((r) => r.id === check.runId);
-  return `checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}, final loss ${fmtNum(check.finalLoss)}`;
+  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}, final loss ${fmtNum(check.finalLoss)}`;
 }
 
 /** The "how to read this" text, shared by report.md and report.html. */

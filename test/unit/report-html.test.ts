@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { renderFigures } from '../../src/io/report/figures';
+import { escapeMarkdown } from '../../src/io/report/format';
+import { embedJson, renderHtml } from '../../src/io/report/html';
+import { serializeReport } from '../../src/io/report/json';
+import { renderMarkdown } from '../../src/io/report/markdown';
+import { writeReportFolder } from '../../src/io/report/write';
+import { fixtureReport } from './report-fixture';
+
+const HOSTILE = '</script><script>alert(1)</script> <img src=x onerror=alert(2)> & "q" \'a\' | *b* _c_ [l](http://e.example) \u2028';
+
+function htmlOf(label = HOSTILE): { html: string; report: ReturnType<typeof fixtureReport> } {
+  const report = fixtureReport({ long: false, hostileLabel: label });
+  return { html: renderHtml(report, renderFigures(report)), report };
+}
+
+test('report.html embeds the report JSON safely and it parses back to report.json', () => {
+  const { html, report } = htmlOf();
+  const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(m);
+  assert.ok(!m[1]!.includes('<'), 'no raw < inside the JSON block');
+  assert.ok(!m[1]!.includes('\u2028'));
+  assert.deepEqual(JSON.parse(m[1]!), JSON.parse(serializeReport(report)));
+  assert.equal((html.match(/<script/g) ?? []).length, 2, 'the JSON block and the one inline script');
+  assert.equal(embedJson('"</script>\u2028"'), '"\\u003c/script>\\u2028"');
+});
+
+test('report.html loads nothing from anywhere: no src/href/url(), strict CSP with hashes', () => {
+  const { html } = htmlOf();
+  // Every real tag (user text is escaped, so '<' + letter only starts our own tags).
+  const markup = html.replace(/<script[^>]*>[\s\S]*?<\/script>|<style>[\s\S]*?<\/style>/g, '');
+  const tags = markup.match(/<[a-zA-Z][^>]*>/g) ?? [];
+  assert.ok(tags.length > 100);
+  for (const tag of tags) assert.doesNotMatch(tag.replace(/"[^"]*"/g, '""'), /\s(src|href|srcset|action|xlink:href|poster|data|on\w+)\s*=/i, tag);
+  assert.doesNotMatch(html, /url\(|@import/i);
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!.replace(/&#39;/g, "'");
+  assert.match(csp, /default-src 'none'/);
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+  const hash = (s: string) => createHash('sha256').update(s).digest('base64');
+  assert.ok(csp.includes(`script-src 'sha256-${hash(script)}'`), 'script hash matches');
+  assert.ok(csp.includes(`style-src 'sha256-${hash(style)}'`), 'style hash matches');
+  assert.doesNotMatch(script, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+  assert.doesNotMatch(html, /\sstyle="/, 'inline style attributes would be blocked by the CSP');
+  assert.match(style, /prefers-color-scheme: dark/);
+});
+
+test('user text is escaped in the page body', () => {
+  const { html } = htmlOf();
+  const body = html.slice(html.indexOf('<main>'), html.indexOf('</main>'));
+  assert.ok(!body.includes('<script'), 'no script element from a label');
+  assert.ok(!body.includes('<img'), 'no img element from a label');
+  assert.ok(body.includes('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'));
+});
+
+test('report.md escapes labels so they stay text and keep the table intact', () => {
+  const report = fixtureReport({ long: false, hostileLabel: HOSTILE });
+  const md = renderMarkdown(report, renderFigures(report));
+  assert.ok(!md.includes('<script') && !md.includes('<img'), 'no raw HTML');
+  const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |'));
+  const cells = (l: string) => l.replace(/\\\|/g, '').split('|').length;
+  const summary = rows.filter((l) => /vanishing|healthy|exploding|Verdict/.test(l));
+  assert.ok(summary.length >= 5);
+  assert.ok(summary.every((l) => cells(l) === cells(summary[0]!)), 'every summary row has the same number of cells');
+  assert.ok(md.includes(escapeMarkdown(HOSTILE)));
+  assert.equal(escapeMarkdown('a|b*c_d[e](f)<g>&h\ni'), 'a\\|b\\*c\\_d\\[e\\]\\(f\\)&lt;g&gt;&amp;h i');
+});
+
+test('report.md has the study info, summary, how-to-read, figures, evidence and recommendations with checks', () => {
+  const report = fixtureReport({ long: false });
+  const figures = renderFigures(report);
+  const md = renderMarkdown(report, figures);
+  for (const s of ['# BPTT Lens report: Airline passengers: gradient flow', '| Source | airline |', '## Summary', '## How to read this', '## Runs', 'Decay per step ρ']) assert.ok(md.includes(s), s);
+  for (const f of figures) assert.ok(md.includes(`](${f.file})`), f.file);
+  assert.match(md, /\| rnn\\-tanh \| \*\*vanishing\*\* \| 0\\\.76 \| 26 \|/);
+  assert.match(md, /- p\\\(k\\\) falls below 1e\\-3 × p\\\(0\\\) at lag 26/);
+  assert.match(md, /\*\*Use an LSTM with forget bias 1\*\*/);
+  assert.match(md, /Checked by re\\-running \\\(lstm \\\(forget bias 1\\\)\\\): healthy, final loss 0\\\.021/);
+  assert.match(md, /Not re\\-run yet/);
+  assert.ok(md.includes('First non-finite value: gradNormH (layer 0, t = 7) = ∞.'));
+});
+
+test('in a browser: no console errors under the CSP, hover readouts and run toggles work', { skip: !existsSync('/usr/bin/chromium') && 'chromium not installed' }, async () => {
+  const { chromium } = await import('playwright-core');
+  const parent = mkdtempSync(path.join(tmpdir(), 'bptt-html-'));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const dir = await writeReportFolder(fixtureReport({ long: false, hostileLabel: HOSTILE }), parent);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`request ${r.url()}`); });
+    page.on('dialog', (d) => { problems.push(`dialog ${d.message()}`); void d.dismiss(); });
+    await page.goto('file://' + path.join(dir, 'report.html'));
+    const loss = page.locator('figure svg').nth(1);
+    await loss.scrollIntoViewIfNeeded();
+    let box = (await loss.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    assert.ok(await page.locator('#tip').isVisible(), 'tooltip shows');
+    const before = (await page.locator('#tip').textContent())!;
+    assert.match(before, /^iteration \d+rnn-tanh: [\d.]+lstm \(forget bias 1\): [\d.]+/);
+    await page.locator('input[data-toggle="1"]').uncheck();
+    await loss.scrollIntoViewIfNeeded();
+    box = (await loss.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    await page.mouse.move(box.x + box.width * 0.3 + 1, box.y + box.height * 0.5);
+    const after = (await page.locator('#tip').textContent())!;
+    assert.doesNotMatch(after, /lstm/, 'hidden run left out of the readout');
+    assert.equal(await loss.locator('g[data-run="1"]').first().evaluate((e) => getComputedStyle(e).display), 'none');
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
