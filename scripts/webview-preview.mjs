@@ -59,6 +59,9 @@ if (!shots) {
       { name: 'report-dark', q: 'view=report&theme=dark', width: 1200, full: true },
       { name: 'report-hc', q: 'view=report&theme=hc', width: 1200, full: true },
       { name: 'report-narrow-dark', q: 'view=report&theme=dark', width: 380, full: false },
+      { name: 'report-empty-busy-light', q: 'view=report&theme=light&mode=busy', width: 900, empty: true },
+      { name: 'report-error-dark', q: 'view=report&theme=dark&mode=error', width: 900, empty: true },
+      { name: 'heatmap-sidebar-dark', q: 'view=heatmaps&theme=dark&run=big&kind=timestepIteration', width: 300 },
       { name: 'heatmap-big-light', q: 'view=heatmaps&theme=light&run=big&kind=timestepIteration', width: 1100 },
       { name: 'heatmap-big-dark', q: 'view=heatmaps&theme=dark&run=big&kind=timestepIteration', width: 1100 },
       { name: 'heatmap-layers-dark', q: 'view=heatmaps&theme=dark&run=rnn-tanh&kind=timestepLayer', width: 900 },
@@ -77,7 +80,8 @@ if (!shots) {
         if ((m.type() === 'error' || m.type() === 'warning') && !m.text().includes('404')) errors.push(`console.${m.type()}: ${m.text()}`);
       });
       await page.goto(`${base}?${c.q}`);
-      await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 15000 });
+      if (c.empty) await page.waitForTimeout(500);
+      else await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 15000 });
       if (c.name.startsWith('heatmap')) {
         // Hover the middle of the plot so the readout line shows in the screenshot.
         const box = await page.locator('.heatmap-plot').boundingBox();

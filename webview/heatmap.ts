@@ -1,9 +1,9 @@
 // Canvas heatmap: the matrix is painted once into an offscreen canvas at one pixel per
 // cell (ImageData), then blitted scaled with smoothing off, so a 1000 x 500 matrix costs
 // one pass over its cells; hover and keyboard cursor only redraw a thin overlay canvas.
-import { cellAt, colorize, indexTicks, moveCursor, plottable, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
+import { cellAt, colorize, indexTicks, matrixDomain, moveCursor, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
 import { el } from './dom';
-import { formatExp, legendTicks, logDomain, lutColor, paletteLut, LUT_SIZE, type LogDomain } from './scales';
+import { formatExp, legendTicks, lutColor, paletteLut, LUT_SIZE, type LogDomain } from './scales';
 import type { Theme } from './theme';
 import { EMPTY, type HeatmapMatrix } from './viewModel';
 
@@ -62,7 +62,7 @@ export class HeatmapCanvas {
     const t0 = performance.now();
     this.m = m;
     this.theme = theme;
-    this.domain = logDomain(plottable(m.values)) ?? { lo: -1, hi: 0 };
+    this.domain = matrixDomain(m.values) ?? { lo: -1, hi: 0 };
     this.image.width = m.cols;
     this.image.height = m.rows;
     const ictx = this.image.getContext('2d')!;
@@ -121,7 +121,7 @@ export class HeatmapCanvas {
     // x ticks: column centres.
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const j of indexTicks(m.cols, Math.max(2, Math.floor(r.width / 80)))) {
+    for (const j of indexTicks(m.cols, Math.max(3, Math.floor(r.width / 80)))) {
       const x = r.left + ((j + 0.5) / m.cols) * r.width;
       ctx.beginPath();
       ctx.moveTo(x, r.top + r.height);
@@ -135,7 +135,7 @@ export class HeatmapCanvas {
     ctx.fillStyle = th.foreground;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const i of indexTicks(m.rows, Math.max(2, Math.floor(r.height / 40)))) {
+    for (const i of indexTicks(m.rows, Math.max(3, Math.floor(r.height / 40)))) {
       const y = r.top + ((i + 0.5) / m.rows) * r.height;
       ctx.beginPath();
       ctx.moveTo(r.left - 4, y);

@@ -1,6 +1,6 @@
 // The heatmap's pure parts: values -> RGBA pixels (one pixel per cell, the hot loop),
 // pixel -> cell, tick placement and keyboard cursor moves. No DOM, unit-tested in Node.
-import { LUT_SIZE, type LogDomain, type PaletteName, type Rgb } from './scales';
+import { logDomain, LUT_SIZE, type LogDomain, type PaletteName, type Rgb } from './scales';
 import { EMPTY } from './viewModel';
 
 /** Colours for cells the palette cannot show. */
@@ -21,56 +21,69 @@ export interface ColorizeStats {
   empty: number;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** An RGBA pixel as the uint32 whose bytes in memory are r, g, b, a. */
+function packRgba(r: number, g: number, b: number, a: number): number {
+  return LITTLE_ENDIAN ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
+}
+
 /**
  * Fills `out` (RGBA, 4 * values.length bytes) from row-major values: log-scaled palette
  * for positive finite values, special colours for NaN (non-finite) and 0, transparent for
- * EMPTY (not applicable, e.g. the itemized upper triangle).
+ * EMPTY (not applicable, e.g. the itemized upper triangle). Writes whole pixels through a
+ * Uint32Array view: one store per cell, which is what keeps 500k cells well under 200 ms.
  */
 export function colorize(
   values: Float64Array, d: LogDomain, lut: Uint8ClampedArray, special: SpecialColors, out: Uint8ClampedArray,
 ): ColorizeStats {
   const stats: ColorizeStats = { nonFinite: 0, zero: 0, empty: 0 };
+  const packed = new Uint32Array(LUT_SIZE);
+  for (let k = 0; k < LUT_SIZE; k++) packed[k] = packRgba(lut[k * 3]!, lut[k * 3 + 1]!, lut[k * 3 + 2]!, 255);
+  const nonFinite = packRgba(special.nonFinite[0], special.nonFinite[1], special.nonFinite[2], 255);
+  const zero = packRgba(special.zero[0], special.zero[1], special.zero[2], 255);
+  const px = new Uint32Array(out.buffer, out.byteOffset, values.length);
   const scale = (LUT_SIZE - 1) / (d.hi - d.lo);
   const lo = d.lo;
   const n = values.length;
-  for (let i = 0, p = 0; i < n; i++, p += 4) {
+  for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (v > 0 && v < Infinity) {
       let k = Math.round((Math.log10(v) - lo) * scale);
       if (k < 0) k = 0;
       else if (k > LUT_SIZE - 1) k = LUT_SIZE - 1;
-      const q = k * 3;
-      out[p] = lut[q]!;
-      out[p + 1] = lut[q + 1]!;
-      out[p + 2] = lut[q + 2]!;
-      out[p + 3] = 255;
+      px[i] = packed[k]!;
     } else if (v === EMPTY) {
-      out[p + 3] = 0;
+      px[i] = 0;
       stats.empty++;
     } else if (v === 0) {
-      out[p] = special.zero[0];
-      out[p + 1] = special.zero[1];
-      out[p + 2] = special.zero[2];
-      out[p + 3] = 255;
+      px[i] = zero;
       stats.zero++;
     } else {
       // NaN (null in JSON), +Inf, or a negative value that a norm cannot have.
-      out[p] = special.nonFinite[0];
-      out[p + 1] = special.nonFinite[1];
-      out[p + 2] = special.nonFinite[2];
-      out[p + 3] = 255;
+      px[i] = nonFinite;
       stats.nonFinite++;
     }
   }
   return stats;
 }
 
-/** Finite positive values of a matrix, for the colour domain (EMPTY and NaN skipped). */
-export function* plottable(values: Float64Array): Generator<number> {
+/**
+ * The log colour domain of a matrix (EMPTY, NaN, 0 skipped): min and max found in linear
+ * space, so only two logarithms are taken. Null when no cell is plottable.
+ */
+export function matrixDomain(values: Float64Array): LogDomain | null {
+  let min = Infinity;
+  let max = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v > 0 && v < Infinity) yield v;
+    if (v > 0 && v < Infinity) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
   }
+  if (min === Infinity) return null;
+  return logDomain([min, max]);
 }
 
 export interface PlotRect {

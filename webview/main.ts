@@ -3,7 +3,7 @@
 // from then on draw whatever well-formed message it posts.
 import type { WebviewKind, WebviewToHost } from '../src/protocol';
 import type { App, View } from './app';
-import { el } from './dom';
+import { clear, el } from './dom';
 import { HeatmapsView } from './heatmapsView';
 import { checkHostMessage } from './messages';
 import { ReportView } from './reportView';
@@ -51,8 +51,12 @@ function start(): void {
     },
   };
 
-  const root = el('main', { class: `view view-${kind}` });
-  document.body.append(root);
+  // The host shell has <div id="app" role="main" aria-busy="true"> with a loading line.
+  const shell = document.getElementById('app') ?? document.body.appendChild(el('div', { attrs: { id: 'app', role: 'main' } }));
+  clear(shell);
+  shell.removeAttribute('aria-busy');
+  const root = el('div', { class: `view view-${kind}` });
+  shell.append(root);
   const view: View = kind === 'heatmaps' ? new HeatmapsView(root, app) : new ReportView(root, app);
 
   window.addEventListener('message', (event: MessageEvent) => {

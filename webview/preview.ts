@@ -2,7 +2,7 @@
 // scripts/webview-preview.mjs, never shipped): theme variables, a fake acquireVsCodeApi,
 // and the fixture report posted after the page says 'ready'. Query string:
 //   view=report|heatmaps  theme=light|dark|hc  kind=timestepIteration|timestepLayer|itemized
-//   run=<fixture run id>|big (heatmaps view)  width=<px>
+//   run=<fixture run id>|big (heatmaps view)  width=<px>  mode=empty|busy|error
 import type { HostToWebview } from '../src/protocol';
 import { bigRun, fixtureReport } from './fixture';
 
@@ -98,6 +98,10 @@ function send(msg: unknown): void {
 w.__preview = { send, setTheme };
 
 function hostReply(): HostToWebview[] {
+  const mode = params.get('mode');
+  if (mode === 'empty') return [{ type: 'clear' }];
+  if (mode === 'busy') return [{ type: 'clear' }, { type: 'busy', label: 'Training lstm · clip norm 1 (3 of 12)', fraction: 0.25 }];
+  if (mode === 'error') return [{ type: 'clear' }, { type: 'error', message: 'data.csv:14: expected a number in column "passengers", got "n/a"' }];
   const report = fixtureReport();
   if (view === 'report') return [{ type: 'report', report, selectedRunId: 'lstm' }];
   const which = params.get('run') ?? 'big';

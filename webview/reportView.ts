@@ -64,6 +64,8 @@ export class ReportView implements View {
       case 'select':
         this.app.save({ selectedRunId: msg.runId });
         this.highlight();
+        // Picked in the Runs tree: bring its card into view.
+        this.content.querySelector(`.card.selected`)?.scrollIntoView({ block: 'nearest' });
         break;
       case 'busy':
         this.showBusy(msg.label, msg.fraction);
@@ -132,6 +134,8 @@ export class ReportView implements View {
 
   private render(): void {
     const r = this.report!;
+    // A re-sent report (after a re-run) should not throw the reader back to the top.
+    const keepY = window.scrollY;
     this.destroyCharts();
     clear(this.content);
     const s = r.study;
@@ -165,11 +169,9 @@ export class ReportView implements View {
     );
     this.renderCharts();
     this.highlight();
-    if (!this.scrollRestored) {
-      this.scrollRestored = true;
-      const y = this.app.state.scrollY;
-      if (y > 0) requestAnimationFrame(() => window.scrollTo(0, y));
-    }
+    const y = this.scrollRestored ? keepY : this.app.state.scrollY;
+    this.scrollRestored = true;
+    if (y > 0) requestAnimationFrame(() => window.scrollTo(0, y));
   }
 
   private toolbar(): HTMLElement {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cellAt, colorize, indexTicks, moveCursor, plottable, SPECIAL } from '../../webview/heatmapImage';
+import { cellAt, colorize, indexTicks, moveCursor, matrixDomain, SPECIAL } from '../../webview/heatmapImage';
 import { LUT_SIZE, logDomain, lutColor, paletteLut } from '../../webview/scales';
 import { EMPTY } from '../../webview/viewModel';
 
@@ -40,7 +40,7 @@ test('colorize agrees with a per-cell reference on random matrices (property)', 
   fc.assert(
     fc.property(fc.array(fc.oneof(fc.double({ min: 1e-30, max: 1e30, noNaN: true }), fc.constant(NaN), fc.constant(0), fc.constant(EMPTY)), { minLength: 1, maxLength: 200 }), (arr) => {
       const values = Float64Array.from(arr);
-      const d = logDomain(plottable(values)) ?? { lo: -1, hi: 0 };
+      const d = matrixDomain(values) ?? { lo: -1, hi: 0 };
       const out = new Uint8ClampedArray(values.length * 4);
       colorize(values, d, lut, SPECIAL.inferno, out);
       return arr.every((v, i) => {
@@ -62,12 +62,21 @@ test('colorizing 1000 x 500 cells takes well under 200 ms in Node', () => {
   const out = new Uint8ClampedArray(values.length * 4);
   const lut = paletteLut('viridis');
   const t0 = performance.now();
-  const d = logDomain(plottable(values))!;
+  const d = matrixDomain(values)!;
   colorize(values, d, lut, SPECIAL.viridis, out);
   const ms = performance.now() - t0;
   assert.ok(ms < 200, `${ms.toFixed(1)} ms`);
   // The right-hand column (t = T-1, largest norm in the last row) is the top of the palette.
   assert.deepEqual(px(out, rows * cols - 1), [...lutColor(lut, LUT_SIZE - 1), 255]);
+});
+
+test('matrixDomain matches logDomain over the plottable cells', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.double({ min: 1e-300, max: 1e300, noNaN: true }), fc.constant(NaN), fc.constant(0), fc.constant(EMPTY), fc.constant(Infinity))), (arr) => {
+      const expected = logDomain(arr.filter((v) => v > 0 && v < Infinity));
+      assert.deepEqual(matrixDomain(Float64Array.from(arr)), expected);
+    }),
+  );
 });
 
 test('cellAt maps plot pixels to cells and refuses points outside', () => {
