@@ -19,7 +19,7 @@ import type { RunStats } from './stallProbe';
 import { ReportStore } from './store';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
-import { plainLabel } from './viewModel';
+import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 
 const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'];
@@ -291,7 +291,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
   private async recoverDataset(report: Report, steps: number, settings: LensSettings): Promise<Dataset | undefined> {
     const source = report.study.source;
     try {
-      if (isSampleName(source)) return loadSample(source, { seed: settings.seed, steps });
+      const sample = sampleOfSource(source);
+      if (sample !== null && isSampleName(sample)) return loadSample(sample, { seed: settings.seed, steps });
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
       const candidates = path.isAbsolute(source) ? [source] : folders.map((f) => path.join(f, source));
       for (const file of candidates) {
@@ -400,7 +401,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
 function panelTitle(report: Report): string {
   const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
-  return `BPTT Lens: ${kind} · ${path.basename(report.study.source || report.study.name)}`;
+  return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
 }
 
 function uniqueId(report: Report, base: string): string {

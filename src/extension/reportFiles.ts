@@ -4,7 +4,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { InputError } from '../io/errors';
-import { parseReport } from '../io/report/read';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
@@ -47,6 +46,8 @@ export async function readReportFile(file: string): Promise<Report> {
     if (e instanceof InputError) throw e;
     throw new InputError(file, null, `cannot read: ${(e as Error).message}`);
   }
+  // Loaded on first use: the reader pulls in jsonc-parser, and activation must not depend on it.
+  const { parseReport } = await import('../io/report/read');
   return parseReport(text, file);
 }
 

@@ -43,7 +43,7 @@ export function chooseSaveTarget(workspaceFolders: readonly string[], reportFold
 
 /** A short report name from the study: "diagnosis-airline", "clipping-my-data". */
 export function reportName(kind: string, source: string): string {
-  const base = path.basename(source).replace(/\.[^.]+$/, '');
+  const base = path.basename(source.replace(/^sample:/, '')).replace(/\.[^.]+$/, '');
   const slug = `${kind}-${base}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
   return slug.slice(0, 60) || 'report';
 }

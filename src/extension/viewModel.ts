@@ -105,9 +105,23 @@ export function verdictSummary(report: Report): string {
 
 const KIND_LABELS: Record<string, string> = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' };
 
+/** 'sample:airline' -> 'airline'; a file path -> its file name. */
+export function displaySource(source: string): string {
+  if (source.startsWith(SAMPLE_PREFIX)) return source.slice(SAMPLE_PREFIX.length);
+  return source.split(/[\\/]/).pop() || source;
+}
+
+/** The built-in sample a study source names, if it is one ('sample:airline' or 'airline'). */
+export function sampleOfSource(source: string): string | null {
+  if (source.startsWith(SAMPLE_PREFIX)) return source.slice(SAMPLE_PREFIX.length);
+  return /^[a-z-]+$/.test(source) ? source : null;
+}
+
+const SAMPLE_PREFIX = 'sample:';
+
 export function studyLabel(report: Report): string {
   const kind = KIND_LABELS[report.study.kind] ?? report.study.kind;
-  return `${kind}: ${report.study.source || report.study.name}`;
+  return `${kind}: ${displaySource(report.study.source || report.study.name)}`;
 }
 
 /** Local time HH:MM for a session study, the date for a saved one. */
