@@ -63,6 +63,7 @@ export async function loadTf(): Promise<Tf> {
     wasm.setWasmPaths(wasmDir + path.sep);
     await tf.setBackend('cpu');
     await tf.ready();
+    tf.tensor([0]).dispose(); // the banner comes with the cpu backend's first write
     wasmReady = await tf.setBackend('wasm');
     await tf.ready();
     await tf.setBackend('cpu');
@@ -168,8 +169,8 @@ export class TfRecurrentModel {
   }
 
   /**
-   * One SGD step with gradient clipping by global norm (torch.nn.utils.clip_grad_norm_:
-   * scale by threshold / (norm + 1e-6) when norm > threshold). Returns the loss.
+   * One SGD step with gradient clipping by global norm as the engine clips (clip.ts: scale
+   * by threshold / norm when norm > threshold). Returns the loss.
    */
   trainStep(learningRate: number, clipThreshold: number | null): number {
     const tf = this.tf;
@@ -179,7 +180,7 @@ export class TfRecurrentModel {
       let scale = 1;
       if (clipThreshold !== null) {
         const norm = Math.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
-        if (norm > clipThreshold) scale = clipThreshold / (norm + 1e-6);
+        if (norm > clipThreshold) scale = clipThreshold / norm;
       }
       PARAM_ORDER.forEach((name, k) => this.variables[name].assign(tf.sub(this.variables[name], tf.mul(list[k], learningRate * scale))));
       return value.dataSync()[0];

@@ -5,6 +5,7 @@
 //
 //   const pool = new WorkerPool();                 // one worker per core, started lazily
 //   const runs = await pool.executor(dataset, planned, { signal, onProgress });
+//   const report = await pool.runStudy(spec, { signal, onProgress });
 //   await pool.close();
 //
 // Cancelling (AbortSignal) terminates the workers busy with that call, drops its queued
@@ -16,7 +17,8 @@
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Dataset, PlannedRun, ReportRun, RunExecutor } from '../study/types';
+import { runStudy, type StudySpec } from '../study/study';
+import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor } from '../study/types';
 import { parseWorkerMessage, type RunRequest } from './messages';
 
 export interface WorkerPoolOptions {
@@ -26,6 +28,11 @@ export interface WorkerPoolOptions {
   workerPath?: string;
 }
 
+/**
+ * Progress in runs, like study.ts's sequential executor (`total` = number of planned runs),
+ * but fractional: `done` = Σ over runs of (iterations finished / iterations planned), so a
+ * sweep's bar moves while its runs train, not only when one finishes.
+ */
 export type ProgressCallback = (done: number, total: number, label: string) => void;
 
 /** One call of `execute`: its runs, their results so far, and how to settle it. */
@@ -33,10 +40,9 @@ interface Call {
   planned: PlannedRun[];
   results: (ReportRun | undefined)[];
   remaining: number;
-  /** Iterations finished per run, and their sum over the call. */
-  iterationsDone: number[];
+  /** Fraction of each run finished, and their sum over the call. */
+  fractionDone: number[];
   sumDone: number;
-  sumTotal: number;
   onProgress: ProgressCallback | undefined;
   settled: boolean;
   resolve: (runs: ReportRun[]) => void;
@@ -117,9 +123,8 @@ export class WorkerPool {
         planned,
         results: new Array(planned.length).fill(undefined),
         remaining: planned.length,
-        iterationsDone: new Array(planned.length).fill(0),
+        fractionDone: new Array(planned.length).fill(0),
         sumDone: 0,
-        sumTotal: planned.reduce((s, p) => s + Math.max(0, p.config.iterations), 0),
         onProgress,
         settled: false,
         resolve,
@@ -134,6 +139,11 @@ export class WorkerPool {
       planned.forEach((_, index) => this.queue.push({ jobId: this.nextJobId++, call, index, dataset }));
       this.pump();
     });
+  }
+
+  /** study.runStudy with this pool as its executor: plan, run in parallel, diagnose, recommend. */
+  runStudy(spec: StudySpec, opts: { signal?: AbortSignal; onProgress?: ProgressCallback } = {}): Promise<Report> {
+    return runStudy(spec, { signal: opts.signal, onProgress: opts.onProgress, executor: this.executor });
   }
 
   /** Terminate every worker; pending calls reject. The pool cannot be used afterwards. */
@@ -188,16 +198,16 @@ export class WorkerPool {
     }
     switch (msg.type) {
       case 'progress':
-        this.progress(job, Math.min(msg.done, run.config.iterations));
+        if (msg.total > 0) this.progress(job, Math.min(msg.done / msg.total, 1));
         break;
       case 'result': {
         slot.job = null;
         slot.worker.unref();
         const call = job.call;
         if (!call.settled) {
-          this.progress(job, run.config.iterations);
           call.results[job.index] = msg.run;
           call.remaining--;
+          this.progress(job, 1);
           if (call.remaining === 0) this.succeed(call);
         }
         this.pump();
@@ -228,16 +238,18 @@ export class WorkerPool {
     this.pump(); // replaces the worker if runs are waiting
   }
 
-  private progress(job: Job, done: number): void {
+  private progress(job: Job, fraction: number): void {
     const call = job.call;
     if (call.settled) return;
-    const before = call.iterationsDone[job.index];
-    if (done <= before) return;
-    call.iterationsDone[job.index] = done;
-    call.sumDone += done - before;
+    const before = call.fractionDone[job.index];
+    if (fraction <= before) return;
+    call.fractionDone[job.index] = fraction;
+    call.sumDone += fraction - before;
     if (!call.onProgress) return;
+    // A sum of fractions can drift by an ulp: report exactly `total` at the end, never above it.
+    const done = call.remaining === 0 ? call.planned.length : Math.min(call.sumDone, call.planned.length);
     try {
-      call.onProgress(call.sumDone, call.sumTotal, call.planned[job.index].label);
+      call.onProgress(done, call.planned.length, call.planned[job.index].label);
     } catch (err) {
       this.fail(call, err);
     }

@@ -1,0 +1,449 @@
+// `npm run bench`: the engine against TensorFlow.js (cpu and wasm backends) on the same
+// workloads, in one process, interleaved (engine, cpu, wasm, engine, cpu, wasm, ...) after
+// warm-up, reporting medians. Plus: a training sweep on 1 worker vs. every core (and
+// TF.js sequentially), the itemized T×T matrix's cost at T = 256, and the peak RSS of a
+// 10,000-step LSTM pass (in a child process).
+//
+// Fairness notes, printed with the table:
+// - The engine computes in float64 and records every per-timestep probe (gate statistics,
+//   gate gradient norms, weightGradByStep, ‖∂L/∂h_t‖, ‖∂L/∂c_t‖, ‖∂L/∂x_t‖) but not the
+//   itemized matrix or the Jacobian norms. TF.js computes in float32 (its only floating
+//   dtype on these backends) and only the loss and parameter gradients.
+// - Before timing, both sides' losses and gradients are compared on the same weights and
+//   data; the largest relative difference is reported (float32 accuracy expected).
+// - TF.js's wasm backend runs its SIMD binary single-threaded in Node (TF.js 4.22 disables
+//   wasm threads under Node).
+//
+// Options: --out FILE (JSON), --only NAMES (comma-separated substrings), --reps N (5),
+// --warmup N (1), --engine-only, --no-sweep, --sweep-iterations N (50), --sweep-tfjs-cpu
+// (also run the sweep on TF.js's cpu backend: slow), --no-extras (skip itemized and RSS).
+
+import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { runPass } from '../src/engine/bptt';
+import { initializeModel } from '../src/engine/init';
+import { createModel } from '../src/engine/model';
+import { Rng } from '../src/engine/rng';
+import type { Batch, CellKind, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
+import { cellSettings, defaultRunConfig } from '../src/study/study';
+import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
+import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
+import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type Tf } from './tfjsModels';
+
+interface Workload {
+  name: string;
+  cell: CellKind;
+  nonlinearity: Nonlinearity;
+  hiddenSize: number;
+  batchSize: number;
+  steps: number;
+}
+
+const WORKLOADS: Workload[] = [
+  { name: 'lstm-h64-b16-t128', cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 16, steps: 128 },
+  { name: 'rnn-h128-b32-t256', cell: 'rnn', nonlinearity: 'tanh', hiddenSize: 128, batchSize: 32, steps: 256 },
+  { name: 'gru-h32-b1-t1000', cell: 'gru', nonlinearity: 'tanh', hiddenSize: 32, batchSize: 1, steps: 1000 },
+];
+
+/** Every per-timestep probe except the O(T²) itemized matrix and the Jacobian power iterations. */
+const ENGINE_PROBES: ProbeOptions = { gates: true, weightGradByStep: true, jacobian: false, itemized: false };
+
+const SWEEP_CELLS: CellChoice[] = ['rnn-tanh', 'rnn-relu', 'lstm', 'gru'];
+const SWEEP_CLIPS: ClipSpec[] = [{ kind: 'none' }, { kind: 'norm', threshold: 0.1 }, { kind: 'norm', threshold: 1 }, { kind: 'norm', threshold: 10 }];
+const SWEEP_LEARNING_RATE = 0.05;
+
+interface Args {
+  out: string | null;
+  only: string[] | null;
+  reps: number;
+  warmup: number;
+  engineOnly: boolean;
+  sweep: boolean;
+  sweepIterations: number;
+  sweepTfjsCpu: boolean;
+  extras: boolean;
+  childRss: number | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, childRss: null,
+  };
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--out': args.out = argv[++i] ?? null; if (!args.out) throw new Error('--out needs a file name'); break;
+      case '--only': args.only = (argv[++i] ?? '').split(',').filter(Boolean); break;
+      case '--reps': args.reps = int(a, argv[++i], 1); break;
+      case '--warmup': args.warmup = int(a, argv[++i], 0); break;
+      case '--engine-only': args.engineOnly = true; break;
+      case '--no-sweep': args.sweep = false; break;
+      case '--sweep-iterations': args.sweepIterations = int(a, argv[++i], 1); break;
+      case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
+      case '--no-extras': args.extras = false; break;
+      case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
+      default: throw new Error(`unknown option ${a}`);
+    }
+  }
+  return args;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timeIt(fn: () => unknown): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------- problems
+
+interface Problem {
+  model: Model;
+  batch: Batch;
+  weights: BenchWeights;
+  data: BenchData;
+}
+
+function makeProblem(w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number }, seed: number): Problem {
+  const model = createModel({
+    cell: w.cell, nonlinearity: w.nonlinearity, variant: 'vanilla', inputSize: 1, hiddenSize: w.hiddenSize, numLayers: 1, bidirectional: false, outputSize: 1,
+  });
+  const rng = new Rng(seed);
+  initializeModel(model, { scheme: 'pytorch', spectralRadius: null, forgetBias: false }, rng);
+  const B = w.batchSize;
+  const T = w.steps;
+  const x = Float64Array.from({ length: B * T }, () => rng.range(-1, 1));
+  const y = Float64Array.from({ length: B }, () => rng.range(-1, 1));
+  const batch: Batch = { batchSize: B, steps: T, inputSize: 1, outputSize: 1, mode: 'many-to-one', x, y };
+  const p = (name: string): Float64Array => {
+    const t = model.params.get(name);
+    if (!t) throw new Error(`engine model has no parameter ${name}`);
+    return t.data;
+  };
+  const weights: BenchWeights = {
+    cell: w.cell, nonlinearity: w.nonlinearity, inputSize: 1, hiddenSize: w.hiddenSize, outputSize: 1,
+    weightIh: p('weight_ih_l0'), weightHh: p('weight_hh_l0'), biasIh: p('bias_ih_l0'), biasHh: p('bias_hh_l0'),
+    headWeight: p('head.weight'), headBias: p('head.bias'),
+  };
+  return { model, batch, weights, data: { batchSize: B, steps: T, x, y } };
+}
+
+function enginePass(p: Problem, probes: ProbeOptions = ENGINE_PROBES): number {
+  return runPass(p.model, p.batch, { loss: 'mse', probes }).loss;
+}
+
+/** Largest relative difference between the engine's and TF.js's loss and gradients (scaled by each tensor's max |value|). */
+function agreement(p: Problem, tfm: TfRecurrentModel): number {
+  const ours = runPass(p.model, p.batch, { loss: 'mse', probes: { gates: false, weightGradByStep: false, jacobian: false } });
+  const theirs = tfm.gradients();
+  let worst = Math.abs(ours.loss - theirs.loss) / Math.max(Math.abs(ours.loss), 1e-30);
+  for (const name of PARAM_ORDER) {
+    const a = ours.grads.get(name)!.data;
+    const b = theirs.grads[name];
+    let scale = 0;
+    let diff = 0;
+    for (let k = 0; k < a.length; k++) {
+      scale = Math.max(scale, Math.abs(a[k]));
+      diff = Math.max(diff, Math.abs(a[k] - b[k]));
+    }
+    if (scale > 0) worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
+// ---------------------------------------------------------------- workloads
+
+interface WorkloadResult {
+  name: string;
+  engineMs: number;
+  tfjsCpuMs: number | null;
+  tfjsWasmMs: number | null;
+  speedupVsCpu: number | null;
+  speedupVsWasm: number | null;
+  engineRunsMs: number[];
+  tfjsCpuRunsMs: number[];
+  tfjsWasmRunsMs: number[];
+  /** Max relative difference of loss and gradients, engine (float64) vs TF.js (float32). */
+  agreementCpu: number | null;
+  agreementWasm: number | null;
+  [extra: string]: unknown;
+}
+
+async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<WorkloadResult> {
+  const p = makeProblem(w, 1234);
+  let cpuModel: TfRecurrentModel | null = null;
+  let wasmModel: TfRecurrentModel | null = null;
+  const result: WorkloadResult = {
+    name: w.name, engineMs: NaN, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
+    engineRunsMs: [], tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
+  };
+  try {
+    if (tf) {
+      await useBackend(tf, 'cpu');
+      cpuModel = new TfRecurrentModel(tf, p.weights, p.data);
+      result.agreementCpu = agreement(p, cpuModel);
+      await useBackend(tf, 'wasm');
+      wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
+      result.agreementWasm = agreement(p, wasmModel);
+    }
+    for (let r = -args.warmup; r < args.reps; r++) {
+      const e = timeIt(() => enginePass(p));
+      if (r >= 0) result.engineRunsMs.push(e);
+      if (tf && cpuModel && wasmModel) {
+        await useBackend(tf, 'cpu');
+        const c = timeIt(() => cpuModel!.lossAndGrads());
+        await useBackend(tf, 'wasm');
+        const m = timeIt(() => wasmModel!.lossAndGrads());
+        if (r >= 0) {
+          result.tfjsCpuRunsMs.push(c);
+          result.tfjsWasmRunsMs.push(m);
+        }
+      }
+    }
+  } finally {
+    if (tf && cpuModel) {
+      await useBackend(tf, 'cpu');
+      cpuModel.dispose();
+    }
+    if (tf && wasmModel) {
+      await useBackend(tf, 'wasm');
+      wasmModel.dispose();
+    }
+  }
+  result.engineMs = median(result.engineRunsMs);
+  if (result.tfjsCpuRunsMs.length > 0) {
+    result.tfjsCpuMs = median(result.tfjsCpuRunsMs);
+    result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
+    result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
+    result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- sweep
+
+function sweepDataset(w: Workload): Dataset {
+  const rng = new Rng(99);
+  const count = w.batchSize;
+  return {
+    name: 'bench-sweep', description: 'uniform noise', task: 'regress a random target from a random sequence',
+    mode: 'many-to-one', loss: 'mse', inputSize: 1, outputSize: 1, steps: w.steps, count,
+    x: Float64Array.from({ length: count * w.steps }, () => rng.range(-1, 1)),
+    y: Float64Array.from({ length: count }, () => rng.range(-1, 1)),
+    source: 'bench', normalization: { kind: 'none' },
+  };
+}
+
+function sweepPlan(dataset: Dataset, w: Workload, iterations: number): PlannedRun[] {
+  const out: PlannedRun[] = [];
+  for (const cellChoice of SWEEP_CELLS) {
+    for (const clip of SWEEP_CLIPS) {
+      const config = defaultRunConfig(dataset, {
+        ...cellSettings(cellChoice), hiddenSize: w.hiddenSize, batchSize: w.batchSize, iterations, optimizer: 'sgd',
+        learningRate: SWEEP_LEARNING_RATE, clip, seed: 5,
+      });
+      const id = `${cellChoice}-${clip.kind === 'none' ? 'noclip' : `norm${clip.threshold}`}`;
+      // Probes at initialisation and at the end only, so the engine's extra work over TF.js's
+      // training steps is two probe passes per run.
+      out.push({ id, label: id, config, recordAt: [0, iterations] });
+    }
+  }
+  return out;
+}
+
+async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<WorkloadResult> {
+  const dataset = sweepDataset(w);
+  const planned = sweepPlan(dataset, w, args.sweepIterations);
+  const cores = defaultPoolSize();
+  const one = new WorkerPool({ size: 1 });
+  const all = new WorkerPool({ size: cores });
+  const name = `sweep-${w.name}-${SWEEP_CELLS.length}cells-${SWEEP_CLIPS.length}clips-${args.sweepIterations}it`;
+  try {
+    // Warm-up: start every worker and JIT the engine in each (one short run per worker).
+    const warm = sweepPlan(dataset, w, 2);
+    await one.executor(dataset, warm.slice(0, 1), {});
+    await all.executor(dataset, warm.slice(0, cores), {});
+    let runsOne: unknown = null;
+    let runsAll: unknown = null;
+    const oneMs = await timeAsync(async () => { runsOne = await one.executor(dataset, planned, {}); });
+    const allMs = await timeAsync(async () => { runsAll = await all.executor(dataset, planned, {}); });
+    const result: WorkloadResult = {
+      name, engineMs: allMs, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
+      engineRunsMs: [allMs], tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
+      engine1WorkerMs: oneMs, engineWorkers: cores, poolSpeedup: oneMs / allMs,
+      deterministicAcrossPoolSizes: isDeepStrictEqual(runsOne, runsAll),
+      runs: planned.length, iterationsPerRun: args.sweepIterations,
+    };
+    if (tf) {
+      const tfSweep = async (backend: 'cpu' | 'wasm'): Promise<number> => {
+        await useBackend(tf, backend);
+        return timeAsync(async () => {
+          for (const run of planned) {
+            const c = run.config;
+            const p = makeProblem({ cell: c.cell, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
+            const m = new TfRecurrentModel(tf, p.weights, { batchSize: dataset.count, steps: dataset.steps, x: dataset.x, y: dataset.y });
+            const threshold = c.clip.kind === 'norm' ? c.clip.threshold : null;
+            for (let it = 0; it < c.iterations; it++) m.trainStep(c.learningRate, threshold);
+            m.dispose();
+          }
+        });
+      };
+      result.tfjsWasmMs = await tfSweep('wasm');
+      result.tfjsWasmRunsMs = [result.tfjsWasmMs];
+      result.speedupVsWasm = result.tfjsWasmMs / allMs;
+      if (args.sweepTfjsCpu) {
+        result.tfjsCpuMs = await tfSweep('cpu');
+        result.tfjsCpuRunsMs = [result.tfjsCpuMs];
+        result.speedupVsCpu = result.tfjsCpuMs / allMs;
+      }
+    }
+    return result;
+  } finally {
+    await Promise.all([one.close(), all.close()]);
+  }
+}
+
+// ---------------------------------------------------------------- extras
+
+function benchItemized(args: Args): { steps: number; passMs: number; passWithItemizedMs: number; itemizedMs: number } {
+  const steps = 256;
+  const p = makeProblem({ cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 1, steps }, 77);
+  const withItemized: ProbeOptions = { ...ENGINE_PROBES, itemized: true, itemizedMaxSteps: steps };
+  const plain: number[] = [];
+  const itemized: number[] = [];
+  for (let r = -args.warmup; r < Math.max(3, args.reps); r++) {
+    const a = timeIt(() => enginePass(p));
+    const b = timeIt(() => {
+      const rec = runPass(p.model, p.batch, { loss: 'mse', probes: withItemized }).record;
+      if (!rec.itemized || rec.itemized.length !== steps) throw new Error('the engine did not return the itemized matrix');
+    });
+    if (r >= 0) {
+      plain.push(a);
+      itemized.push(b);
+    }
+  }
+  const passMs = median(plain);
+  const passWithItemizedMs = median(itemized);
+  return { steps, passMs, passWithItemizedMs, itemizedMs: passWithItemizedMs - passMs };
+}
+
+/** Child-process side of the RSS measurement: one LSTM pass of `steps` steps, then report. */
+function childRss(steps: number): void {
+  const p = makeProblem({ cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 1, steps }, 3);
+  const passMs = timeIt(() => enginePass(p));
+  process.stdout.write(JSON.stringify({ steps, passMs, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+}
+
+function benchRss(): { steps: number; peakRssMiB: number; baselineRssMiB: number; passMs: number } {
+  const run = (steps: number): { passMs: number; maxRssKiB: number } => {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=4096', __filename, '--child-rss', String(steps)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`RSS child failed (exit ${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { passMs: number; maxRssKiB: number };
+  };
+  const big = run(10_000);
+  const base = run(1);
+  return { steps: 10_000, peakRssMiB: big.maxRssKiB / 1024, baselineRssMiB: base.maxRssKiB / 1024, passMs: big.passMs };
+}
+
+// ---------------------------------------------------------------- report
+
+const fmtMs = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const fmtX = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${v.toFixed(2)}×`);
+const fmtE = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toExponential(1));
+
+function printTable(rows: WorkloadResult[]): void {
+  const header = ['workload', 'engine ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'vs cpu', 'vs wasm', 'Δ vs f32 cpu/wasm'];
+  const body = rows.map((r) => [
+    r.name, fmtMs(r.engineMs), fmtMs(r.tfjsCpuMs), fmtMs(r.tfjsWasmMs), fmtX(r.speedupVsCpu), fmtX(r.speedupVsWasm),
+    r.agreementCpu === null ? '—' : `${fmtE(r.agreementCpu)} / ${fmtE(r.agreementWasm)}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((n) => '-'.repeat(n)).join('  '));
+  for (const b of body) console.log(line(b));
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.childRss !== null) return childRss(args.childRss);
+
+  const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
+  const tf = args.engineOnly ? null : await loadTf();
+  const environment = {
+    node: process.version,
+    cpus: os.cpus().length,
+    availableParallelism: defaultPoolSize(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    tfjs: tf ? tf.version.tfjs : null,
+    tfjsWasm: tf ? 'SIMD binary, single-threaded (TF.js disables wasm threads under Node)' : null,
+    dtypes: { engine: 'float64', tfjs: 'float32' },
+    engineProbes: ENGINE_PROBES,
+    reps: args.reps,
+    warmup: args.warmup,
+  };
+  console.log(`BPTT Lens engine vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
+  console.log(`median of ${args.reps} interleaved repetitions after ${args.warmup} warm-up; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only.\n`);
+
+  const workloads: WorkloadResult[] = [];
+  for (const w of WORKLOADS) {
+    if (!selected(w.name)) continue;
+    const r = await benchWorkload(w, args, tf);
+    workloads.push(r);
+    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms`);
+  }
+  if (args.sweep && selected('sweep')) {
+    const r = await benchSweep(WORKLOADS[0], args, tf);
+    workloads.push(r);
+    console.log(`  ${r.name}: 1 worker ${fmtMs(r.engine1WorkerMs as number)} ms, ${r.engineWorkers} workers ${fmtMs(r.engineMs)} ms (pool speedup ${fmtX(r.poolSpeedup as number)}, identical results: ${r.deterministicAcrossPoolSizes}), tfjs-wasm sequential ${fmtMs(r.tfjsWasmMs)} ms`);
+  }
+  let itemized = null;
+  let peakRss = null;
+  if (args.extras && selected('extras')) {
+    itemized = benchItemized(args);
+    peakRss = benchRss();
+  }
+
+  console.log('');
+  printTable(workloads);
+  const sweep = workloads.find((r) => r.name.startsWith('sweep-'));
+  if (sweep) {
+    console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)}; TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
+  }
+  if (itemized) {
+    console.log(`itemized T×T matrix, LSTM H=64 B=1 T=${itemized.steps}: pass ${fmtMs(itemized.passMs)} ms, with itemized ${fmtMs(itemized.passWithItemizedMs)} ms (matrix costs ${fmtMs(itemized.itemizedMs)} ms)`);
+  }
+  if (peakRss) {
+    console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes: ${peakRss.peakRssMiB.toFixed(0)} MiB (a T=1 pass in the same child: ${peakRss.baselineRssMiB.toFixed(0)} MiB); pass ${fmtMs(peakRss.passMs)} ms`);
+  }
+  if (args.out) {
+    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment, workloads, itemized, peakRss }, null, 2) + '\n';
+    const tmp = `${args.out}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, json);
+    fs.renameSync(tmp, args.out);
+    console.log(`\nwrote ${args.out}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  process.exit(1);
+});
