@@ -132,38 +132,73 @@ function parseInteger(flag: string, value: string | number, min: number, max: nu
   return n;
 }
 
-/** configuration → verdict, ρ, horizon, final loss, clip rate; then the top recommendation per non-healthy run. */
+/** Steps until a decay of ρ per step reaches ε: ln ε / ln ρ (for ρ < 1). */
+function projectedSteps(rho: number | null | undefined, epsilon: number): string {
+  if (rho === null || rho === undefined || !(rho > 0) || rho >= 1) return '—';
+  return `~${Math.ceil(Math.log(epsilon) / Math.log(rho))}`;
+}
+
+/**
+ * configuration → verdict (now and at init), ρ, horizon, the projected lag at which ρ^k
+ * reaches ε, final loss, clip rate; then a summary and each configuration's top
+ * recommendation with the result of its check run.
+ */
 export function verdictTable(report: Report): string[] {
-  const header = ['configuration', 'verdict', 'ρ/step', 'horizon', 'final loss', 'clip rate'];
+  const eps = report.study.thresholds.vanishEpsilon;
+  const header = ['configuration', 'verdict', 'at init', 'ρ/step', 'horizon', `${fmt(eps)} after`, 'final loss', 'clip rate'];
   const rows = report.runs.map((r) => {
     const d = r.diagnosis;
     const stopped = r.history.stoppedAt;
     return [
       r.label,
       (d?.verdict ?? '—') + (stopped !== null && stopped !== undefined ? ` (stopped at ${stopped})` : ''),
+      r.initialDiagnosis?.verdict ?? '—',
       fmt(d?.decayPerStep ?? null),
-      d ? (d.horizon === null ? `> ${r.timesteps}` : `${d.horizon}/${r.timesteps}`) : '—',
+      d ? (d.horizon === null ? `> ${r.timesteps - 1}` : `${d.horizon}/${r.timesteps}`) : '—',
+      projectedSteps(d?.decayPerStep, eps),
       fmt(r.loss),
       `${Math.round(r.history.clipRate * 100)}%`,
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-  const out = [
-    `${report.study.description}`,
-    '',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ];
+  const out = [report.study.description, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+
+  const studied = report.runs.filter((r) => !r.id.startsWith('check-'));
+  out.push('', ...summary(studied, eps));
   const advice: string[] = [];
-  for (const r of report.runs) {
+  for (const r of studied) {
     const top = r.recommendations[0];
-    if (!top || r.id.startsWith('check-')) continue;
+    if (!top) continue;
     let s = `- ${r.label} (${r.diagnosis?.verdict ?? '—'}): ${top.title}`;
-    if (top.check) s += ` → checked: ${top.check.verdict}, final loss ${fmt(top.check.finalLoss)}`;
+    const c = top.check;
+    if (c) {
+      s += ` → re-run: ${c.verdict}, ρ ${fmt(r.diagnosis?.decayPerStep ?? null)} → ${fmt(c.decayPerStep ?? null)}` +
+        `, horizon ${r.diagnosis?.horizon ?? `> ${r.timesteps}`} → ${c.horizon === undefined ? '—' : c.horizon ?? `> ${r.timesteps}`}` +
+        `, final loss ${fmt(r.loss)} → ${fmt(c.finalLoss)}`;
+    }
     advice.push(s);
   }
-  if (advice.length > 0) out.push('', 'Recommendations:', ...advice);
+  if (advice.length > 0) out.push('', 'Recommendations (top one per configuration, checked by re-running):', ...advice);
   return out;
+}
+
+function summary(runs: Report['runs'], eps: number): string[] {
+  if (runs.length === 0) return [];
+  const T = runs[0]!.timesteps;
+  const count = (v: string) => runs.filter((r) => r.diagnosis?.verdict === v).length;
+  const lines = [`Summary: ${count('healthy')} healthy, ${count('vanishing')} vanishing, ${count('exploding')} exploding of ${runs.length} configurations (T = ${T}).`];
+  const finite = runs.filter((r) => Number.isFinite(r.loss));
+  if (finite.length > 0) {
+    const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
+    lines.push(`Lowest final loss: ${best.label} (${fmt(best.loss)}).`);
+  }
+  const decaying = runs.filter((r) => (r.diagnosis?.decayPerStep ?? 1) < 1);
+  if (decaying.length > 0) {
+    const worst = decaying.reduce((a, b) => (b.diagnosis!.decayPerStep! < a.diagnosis!.decayPerStep! ? b : a));
+    const rho = worst.diagnosis!.decayPerStep!;
+    lines.push(`Fastest decay: ${worst.label}, ρ = ${fmt(rho)} per step, so gradient from ${projectedSteps(rho, eps).slice(1)} steps back is ${fmt(eps)} of the last step's` +
+      (worst.diagnosis!.horizon === null ? ` (beyond this ${T}-step sequence: longer windows would vanish).` : '.'));
+  }
+  return lines;
 }

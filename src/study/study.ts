@@ -241,7 +241,15 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
     for (const { run, runId } of checks.links) {
       const checked = byId.get(runId);
       const top = run.recommendations[0];
-      if (checked && top) top.check = { runId, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss };
+      if (checked && top) {
+        top.check = {
+          runId,
+          verdict: checked.diagnosis?.verdict ?? 'healthy',
+          finalLoss: checked.loss,
+          decayPerStep: checked.diagnosis?.decayPerStep ?? null,
+          horizon: checked.diagnosis?.horizon ?? null,
+        };
+      }
     }
     runs.push(...checkRuns);
   }

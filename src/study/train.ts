@@ -7,6 +7,7 @@
 //   - history.recorded[j]: per-timestep probes after `iteration` updates, always on the same
 //     probe batch, so the timestep × iteration heatmap compares like with like;
 //     recorded[0] is the network at initialisation (the classic gradient-flow analysis);
+//     jacobianNorm is probed at the first and last recorded iterations only (it is costly);
 //   - the run-record fields (layers, inputGradNorm, itemized, loss, diagnosis) are the probe
 //     pass after the last update; `initialDiagnosis` diagnoses recorded[0].
 // A non-finite loss or gradient stops training: it is recorded (nonFinite, history.stoppedAt)
@@ -134,8 +135,8 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
   const diagnose = (record: PassRecord, extra: { history?: number[]; stoppedAt?: number | null } = {}): Diagnosis =>
     diagnosePass(record, { mode: dataset.mode, cell: config.cell, thresholds: planned.thresholds, ...extra });
 
-  const probe = (iteration: number): PassRecord => {
-    const record = probePass(model, probeBatch, config, wantItemized);
+  const probe = (iteration: number, jacobian: boolean): PassRecord => {
+    const record = probePass(model, probeBatch, config, wantItemized, jacobian);
     history.recorded.push({
       iteration,
       layers: record.layers,
@@ -146,7 +147,7 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
     return record;
   };
 
-  let initialRecord = probe(0);
+  let initialRecord = probe(0, true);
   const initialDiagnosis = diagnose(initialRecord);
   let lastRecord: PassRecord = initialRecord;
   let lastRecordedAt = 0;
@@ -172,13 +173,13 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
     optimizer.step(model.params, grads);
     opts.onProgress?.(it + 1);
     if (recordAt.has(it + 1)) {
-      lastRecord = probe(it + 1);
+      lastRecord = probe(it + 1, it + 1 === config.iterations);
       lastRecordedAt = it + 1;
     }
   }
   const updates = history.stoppedAt ?? config.iterations;
   // The run record is the network as training left it: probe it if the last update was not recorded.
-  if (lastRecordedAt !== updates) lastRecord = probe(updates);
+  if (lastRecordedAt !== updates) lastRecord = probe(updates, true);
   history.clipRate = history.preClipNorm.length > 0 ? clippedCount / history.preClipNorm.length : 0;
 
   const nonFinite = trainingNonFinite ?? lastRecord.nonFinite;
@@ -208,11 +209,16 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
 
 const NO_PROBES: ProbeOptions = { gates: false, weightGradByStep: false, jacobian: false, itemized: false };
 
-/** Full probes on the probe batch; the gradient is discarded, its pre/post-clip norms recorded. */
-function probePass(model: Model, batch: Batch, config: RunConfig, itemized: boolean): PassRecord {
+/**
+ * Probes on the probe batch; the gradient is discarded, its pre/post-clip norms recorded.
+ * The Jacobian probe (power iteration per step, several passes' worth of work) is asked for
+ * at initialisation and at the end only; the recorded iterations in between carry
+ * jacobianNorm = null.
+ */
+function probePass(model: Model, batch: Batch, config: RunConfig, itemized: boolean, jacobian: boolean): PassRecord {
   const { grads, record } = runPass(model, batch, {
     loss: config.loss,
-    probes: { gates: true, weightGradByStep: true, jacobian: true, jacobianIterations: 10, itemized, itemizedMaxSteps: STUDY_ITEMIZED_MAX_STEPS },
+    probes: { gates: true, weightGradByStep: true, jacobian, jacobianIterations: 20, itemized, itemizedMaxSteps: STUDY_ITEMIZED_MAX_STEPS },
     truncation: config.truncation,
   });
   const clip = clipGradients(grads, config.clip);

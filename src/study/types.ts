@@ -104,7 +104,7 @@ export interface Recommendation {
   /** The config change that checks it by re-running. */
   change: Partial<RunConfig>;
   /** Filled when the recommendation was re-run: the verdict it gave. */
-  check?: { runId: string; verdict: Verdict; finalLoss: number } | null;
+  check?: { runId: string; verdict: Verdict; finalLoss: number; decayPerStep?: number | null; horizon?: number | null } | null;
 }
 
 export interface ReportRun extends RunRecord {
