@@ -187,7 +187,11 @@ function summary(runs: Report['runs'], eps: number): string[] {
   if (runs.length === 0) return [];
   const T = runs[0]!.timesteps;
   const count = (v: string) => runs.filter((r) => r.diagnosis?.verdict === v).length;
-  const lines = [`Summary: ${count('healthy')} healthy, ${count('vanishing')} vanishing, ${count('exploding')} exploding of ${runs.length} configurations (T = ${T}).`];
+  const countInit = (v: string) => runs.filter((r) => r.initialDiagnosis?.verdict === v).length;
+  const lines = [
+    `Summary: ${count('healthy')} healthy, ${count('vanishing')} vanishing, ${count('exploding')} exploding of ${runs.length} configurations (T = ${T}) after training;` +
+      ` at initialisation ${countInit('healthy')} healthy, ${countInit('vanishing')} vanishing, ${countInit('exploding')} exploding.`,
+  ];
   const finite = runs.filter((r) => Number.isFinite(r.loss));
   if (finite.length > 0) {
     const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
@@ -197,8 +201,8 @@ function summary(runs: Report['runs'], eps: number): string[] {
   if (decaying.length > 0) {
     const worst = decaying.reduce((a, b) => (b.diagnosis!.decayPerStep! < a.diagnosis!.decayPerStep! ? b : a));
     const rho = worst.diagnosis!.decayPerStep!;
-    lines.push(`Fastest decay: ${worst.label}, ρ = ${fmt(rho)} per step, so gradient from ${projectedSteps(rho, eps).slice(1)} steps back is ${fmt(eps)} of the last step's` +
-      (worst.diagnosis!.horizon === null ? ` (beyond this ${T}-step sequence: longer windows would vanish).` : '.'));
+    lines.push(`Fastest decay: ${worst.label}, ρ = ${fmt(rho)} per step: at that rate the gradient from ${projectedSteps(rho, eps).slice(1)} steps back is ${fmt(eps)} of the last step's` +
+      (worst.diagnosis!.horizon === null ? ` (within these ${T} steps the profile stays above it; longer windows would vanish).` : '.'));
   }
   return lines;
 }

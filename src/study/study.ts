@@ -87,11 +87,11 @@ interface Defaults {
 // about gradient flow, which shows long before the loss converges.
 const SAMPLE_DEFAULTS: Record<string, Defaults> = {
   airline: { hiddenSize: 16, learningRate: 0.01, iterations: 150, batchSize: 16 },
-  adding: { hiddenSize: 32, learningRate: 0.003, iterations: 60, batchSize: 32 },
+  adding: { hiddenSize: 32, learningRate: 0.003, iterations: 40, batchSize: 32 },
   copy: { hiddenSize: 32, learningRate: 0.01, iterations: 100, batchSize: 32 },
   'binary-addition': { hiddenSize: 16, learningRate: 0.01, iterations: 150, batchSize: 32 },
   sine: { hiddenSize: 16, learningRate: 0.01, iterations: 100, batchSize: 32 },
-  text: { hiddenSize: 32, learningRate: 0.01, iterations: 100, batchSize: 32 },
+  text: { hiddenSize: 32, learningRate: 0.01, iterations: 60, batchSize: 32 },
 };
 const FILE_DEFAULTS: Defaults = { hiddenSize: 16, learningRate: 0.005, iterations: 150, batchSize: 16 };
 
