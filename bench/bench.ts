@@ -107,6 +107,15 @@ function timeIt(fn: () => unknown): number {
   return performance.now() - t0;
 }
 
+/** Wall time and this process's CPU time (user + system) of fn, in ms. CPU time is the fairer
+ *  figure when other processes compete for the cores (both sides here run on one thread). */
+function timeBoth(fn: () => unknown): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const wall = timeIt(fn);
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
 async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -184,6 +193,8 @@ interface WorkloadResult {
   /** Max relative difference of loss and gradients, engine (float64) vs TF.js (float32). */
   agreementCpu: number | null;
   agreementWasm: number | null;
+  /** Medians of process CPU time (ms) for the same repetitions. */
+  cpuTimeMs?: { engine: number; tfjsCpu: number | null; tfjsWasm: number | null };
   [extra: string]: unknown;
 }
 
@@ -204,20 +215,31 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<Wo
       wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
       result.agreementWasm = agreement(p, wasmModel);
     }
+    const cpu = { engine: [] as number[], tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
     for (let r = -args.warmup; r < args.reps; r++) {
-      const e = timeIt(() => enginePass(p));
-      if (r >= 0) result.engineRunsMs.push(e);
+      const e = timeBoth(() => enginePass(p));
+      if (r >= 0) {
+        result.engineRunsMs.push(e.wall);
+        cpu.engine.push(e.cpu);
+      }
       if (tf && cpuModel && wasmModel) {
         await useBackend(tf, 'cpu');
-        const c = timeIt(() => cpuModel!.lossAndGrads());
+        const c = timeBoth(() => cpuModel!.lossAndGrads());
         await useBackend(tf, 'wasm');
-        const m = timeIt(() => wasmModel!.lossAndGrads());
+        const m = timeBoth(() => wasmModel!.lossAndGrads());
         if (r >= 0) {
-          result.tfjsCpuRunsMs.push(c);
-          result.tfjsWasmRunsMs.push(m);
+          result.tfjsCpuRunsMs.push(c.wall);
+          result.tfjsWasmRunsMs.push(m.wall);
+          cpu.tfjsCpu.push(c.cpu);
+          cpu.tfjsWasm.push(m.cpu);
         }
       }
     }
+    result.cpuTimeMs = {
+      engine: median(cpu.engine),
+      tfjsCpu: cpu.tfjsCpu.length ? median(cpu.tfjsCpu) : null,
+      tfjsWasm: cpu.tfjsWasm.length ? median(cpu.tfjsWasm) : null,
+    };
   } finally {
     if (tf && cpuModel) {
       await useBackend(tf, 'cpu');
@@ -370,9 +392,11 @@ const fmtX = (v: number | null | undefined): string => (v === null || v === unde
 const fmtE = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toExponential(1));
 
 function printTable(rows: WorkloadResult[]): void {
-  const header = ['workload', 'engine ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'vs cpu', 'vs wasm', 'Δ vs f32 cpu/wasm'];
+  const header = ['workload', 'engine ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'vs cpu', 'vs wasm', 'CPU-time vs cpu/wasm', 'Δ vs f32 cpu/wasm'];
+  const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a && b ? a / b : null);
   const body = rows.map((r) => [
     r.name, fmtMs(r.engineMs), fmtMs(r.tfjsCpuMs), fmtMs(r.tfjsWasmMs), fmtX(r.speedupVsCpu), fmtX(r.speedupVsWasm),
+    r.cpuTimeMs ? `${fmtX(ratio(r.cpuTimeMs.tfjsCpu, r.cpuTimeMs.engine))} / ${fmtX(ratio(r.cpuTimeMs.tfjsWasm, r.cpuTimeMs.engine))}` : '—',
     r.agreementCpu === null ? '—' : `${fmtE(r.agreementCpu)} / ${fmtE(r.agreementWasm)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -399,8 +423,12 @@ async function main(): Promise<void> {
     engineProbes: ENGINE_PROBES,
     reps: args.reps,
     warmup: args.warmup,
+    loadAverageAtStart: os.loadavg(),
   };
   console.log(`BPTT Lens engine vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
+  if (os.loadavg()[0] > environment.availableParallelism * 0.5) {
+    console.log(`WARNING: load average ${os.loadavg()[0].toFixed(1)} on ${environment.availableParallelism} cores: other processes compete for the CPU; wall times (and the pool speedup above all) are inflated. CPU times are in the JSON.`);
+  }
   console.log(`median of ${args.reps} interleaved repetitions after ${args.warmup} warm-up; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only.\n`);
 
   const workloads: WorkloadResult[] = [];
@@ -435,7 +463,7 @@ async function main(): Promise<void> {
     console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes: ${peakRss.peakRssMiB.toFixed(0)} MiB (a T=1 pass in the same child: ${peakRss.baselineRssMiB.toFixed(0)} MiB); pass ${fmtMs(peakRss.passMs)} ms`);
   }
   if (args.out) {
-    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment, workloads, itemized, peakRss }, null, 2) + '\n';
+    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss }, null, 2) + '\n';
     const tmp = `${args.out}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, json);
     fs.renameSync(tmp, args.out);
