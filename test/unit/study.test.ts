@@ -54,21 +54,37 @@ test('seeds: every run per seed, grouped, and the spread is min/median/max', () 
   assert.deepEqual(fake[4]!.seeds, [1, 2, 3]);
 });
 
-test('runStudy: a small real study is deterministic, reports progress and checks recommendations', async () => {
-  const base = defaultRunConfig(airline, { iterations: 20, hiddenSize: 8 });
-  const spec = { kind: 'diagnosis' as const, name: 'tiny', dataset: airline, base, cells: ['rnn-tanh' as const, 'lstm' as const], checkRecommendations: true };
+test('runStudy: deterministic, reports progress, and checks the top recommendation by re-running it', async () => {
+  const adding = loadSample('adding', { seed: 2, steps: 60, count: 32 });
+  const base = defaultRunConfig(adding, { iterations: 3, hiddenSize: 8, batchSize: 8 });
+  const spec = { kind: 'diagnosis' as const, name: 'tiny', dataset: adding, base, cells: ['rnn-tanh' as const, 'gru' as const], checkRecommendations: true };
   const seen: string[] = [];
   const a = await runStudy(spec, { onProgress: (done, total, label) => seen.push(`${done}/${total} ${label}`) });
   const b = await runStudy(spec, { executor: sequentialExecutor });
   assert.equal(a.schema, 'bptt-lens/report@1');
-  assert.ok(a.runs.length >= 2);
-  assert.ok(seen.length >= 2 && seen[0]!.startsWith('1/'), seen.join(', '));
   assert.deepEqual(a.runs.map((r) => r.loss), b.runs.map((r) => r.loss));
-  for (const r of a.runs) {
-    assert.ok(r.diagnosis && ['vanishing', 'exploding', 'healthy'].includes(r.diagnosis.verdict));
-    for (const rec of r.recommendations) {
-      if (rec.check) assert.ok(a.runs.some((x) => x.id === rec.check!.runId), rec.check.runId);
-    }
+  assert.equal(seen[0], '1/2 rnn-tanh, no clip');
+  assert.equal(seen[seen.length - 1]!.split(' ')[0], `${a.runs.length}/${a.runs.length}`);
+  const rnn = a.runs[0]!;
+  assert.equal(rnn.diagnosis!.verdict, 'vanishing');
+  const top = rnn.recommendations[0]!;
+  assert.equal(top.title, 'Use an LSTM with forget bias 1');
+  const checked = a.runs.find((r) => r.id === top.check!.runId)!;
+  assert.equal(checked.config.cellChoice, 'lstm');
+  assert.equal(checked.config.forgetBias, true);
+  assert.equal(checked.config.seed, rnn.config.seed);
+  assert.equal(top.check!.verdict, checked.diagnosis!.verdict);
+  assert.equal(top.check!.decayPerStep, checked.diagnosis!.decayPerStep);
+  assert.ok(top.check!.decayPerStep! > rnn.diagnosis!.decayPerStep!, 'the LSTM keeps more gradient per step');
+});
+
+test('gates study: every cell and variant trains on the engine and is diagnosed', async () => {
+  const base = defaultRunConfig(airline, { iterations: 2, hiddenSize: 4, batchSize: 8 });
+  const report = await runStudy({ kind: 'gates', name: 'g', dataset: airline, base });
+  assert.equal(report.runs.length, 19);
+  for (const r of report.runs) {
+    assert.ok(r.diagnosis && r.diagnosis.lagProfile.length === airline.steps, r.label);
+    assert.equal(r.layers[0]!.gradNormC === null, r.config.cell !== 'lstm', r.label);
   }
 });
 
