@@ -11,8 +11,9 @@
 //                              over the finite, positive points
 //   horizon(ε):                smallest k with p(k) < ε·p(0); null when it never gets there
 //   verdict:  exploding  if any value is non-finite, or max_k p(k)/p(0) ≥ explodeGrowth, or the
-//                        pre-clip gradient norm grew ≥ explodeGrowth× over training
-//             vanishing  if horizon(vanishEpsilon) lies within the sequence
+//                        pre-clip gradient norm grew ≥ explodeGrowth× over training (median of
+//                        the last quarter of iterations / median of the first quarter)
+//             vanishing  if horizon(vanishEpsilon) lies within the sequence, or p(0) = 0
 //             healthy    otherwise
 //   ρ > 1+δ or ρ < 1−δ is reported as supporting evidence (and projected to a horizon).
 
@@ -203,8 +204,12 @@ export function diagnosePass(record: PassRecord, opts: DiagnoseOptions): Diagnos
       verdict = 'exploding';
       evidence.push(`max p(k)/p(0) = p(${maxAt})/p(0) = ${fmt(maxRatio)} ≥ ${fmt(th.explodeGrowth)}: the gradient ${maxAt} steps back is ${fmt(maxRatio)}× the gradient at the last step.`);
     }
-  } else if (p0 === 0) {
-    evidence.push(`p(0) = 0: no gradient reaches the recurrent state at the scored step, so the profile says nothing.`);
+  } else if (p0 === 0 && verdict !== 'exploding') {
+    // Nothing reaches even the scored step's state (dead ReLU units, a zero head): the
+    // gradient has vanished entirely. horizon stays null: no lag falls below ε·0.
+    verdict = 'vanishing';
+    const anyLater = profile.some((p) => p > 0);
+    evidence.push(`p(0) = 0: no gradient reaches the recurrent state at the scored step${anyLater ? '' : ' nor at any earlier step'} (dead or saturated units, or a zero readout).`);
   }
 
   if (opts.history && opts.history.length > 0) {

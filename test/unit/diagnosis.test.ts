@@ -117,3 +117,11 @@ test('verdict: pre-clip norms growing over iterations is exploding', () => {
   const steady = Array.from({ length: 40 }, (_, i) => 1 + 0.01 * i);
   assert.equal(diagnosePass(flat, { mode: 'many-to-one', cell: 'rnn', history: steady }).verdict, 'healthy');
 });
+
+test('verdict: no gradient at all is vanishing', () => {
+  const d = diagnosePass(pass([layer([0, 0, 0])]), { mode: 'many-to-one', cell: 'rnn' });
+  assert.equal(d.verdict, 'vanishing');
+  assert.equal(d.horizon, null);
+  assert.equal(d.decayPerStep, null);
+  assert.ok(d.evidence[0]!.startsWith('p(0) = 0'));
+});
