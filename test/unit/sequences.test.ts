@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../src/io/errors';
@@ -191,10 +191,9 @@ test('readSequenceFile: reads from disk, refuses big files before reading, missi
     assert.deepEqual(ys(d), [3]);
     await assert.rejects(readSequenceFile(file, { maxBytes: 4 }), (e: unknown) => e instanceof InputError && /file is 0\.0 MB; the limit is/.test(e.message));
     await assert.rejects(readSequenceFile(join(dir, 'missing.csv')), (e: unknown) => e instanceof InputError && /no such file/.test(e.message));
+    await assert.rejects(readSequenceFile(join(dir, 'data.xlsx')), (e: unknown) => e instanceof InputError && /unsupported file type/.test(e.message));
     const folder = join(dir, 'folder.csv');
-    writeFileSync(join(dir, 'x'), '');
-    rmSync(join(dir, 'x'));
-    await import('node:fs').then((fs) => fs.mkdirSync(folder));
+    mkdirSync(folder);
     await assert.rejects(readSequenceFile(folder), (e: unknown) => e instanceof InputError && /not a regular file/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
