@@ -17,7 +17,7 @@ import { addPeepholeGrads, type Cell, type CellParams, type StepState } from './
 import { addColumnSums, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
-import { buildRecord, checkItemizedCap } from './probes';
+import { buildRecord, checkItemizedCap, weightGradByStep } from './probes';
 import type { Batch, LossKind, Model, ParamSet, PassOptions, PassResult } from './types';
 import { getWorkspace, type LayerDir, type Workspace } from './workspace';
 
@@ -310,12 +310,21 @@ function accumulateRows(dst: Float64Array, src: Float64Array, lo: number, hi: nu
   for (let k = lo; k < hi; k++) dst[k] += src[k];
 }
 
-/** Parameter gradients from the summed pre-activation gradients (all linear in them). */
-function parameterGradients(ws: Workspace, model: Model): ParamSet {
+/**
+ * Parameter gradients from the summed pre-activation gradients (all linear in them). With
+ * the weightGradByStep probe on, each layer's gradient is built as the sum of its per-step
+ * parts (which the probe measures anyway); otherwise as one product over all steps.
+ * Returns the per-step part norms per layer/direction (null when the probe is off).
+ */
+function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hooks: EngineHooks | null): number[][] | null {
   const { B, T, H, GH, DH } = ws;
-  const grads = zerosLike(model.params);
   const BH = B * H;
+  const stepNorms: number[][] = [];
   for (const ld of ws.layers) {
+    if (byStep) {
+      stepNorms.push(weightGradByStep(ws, ld, grads, hooks));
+      continue;
+    }
     const n = ld.names;
     const U = layerInput(ws, ld.layer);
     gemmAtB(GH, ld.inSize, T * B, ld.dGi, U, param(grads, n.weightIh).data);
@@ -334,7 +343,7 @@ function parameterGradients(ws: Workspace, model: Model): ParamSet {
   const top = ws.outs[ws.config.numLayers - 1];
   gemmAtB(O, DH, T * B, ws.dY, top, param(grads, HEAD_WEIGHT).data);
   addColumnSums(T * B, O, ws.dY, param(grads, HEAD_BIAS).data);
-  return grads;
+  return byStep ? stepNorms : null;
 }
 
 // ---------------------------------------------------------------- public API
@@ -371,9 +380,10 @@ export function runPassWithHooks(model: Model, batch: Batch, options: PassOption
     ws.dX.fill(0);
   }
   for (const win of windows) backwardPass(ws, model, win, weights);
-  const grads = parameterGradients(ws, model);
+  const grads = zerosLike(model.params);
+  const stepNorms = parameterGradients(ws, grads, options.probes?.weightGradByStep ?? true, hooks);
   const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
-  const record = buildRecord(ws, model, batch, options, loss, globalNorm, grads, hooks);
+  const record = buildRecord(ws, model, batch, options, loss, globalNorm, grads, stepNorms);
   return { loss, grads, record };
 }
 

@@ -50,43 +50,59 @@ function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64A
 }
 
 function gemmABJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  // i-k-j order: the inner loop streams a row of B into a row of C.
+  // i-k-j order, four k at a time: the inner loop streams four rows of B into one row of C,
+  // so each C element is loaded and stored once per four products.
   for (let i = 0; i < M; i++) {
     const ai = i * K;
     const ci = i * N;
-    for (let k = 0; k < K; k++) {
+    let k = 0;
+    for (; k + 3 < K; k += 4) {
+      const a0 = A[ai + k];
+      const a1 = A[ai + k + 1];
+      const a2 = A[ai + k + 2];
+      const a3 = A[ai + k + 3];
+      const b0 = k * N;
+      const b1 = b0 + N;
+      const b2 = b1 + N;
+      const b3 = b2 + N;
+      for (let j = 0; j < N; j++) C[ci + j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
+    }
+    for (; k < K; k++) {
       const a = A[ai + k];
-      if (a === 0) continue;
       const bk = k * N;
-      let j = 0;
-      for (; j + 3 < N; j += 4) {
-        C[ci + j] += a * B[bk + j];
-        C[ci + j + 1] += a * B[bk + j + 1];
-        C[ci + j + 2] += a * B[bk + j + 2];
-        C[ci + j + 3] += a * B[bk + j + 3];
-      }
-      for (; j < N; j++) C[ci + j] += a * B[bk + j];
+      for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
     }
   }
 }
 
 function gemmAtBJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  // k-i-j order: row k of A (a column of Aᵀ) times row k of B, a rank-1 update of C.
-  for (let k = 0; k < K; k++) {
+  // Rank-1 updates C += A[k,:]ᵀ B[k,:], four k at a time for the same reason as gemmAB.
+  let k = 0;
+  for (; k + 3 < K; k += 4) {
+    const a0 = k * M;
+    const a1 = a0 + M;
+    const a2 = a1 + M;
+    const a3 = a2 + M;
+    const b0 = k * N;
+    const b1 = b0 + N;
+    const b2 = b1 + N;
+    const b3 = b2 + N;
+    for (let i = 0; i < M; i++) {
+      const x0 = A[a0 + i];
+      const x1 = A[a1 + i];
+      const x2 = A[a2 + i];
+      const x3 = A[a3 + i];
+      const ci = i * N;
+      for (let j = 0; j < N; j++) C[ci + j] += x0 * B[b0 + j] + x1 * B[b1 + j] + x2 * B[b2 + j] + x3 * B[b3 + j];
+    }
+  }
+  for (; k < K; k++) {
     const ak = k * M;
     const bk = k * N;
     for (let i = 0; i < M; i++) {
       const a = A[ak + i];
-      if (a === 0) continue;
       const ci = i * N;
-      let j = 0;
-      for (; j + 3 < N; j += 4) {
-        C[ci + j] += a * B[bk + j];
-        C[ci + j + 1] += a * B[bk + j + 1];
-        C[ci + j + 2] += a * B[bk + j + 2];
-        C[ci + j + 3] += a * B[bk + j + 3];
-      }
-      for (; j < N; j++) C[ci + j] += a * B[bk + j];
+      for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
     }
   }
 }

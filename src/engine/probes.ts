@@ -54,11 +54,11 @@ export function buildRecord(
   loss: number,
   globalNorm: number,
   grads: ParamSet,
-  hooks: EngineHooks | null,
+  stepNorms: number[][] | null,
 ): PassRecord {
   const p = options.probes ?? {};
-  const layers = ws.layers.map((ld) =>
-    layerRecord(ws, model, ld, p.gates ?? true, p.weightGradByStep ?? true, p.jacobian ?? true, p.jacobianIterations ?? DEFAULT_JACOBIAN_ITERATIONS, hooks),
+  const layers = ws.layers.map((ld, k) =>
+    layerRecord(ws, model, ld, p.gates ?? true, stepNorms ? stepNorms[k] : [], p.jacobian ?? true, p.jacobianIterations ?? DEFAULT_JACOBIAN_ITERATIONS),
   );
   const I = batch.inputSize;
   const BI = ws.B * I;
@@ -85,10 +85,9 @@ function layerRecord(
   model: Model,
   ld: LayerDir,
   gates: boolean,
-  byStep: boolean,
+  weightGradByStep: number[],
   jacobian: boolean,
   iterations: number,
-  hooks: EngineHooks | null,
 ): LayerRecord {
   const { B, T, H, GH, cell } = ws;
   const BH = B * H;
@@ -126,7 +125,7 @@ function layerRecord(
     gateGradNorm,
     gateMean,
     gateSaturation,
-    weightGradByStep: byStep ? weightGradByStep(ws, ld, hooks) : [],
+    weightGradByStep,
     jacobianNorm: jacobian ? jacobianNorms(ws, model, ld, iterations) : null,
   };
 }
@@ -160,10 +159,10 @@ function gateStats(act: Float64Array, off: number, B: number, H: number, stride:
 
 /**
  * ‖part of ∂L/∂(W_ih, W_hh, b_ih, b_hh[, peepholes]) contributed at step t‖: the gradient
- * with respect to the copy of the weights that step t uses. These parts sum over t to the
- * layer's gradient.
+ * with respect to the copy of the weights that step t uses. The parts are added into
+ * `grads`, so the layer's gradient is by construction their sum over t.
  */
-function weightGradByStep(ws: Workspace, ld: LayerDir, hooks: EngineHooks | null): number[] {
+export function weightGradByStep(ws: Workspace, ld: LayerDir, grads: ParamSet, hooks: EngineHooks | null): number[] {
   const { B, T, H, GH } = ws;
   const sc = ws.probe;
   const In = ld.inSize;
@@ -190,8 +189,21 @@ function weightGradByStep(ws: Workspace, ld: LayerDir, hooks: EngineHooks | null
       norms.push(norm2(sc.partPeep));
     }
     out.push(jointNorm(norms));
+    const n = ld.names;
+    addInto(param(grads, n.weightIh).data, wih);
+    addInto(param(grads, n.weightHh).data, sc.partWhh);
+    addInto(param(grads, n.biasIh).data, sc.partBih);
+    addInto(param(grads, n.biasHh).data, sc.partBhh);
+    if (peep) {
+      const pp = sc.partPeep;
+      const [gci, gcf, gco] = [param(grads, peep.ci).data, param(grads, peep.cf).data, param(grads, peep.co).data];
+      for (let j = 0; j < H; j++) {
+        gci[j] += pp[j];
+        gcf[j] += pp[H + j];
+        gco[j] += pp[2 * H + j];
+      }
+    }
     if (hooks?.onWeightGradPart) {
-      const n = ld.names;
       const parts = new Map<string, Float64Array>([
         [n.weightIh, Float64Array.from(wih)],
         [n.weightHh, Float64Array.from(sc.partWhh)],
@@ -209,6 +221,10 @@ function weightGradByStep(ws: Workspace, ld: LayerDir, hooks: EngineHooks | null
   return out;
 }
 
+function addInto(dst: Float64Array, src: Float64Array): void {
+  for (let k = 0; k < dst.length; k++) dst[k] += src[k];
+}
+
 // ---------------------------------------------------------------- Jacobian
 
 /** Norm of row b of the state (h, and c when the cell has one). */
@@ -221,13 +237,15 @@ function stateNorm(h: Float64Array, c: Float64Array, b: number, H: number, hasCe
  * jacobianNorm[t] = mean over the batch of σ_max(∂s_t/∂s_{t-1}), by power iteration on
  * JᵀJ with Jacobian-vector products (jvp) and vector-Jacobian products (the cell's
  * backward step), one independent vector per batch element. The estimate ‖J v‖ with ‖v‖ = 1
- * approaches σ_max from below.
+ * approaches σ_max from below. Each step starts from the previous step's vector (Jacobians
+ * of neighbouring steps are alike, so few iterations are needed) and stops after
+ * `iterations` rounds or once every estimate has stopped moving (relative change ≤ 1e-13).
  */
 function jacobianNorms(ws: Workspace, model: Model, ld: LayerDir, iterations: number): number[] {
   const { B, T, H, GH, cell } = ws;
   const sc = ws.probe;
   const whh = param(model.params, ld.names.weightHh).data;
-  const { vh, vc, th, tc, uh, uc, dgh, grads } = sc;
+  const { vh, vc, th, tc, uh, uc, dgh, grads, sigma } = sc;
   grads.dcPrev = uc;
   grads.dhPrev = uh;
   const lstm = cell.hasCell;
@@ -239,37 +257,45 @@ function jacobianNorms(ws: Workspace, model: Model, ld: LayerDir, iterations: nu
   };
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
+      const n = stateNorm(vh, vc, b, H, lstm);
+      if (t > 0 && n > 0 && Number.isFinite(n)) continue; // warm start from step t-1
       for (let j = 0; j < H; j++) {
         vh[b * H + j] = sc.start[b * 2 * H + j];
         vc[b * H + j] = lstm ? sc.start[b * 2 * H + H + j] : 0;
       }
     }
     normalizeRows(vh, vc, vh, vc, B, H, lstm);
-    for (let k = 0; k < iterations; k++) {
+    sigma.fill(-1);
+    for (let k = 0; ; k++) {
       jvp(t);
+      let settled = true;
+      for (let b = 0; b < B; b++) {
+        const est = stateNorm(th, tc, b, H, lstm);
+        if (!(Math.abs(est - sigma[b]) <= 1e-13 * est)) settled = false;
+        sigma[b] = est;
+      }
+      if (settled || k === iterations) break;
       // u = Jᵀ (J v): the backward step with dL/dh_t = th, dL/dc_t = tc.
       cell.backward(ld.steps[t], ld.cellParams, B, H, th, tc, grads);
       gemmAB(B, H, GH, grads.dGh, whh, uh);
       normalizeRows(uh, uc, vh, vc, B, H, lstm);
     }
-    jvp(t);
     let sum = 0;
-    for (let b = 0; b < B; b++) sum += stateNorm(th, tc, b, H, lstm);
+    for (let b = 0; b < B; b++) sum += sigma[b];
     out.push(sum / B);
   }
   return out;
 }
 
-/** (dh, dc) rows scaled to unit norm into (vh, vc); a zero row stays zero. */
+/** (dh, dc) rows scaled to unit norm into (vh, vc); a zero or non-finite row becomes zero. */
 function normalizeRows(uh: Float64Array, uc: Float64Array, vh: Float64Array, vc: Float64Array, B: number, H: number, lstm: boolean): void {
   for (let b = 0; b < B; b++) {
     const n = stateNorm(uh, uc, b, H, lstm);
-    const s = n > 0 && Number.isFinite(n) ? 1 / n : 0;
-    // 1/n overflows for n below ~1e-308; divide then.
-    const scaleBy = (x: number): number => (s === Infinity ? x / n : x * s);
+    const ok = n > 0 && Number.isFinite(n);
+    // Dividing (not multiplying by 1/n) stays exact-ish even when 1/n would overflow.
     for (let j = 0; j < H; j++) {
-      vh[b * H + j] = scaleBy(uh[b * H + j]);
-      vc[b * H + j] = lstm ? scaleBy(uc[b * H + j]) : 0;
+      vh[b * H + j] = ok ? uh[b * H + j] / n : 0;
+      vc[b * H + j] = ok && lstm ? uc[b * H + j] / n : 0;
     }
   }
 }

@@ -98,6 +98,8 @@ export interface ProbeScratch {
   grads: StepGrads;
   /** Fixed start vector of the power iteration, [B][2H] (same every pass: determinism). */
   start: Float64Array;
+  /** Per-batch-element σ estimates of the power iteration. */
+  sigma: Float64Array;
   /** Head gradient row block for the itemized probe, [B][D*H]. */
   seed: Float64Array;
   partWih: Float64Array[];
@@ -241,6 +243,7 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
         dhPrev: new Float64Array(BH),
       },
       start,
+      sigma: new Float64Array(B),
       seed: new Float64Array(B * DH),
       partWih: Array.from({ length: config.numLayers }, (_, l) => new Float64Array(GH * layerInputSize(config, l))),
       partWhh: new Float64Array(GH * H),
