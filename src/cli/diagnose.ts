@@ -62,6 +62,7 @@ export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo =
     });
   } finally {
     await close();
+    io.progress?.('');
   }
   const folder = await writeReportFolder(report, options.outDir ?? DEFAULT_OUT_DIR, { name: spec.name });
   for (const line of verdictTable(report)) io.out(line);
