@@ -247,7 +247,23 @@ export function diagnosePass(record: PassRecord, opts: DiagnoseOptions): Diagnos
     evidence.push(`ρ undefined: fewer than 2 finite positive points in the lag profile.`);
   }
 
+  const jac = jacobianSummary(record);
+  if (jac) {
+    evidence.push(`Largest singular value of the step Jacobian ∂s_t/∂s_{t−1} (top layer, mean over the batch): geometric mean ${fmt(jac.geoMean)} over ${jac.n} steps (min ${fmt(jac.min)}, max ${fmt(jac.max)}). It bounds the growth per step from above; ρ = ${fmt(rho)} is what actually gets through.`);
+  }
+
   return { decayPerStep: rho, horizon: hz, verdict, evidence, lagProfile: profile };
+}
+
+/** Geometric mean, min and max of the top forward layer's jacobianNorm over t ≥ 1 (t = 0 has no predecessor state). */
+export function jacobianSummary(record: PassRecord): { geoMean: number; min: number; max: number; n: number } | null {
+  const top = topForwardLayer(record.layers);
+  const series = top?.jacobianNorm;
+  if (!series) return null;
+  const vals = series.slice(1).filter((v) => Number.isFinite(v) && v > 0);
+  if (vals.length === 0) return null;
+  const geoMean = Math.exp(vals.reduce((a, v) => a + Math.log(v), 0) / vals.length);
+  return { geoMean, min: Math.min(...vals), max: Math.max(...vals), n: vals.length };
 }
 
 function describeNonFinite(record: PassRecord): string {
