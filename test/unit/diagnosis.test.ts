@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerRecord, PassRecord } from '../../src/engine/types';
-import { diagnosePass, fitDecay, horizon, itemizedLagProfile, lagProfile, normGrowth } from '../../src/study/diagnosis';
+import { diagnosePass, fitDecay, horizon, itemizedLagProfile, jacobianSummary, lagProfile, normGrowth } from '../../src/study/diagnosis';
 
 function layer(gradNormH: number[], gradNormC: number[] | null = null, l = 0, direction: 'forward' | 'reverse' = 'forward'): LayerRecord {
   return {
@@ -124,4 +124,16 @@ test('verdict: no gradient at all is vanishing', () => {
   assert.equal(d.horizon, null);
   assert.equal(d.decayPerStep, null);
   assert.ok(d.evidence[0]!.startsWith('p(0) = 0'));
+});
+
+test('step-Jacobian summary: geometric mean over t >= 1 of the top forward layer, in the evidence', () => {
+  const l = layer([1, 1, 1, 1]);
+  l.jacobianNorm = [100, 0.5, 2, 1];
+  const rec = pass([l]);
+  const s = jacobianSummary(rec)!;
+  assert.ok(Math.abs(s.geoMean - 1) < 1e-15);
+  assert.deepEqual([s.min, s.max, s.n], [0.5, 2, 3]);
+  const d = diagnosePass(rec, { mode: 'many-to-one', cell: 'rnn' });
+  assert.ok(d.evidence.some((e) => e.includes('geometric mean 1 over 3 steps')), d.evidence.join('\n'));
+  assert.equal(jacobianSummary(pass([layer([1, 1])])), null);
 });
