@@ -147,7 +147,7 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
     return record;
   };
 
-  let initialRecord = probe(0, true);
+  const initialRecord = probe(0, true);
   const initialDiagnosis = diagnose(initialRecord);
   let lastRecord: PassRecord = initialRecord;
   let lastRecordedAt = 0;
@@ -184,7 +184,6 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
 
   const nonFinite = trainingNonFinite ?? lastRecord.nonFinite;
   const diagnosis = diagnose({ ...lastRecord, nonFinite }, { history: history.preClipNorm, stoppedAt: history.stoppedAt });
-  initialRecord = { ...initialRecord, itemized: null }; // only its diagnosis is kept
 
   return {
     schema: 'bptt-lens/run@1',
