@@ -74,6 +74,7 @@ export function validateBatch(model: Model, batch: Batch): void {
   const fail = (detail: string): never => {
     throw new Error(`batch does not fit the model: ${detail}`);
   };
+  if (batch.mode !== 'many-to-one' && batch.mode !== 'many-to-many') fail(`mode must be many-to-one or many-to-many, got '${batch.mode}'`);
   if (!Number.isInteger(B) || B < 1) fail(`batchSize must be a positive integer, got ${B}`);
   if (!Number.isInteger(T) || T < 1) fail(`steps must be a positive integer, got ${T}`);
   if (I !== c.inputSize) fail(`inputSize ${I}, model expects ${c.inputSize}`);
@@ -361,6 +362,7 @@ export function runPass(model: Model, batch: Batch, options: PassOptions): PassR
 
 /** runPass with test hooks (see EngineHooks). */
 export function runPassWithHooks(model: Model, batch: Batch, options: PassOptions, hooks: EngineHooks | null): PassResult {
+  checkLossKind(options.loss);
   if (options.truncation && model.config.bidirectional) {
     throw new Error('truncated BPTT is defined for unidirectional models only (bidirectional: true was given)');
   }
@@ -387,8 +389,13 @@ export function runPassWithHooks(model: Model, batch: Batch, options: PassOption
   return { loss, grads, record };
 }
 
+function checkLossKind(loss: LossKind): void {
+  if (loss !== 'mse' && loss !== 'xent') throw new Error(`loss must be mse or xent, got '${loss}'`);
+}
+
 /** The loss of a batch, forward only. */
 export function evaluateLoss(model: Model, batch: Batch, loss: LossKind): number {
+  checkLossKind(loss);
   const ws = prepare(model, batch, false);
   forward(ws, model, batch, null);
   return computeLoss(loss, batch, ws.Y, ws.terms, null);

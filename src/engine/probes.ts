@@ -16,7 +16,7 @@
 //   the reverse state at k < s does not influence ℓ_s, so only k = s gets its part.
 
 import { addPeepholeGrads, type GateInfo } from './cells';
-import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
+import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
 import { isScored } from './loss';
 import { HEAD_WEIGHT, param } from './model';
 import {
@@ -108,9 +108,8 @@ function layerRecord(
       for (let t = 0; t < T; t++) {
         const off = t * B * GH + gate.block * H;
         norms.push(blockNorm(ld.dGi, off, B, H, GH));
-        const [mean, sat] = gateStats(ld.act, off, B, H, GH, gate);
-        means.push(mean);
-        sats.push(sat);
+        means.push(gateMeanAt(ld.act, off, B, H, GH));
+        sats.push(gateSaturationAt(ld.act, off, B, H, GH, gate));
       }
       gateGradNorm[gate.name] = norms;
       gateMean[gate.name] = means;
@@ -130,31 +129,22 @@ function layerRecord(
   };
 }
 
-function gateStats(act: Float64Array, off: number, B: number, H: number, stride: number, gate: GateInfo): [number, number] {
+function gateMeanAt(act: Float64Array, off: number, B: number, H: number, stride: number): number {
   let sum = 0;
+  for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) sum += act[off + b * stride + j];
+  return sum / (B * H);
+}
+
+function gateSaturationAt(act: Float64Array, off: number, B: number, H: number, stride: number, gate: GateInfo): number {
+  if (gate.activation === 'identity') return 0;
   let saturated = 0;
   for (let b = 0; b < B; b++) {
-    const o = off + b * stride;
     for (let j = 0; j < H; j++) {
-      const v = act[o + j];
-      sum += v;
-      switch (gate.activation) {
-        case 'sigmoid':
-          if (v < 0.05 || v > 0.95) saturated++;
-          break;
-        case 'tanh':
-          if (Math.abs(v) > 0.9) saturated++;
-          break;
-        case 'relu':
-          if (v <= 0) saturated++;
-          break;
-        case 'identity':
-          break;
-      }
+      const v = act[off + b * stride + j];
+      if (gate.activation === 'sigmoid' ? v < 0.05 || v > 0.95 : gate.activation === 'tanh' ? Math.abs(v) > 0.9 : v <= 0) saturated++;
     }
   }
-  const n = B * H;
-  return [sum / n, saturated / n];
+  return saturated / (B * H);
 }
 
 /**
@@ -166,54 +156,54 @@ export function weightGradByStep(ws: Workspace, ld: LayerDir, grads: ParamSet, h
   const { B, T, H, GH } = ws;
   const sc = ws.probe;
   const In = ld.inSize;
+  const n = ld.names;
+  const peep = n.peepholes;
   const wih = sc.partWih[ld.layer];
+  const { partWhh: whh, partBih: bih, partBhh: bhh, partPeep } = sc;
+  const ci = partPeep.subarray(0, H);
+  const cf = partPeep.subarray(H, 2 * H);
+  const co = partPeep.subarray(2 * H, 3 * H);
+  const gWih = param(grads, n.weightIh).data;
+  const gWhh = param(grads, n.weightHh).data;
+  const gBih = param(grads, n.biasIh).data;
+  const gBhh = param(grads, n.biasHh).data;
+  const gPeep = peep ? [param(grads, peep.ci).data, param(grads, peep.cf).data, param(grads, peep.co).data] : [];
   const out: number[] = [];
   for (let t = 0; t < T; t++) {
     const st = ld.steps[t];
     wih.fill(0);
-    sc.partWhh.fill(0);
-    sc.partBih.fill(0);
-    sc.partBhh.fill(0);
+    whh.fill(0);
+    bih.fill(0);
+    bhh.fill(0);
     gemmAtB(GH, In, B, ld.dGiT[t], ld.inT[t], wih);
-    gemmAtB(GH, H, B, ld.dGhT[t], st.hPrev, sc.partWhh);
-    addColumnSums(B, GH, ld.dGiT[t], sc.partBih);
-    addColumnSums(B, GH, ld.dGhT[t], sc.partBhh);
-    const norms = [norm2(wih), norm2(sc.partWhh), norm2(sc.partBih), norm2(sc.partBhh)];
-    const peep = ld.names.peepholes;
+    gemmAtB(GH, H, B, ld.dGhT[t], st.hPrev, whh);
+    addColumnSums(B, GH, ld.dGiT[t], bih);
+    addColumnSums(B, GH, ld.dGhT[t], bhh);
+    let norm = Math.hypot(norm2(wih), norm2(whh), norm2(bih), norm2(bhh));
+    addInto(gWih, wih);
+    addInto(gWhh, whh);
+    addInto(gBih, bih);
+    addInto(gBhh, bhh);
     if (peep) {
-      sc.partPeep.fill(0);
-      const ci = sc.partPeep.subarray(0, H);
-      const cf = sc.partPeep.subarray(H, 2 * H);
-      const co = sc.partPeep.subarray(2 * H, 3 * H);
+      partPeep.fill(0);
       addPeepholeGrads(st, ld.dGi, t * B * GH, B, H, ci, cf, co);
-      norms.push(norm2(sc.partPeep));
+      norm = Math.hypot(norm, norm2(partPeep));
+      addInto(gPeep[0], ci);
+      addInto(gPeep[1], cf);
+      addInto(gPeep[2], co);
     }
-    out.push(jointNorm(norms));
-    const n = ld.names;
-    addInto(param(grads, n.weightIh).data, wih);
-    addInto(param(grads, n.weightHh).data, sc.partWhh);
-    addInto(param(grads, n.biasIh).data, sc.partBih);
-    addInto(param(grads, n.biasHh).data, sc.partBhh);
-    if (peep) {
-      const pp = sc.partPeep;
-      const [gci, gcf, gco] = [param(grads, peep.ci).data, param(grads, peep.cf).data, param(grads, peep.co).data];
-      for (let j = 0; j < H; j++) {
-        gci[j] += pp[j];
-        gcf[j] += pp[H + j];
-        gco[j] += pp[2 * H + j];
-      }
-    }
+    out.push(norm);
     if (hooks?.onWeightGradPart) {
       const parts = new Map<string, Float64Array>([
-        [n.weightIh, Float64Array.from(wih)],
-        [n.weightHh, Float64Array.from(sc.partWhh)],
-        [n.biasIh, Float64Array.from(sc.partBih)],
-        [n.biasHh, Float64Array.from(sc.partBhh)],
+        [n.weightIh, wih.slice()],
+        [n.weightHh, whh.slice()],
+        [n.biasIh, bih.slice()],
+        [n.biasHh, bhh.slice()],
       ]);
       if (peep) {
-        parts.set(peep.ci, sc.partPeep.slice(0, H));
-        parts.set(peep.cf, sc.partPeep.slice(H, 2 * H));
-        parts.set(peep.co, sc.partPeep.slice(2 * H, 3 * H));
+        parts.set(peep.ci, ci.slice());
+        parts.set(peep.cf, cf.slice());
+        parts.set(peep.co, co.slice());
       }
       hooks.onWeightGradPart(ld.layer, ld.reverse ? 'reverse' : 'forward', t, parts);
     }

@@ -33,3 +33,16 @@ for (const config of cellConfigs()) {
     }
   }
 }
+
+// Edge sizes: one step, one unit, one sequence.
+for (const config of cellConfigs()) {
+  const c = makeCase(config, 'xent', 'many-to-one', 21, null, { H: 1, T: 1, B: 1, I: 1, O: 2 });
+  test(`parameter gradients match FD at T = B = H = I = 1: ${c.name}`, () => {
+    const { grads } = runPass(c.model, c.batch, { loss: c.loss, probes: { itemized: true } });
+    const obj = objective(c);
+    for (const name of c.model.params.keys()) {
+      const { err, at } = worst(grads.get(name)!.data, fdParam(obj, c.model, name));
+      assert.ok(err <= TOLERANCE, `${name}[${at}] relErr ${err}`);
+    }
+  });
+}
