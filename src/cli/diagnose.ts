@@ -167,6 +167,11 @@ export function verdictTable(report: Report): string[] {
 
   const studied = report.runs.filter((r) => !r.id.startsWith('check-'));
   out.push('', ...summary(studied, eps));
+  const why = studied.filter((r) => r.diagnosis && r.diagnosis.evidence.length > 0);
+  if (why.length > 0) {
+    out.push('', 'Why (the deciding evidence per configuration; all of it is in report.md):');
+    for (const r of why) out.push(`- ${r.label}: ${r.diagnosis!.evidence[0]}`);
+  }
   const advice: string[] = [];
   for (const r of studied) {
     const top = r.recommendations[0];
@@ -175,7 +180,7 @@ export function verdictTable(report: Report): string[] {
     const c = top.check;
     if (c) {
       s += ` → re-run: ${c.verdict}, ρ ${fmt(r.diagnosis?.decayPerStep ?? null)} → ${fmt(c.decayPerStep ?? null)}` +
-        `, horizon ${r.diagnosis?.horizon ?? `> ${r.timesteps}`} → ${c.horizon === undefined ? '—' : c.horizon ?? `> ${r.timesteps}`}` +
+        `, horizon ${r.diagnosis?.horizon ?? `> ${r.timesteps - 1}`} → ${c.horizon === undefined ? '—' : c.horizon ?? `> ${r.timesteps - 1}`}` +
         `, final loss ${fmt(r.loss)} → ${fmt(c.finalLoss)}`;
     }
     advice.push(s);
