@@ -70,6 +70,8 @@ export interface Cell {
   readonly hasCell: boolean;
   /** dGh differs from dGi (GRU). */
   readonly separateHiddenGrad: boolean;
+  /** backward/jvp read gh of the step (GRU's gh_n); otherwise gh is dead after the step. */
+  readonly readsGhLater: boolean;
   /** Phase 1 (LSTM: gates i, f, g and c_t; no-op for others). */
   forwardC(s: StepState, p: CellParams, B: number, H: number): void;
   /** Phase 2: h_t (and LSTM's o gate, which a peephole lets see c_t). */
@@ -105,6 +107,7 @@ class RnnCell implements Cell {
   readonly blocks = 1;
   readonly hasCell = false;
   readonly separateHiddenGrad = false;
+  readonly readsGhLater = false;
   readonly gates: readonly GateInfo[];
   private readonly relu: boolean;
 
@@ -174,6 +177,7 @@ class LstmCell implements Cell {
   readonly blocks = 4;
   readonly hasCell = true;
   readonly separateHiddenGrad = false;
+  readonly readsGhLater = false;
   readonly gates: readonly GateInfo[];
   private readonly fixedI: boolean;
   private readonly fixedF: boolean;
@@ -343,6 +347,7 @@ class GruCell implements Cell {
   readonly blocks = 3;
   readonly hasCell = false;
   readonly separateHiddenGrad = true;
+  readonly readsGhLater = true;
   readonly gates: readonly GateInfo[] = [
     { name: 'r', block: 0, activation: 'sigmoid' },
     { name: 'z', block: 1, activation: 'sigmoid' },

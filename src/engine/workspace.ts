@@ -136,7 +136,8 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
   for (let layer = 0; layer < config.numLayers; layer++) {
     for (let d = 0; d < D; d++) {
       const gi = new Float64Array(T * B * GH);
-      const gh = new Float64Array(T * B * GH);
+      // Only a cell that reads gh after the step needs it kept for every step.
+      const gh = new Float64Array((cell.readsGhLater ? T : 1) * B * GH);
       const act = new Float64Array(T * B * GH);
       const hs = new Float64Array((T + 2) * BH);
       const cs = new Float64Array(lstm ? (T + 2) * BH : 0);
@@ -149,7 +150,7 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
         const prev = d === 0 ? t : t + 2;
         steps.push({
           gi: gi.subarray(t * B * GH, (t + 1) * B * GH),
-          gh: gh.subarray(t * B * GH, (t + 1) * B * GH),
+          gh: cell.readsGhLater ? gh.subarray(t * B * GH, (t + 1) * B * GH) : gh,
           act: act.subarray(t * B * GH, (t + 1) * B * GH),
           hPrev: hSlots[prev],
           h: hSlots[t + 1],
