@@ -72,6 +72,11 @@ export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo =
 }
 
 function defaultIo(): DiagnoseIo {
+  // `bptt-lens diagnose | head`: a closed pipe ends the output, not the process with a stack.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   return {
     out: (line) => process.stdout.write(line + '\n'),
     progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,

@@ -5,8 +5,8 @@
 //              RNN  -> LSTM with forget bias 1 (additive cell path, Hochreiter & Schmidhuber
 //                      1997; Jozefowicz et al. 2015), GRU, orthogonal W_hh (Saxe et al. 2014)
 //                      or identity W_hh with ReLU (IRNN, Le et al. 2015)
-//              LSTM -> forget bias 1, vanilla variant (a variant without forget/input gate
-//                      or output activation), orthogonal W_hh
+//              LSTM -> forget bias 1 (variants with a forget gate), the vanilla cell with
+//                      forget bias 1 (for the other variants), orthogonal W_hh
 //              GRU  -> orthogonal W_hh, LSTM with forget bias 1
 //   exploding  no clipping -> clip by global norm at the median pre-clip norm (Pascanu et al.
 //              2013: the median is the typical step, so only the spikes are cut);
@@ -70,11 +70,17 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
         out.push(rec('Initialise W_hh orthogonal', `An orthogonal W_hh has every singular value 1, so the linear part of each step preserves the gradient norm (Saxe et al. 2014; ${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
     } else if (c.cell === 'lstm') {
-      if (!c.forgetBias) {
+      // cifg (f = 1 − i) and nfg (f = 1) have no forget-gate bias to set.
+      const hasForgetGate = c.variant !== 'cifg' && c.variant !== 'nfg';
+      if (!c.forgetBias && hasForgetGate) {
         out.push(rec('Set the forget-gate bias to 1', `With bias 0 the forget gate starts near 0.5, halving the cell path every step (${numbers}); bias 1 starts it near 0.73 (Jozefowicz et al. 2015).`, { forgetBias: true }));
       }
       if (c.variant !== 'vanilla' && c.variant !== 'peephole') {
-        out.push(rec('Use the vanilla LSTM', `The ${c.variant} variant removes part of the gating that Greff et al. 2015 found matters (${numbers}).`, { variant: 'vanilla', cellChoice: 'lstm' }));
+        out.push(rec(
+          'Use the vanilla LSTM with forget bias 1',
+          `The ${c.variant} variant removes part of the gating that Greff et al. 2015 found matters; the vanilla cell with its own forget gate at bias 1 keeps the cell path open (${numbers}).`,
+          { variant: 'vanilla', cellChoice: 'lstm', forgetBias: true },
+        ));
       }
       if (c.init !== 'orthogonal') {
         out.push(rec('Initialise W_hh orthogonal', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));

@@ -70,3 +70,9 @@ test('roundNice keeps two significant digits and survives bad input', () => {
   assert.equal(roundNice(1234), 1200);
   assert.equal(roundNice(Number.NaN), 1);
 });
+
+test('vanishing CIFG LSTM: no forget-gate bias to set, so the vanilla cell with forget bias 1', () => {
+  const recs = recommend(view({ cellChoice: 'lstm-cifg' }, diag('vanishing', 0.6, 12), history([1])));
+  assert.ok(!recs.some((r) => r.title === 'Set the forget-gate bias to 1'));
+  assert.deepEqual(recs[0]!.change, { variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
+});
