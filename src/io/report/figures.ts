@@ -6,7 +6,7 @@
 //   heatmap-*.svg     ‖∂L/∂h_t‖ of the top layer, timestep × recorded iteration, log colour
 import type { LayerRecord } from '../../engine/types';
 import type { Report, ReportRun } from '../../study/types';
-import { escapeXml, fmtNum, fmtPercent, slugify } from './format';
+import { decadeLabel, escapeXml, fmtNum, fmtPercent, slugify } from './format';
 import {
   allPositive, attrs, decadeRange, decadesOfLogs, drawAxes, drawSeries, finiteRange, fitText, GRID, INK, linearScale, logScale, MUTED,
   NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, ZERO_COLOR,
@@ -394,10 +394,15 @@ function colorLegend(svg: Svg, bar: Rect, loExp: number, hiExp: number, grid: Ce
   svg.add(`<g shape-rendering="crispEdges">${d}</g>`);
   svg.rect(bar, { fill: 'none', stroke: MUTED });
   const scale = logScale(loExp, hiExp, bar.y + bar.h, bar.y);
-  for (const t of scale.ticks()) {
-    const py = scale.map(t.value);
-    svg.line(bar.x + bar.w, py, bar.x + bar.w + 4, py, { stroke: MUTED });
-    svg.text(bar.x + bar.w + 7, py + 4, (capped && t.value === scale.lo ? '≤ ' : '') + t.label, { 'font-size': 11, fill: MUTED });
+  const ticks = scale.ticks().map((t) => ({ py: scale.map(t.value), label: t.label }));
+  // Label both ends of the bar too, when no tick sits there and there is room.
+  for (const [py, exp] of [[bar.y + bar.h, loExp], [bar.y, hiExp]] as const) {
+    if (ticks.every((t) => Math.abs(t.py - py) > 13)) ticks.push({ py, label: decadeLabel(exp) });
+  }
+  for (const t of ticks) {
+    svg.line(bar.x + bar.w, t.py, bar.x + bar.w + 4, t.py, { stroke: MUTED });
+    const atFloor = Math.abs(t.py - (bar.y + bar.h)) < 0.5;
+    svg.text(bar.x + bar.w + 7, t.py + 4, (capped && atFloor ? '≤ ' : '') + t.label, { 'font-size': 11, fill: MUTED });
   }
   let ly = bar.y + bar.h + 22;
   const flat = grid.flat();

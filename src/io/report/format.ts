@@ -15,15 +15,22 @@ export function escapeXml(text: string): string {
 }
 
 /**
- * Escape text for Markdown inline content (table cells included): backslash-escape every
- * ASCII punctuation Markdown gives meaning to, turn `<`/`&` into entities (so no raw HTML
- * reaches VS Code's preview) and fold newlines, which would break a table row or a bullet.
+ * Escape text for Markdown inline content (table cells included) so it stays plain text in
+ * VS Code's preview: backslash-escape what starts emphasis, code, links, tables, strikethrough
+ * and math (backslash, backtick, * _ [ ] | ~ $), turn `<`/`&`/`>` into entities (no raw HTML reaches the
+ * preview), escape a leading block marker (# + - = or "1."), and fold newlines, which
+ * would break a table row or a bullet. Other punctuation is left alone to keep the source
+ * readable: with `[` and `]` escaped no link can form.
  */
 export function escapeMarkdown(text: string): string {
   return String(text)
-    .replace(/\r\n|\r|\n/g, ' ')
-    .replace(/[\\`*_{}\[\]()#+\-.!|~]/g, (c) => '\\' + c)
-    .replace(/[&<>]/g, (c) => XML_ESCAPES[c]!);
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+    .replace(/\s*(\r\n|\r|\n)\s*/g, ' ')
+    .replace(/[\\`*_[\]|~$]/g, (c) => '\\' + c)
+    .replace(/[&<>]/g, (c) => XML_ESCAPES[c]!)
+    // Block markers only count when followed by a space (or alone): "- x", "# x", "1. x", "===".
+    .replace(/^(\s*)(#{1,6}|[+\-]|\d{1,9}(?=[.)])|=+$)(?=[.)]?(\s|$))/, (_, space: string, mark: string) =>
+      (/\d/.test(mark) ? `${space}${mark}\\` : `${space}\\${mark}`));
 }
 
 /** Format a number for people: 4 significant digits, exponent form when very small/large. */

@@ -5,6 +5,7 @@
 // from the report JSON embedded in a <script type="application/json">) and per-run
 // toggles; it inserts user text with textContent only.
 import { createHash } from 'node:crypto';
+import type { LayerRecord } from '../../engine/types';
 import type { Report } from '../../study/types';
 import { escapeXml as h, fmtNum } from './format';
 import type { Figure } from './figures';
@@ -15,6 +16,25 @@ import { changeText, checkText, configLine, howToRead, SUMMARY_HEADERS, summaryR
 /** Embed JSON in a <script> element: `<` never appears raw (no `</script>`, no `<!--`); U+2028/9 escaped for old parsers. */
 export function embedJson(json: string): string {
   return json.replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * The report as embedded in the page: everything but the per-layer series the page does
+ * not draw (gate statistics, per-step weight gradients, Jacobian norms, itemized matrix),
+ * which would double the file; report.json beside it holds them all.
+ */
+export function pageData(report: Report): Report {
+  const slim = (layers: LayerRecord[]): LayerRecord[] =>
+    layers.map((l) => ({ layer: l.layer, direction: l.direction, gradNormH: l.gradNormH, gradNormC: l.gradNormC, gateGradNorm: {}, gateMean: {}, gateSaturation: {}, weightGradByStep: [], jacobianNorm: null }));
+  return {
+    ...report,
+    runs: report.runs.map((run) => ({
+      ...run,
+      layers: slim(run.layers),
+      itemized: null,
+      history: { ...run.history, recorded: run.history.recorded.map((r) => ({ ...r, layers: slim(r.layers), inputGradNorm: [] })) },
+    })),
+  };
 }
 
 function sha256(text: string): string {
@@ -42,7 +62,7 @@ export function renderHtml(report: Report, figures: Figure[]): string {
       body.push(`<tr data-run="${i}"><td><label class="toggle"><input type="checkbox" checked data-toggle="${i}" aria-label="show ${h(row.configuration)}"><span class="swatch"></span></label></td>` +
         keys.map((k) => (k === 'verdict' ? `<td><span class="verdict v-${h(verdict)}">${h(row[k])}</span></td>` : `<td${k === 'configuration' ? '' : ' class="num"'}>${h(row[k])}</td>`)).join('') + '</tr>');
     });
-    body.push('</tbody></table><p class="hint">Untick a run to hide it in every figure. Hover a chart for exact values.</p>');
+    body.push('</tbody></table><p class="hint">Untick a run to hide it in every figure. Hover a chart for exact values. Every series (gate statistics, Jacobian norms and more) is in report.json beside this page.</p>');
   }
   body.push('</section>');
 
@@ -106,7 +126,7 @@ export function renderHtml(report: Report, figures: Figure[]): string {
 ${body.join('\n')}
 </main>
 <div id="tip" role="tooltip" hidden></div>
-<script type="application/json" id="report-data">${embedJson(serializeReport(report))}</script>
+<script type="application/json" id="report-data">${embedJson(serializeReport(pageData(report)))}</script>
 <script>${script}</script>
 </body>
 </html>

@@ -68,7 +68,7 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
         out.push(`- **${md(rec.title)}**. ${md(rec.rationale)}`);
         out.push(`  - Change: ${md(changeText(rec.change))}`);
         const check = checkText(rec.check, runs);
-        out.push(`  - ${check ? md(check) : 'Not re\\-run yet: re\\-run the study with this change to check it\\.'}`);
+        out.push(`  - ${check ? md(check) : 'Not re-run yet: re-run the study with this change to check it.'}`);
       }
       out.push('');
     }
