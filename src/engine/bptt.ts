@@ -13,7 +13,7 @@
 // Recorded per-step gradients under truncation are those of the summed gradient: e.g.
 // gradNormH[t] = ‖Σ_passes ∂L_pass/∂h_t‖.
 
-import { addPeepholeGrads, type Cell, type CellParams, type StepState } from './cells';
+import { addPeepholeGrads, type CellParams, type StepState } from './cells';
 import { addColumnSums, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
@@ -283,20 +283,18 @@ function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWe
     top.subarray(lossFrom * B * DH, (lossTo + 1) * B * DH),
   );
   const D = ws.config.bidirectional ? 2 : 1;
+  const H = ws.H;
+  const rows = (to - from + 1) * B;
+  // Top layer first: each layer's input gradient is the external gradient of the one below.
   for (let l = L - 1; l >= 0; l--) {
-    const lds = ws.layers.slice(l * D, (l + 1) * D);
-    for (const ld of lds) backwardLayerWindow(ws, ld, weights[ws.layers.indexOf(ld)].whh, ws.dOuts[l], from, to);
-    // Gradient into this layer's input: the layer below's output, or x.
+    for (let d = 0; d < D; d++) backwardLayerWindow(ws, ws.layers[l * D + d], weights[l * D + d].whh, ws.dOuts[l], from, to);
     const In = l > 0 ? DH : I;
     const dIn = l > 0 ? ws.dOuts[l - 1] : ws.pX;
     dIn.fill(0, from * B * In, (to + 1) * B * In);
-    const rows = (to - from + 1) * B;
-    for (const ld of lds) {
-      gemmAB(rows, In, GH, ld.pGi.subarray(from * B * GH, (to + 1) * B * GH), weights[ws.layers.indexOf(ld)].wih, dIn.subarray(from * B * In, (to + 1) * B * In));
-    }
-    if (ws.separatePass) {
-      for (const ld of lds) {
-        const H = ws.H;
+    for (let d = 0; d < D; d++) {
+      const ld = ws.layers[l * D + d];
+      gemmAB(rows, In, GH, ld.pGi.subarray(from * B * GH, (to + 1) * B * GH), weights[l * D + d].wih, dIn.subarray(from * B * In, (to + 1) * B * In));
+      if (ws.separatePass) {
         accumulateRows(ld.dGi, ld.pGi, from * B * GH, (to + 1) * B * GH);
         if (ld.dGh !== ld.dGi) accumulateRows(ld.dGh, ld.pGh, from * B * GH, (to + 1) * B * GH);
         accumulateRows(ld.dH, ld.pH, from * B * H, (to + 1) * B * H);
@@ -445,5 +443,3 @@ export function forwardDetailed(model: Model, batch: Batch, loss: LossKind, hook
     })),
   };
 }
-
-export type { Cell };
