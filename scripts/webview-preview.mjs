@@ -4,6 +4,7 @@
 //   node scripts/webview-preview.mjs --shots    also screenshot every view x theme in headless Chromium
 //                                               into test-artifacts/webview/, print heatmap timings, and
 //                                               exit 1 on page errors or CSP violations
+//   ... --shots --report DIR/report.json           also draw a real report (e.g. from `bptt-lens diagnose`)
 // Only loopback is used; the server and the browser are stopped before exit.
 import * as esbuild from 'esbuild';
 import { createServer } from 'node:http';
@@ -13,6 +14,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const shots = process.argv.includes('--shots');
 const outDir = join(root, 'test-artifacts', 'webview');
+const reportArg = process.argv.indexOf('--report');
+const realReport = reportArg > 0 ? JSON.parse(readFileSync(process.argv[reportArg + 1], 'utf8')) : null;
 
 const browserBuild = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'warning', sourcemap: true };
 await Promise.all([
@@ -103,6 +106,7 @@ if (!shots) {
       await page.close();
     }
     failures += await interactions(browser);
+    if (realReport) failures += await drawReal(browser, realReport);
     // Timing of the 1000 x 500 heatmap: median of repeated renders in one page (kind switches back and forth).
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`${base}?view=heatmaps&theme=dark&run=big&kind=timestepIteration`);
@@ -176,4 +180,31 @@ async function interactions(browser) {
   check((await hm.locator('.heatmap-status').textContent()) === readout, 'cursor survives a reload (vscode.setState)');
   await hm.close();
   return failed;
+}
+
+/** A real report.json: the Report panel and the first run's heatmaps, in both themes. */
+async function drawReal(browser, report) {
+  let errors = 0;
+  for (const theme of ['dark', 'light']) {
+    for (const view of ['report', 'heatmaps']) {
+      const page = await browser.newPage({ viewport: { width: view === 'report' ? 1200 : 900, height: 900 } });
+      page.on('pageerror', (e) => {
+        errors++;
+        console.log(`  pageerror: ${e.message}`);
+      });
+      await page.goto(`${base}?view=${view}&theme=${theme}&mode=empty`);
+      await page.waitForTimeout(300);
+      const msg = view === 'report' ? { type: 'report', report } : { type: 'run', run: report.runs[0], study: report.study };
+      await page.evaluate((m) => window.__preview.send(m), msg);
+      await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0, null, { timeout: 30000 });
+      await page.waitForTimeout(300);
+      const info = await page.evaluate(() => ({ state: window.__bpttLensState, perf: window.__bpttLensPerf, error: document.querySelector('.error-box')?.textContent ?? null }));
+      console.log(`real-${view}-${theme}: ${JSON.stringify(info)}`);
+      if (info.error) errors++;
+      await page.screenshot({ path: join(outDir, `real-${view}-${theme}.png`), fullPage: true });
+      if (view === 'report') await page.screenshot({ path: join(outDir, `real-${view}-${theme}-top.png`) });
+      await page.close();
+    }
+  }
+  return errors;
 }

@@ -114,6 +114,8 @@ function recommendation(v: unknown, path: string): void {
     str(c.runId, `${path}.check.runId`);
     verdict(c.verdict, `${path}.check.verdict`);
     numOrNull(c.finalLoss, `${path}.check.finalLoss`);
+    optNumOrNull(c.decayPerStep, `${path}.check.decayPerStep`);
+    optNumOrNull(c.horizon, `${path}.check.horizon`);
   }
 }
 

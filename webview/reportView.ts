@@ -14,7 +14,7 @@ import { lineChart, type GapRange, type LineSeries, type LineSpec } from './char
 import { clear, el, uid } from './dom';
 import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
 import {
-  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, seriesSummary, type CardModel, type ProfileMetric,
+  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
@@ -150,6 +150,8 @@ export class ReportView implements View {
       this.toolbar(),
       el('section', { attrs: { 'aria-labelledby': 'h-verdicts' } }, [
         el('h2', { text: 'Verdicts', attrs: { id: 'h-verdicts' } }),
+        this.summaryTable(r.runs),
+        el('h3', { class: 'subhead', text: 'Evidence and recommendations' }),
         el('div', { class: 'cards' }, r.runs.map((run) => this.card(cardModel(run)))),
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-profile' } }, [
@@ -203,14 +205,41 @@ export class ReportView implements View {
     ]);
   }
 
+  private select(runId: string, scrollToCard: boolean): void {
+    this.app.save({ selectedRunId: runId });
+    this.highlight();
+    this.app.post({ type: 'selectRun', runId });
+    if (scrollToCard) this.content.querySelector('.card.selected')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  private summaryTable(runs: ReportRun[]): HTMLElement {
+    const head = ['Run', 'Verdict', 'ρ per step', 'horizon (1e-3)', 'final loss', 'clip rate', 'at init'];
+    const body = summaryRows(runs).map((row) => {
+      const pick = el('button', { class: 'row-select', text: row.label, attrs: { type: 'button', 'aria-pressed': 'false', title: 'Select this run and show its card' } });
+      pick.addEventListener('click', () => this.select(row.id, true));
+      return el('tr', { attrs: { 'data-run': row.id } }, [
+        el('th', { attrs: { scope: 'row' } }, [pick, row.isCheck ? el('span', { class: 'tag', text: 'check' }) : null]),
+        el('td', {}, [el('span', { class: `badge badge-${row.verdict ?? 'none'}`, text: row.verdict ?? 'not diagnosed' })]),
+        el('td', { class: 'num', text: row.rho }),
+        el('td', { class: 'num', text: row.horizon }),
+        el('td', { class: 'num', text: row.finalLoss }),
+        el('td', { class: 'num', text: row.clipRate }),
+        el('td', { text: row.atInit }),
+      ]);
+    });
+    return el('div', { class: 'table-scroll' }, [
+      el('table', { class: 'summary' }, [
+        el('caption', { class: 'visually-hidden', text: 'Verdict per run' }),
+        el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))]),
+        el('tbody', {}, body),
+      ]),
+    ]);
+  }
+
   private card(c: CardModel): HTMLElement {
     const titleId = uid('card');
     const select = el('button', { class: 'card-title', text: c.label, attrs: { id: titleId, type: 'button', 'aria-pressed': 'false', title: 'Select this run (shows it in the Heatmaps view)' } });
-    select.addEventListener('click', () => {
-      this.app.save({ selectedRunId: c.id });
-      this.highlight();
-      this.app.post({ type: 'selectRun', runId: c.id });
-    });
+    select.addEventListener('click', () => this.select(c.id, false));
     const verdict = c.verdict ?? 'not diagnosed';
     const facts = el('dl', { class: 'facts' });
     for (const f of c.facts) facts.append(el('div', {}, [el('dt', { text: f.name }), el('dd', { text: f.value })]));
@@ -237,7 +266,11 @@ export class ReportView implements View {
       facts,
       c.evidence.length ? el('ul', { class: 'evidence', attrs: { 'aria-label': 'Evidence' } }, c.evidence.map((e) => el('li', { text: e }))) : null,
       ...c.notes.map((n) => el('p', { class: 'note', text: n })),
-      recs.length ? el('div', { class: 'recs' }, [el('h3', { text: 'Recommendations' }), el('ul', {}, recs)]) : null,
+      recs.length ? el('div', { class: 'recs' }, [el('h3', { text: 'Recommendations' }), el('ul', {}, recs.slice(0, 1))]) : null,
+      // The top recommendation is shown; the others fold away so many runs stay scannable.
+      recs.length > 1
+        ? el('details', { class: 'more-recs' }, [el('summary', { text: `${recs.length - 1} more recommendation${recs.length > 2 ? 's' : ''}` }), el('ul', {}, recs.slice(1))])
+        : null,
     ]);
   }
 
@@ -246,7 +279,7 @@ export class ReportView implements View {
     for (const node of this.content.querySelectorAll<HTMLElement>('[data-run]')) {
       const on = node.dataset.run === id;
       node.classList.toggle('selected', on);
-      node.querySelector('.card-title')?.setAttribute('aria-pressed', String(on));
+      node.querySelector('.card-title, .row-select')?.setAttribute('aria-pressed', String(on));
     }
   }
 
@@ -260,6 +293,7 @@ export class ReportView implements View {
   private renderCharts(): void {
     const r = this.report;
     if (!r) return;
+    const t0 = performance.now();
     this.destroyCharts();
     const theme = this.app.theme();
     const color = (i: number) => theme.series[i % theme.series.length]!;
@@ -324,6 +358,7 @@ export class ReportView implements View {
       }, summary, ys, 'chart-box', valueClip ? 'Clipped by value: no norm threshold to draw.' : th === null ? 'No clipping.' : null);
     });
 
+    this.app.perf('report', performance.now() - t0);
     this.app.publish({ verdicts: runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
   }
 

@@ -112,20 +112,62 @@ export function cardModel(run: ReportRun): CardModel {
     facts,
     evidence: d?.evidence ?? [],
     notes,
-    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index)),
+    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run, finalLoss)),
   };
 }
 
-function recommendationModel(r: Recommendation, index: number): RecommendationModel {
+function recommendationModel(r: Recommendation, index: number, run: ReportRun, finalLoss: number | null): RecommendationModel {
   const c = r.check ?? null;
-  return {
-    index,
-    title: r.title,
-    rationale: r.rationale,
-    change: describeChange(r.change),
-    check: c ? `Re-run (${c.runId}): ${c.verdict}, final loss ${fmtNum(c.finalLoss, 4)}` : null,
-    checkVerdict: c ? c.verdict : null,
-  };
+  let check: string | null = null;
+  if (c) {
+    // Before -> after, so the reader sees whether the change helped.
+    const d = run.diagnosis;
+    const parts = [`verdict ${d ? `${d.verdict} → ` : ''}${c.verdict}`];
+    if (c.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmtNum(d.decayPerStep, 3)} → ` : ''}${fmtNum(c.decayPerStep, 3)}`);
+    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon)} → ` : ''}${horizonText(c.horizon)}`);
+    parts.push(`final loss ${finalLoss !== null ? `${fmtNum(finalLoss, 3)} → ` : ''}${fmtNum(c.finalLoss, 3)}`);
+    check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
+  }
+  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null };
+}
+
+function horizonText(h: number | null | undefined): string {
+  return typeof h === 'number' ? String(h) : 'none';
+}
+
+/** One row of the verdict table at the top of the report. */
+export interface SummaryRow {
+  id: string;
+  label: string;
+  verdict: Verdict | null;
+  rho: string;
+  horizon: string;
+  finalLoss: string;
+  clipRate: string;
+  /** Verdict at initialisation when it differs from the trained one. */
+  atInit: string;
+  /** This run re-ran another run's recommendation. */
+  isCheck: boolean;
+}
+
+export function summaryRows(runs: readonly ReportRun[]): SummaryRow[] {
+  const checkIds = new Set(runs.flatMap((r) => r.recommendations.map((rec) => rec.check?.runId).filter((id): id is string => !!id)));
+  return runs.map((run) => {
+    const c = cardModel(run);
+    const fact = (prefix: string) => c.facts.find((f) => f.name.startsWith(prefix))?.value ?? '—';
+    const init = run.initialDiagnosis?.verdict ?? null;
+    return {
+      id: run.id,
+      label: run.label,
+      verdict: c.verdict,
+      rho: fact('ρ'),
+      horizon: run.diagnosis ? horizonText(run.diagnosis.horizon) : '—',
+      finalLoss: fact('final loss'),
+      clipRate: fact('clip rate'),
+      atInit: init ?? '—',
+      isCheck: checkIds.has(run.id),
+    };
+  });
 }
 
 // ------------------------------------------------------------------ per-timestep series

@@ -4,7 +4,7 @@ import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
 import {
-  availableHeatmaps, cardModel, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, cardModel, summaryRows, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -30,7 +30,8 @@ test('verdict card: facts from the diagnosis and history, last finite loss, note
   assert.equal(fact('clipping'), 'no clipping');
   assert.deepEqual(c.evidence, vanishing!.diagnosis!.evidence);
   assert.equal(c.recommendations.length, 2);
-  assert.equal(c.recommendations[1]!.check, 'Re-run (rnn-tanh-orth): vanishing, final loss 0.081');
+  assert.match(c.recommendations[1]!.check!, /^Checked by re-running \(rnn-tanh-orth\): verdict vanishing → vanishing · final loss 0\.\d+ → 0\.081$/);
+  assert.equal(c.recommendations[0]!.check, null);
   assert.equal(c.recommendations[0]!.change, 'cell: lstm, cellChoice: lstm, forgetBias: true');
 
   const e = cardModel(exploding!);
@@ -40,6 +41,24 @@ test('verdict card: facts from the diagnosis and history, last finite loss, note
   assert.ok(e.notes.some((n) => n.includes('Non-finite loss')));
   assert.ok(e.notes.some((n) => n.includes('stopped at iteration 150')));
   assert.equal(e.facts.find((f) => f.name === 'clipping')!.value, 'value ≤ 5');
+});
+
+test('a check with ρ and horizon reads before → after', () => {
+  const [r] = runs();
+  r!.recommendations[0]!.check = { runId: 'chk', verdict: 'healthy', finalLoss: 0.05, decayPerStep: 0.99, horizon: null };
+  const c = cardModel(r!);
+  assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy · ρ 0\.8 → 0\.99 · horizon 31 → none · final loss .* → 0\.05$/);
+});
+
+test('summary rows: one per run, check runs flagged', () => {
+  const rs = runs();
+  rs[0]!.recommendations[1]!.check!.runId = 'gru';
+  const rows = summaryRows(rs);
+  assert.deepEqual(rows.map((r) => r.verdict), ['vanishing', 'healthy', 'healthy', 'exploding']);
+  assert.deepEqual(rows.map((r) => r.isCheck), [false, false, true, false]);
+  assert.equal(rows[0]!.horizon, '31');
+  assert.equal(rows[1]!.horizon, 'none');
+  assert.equal(rows[0]!.rho, '0.8');
 });
 
 test('horizon null reads as "whole sequence", missing diagnosis as not diagnosed', () => {
