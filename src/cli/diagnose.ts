@@ -2,7 +2,8 @@
 // report folder and print the verdict table. All input is checked before anything runs, so
 // bad input is one InputError line (the CLI prints it and exits 2) and nothing is written.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { readSequenceFile } from '../io/sequences';
 import { InputError } from '../io/errors';
 import { writeReportFolder } from '../io/report/write';
@@ -40,6 +41,8 @@ export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo =
   const iterations = options.iterations === undefined ? undefined : parseInteger('--iterations', options.iterations, 1, 1_000_000);
   const seed = options.seed === undefined ? 1 : parseInteger('--seed', options.seed, 0, 0xffffffff);
   if (options.sample !== undefined && options.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
+  const outDir = options.outDir ?? DEFAULT_OUT_DIR;
+  checkOutDir(outDir);
   const dataset = await loadDataset(options, seed);
 
   const base = defaultRunConfig(dataset, { seed, ...(iterations !== undefined ? { iterations } : {}) });
@@ -64,7 +67,7 @@ export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo =
     await close();
     io.progress?.('');
   }
-  const folder = await writeReportFolder(report, options.outDir ?? DEFAULT_OUT_DIR, { name: spec.name });
+  const folder = await writeReportFolder(report, outDir, { name: spec.name });
   for (const line of verdictTable(report)) io.out(line);
   io.out('');
   io.out(`Report: ${folder}`);
@@ -88,6 +91,21 @@ function makeExecutor(): { executor?: RunExecutor; close(): Promise<void> } {
   if (!existsSync(defaultWorkerPath())) return { close: async () => {} };
   const pool = new WorkerPool();
   return { executor: pool.executor, close: () => pool.close() };
+}
+
+/** The report's parent folder may not exist yet, but its nearest existing ancestor must be a folder. */
+function checkOutDir(dir: string): void {
+  if (dir.trim() === '') throw new InputError('--out-dir', null, 'expected a folder path');
+  let p = resolve(dir);
+  for (;;) {
+    if (existsSync(p)) {
+      if (!statSync(p).isDirectory()) throw new InputError('--out-dir', null, `'${p}' is a file; expected a folder for the report folders`);
+      return;
+    }
+    const up = dirname(p);
+    if (up === p) return;
+    p = up;
+  }
 }
 
 async function loadDataset(options: DiagnoseOptions, seed: number): Promise<Dataset> {

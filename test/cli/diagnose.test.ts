@@ -62,8 +62,9 @@ test('a bad --data file: one line naming the file, exit 2, nothing written', () 
 
 test('bad option values exit 2 before running anything', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-opt-'));
-  for (const args of [['--cells', 'rnn-tanh,transformer'], ['--clip', 'none,-1'], ['--sample', 'nope'], ['--iterations', '0']]) {
-    const r = run([...args, '--out-dir', 'out'], dir);
+  writeFileSync(join(dir, 'afile'), 'not a folder');
+  for (const args of [['--cells', 'rnn-tanh,transformer'], ['--clip', 'none,-1'], ['--sample', 'nope'], ['--iterations', '0'], ['--out-dir', 'afile/sub']]) {
+    const r = run(args.includes('--out-dir') ? args : [...args, '--out-dir', 'out'], dir);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!existsSync(join(dir, 'out')));
