@@ -36,6 +36,7 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
     { onWeightGradPart: (layer, dir, t, p) => parts.set(`${layer}:${dir}:${t}`, p) },
   );
   const rec: PassRecord = result.record;
+  const batched = runPassWithHooks(model, batch, { loss: c.loss, truncation: c.truncation, probes: { weightGradByStep: false, jacobian: false } }, null).grads;
   const obj = objective(c);
   const lstm = model.config.cell === 'lstm';
 
@@ -66,14 +67,15 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
       }
       close(lr.weightGradByStep[t], Math.sqrt(sq), `${tag} weightGradByStep[${t}]`);
     }
-    // The parts sum to the layer's gradient.
+    // The parts sum to the layer's gradient, here as computed by the other code path (one
+    // product over all steps, with the weightGradByStep probe off).
     for (const name of parts.get(`${lr.layer}:${lr.direction}:0`)!.keys()) {
-      const sum = new Float64Array(result.grads.get(name)!.data.length);
+      const sum = new Float64Array(batched.get(name)!.data.length);
       for (let t = 0; t < T; t++) {
         const p = parts.get(`${lr.layer}:${lr.direction}:${t}`)!.get(name)!;
         for (let k = 0; k < sum.length; k++) sum[k] += p[k];
       }
-      const full = result.grads.get(name)!.data;
+      const full = batched.get(name)!.data;
       for (let k = 0; k < sum.length; k++) {
         // Relative to the size of the terms summed (Σ_t |part_t|): the scale of rounding.
         let scale = 0;
