@@ -274,7 +274,7 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
  * A change that lands on a configuration the study already ran reuses that run.
  */
 function planChecks(runs: ReportRun[], spec: StudySpec): { fresh: PlannedRun[]; links: { run: ReportRun; runId: string }[] } {
-  const key = (c: RunConfig) => JSON.stringify(c);
+  const key = (c: RunConfig) => canonicalJson(c);
   const existing = new Map(runs.map((r) => [key(r.config as RunConfig), r.id]));
   const fresh: PlannedRun[] = [];
   const links: { run: ReportRun; runId: string }[] = [];
@@ -298,4 +298,14 @@ function planChecks(runs: ReportRun[], spec: StudySpec): { fresh: PlannedRun[]; 
     links.push({ run, runId });
   }
   return { fresh, links };
+}
+
+/** JSON with object keys sorted, so equal configs give equal keys whatever order they were built in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSample } from '../../src/study/samples';
-import { ALL_CELLS, attachSeedSpread, defaultRunConfig, planRuns, runStudy, sequentialExecutor } from '../../src/study/study';
+import { ALL_CELLS, attachSeedSpread, canonicalJson, defaultRunConfig, planRuns, runStudy, sequentialExecutor } from '../../src/study/study';
 import type { ReportRun } from '../../src/study/types';
 
 const airline = loadSample('airline', { seed: 1 });
@@ -93,4 +93,9 @@ test('runStudy honours an aborted signal', async () => {
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(runStudy({ kind: 'diagnosis', name: 'x', dataset: airline, base }, { signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+});
+
+test('canonicalJson ignores key order', () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
+  assert.notEqual(canonicalJson({ a: 1 }), canonicalJson({ a: 2 }));
 });
