@@ -68,7 +68,8 @@ export interface EngineHooks {
 
 // ---------------------------------------------------------------- checks
 
-export function validateBatch(model: Model, batch: Batch): void {
+/** Throws a clear Error when the batch does not fit the model (targets unchecked for `predict`). */
+export function validateBatch(model: Model, batch: Batch, checkTargets = true): void {
   const c = model.config;
   const { batchSize: B, steps: T, inputSize: I, outputSize: O } = batch;
   const fail = (detail: string): never => {
@@ -81,7 +82,7 @@ export function validateBatch(model: Model, batch: Batch): void {
   if (O !== c.outputSize) fail(`outputSize ${O}, model expects ${c.outputSize}`);
   if (batch.x.length !== B * T * I) fail(`x has ${batch.x.length} values, expected B*T*I = ${B * T * I}`);
   const yLen = batch.mode === 'many-to-many' ? B * T * O : B * O;
-  if (batch.y.length !== yLen) fail(`y has ${batch.y.length} values, expected ${yLen} for ${batch.mode}`);
+  if (checkTargets && batch.y.length !== yLen) fail(`y has ${batch.y.length} values, expected ${yLen} for ${batch.mode}`);
 }
 
 // ---------------------------------------------------------------- forward
@@ -347,9 +348,9 @@ function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hoo
 
 // ---------------------------------------------------------------- public API
 
-function prepare(model: Model, batch: Batch, separatePass: boolean): Workspace {
+function prepare(model: Model, batch: Batch, separatePass: boolean, checkTargets = true): Workspace {
   validateConfig(model.config);
-  validateBatch(model, batch);
+  validateBatch(model, batch, checkTargets);
   return getWorkspace(model.config, batch.batchSize, batch.steps, separatePass);
 }
 
@@ -399,9 +400,9 @@ export function evaluateLoss(model: Model, batch: Batch, loss: LossKind): number
   return computeLoss(loss, batch, ws.Y, ws.terms, null);
 }
 
-/** Head outputs y_t for every step, batch-first [B][T][O]. */
+/** Head outputs y_t for every step, batch-first [B][T][O] (batch.y is not read). */
 export function predict(model: Model, batch: Batch): Float64Array {
-  const ws = prepare(model, batch, false);
+  const ws = prepare(model, batch, false, false);
   forward(ws, model, batch, null);
   const { B, T } = ws;
   const O = batch.outputSize;

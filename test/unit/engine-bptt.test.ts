@@ -89,6 +89,7 @@ test('evaluateLoss and predict agree with runPass; predict is batch-first [B][T]
   const yb = predict(m, b);
   const yt = forwardDetailed(m, b, 'mse').y; // time-major
   for (let bb = 0; bb < 2; bb++) for (let t = 0; t < 5; t++) for (let o = 0; o < 2; o++) assert.equal(yb[(bb * 5 + t) * 2 + o], yt[(t * 2 + bb) * 2 + o]);
+  assert.deepEqual(predict(m, { ...b, y: new Float64Array(0) }), yb); // inference needs no targets
 });
 
 test('losses: mse is the mean over scored elements, xent the mean cross-entropy over scored outputs', () => {
