@@ -16,7 +16,10 @@
 //
 // Options: --out FILE (JSON), --only NAMES (comma-separated substrings), --reps N (5),
 // --warmup N (1), --engine-only, --no-sweep, --sweep-iterations N (50), --sweep-tfjs-cpu
-// (also run the sweep on TF.js's cpu backend: slow), --no-extras (skip itemized and RSS).
+// (also run the sweep on TF.js's cpu backend: slow), --no-extras (skip itemized and RSS),
+// --kernels wasm|ts (the engine's matrix products: WebAssembly SIMD, the default and what
+// the study worker uses, or the pure-TypeScript reference; bit-identical results). With
+// wasm, the TypeScript kernels are timed too (engineTsKernelsMs) in the same interleave.
 
 import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -24,6 +27,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { runPass } from '../src/engine/bptt';
 import { initializeModel } from '../src/engine/init';
+import { disableWasmKernels, enableWasmKernels } from '../src/engine/kernels/wasmGemm';
 import { createModel } from '../src/engine/model';
 import { Rng } from '../src/engine/rng';
 import type { Batch, CellKind, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
@@ -64,12 +68,13 @@ interface Args {
   sweepIterations: number;
   sweepTfjsCpu: boolean;
   extras: boolean;
+  kernels: 'wasm' | 'ts';
   childRss: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, childRss: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, kernels: 'wasm', childRss: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -89,6 +94,12 @@ function parseArgs(argv: string[]): Args {
       case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
       case '--no-extras': args.extras = false; break;
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
+      case '--kernels': {
+        const k = argv[++i];
+        if (k !== 'wasm' && k !== 'ts') throw new Error(`--kernels needs wasm or ts, got ${JSON.stringify(k)}`);
+        args.kernels = k;
+        break;
+      }
       default: throw new Error(`unknown option ${a}`);
     }
   }
@@ -216,11 +227,18 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<Wo
       result.agreementWasm = agreement(p, wasmModel);
     }
     const cpu = { engine: [] as number[], tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
+    const tsKernelRuns: number[] = [];
     for (let r = -args.warmup; r < args.reps; r++) {
       const e = timeBoth(() => enginePass(p));
       if (r >= 0) {
         result.engineRunsMs.push(e.wall);
         cpu.engine.push(e.cpu);
+      }
+      if (args.kernels === 'wasm') {
+        disableWasmKernels();
+        const t = timeIt(() => enginePass(p));
+        enableWasmKernels();
+        if (r >= 0) tsKernelRuns.push(t);
       }
       if (tf && cpuModel && wasmModel) {
         await useBackend(tf, 'cpu');
@@ -235,6 +253,7 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<Wo
         }
       }
     }
+    if (tsKernelRuns.length > 0) result.engineTsKernelsMs = median(tsKernelRuns);
     result.cpuTimeMs = {
       engine: median(cpu.engine),
       tfjsCpu: cpu.tfjsCpu.length ? median(cpu.tfjsCpu) : null,
@@ -408,6 +427,7 @@ function printTable(rows: WorkloadResult[]): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const kernels = args.kernels === 'wasm' && enableWasmKernels() ? 'WebAssembly SIMD' : 'TypeScript';
   if (args.childRss !== null) return childRss(args.childRss);
 
   const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
@@ -421,11 +441,12 @@ async function main(): Promise<void> {
     tfjsWasm: tf ? 'SIMD binary, single-threaded (TF.js disables wasm threads under Node)' : null,
     dtypes: { engine: 'float64', tfjs: 'float32' },
     engineProbes: ENGINE_PROBES,
+    engineKernels: kernels,
     reps: args.reps,
     warmup: args.warmup,
     loadAverageAtStart: os.loadavg(),
   };
-  console.log(`BPTT Lens engine vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
+  console.log(`BPTT Lens engine (${kernels} kernels) vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
   if (os.loadavg()[0] > environment.availableParallelism * 0.5) {
     console.log(`WARNING: load average ${os.loadavg()[0].toFixed(1)} on ${environment.availableParallelism} cores: other processes compete for the CPU; wall times (and the pool speedup above all) are inflated. CPU times are in the JSON.`);
   }
@@ -436,7 +457,7 @@ async function main(): Promise<void> {
     if (!selected(w.name)) continue;
     const r = await benchWorkload(w, args, tf);
     workloads.push(r);
-    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms`);
+    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms${r.engineTsKernelsMs !== undefined ? ` (TS kernels ${fmtMs(r.engineTsKernelsMs as number)} ms)` : ''}, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms`);
   }
   if (args.sweep && selected('sweep')) {
     const r = await benchSweep(WORKLOADS[0], args, tf);

@@ -207,7 +207,7 @@ export class WorkerPool {
         if (!call.settled) {
           call.results[job.index] = msg.run;
           call.remaining--;
-          this.progress(job, 1);
+          this.progress(job, 1, true);
           if (call.remaining === 0) this.succeed(call);
         }
         this.pump();
@@ -238,16 +238,17 @@ export class WorkerPool {
     this.pump(); // replaces the worker if runs are waiting
   }
 
-  private progress(job: Job, fraction: number): void {
+  /** Record a run's fraction done and report the call's progress (always when `finished`). */
+  private progress(job: Job, fraction: number, finished = false): void {
     const call = job.call;
     if (call.settled) return;
     const before = call.fractionDone[job.index];
-    if (fraction <= before) return;
+    if (fraction <= before && !finished) return;
     call.fractionDone[job.index] = fraction;
     call.sumDone += fraction - before;
     if (!call.onProgress) return;
-    // A sum of fractions can drift by an ulp: report exactly `total` at the end, never above it.
-    const done = call.remaining === 0 ? call.planned.length : Math.min(call.sumDone, call.planned.length);
+    // A sum of fractions drifts by ulps: round it, and report exactly `total` at the end.
+    const done = call.remaining === 0 ? call.planned.length : Math.min(Math.round(call.sumDone * 1e9) / 1e9, call.planned.length);
     try {
       call.onProgress(done, call.planned.length, call.planned[job.index].label);
     } catch (err) {

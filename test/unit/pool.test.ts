@@ -50,12 +50,12 @@ function tinyDataset(steps = 12, count = 8): Dataset {
   };
 }
 
-function plan(dataset: Dataset, iterations: number): PlannedRun[] {
+function plan(dataset: Dataset, iterations: number, hiddenSize = 6): PlannedRun[] {
   return planRuns({
     kind: 'diagnosis',
     name: 'pool-test',
     dataset,
-    base: defaultRunConfig(dataset, { hiddenSize: 6, iterations, batchSize: 4 }),
+    base: defaultRunConfig(dataset, { hiddenSize, iterations, batchSize: 4 }),
     cells: ['rnn-tanh', 'lstm', 'gru'],
     clips: [{ kind: 'none' }, { kind: 'norm', threshold: 0.5 }],
   });
@@ -83,7 +83,9 @@ require(${JSON.stringify(workerPath)});
 describe('WorkerPool', () => {
   it('returns exactly the in-process results, in planned order, with progress up to the run count', async () => {
     const dataset = tinyDataset();
-    const planned = plan(dataset, 6);
+    // Hidden size 24 makes the products large enough for the worker's WebAssembly kernels,
+    // while this thread uses the TypeScript ones: the results must still agree bit for bit.
+    const planned = plan(dataset, 6, 24);
     const expected = planned.map((p) => executeRun(dataset, p));
     const pool = new WorkerPool({ size: 2, workerPath });
     const seen: number[] = [];

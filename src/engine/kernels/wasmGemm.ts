@@ -1,0 +1,157 @@
+// A faster implementation of linalg.ts's GemmKernels: WebAssembly SIMD (f64x2) with 4 x 4
+// register tiles (gemm.wat). It is bit-identical to the TypeScript kernels — each output
+// element gets the same products added in the same order — so switching kernels never
+// changes a result: runs in a worker, in the CLI or in a test agree exactly whichever
+// path each one uses.
+//
+// Operands are copied into the module's memory with M and N padded to multiples of 4 (zero
+// rows and columns whose results are dropped), the product runs there, and C is copied
+// back. Products too small to repay the copies go to the TypeScript kernels.
+//
+//   import { enableWasmKernels } from './kernels/wasmGemm';
+//   enableWasmKernels();   // true when WebAssembly SIMD is available; otherwise nothing changes
+//
+// Pure ECMAScript (WebAssembly and atob are globals in Node and browsers): no Node APIs.
+
+import { jsKernels, setKernels, type GemmKernels } from '../linalg';
+import { GEMM_WASM_BASE64 } from './gemmWasm';
+
+interface GemmExports {
+  memory: WebAssembly.Memory;
+  gemm_acc(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, c: number): void;
+  gemm_dot(M: number, N: number, K: number, at: number, b: number, c: number): void;
+  transpose(src: number, R: number, C: number, dst: number, ldd: number): void;
+}
+
+/** Below this many multiply-adds (M·N·K) the copies cost more than the SIMD saves. */
+export const DEFAULT_MIN_WORK = 2048;
+
+const PAGE_BYTES = 65536;
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const up4 = (n: number): number => (n + 3) & ~3;
+/** Element offsets rounded up to an even count keep every operand 16-byte aligned. */
+const even = (n: number): number => (n + 1) & ~1;
+
+function instantiate(): GemmExports | null {
+  if (typeof WebAssembly !== 'object' || typeof atob !== 'function') return null;
+  try {
+    const module = new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
+    return new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
+  } catch {
+    return null; // no SIMD support (old runtime): keep the TypeScript kernels
+  }
+}
+
+/** WebAssembly SIMD kernels, or null where WebAssembly SIMD is unavailable. */
+export function createWasmKernels(options: { minWork?: number } = {}): GemmKernels | null {
+  const wasm = instantiate();
+  if (!wasm) return null;
+  const minWork = options.minWork ?? DEFAULT_MIN_WORK;
+  let mem = new Float64Array(wasm.memory.buffer);
+
+  /** Make room for `elements` doubles (growing memory detaches the old view). */
+  const reserve = (elements: number): void => {
+    const bytes = elements * 8;
+    const have = wasm.memory.buffer.byteLength;
+    if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+  };
+
+  /** Copy src (rows × cols, row-major) to mem at `off` with rows `ld` apart, zero-padded to `rowsPadded` × `ld`. */
+  const place = (src: Float64Array, rows: number, cols: number, off: number, rowsPadded: number, ld: number): void => {
+    if (ld === cols) {
+      mem.set(src.length === rows * cols ? src : src.subarray(0, rows * cols), off);
+      if (rowsPadded > rows) mem.fill(0, off + rows * cols, off + rowsPadded * ld);
+      return;
+    }
+    mem.fill(0, off, off + rowsPadded * ld);
+    for (let r = 0; r < rows; r++) mem.set(src.subarray(r * cols, r * cols + cols), off + r * ld);
+  };
+
+  /** Copy the top-left rows × cols of the padded matrix at `off` back into dst. */
+  const copyOut = (dst: Float64Array, rows: number, cols: number, off: number, ld: number): void => {
+    if (ld === cols) {
+      dst.set(mem.subarray(off, off + rows * cols));
+      return;
+    }
+    for (let r = 0; r < rows; r++) dst.set(mem.subarray(off + r * ld, off + r * ld + cols), r * cols);
+  };
+
+  return {
+    // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
+    // B is used as given; per-element dot products.
+    gemmABt(M, N, K, A, B, C) {
+      if (M * N * K < minWork) return jsKernels.gemmABt(M, N, K, A, B, C);
+      const Mp = up4(M);
+      const Np = up4(N);
+      const offA = 0;
+      const offAt = even(offA + M * K);
+      const offB = even(offAt + K * Mp);
+      const offC = even(offB + Np * K);
+      reserve(offC + Mp * Np);
+      mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
+      if (Mp > M) mem.fill(0, offAt, offAt + K * Mp);
+      wasm.transpose(offA * 8, M, K, offAt * 8, Mp);
+      place(B, N, K, offB, Np, K);
+      place(C, M, N, offC, Mp, Np);
+      wasm.gemm_dot(Mp, Np, K, offAt * 8, offB * 8, offC * 8);
+      copyOut(C, M, N, offC, Np);
+    },
+    // C[M×N] += A[M×K] · B[K×N]
+    gemmAB(M, N, K, A, B, C) {
+      if (M * N * K < minWork) return jsKernels.gemmAB(M, N, K, A, B, C);
+      const Mp = up4(M);
+      const Np = up4(N);
+      const offA = 0;
+      const offB = even(offA + Mp * K);
+      const offC = even(offB + K * Np);
+      reserve(offC + Mp * Np);
+      place(A, M, K, offA, Mp, K);
+      place(B, K, N, offB, K, Np);
+      place(C, M, N, offC, Mp, Np);
+      wasm.gemm_acc(Mp, Np, K, offA * 8, K, 1, offB * 8, offC * 8);
+      copyOut(C, M, N, offC, Np);
+    },
+    // C[M×N] += A[K×M]ᵀ · B[K×N]
+    gemmAtB(M, N, K, A, B, C) {
+      if (M * N * K < minWork) return jsKernels.gemmAtB(M, N, K, A, B, C);
+      const Mp = up4(M);
+      const Np = up4(N);
+      const offA = 0;
+      const offB = even(offA + K * Mp);
+      const offC = even(offB + K * Np);
+      reserve(offC + Mp * Np);
+      place(A, K, M, offA, K, Mp);
+      place(B, K, N, offB, K, Np);
+      place(C, M, N, offC, Mp, Np);
+      wasm.gemm_acc(Mp, Np, K, offA * 8, 1, Mp, offB * 8, offC * 8);
+      copyOut(C, M, N, offC, Np);
+    },
+  };
+}
+
+let installed: GemmKernels | null = null;
+
+/**
+ * Route the engine's matrix products through the WebAssembly kernels. Returns false (and
+ * leaves the TypeScript kernels in place) where WebAssembly SIMD is unavailable. Safe to
+ * call more than once; results are bit-identical either way.
+ */
+export function enableWasmKernels(): boolean {
+  installed ??= createWasmKernels();
+  if (!installed) return false;
+  setKernels(installed);
+  return true;
+}
+
+/** Back to the TypeScript kernels. */
+export function disableWasmKernels(): void {
+  setKernels(jsKernels);
+}
