@@ -163,7 +163,7 @@ export function fdPerturbation(
 }
 
 /** FD of the objective with respect to every entry of a parameter (perturbed in place). */
-export function fdParam(obj: Objective, model: Model, name: string): Float64Array {
+export function fdParam(obj: Objective, model: Model, name: string, step = FD_STEP): Float64Array {
   const data = model.params.get(name)!.data;
   const g = new Float64Array(data.length);
   for (let k = 0; k < data.length; k++) {
@@ -173,7 +173,7 @@ export function fdParam(obj: Objective, model: Model, name: string): Float64Arra
       const l = obj();
       data[k] = v;
       return l;
-    });
+    }, step);
   }
   return g;
 }
