@@ -70,3 +70,16 @@ test('bad option values exit 2 before running anything', () => {
     assert.ok(!existsSync(join(dir, 'out')));
   }
 });
+
+test('verdict table: a run that hit NaN shows where it stopped, and its checked recommendation', async () => {
+  const { verdictTable } = await import('../../src/cli/diagnose');
+  const { runStudy, defaultRunConfig } = await import('../../src/study/study');
+  const { loadSample } = await import('../../src/study/samples');
+  const data = loadSample('adding', { seed: 3, steps: 50, count: 32 });
+  const base = defaultRunConfig(data, { cellChoice: 'rnn-relu', hiddenSize: 8, spectralRadius: 1.5, optimizer: 'sgd', learningRate: 1, iterations: 30, batchSize: 8 });
+  const report = await runStudy({ kind: 'diagnosis', name: 'nan', dataset: data, base, checkRecommendations: true });
+  const text = verdictTable(report).join('\n');
+  assert.match(text, /^rnn-relu, no clip\s+exploding \(stopped at \d+\)/m, text);
+  assert.match(text, /^- rnn-relu, no clip \(exploding\): Clip the gradient by global norm at [0-9.e]+ → re-run: (vanishing|exploding|healthy), ρ /m, text);
+  assert.match(text, /^check: rnn-relu, no clip → Clip the gradient by global norm at/m, text);
+});
