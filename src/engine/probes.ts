@@ -12,8 +12,12 @@
 //   jacobianNorm and itemized are about the state map (h_{t-1}, c_{t-1}) -> (h_t, c_t),
 //   so ∂ℓ/∂c_k there holds h_k fixed. (gradNormC is the node gradient: it includes the
 //   path through h_t = o ⊙ tanh(c_t).)
-// - itemized for a bidirectional top layer: s_k is the pair (forward state, reverse state);
-//   the reverse state at k < s does not influence ℓ_s, so only k = s gets its part.
+// - itemized has T rows (row s of length s+1); an unscored step has ℓ_s = 0 and a zero row
+//   (many-to-one: every row but the last). It is the exact derivative even under truncated
+//   BPTT: it describes how far the dependence reaches, not what the truncation keeps.
+//   For a bidirectional top layer s_k is the pair (forward state, reverse state); the
+//   reverse state at k < s does not influence ℓ_s, so only k = s gets its part.
+// - jacobianIterations is an upper bound: the power iteration stops early once converged.
 
 import { addPeepholeGrads, type GateInfo } from './cells';
 import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
