@@ -5,7 +5,7 @@ import {
   Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip,
   type ChartConfiguration, type ChartType, type Plugin, type Scale,
 } from 'chart.js';
-import { formatExp, formatPow10, logAxisTicks } from './scales';
+import { fade, formatExp, formatPow10, logAxisTicks } from './scales';
 import type { Pt, Range } from './series';
 import type { Theme } from './theme';
 
@@ -16,8 +16,6 @@ export interface LineSeries {
   points: Pt[];
   color: string;
   dashed?: boolean;
-  /** Drawn thicker (the selected run). */
-  emphasis?: boolean;
 }
 
 export interface GapRange {
@@ -125,7 +123,7 @@ export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Them
         data: s.points,
         borderColor: s.color,
         backgroundColor: s.color,
-        borderWidth: s.emphasis ? 2.5 : 1.5,
+        borderWidth: 1.5,
         borderDash: s.dashed ? [5, 3] : [],
         pointRadius: few ? 2 : 0,
         pointHoverRadius: 3,
@@ -200,4 +198,16 @@ function formatTick(v: number): string {
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-2 || a >= 1e4)) return formatExp(v, 2);
   return String(Number(v.toPrecision(3)));
+}
+
+/** Draws series `index` bold and fades the others (null: all plain); colours are the originals. */
+export function emphasize(chart: Chart<'line'>, colors: readonly string[], index: number | null): void {
+  chart.data.datasets.forEach((ds, i) => {
+    const on = index === null || i === index;
+    const color = colors[i] ?? String(ds.borderColor);
+    ds.borderColor = on ? color : fade(color, 0.3);
+    ds.backgroundColor = ds.borderColor;
+    ds.borderWidth = index !== null && i === index ? 2.75 : 1.5;
+  });
+  chart.update('none');
 }

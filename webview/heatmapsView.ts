@@ -122,11 +122,13 @@ export class HeatmapsView implements View {
     const kinds = availableHeatmaps(run);
     const kind = this.app.state.heatmapKind && kinds.includes(this.app.state.heatmapKind) ? this.app.state.heatmapKind : kinds[0];
     if (!kind) return;
+    // Read the width first: it forces the page's layout, which is not the heatmap's cost.
+    const width = this.width();
     const t0 = performance.now();
     const m = heatmapMatrix(run, kind);
     if (!m) return;
     const t1 = performance.now();
-    const timings = this.canvas.setData(m, this.app.theme(), this.app.state.cursor, this.width());
+    const timings = this.canvas.setData(m, this.app.theme(), this.app.state.cursor, width);
     const total = performance.now() - t0;
     this.drawn = true;
     this.app.perf('heatmapMatrix', t1 - t0, false);

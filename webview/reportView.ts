@@ -10,7 +10,7 @@ import type { Chart } from 'chart.js';
 import type { HostToWebview } from '../src/protocol';
 import type { Report, ReportRun } from '../src/study/types';
 import type { App, View } from './app';
-import { lineChart, type GapRange, type LineSeries, type LineSpec } from './charts';
+import { emphasize, lineChart, type GapRange, type LineSeries, type LineSpec } from './charts';
 import { clear, el, uid } from './dom';
 import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
 import {
@@ -34,6 +34,8 @@ function gapsOf(ys: readonly MaybeNum[], color: string): GapRange[] {
 export class ReportView implements View {
   private report: Report | null = null;
   private charts: Chart[] = [];
+  /** The loss overlay and its run colours, re-emphasised when the selection changes. */
+  private loss: { chart: Chart<'line'>; colors: string[]; ids: string[] } | null = null;
   private readonly status: HTMLElement;
   private readonly content: HTMLElement;
   private scrollRestored = false;
@@ -170,7 +172,6 @@ export class ReportView implements View {
       ]),
     );
     this.renderCharts();
-    this.highlight();
     const y = this.scrollRestored ? keepY : this.app.state.scrollY;
     this.scrollRestored = true;
     if (y > 0) requestAnimationFrame(() => window.scrollTo(0, y));
@@ -281,6 +282,10 @@ export class ReportView implements View {
       node.classList.toggle('selected', on);
       node.querySelector('.card-title, .row-select')?.setAttribute('aria-pressed', String(on));
     }
+    if (this.loss) {
+      const i = id === null ? -1 : this.loss.ids.indexOf(id);
+      emphasize(this.loss.chart, this.loss.colors, i >= 0 ? i : null);
+    }
   }
 
   // ---------------------------------------------------------------- charts
@@ -288,6 +293,7 @@ export class ReportView implements View {
   private destroyCharts(): void {
     for (const c of this.charts) c.destroy();
     this.charts = [];
+    this.loss = null;
   }
 
   private renderCharts(): void {
@@ -323,20 +329,19 @@ export class ReportView implements View {
     const lossBox = this.content.querySelector('#loss-chart')!;
     clear(lossBox);
     const lossLog = this.app.state.lossLog;
-    const selected = this.app.state.selectedRunId;
     const lossSeries: LineSeries[] = runs.map((run, i) => ({
       label: run.label,
       points: downsampleMinMax((run.history.loss as MaybeNum[]).map((v) => (lossLog ? forLog(v) : v)), MAX_POINTS),
       color: color(i),
       dashed: i >= theme.series.length,
-      emphasis: run.id === selected,
     }));
     const lossGaps = runs.flatMap((run, i) => gapsOf(run.history.loss as MaybeNum[], color(i)));
     const lossSummary = runs.map((run) => seriesSummary(`${run.label} loss`, run.history.loss as MaybeNum[], 'iteration')).join(' ');
-    this.figure(lossBox, null, {
+    const lossChart = this.figure(lossBox, null, {
       series: lossSeries, xTitle: 'iteration', yTitle: 'loss', yLog: lossLog, legend: true, gaps: lossGaps,
       yRange: lossLog ? sharedLogRange(runs.map((run) => run.history.loss as MaybeNum[])) : null,
     }, lossSummary, null, 'chart-box tall', lossNote(runs));
+    this.loss = { chart: lossChart, colors: lossSeries.map((x) => x.color), ids: runs.map((run) => run.id) };
 
     // Pre-clip global norm per run, threshold dashed, shared log range including thresholds.
     const clipBox = this.content.querySelector('#multiples-clip')!;
@@ -358,6 +363,7 @@ export class ReportView implements View {
       }, summary, ys, 'chart-box', valueClip ? 'Clipped by value: no norm threshold to draw.' : th === null ? 'No clipping.' : null);
     });
 
+    this.highlight();
     this.app.perf('report', performance.now() - t0);
     this.app.publish({ verdicts: runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
   }
@@ -369,7 +375,7 @@ export class ReportView implements View {
   private figure(
     parent: Element, run: ReportRun | null, spec: LineSpec, summary: string, raw: MaybeNum[] | null,
     boxClass = 'chart-box', extraNote: string | null = null,
-  ): void {
+  ): Chart<'line'> {
     const summaryId = uid('summary');
     const canvas = el('canvas', { attrs: { role: 'img', 'aria-label': run ? `${run.label}: ${spec.yTitle} over ${spec.xTitle}` : `${spec.yTitle} over ${spec.xTitle}`, 'aria-describedby': summaryId } });
     const notes: string[] = [];
@@ -382,7 +388,7 @@ export class ReportView implements View {
     }
     if (extraNote) notes.push(extraNote);
     const caption = run
-      ? el('figcaption', {}, [el('span', { class: 'fig-title', text: run.label }), el('span', { class: `badge badge-${run.diagnosis?.verdict ?? 'none'}`, text: run.diagnosis?.verdict ?? 'not diagnosed' })])
+      ? el('figcaption', {}, [el('span', { class: 'fig-title', text: run.label, attrs: { title: run.label } }), el('span', { class: `badge badge-${run.diagnosis?.verdict ?? 'none'}`, text: run.diagnosis?.verdict ?? 'not diagnosed' })])
       : null;
     const fig = el('figure', { class: 'chart-figure', attrs: run ? { 'data-run': run.id } : {} }, [
       caption,
@@ -391,6 +397,8 @@ export class ReportView implements View {
       el('p', { class: 'visually-hidden', text: summary, attrs: { id: summaryId } }),
     ]);
     parent.append(fig);
-    this.charts.push(lineChart(canvas, spec, this.app.theme()));
+    const chart = lineChart(canvas, spec, this.app.theme());
+    this.charts.push(chart);
+    return chart;
   }
 }

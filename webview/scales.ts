@@ -168,3 +168,25 @@ export function logAxisTicks(min: number, max: number, maxTicks = 6): number[] {
   const vals = [min, max, ...exps.map(pow10)];
   return [...new Set(vals)].sort((a, b) => a - b);
 }
+
+/**
+ * The same colour at reduced opacity, for fading the runs that are not selected. Accepts the
+ * forms theme variables come in (#rgb, #rrggbb, #rrggbbaa, rgb(), rgba()); anything else is
+ * returned unchanged rather than guessed at.
+ */
+export function fade(color: string, alpha: number): string {
+  const c = color.trim();
+  let m = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(c);
+  if (m) return `rgba(${parseInt(m[1]! + m[1]!, 16)}, ${parseInt(m[2]! + m[2]!, 16)}, ${parseInt(m[3]! + m[3]!, 16)}, ${alpha})`;
+  m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})?$/i.exec(c);
+  if (m) {
+    const a = m[4] ? (parseInt(m[4], 16) / 255) * alpha : alpha;
+    return `rgba(${parseInt(m[1]!, 16)}, ${parseInt(m[2]!, 16)}, ${parseInt(m[3]!, 16)}, ${Number(a.toFixed(3))})`;
+  }
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)$/i.exec(c);
+  if (m) {
+    const base = m[4] === undefined ? 1 : m[4].endsWith('%') ? parseFloat(m[4]) / 100 : parseFloat(m[4]);
+    return `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${Number((base * alpha).toFixed(3))})`;
+  }
+  return c;
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  decadeExponents, formatExp, formatPow10, hexToRgb, legendTicks, logAxisTicks, logColorIndex, logDomain, luminance,
+  decadeExponents, fade, formatExp, formatPow10, hexToRgb, legendTicks, logAxisTicks, logColorIndex, logDomain, luminance,
   lutColor, LUT_SIZE, paletteLut,
 } from '../../webview/scales';
 
@@ -118,4 +118,14 @@ test('logAxisTicks gives decades, or the ends when the range is narrow', () => {
   assert.deepEqual(logAxisTicks(2, 50), [2, 10, 50]);
   assert.deepEqual(logAxisTicks(0, 10), []);
   assert.ok(logAxisTicks(1e-300, 1e300, 6).length <= 6);
+});
+
+test('fade lowers opacity in every colour form theme variables use, and leaves unknown forms alone', () => {
+  assert.equal(fade('#3794ff', 0.3), 'rgba(55, 148, 255, 0.3)');
+  assert.equal(fade('#fff', 0.5), 'rgba(255, 255, 255, 0.5)');
+  assert.equal(fade('#80808080', 0.5), 'rgba(128, 128, 128, 0.251)');
+  assert.equal(fade('rgb(1, 2, 3)', 0.3), 'rgba(1, 2, 3, 0.3)');
+  assert.equal(fade('rgba(1, 2, 3, 0.5)', 0.5), 'rgba(1, 2, 3, 0.25)');
+  assert.equal(fade('rgb(1 2 3 / 50%)', 0.5), 'rgba(1, 2, 3, 0.25)');
+  assert.equal(fade('red', 0.5), 'red');
 });
