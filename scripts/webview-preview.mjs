@@ -170,6 +170,13 @@ async function interactions(browser) {
   const after = await page.evaluate(() => document.querySelector('canvas').toDataURL());
   check(before !== after, 'charts redraw when the theme class changes');
   await page.screenshot({ path: join(outDir, 'report-switched-to-light.png'), clip: { x: 0, y: 0, width: 1200, height: 900 } });
+  // The metric selector switches every small multiple, and the choice is remembered.
+  await page.locator('vscode-single-select').first().click();
+  await page.locator('vscode-single-select').first().getByRole('option', { name: 'lag profile p(k)' }).click();
+  await page.waitForTimeout(300);
+  const metric = await page.evaluate(() => JSON.parse(sessionStorage.getItem('bpttLensState') ?? '{}').metric);
+  check(metric === 'lagProfile', `metric selector switches to the lag profile (saved state: ${metric})`);
+  check((await page.locator('#multiples-profile canvas[aria-label*="p(k) over lag k"]').count()) === 4, 'small multiples now plot p(k) against lag k');
   // A malformed message is refused with a message, and the report stays.
   await page.evaluate(() => window.__preview.send({ type: 'report', report: { schema: 'bptt-lens/report@1', study: {}, runs: [] } }));
   await page.waitForTimeout(100);

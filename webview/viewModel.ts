@@ -124,15 +124,16 @@ function recommendationModel(r: Recommendation, index: number, run: ReportRun, f
     const d = run.diagnosis;
     const parts = [`verdict ${d ? `${d.verdict} → ` : ''}${c.verdict}`];
     if (c.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmtNum(d.decayPerStep, 3)} → ` : ''}${fmtNum(c.decayPerStep, 3)}`);
-    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon)} → ` : ''}${horizonText(c.horizon)}`);
+    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon, run.timesteps)} → ` : ''}${horizonText(c.horizon, run.timesteps)}`);
     parts.push(`final loss ${finalLoss !== null ? `${fmtNum(finalLoss, 3)} → ` : ''}${fmtNum(c.finalLoss, 3)}`);
     check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
   }
   return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null };
 }
 
-function horizonText(h: number | null | undefined): string {
-  return typeof h === 'number' ? String(h) : 'none';
+/** A horizon in steps; null means the profile never fell that far within the T steps. */
+function horizonText(h: number | null | undefined, T: number): string {
+  return typeof h === 'number' ? String(h) : `≥ ${T}`;
 }
 
 /** One row of the verdict table at the top of the report. */
@@ -161,7 +162,7 @@ export function summaryRows(runs: readonly ReportRun[]): SummaryRow[] {
       label: run.label,
       verdict: c.verdict,
       rho: fact('ρ'),
-      horizon: run.diagnosis ? horizonText(run.diagnosis.horizon) : '—',
+      horizon: run.diagnosis ? horizonText(run.diagnosis.horizon, run.timesteps) : '—',
       finalLoss: fact('final loss'),
       clipRate: fact('clip rate'),
       atInit: init ?? '—',

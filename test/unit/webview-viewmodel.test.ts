@@ -47,7 +47,7 @@ test('a check with ρ and horizon reads before → after', () => {
   const [r] = runs();
   r!.recommendations[0]!.check = { runId: 'chk', verdict: 'healthy', finalLoss: 0.05, decayPerStep: 0.99, horizon: null };
   const c = cardModel(r!);
-  assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy · ρ 0\.8 → 0\.99 · horizon 31 → none · final loss .* → 0\.05$/);
+  assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy · ρ 0\.8 → 0\.99 · horizon 31 → ≥ 30 · final loss .* → 0\.05$/);
 });
 
 test('summary rows: one per run, check runs flagged', () => {
@@ -57,7 +57,7 @@ test('summary rows: one per run, check runs flagged', () => {
   assert.deepEqual(rows.map((r) => r.verdict), ['vanishing', 'healthy', 'healthy', 'exploding']);
   assert.deepEqual(rows.map((r) => r.isCheck), [false, false, true, false]);
   assert.equal(rows[0]!.horizon, '31');
-  assert.equal(rows[1]!.horizon, 'none');
+  assert.equal(rows[1]!.horizon, '≥ 30');
   assert.equal(rows[0]!.rho, '0.8');
 });
 
