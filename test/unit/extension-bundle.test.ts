@@ -1,0 +1,34 @@
+// The shipped bundles must be self-contained: the .vsix has no node_modules, so a relative
+// require left in dist/*.js (e.g. by a UMD package whose factory calls require('./impl/x'))
+// throws "Cannot find module" at run time in the installed extension.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const dist = path.resolve(__dirname, '..', '..', 'dist');
+const RELATIVE_REQUIRE = /\b(?:__)?require\d*\(\s*["']\.\.?\/[^"']*["']\s*\)/g;
+
+for (const bundle of ['extension.js', 'worker.js', 'cli.js']) {
+  const file = path.join(dist, bundle);
+  test(`dist/${bundle} has no relative require() that the packaged extension cannot resolve`, { skip: existsSync(file) ? false : 'not built (npm test builds first)' }, () => {
+    const text = readFileSync(file, 'utf8');
+    const found = [...new Set(text.match(RELATIVE_REQUIRE) ?? [])];
+    assert.deepEqual(found, [], `${bundle} requires files that are not shipped: ${found.join(', ')} (import the package's ESM build, e.g. 'jsonc-parser/lib/esm/main.js')`);
+  });
+}
+
+test('the manifest points at the bundles the build writes', () => {
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    main: string; contributes: { commands: { command: string; title: string; category?: string }[] };
+  };
+  assert.equal(pkg.main, './dist/extension.js');
+  const titles = Object.fromEntries(pkg.contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]));
+  assert.equal(titles['bpttLens.runDiagnosis'], 'BPTT Lens: Run Diagnosis');
+  assert.equal(titles['bpttLens.compareClipping'], 'BPTT Lens: Compare Clipping Thresholds');
+  assert.equal(titles['bpttLens.compareGates'], 'BPTT Lens: Compare Gate Choices');
+  assert.equal(titles['bpttLens.diagnoseFile'], 'BPTT Lens: Diagnose Sequence File');
+  assert.equal(titles['bpttLens.openPanel'], 'BPTT Lens: Open Panel');
+  assert.equal(titles['bpttLens.saveReport'], 'BPTT Lens: Save Report');
+  assert.equal(titles['bpttLens.openReport'], 'BPTT Lens: Open Saved Report');
+});
