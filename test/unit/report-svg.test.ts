@@ -117,6 +117,8 @@ test('the clip threshold is drawn dashed for norm clipping only', () => {
 test('scales and ticks', () => {
   assert.deepEqual(logScale(-9, 0, 0, 90).ticks().map((t) => t.label), ['1e-8', '1e-6', '1e-4', '1e-2', '1e0']);
   assert.deepEqual(logScale(-3, 0, 0, 90).ticks().map((t) => t.label), ['1e-3', '1e-2', '1e-1', '1e0']);
+  assert.deepEqual(logScale(-1, 1, 0, 90).ticks().map((t) => t.label), ['1e-1', '2e-1', '5e-1', '1e0', '2e0', '5e0', '1e1']);
+  assert.deepEqual(logScale(0, 290, 0, 90).ticks().map((t) => t.label), ['1e0', '1e50', '1e100', '1e150', '1e200', '1e250']);
   const y = logScale(-3, 0, 100, 0);
   assert.equal(y.map(1), 0);
   assert.equal(y.map(1e-3), 100);

@@ -6,11 +6,17 @@
 //   heatmap-*.svg     ‖∂L/∂h_t‖ of the top layer, timestep × recorded iteration, log colour
 import type { LayerRecord } from '../../engine/types';
 import type { Report, ReportRun } from '../../study/types';
+import { horizonText } from './summary';
 import { decadeLabel, escapeXml, fmtNum, fmtPercent, slugify } from './format';
 import {
   allPositive, attrs, decadeRange, decadesOfLogs, drawAxes, drawSeries, finiteRange, fitText, GRID, INK, linearScale, logScale, MUTED,
   NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, ZERO_COLOR,
 } from './svg';
+
+/** The untrained network's lag profile: light enough to sit behind the trained one. */
+const INIT_COLOR = '#afb8c1';
+const PRE_CLIP_COLOR = '#0072B2';
+const POST_CLIP_COLOR = '#E69F00';
 
 export interface Figure {
   /** File name beside report.md. */
@@ -20,17 +26,21 @@ export interface Figure {
   /** One or two sentences on how to read it. */
   caption: string;
   svg: string;
+  /** Index of the run a per-run figure (heatmap) shows. */
+  run?: number;
 }
 
-/** Heatmaps are drawn for at most this many runs (the first ones), to keep the folder small. */
+/** report.md gets heatmaps for this many runs (the first ones), to keep the folder small ... */
 export const MAX_HEATMAPS = 8;
+/** ... and report.html for this many. */
+export const MAX_HTML_HEATMAPS = 40;
 
-export function renderFigures(report: Report): Figure[] {
+export function renderFigures(report: Report, maxHeatmaps = MAX_HEATMAPS): Figure[] {
   const figures: Figure[] = [];
   if (report.runs.length === 0) return figures;
   figures.push(lagProfileFigure(report), lossFigure(report), gradNormFigure(report));
   const used = new Set<string>();
-  report.runs.slice(0, MAX_HEATMAPS).forEach((run, index) => {
+  report.runs.slice(0, maxHeatmaps).forEach((run, index) => {
     const fig = heatmapFigure(run, index);
     if (!fig) return;
     // Two labels may slugify alike; file names must not collide.
@@ -51,11 +61,41 @@ export function topLayer(layers: LayerRecord[]): LayerRecord | null {
   return best ?? layers[layers.length - 1] ?? null;
 }
 
-/** What a lag-profile panel plots: p(k) from the diagnosis, else ‖∂L/∂h_t‖ of the top layer. */
+/** p(k) of the untrained network (to compare with the trained one), when the report has it and it differs. */
+export function initialLagProfile(run: ReportRun): number[] | null {
+  const p = run.initialDiagnosis?.lagProfile ?? run.history.recorded[0]?.lagProfile;
+  const final = run.diagnosis?.lagProfile;
+  if (!p || p.length === 0 || !final || final.length === 0) return null;
+  const same = p.length === final.length && p.every((v, k) => Object.is(v, final[k]));
+  return same ? null : p;
+}
+
+/**
+ * What a lag-profile panel plots: p(k) from the diagnosis, else ‖∂L/∂h_{T-1-k}‖ of the top
+ * layer (the many-to-one lag profile without the cell state).
+ */
 export function lagSeries(run: ReportRun): { values: number[]; isLag: boolean } {
   const p = run.diagnosis?.lagProfile;
   if (p && p.length > 0) return { values: p, isLag: true };
-  return { values: topLayer(run.layers)?.gradNormH ?? [], isLag: false };
+  return { values: [...(topLayer(run.layers)?.gradNormH ?? [])].reverse(), isLag: false };
+}
+
+/**
+ * p(k)/p(0): the shape of the profile whatever its scale, so one shared axis serves a
+ * network whose gradient is 1e-3 and one whose gradient overflowed. The reference is p(0),
+ * or the first finite positive value when p(0) is not one.
+ */
+export function relativeProfile(values: number[]): number[] {
+  const ref = values.find((v) => v > 0 && Number.isFinite(v));
+  return ref === undefined ? values.slice() : values.map((v) => v / ref);
+}
+
+/** Shared decades for relative profiles: room for ε below 1, at most 8 decades of growth above it, 32 in all. */
+function relativeRange(series: number[][]): [number, number] {
+  const r = decadeRange(series, 1000) ?? [-4, 0];
+  const hi = Math.max(0, Math.min(r[1], 8));
+  const lo = Math.min(-4, Math.max(r[0], hi - 32));
+  return [lo, hi];
 }
 
 function clipThreshold(run: ReportRun): { kind: string; threshold: number } | null {
@@ -72,10 +112,12 @@ function gridFor(n: number, panelW: number, panelH: number): Grid {
 }
 
 /** Plot area of panel i: room on the left for tick labels, on top for the two-line title. */
-function panelPlot(g: Grid, i: number, top: number, left: number): Rect {
+function panelPlot(g: Grid, i: number, top: number, left: number, pad = 14): Rect {
   const c = i % g.cols;
   const r = Math.floor(i / g.cols);
-  return { x: left + c * g.panelW + 14, y: top + r * g.panelH + 40, w: g.panelW - 28, h: g.panelH - 82 };
+  // Columns after the first get `pad` on the left: room for their own tick labels when needed.
+  const x = left + c * g.panelW + (c === 0 ? 14 : pad);
+  return { x, y: top + r * g.panelH + 40, w: left + (c + 1) * g.panelW - 14 - x, h: g.panelH - 82 };
 }
 
 function indexScale(n: number, plot: Rect): Scale {
@@ -119,17 +161,19 @@ export function lagProfileFigure(report: Report): Figure {
   const top = 44;
   const width = left + g.cols * g.panelW + 10;
   const height = top + g.rows * g.panelH + 30;
-  const series = runs.map(lagSeries);
+  const series = runs.map((run) => { const s = lagSeries(run); return { ...s, values: relativeProfile(s.values) }; });
+  const initials = runs.map((run) => { const p = initialLagProfile(run); return p ? relativeProfile(p) : null; });
   const eps = report.study.thresholds?.vanishEpsilon;
-  const range = decadeRange(series.map((s) => s.values)) ?? [-1, 0];
-  const svg = new Svg(width, height, 'Gradient reaching k steps back (lag profile)', 'Per-run lag profile p(k) on a shared log axis; dashed: the vanishing threshold and the horizon.');
-  svg.text(left, 22, 'How much gradient reaches k steps back — p(k), shared log scale', { 'font-size': 15, 'font-weight': 600 });
+  const range = relativeRange([...series.map((s) => s.values), ...initials.filter((p): p is number[] => p !== null)]);
+  const svg = new Svg(width, height, 'Gradient reaching k steps back (lag profile)', 'Per-run lag profile p(k)/p(0) on a shared log axis; dashed: the vanishing threshold and the horizon.');
+  svg.text(left, 22, 'How much gradient reaches k steps back — p(k) / p(0), shared log scale', { 'font-size': 15, 'font-weight': 600 });
   legendMarks(svg, left, 38, [
-    { label: 'p(k)', color: MUTED },
-    { label: 'fit p(0)·ρ^k', color: MUTED, dash: '2 3' },
-    { label: 'ε·p(0) and horizon', color: MUTED, dash: '5 4' },
+    { label: 'after training', color: INK },
+    ...(initials.some((p) => p !== null) ? [{ label: 'at initialisation', color: INIT_COLOR }] : []),
+    { label: 'fit ρ^k', color: MUTED, dash: '2 3' },
+    { label: 'ε and horizon', color: MUTED, dash: '5 4' },
     { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
-    { label: 'below the axis (or 0)', color: ZERO_COLOR, kind: 'floor' },
+    { label: 'off the axis (or 0)', color: ZERO_COLOR, kind: 'floor' },
   ]);
   runs.forEach((run, i) => {
     const plot = panelPlot(g, i, top, left);
@@ -138,37 +182,38 @@ export function lagProfileFigure(report: Report): Figure {
     const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
     const d = run.diagnosis;
     const sub = isLag
-      ? `ρ = ${fmtNum(d?.decayPerStep ?? null, 3)}/step · horizon ${d?.horizon === null || d?.horizon === undefined ? `> ${Math.max(0, values.length - 1)}` : d.horizon} · T = ${run.timesteps}`
-      : `no lag profile: ‖∂L/∂h_t‖ of the top layer · T = ${run.timesteps}`;
+      ? `ρ = ${fmtNum(d?.decayPerStep ?? null, 3)}/step · horizon ${horizonText(d, run.timesteps)} · T = ${run.timesteps}`
+      : `no lag profile: ‖∂L/∂h‖ of the top layer · T = ${run.timesteps}`;
     panelTitle(svg, plot, run, i, sub);
     svg.add(`<g${plotData('lag', plot, x, i)}>`);
-    drawAxes(svg, plot, x, y, { xTitle: isLag ? 'lag k (steps back)' : 'timestep t', yLabels: i % g.cols === 0 });
+    drawAxes(svg, plot, x, y, { xTitle: 'lag k (steps back)', yLabels: i % g.cols === 0 });
     const color = VERDICT_COLORS[d?.verdict ?? ''] ?? seriesStyle(i).color;
+    if (eps !== undefined && eps > 0 && Number.isFinite(eps) && eps >= y.lo) {
+      const py = y.map(eps);
+      svg.line(plot.x, py, plot.x + plot.w, py, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
+    }
     if (isLag && d) {
-      const p0 = values[0]!;
-      if (eps !== undefined && Number.isFinite(eps) && p0 > 0 && Number.isFinite(p0)) {
-        const py = y.map(p0 * eps);
-        if (p0 * eps >= y.lo) svg.line(plot.x, py, plot.x + plot.w, py, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
-      }
       if (d.horizon !== null && d.horizon >= 0 && d.horizon <= values.length - 1) {
         const px = x.map(d.horizon);
         svg.line(px, plot.y, px, plot.y + plot.h, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
       }
       const fit = fitLine(values, d.decayPerStep);
-      if (fit) drawSeries(svg, plot, x, y, fit, { color: MUTED, width: 1.2, dash: '2 3' });
+      if (fit) drawSeries(svg, plot, x, y, fit, { color: MUTED, width: 1.2, dash: '2 3' }, undefined, false);
     }
+    const initial = initials[i];
+    if (isLag && initial) drawSeries(svg, plot, x, y, initial, { color: INIT_COLOR, width: 1.4 }, undefined, false);
     drawSeries(svg, plot, x, y, values, { color, width: 2, data: { 'data-run': String(i) } });
     svg.add('</g>');
     if (i % g.cols === 0) {
       const cx = plot.x - 48;
       const cy = plot.y + plot.h / 2;
-      svg.text(cx, cy, isLag ? 'p(k)' : 'gradient norm at t', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+      svg.text(cx, cy, 'p(k) / p(0)', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
     }
   });
   return {
     file: 'lag-profiles.svg',
     title: 'Lag profiles',
-    caption: 'Each panel is one configuration: how much gradient reaches k steps before the scored step, on the same log scale for every panel. A straight falling line means geometric decay at ρ per step; the dashed lines mark the vanishing threshold ε·p(0) and the horizon where the profile crosses it.',
+    caption: 'Each panel is one configuration: how much gradient reaches k steps before the scored step, relative to the scored step itself (p(k)/p(0)), after training (colour) and at initialisation (light grey), on the same log scale for every panel. A straight falling line is geometric decay at ρ per step; the dashed lines mark the vanishing threshold ε and the horizon where the profile crosses it.',
     svg: svg.toString(),
   };
 }
@@ -233,29 +278,34 @@ export function gradNormFigure(report: Report): Figure {
   const width = left + g.cols * g.panelW + 10;
   const height = top + g.rows * g.panelH + 30;
   const thresholds = runs.map(clipThreshold);
-  const range = decadeRange([...runs.flatMap((r) => [r.history.preClipNorm, r.history.postClipNorm]), thresholds.flatMap((t) => (t?.kind === 'norm' ? [t.threshold] : []))]) ?? [-1, 0];
+  const seriesOf = (r: ReportRun, t: { kind: string; threshold: number } | null) => [r.history.preClipNorm, r.history.postClipNorm, t?.kind === 'norm' ? [t.threshold] : []];
+  // One axis for all panels unless that would span more than 24 decades (an overflowing
+  // run next to healthy ones): then each panel gets its own.
+  const shared = decadeRange(runs.flatMap((r, i) => seriesOf(r, thresholds[i]!)), 1000);
+  const sharedOk = shared === null || shared[1] - shared[0] <= 24;
+  const ranges = runs.map((r, i) => (sharedOk ? shared : decadeRange(seriesOf(r, thresholds[i]!), 1000)) ?? [-1, 0] as [number, number]);
   const svg = new Svg(width, height, 'Global gradient norm before clipping', 'Pre-clip global gradient norm per iteration; dashed: the clip threshold.');
-  svg.text(left, 22, 'Global gradient norm per iteration — shared log scale', { 'font-size': 15, 'font-weight': 600 });
+  svg.text(left, 22, `Global gradient norm per iteration — ${sharedOk ? 'shared log scale' : 'log scale per panel (the runs span too many decades to share one)'}`, { 'font-size': 15, 'font-weight': 600 });
   legendMarks(svg, left, 38, [
-    { label: 'before clipping', color: INK },
-    { label: 'after clipping', color: MUTED, dash: '1 0' },
+    { label: 'before clipping', color: PRE_CLIP_COLOR },
+    { label: 'after clipping', color: POST_CLIP_COLOR },
     { label: 'clip threshold', color: NONFINITE_COLOR, dash: '6 4' },
     { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
   ]);
   runs.forEach((run, i) => {
-    const plot = panelPlot(g, i, top, left);
+    const plot = panelPlot(g, i, top, left, sharedOk ? 14 : 52);
     const h = run.history;
     const n = Math.max(h.preClipNorm.length, h.postClipNorm.length);
     const x = indexScale(n, plot);
+    const range = ranges[i]!;
     const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
     const t = thresholds[i];
     const clipText = !t ? 'no clipping' : t.kind === 'norm' ? `clip norm ${fmtNum(t.threshold, 3)}` : `clip value ±${fmtNum(t.threshold, 3)} (elementwise)`;
     panelTitle(svg, plot, run, i, `${clipText} · clipped ${fmtPercent(h.clipRate)} of updates`);
     svg.add(`<g${plotData('norm', plot, x, i)}>`);
-    drawAxes(svg, plot, x, y, { xTitle: 'iteration', yLabels: i % g.cols === 0 });
-    const color = seriesStyle(i).color;
-    if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: MUTED, width: 1, opacity: 0.8 });
-    drawSeries(svg, plot, x, y, h.preClipNorm, { color, width: 1.6, data: { 'data-run': String(i) } });
+    drawAxes(svg, plot, x, y, { xTitle: 'iteration', yLabels: !sharedOk || i % g.cols === 0 });
+    if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: POST_CLIP_COLOR, width: 2.2 }, undefined, false);
+    drawSeries(svg, plot, x, y, h.preClipNorm, { color: PRE_CLIP_COLOR, width: 1.4, data: { 'data-run': String(i) } });
     if (t?.kind === 'norm' && t.threshold > 0 && Number.isFinite(t.threshold)) {
       const py = y.map(t.threshold);
       svg.line(plot.x, py, plot.x + plot.w, py, { stroke: NONFINITE_COLOR, 'stroke-dasharray': '6 4', 'stroke-width': 1.5 });
@@ -270,7 +320,7 @@ export function gradNormFigure(report: Report): Figure {
   return {
     file: 'grad-norm.svg',
     title: 'Gradient norm and clipping',
-    caption: 'Global L2 norm of the whole gradient at each iteration, before clipping (colour) and after (grey); the red dashed line is the clip-by-norm threshold. Spikes far above the line are the updates clipping tamed.',
+    caption: 'Global L2 norm of the whole gradient at each iteration, before clipping (blue) and after (orange, runs with clipping only); the red dashed line is the clip-by-norm threshold. Spikes far above the line are the updates clipping tamed.',
     svg: svg.toString(),
   };
 }
@@ -370,6 +420,7 @@ export function heatmapFigure(run: ReportRun, index: number): Figure | null {
   svg.text(cx, cy, 'training iteration', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
   colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped);
   return {
+    run: index,
     file: `heatmap-${index + 1}-${slugify(label, 40)}.svg`,
     title: `Heatmap: ${label}`,
     caption: 'Gradient norm ‖∂L/∂h_t‖ of the top layer at every timestep (x) for each recorded training iteration (y, later iterations on top), on a log colour scale. Vanishing shows as a dark band at early timesteps; exploding as bright or red (non-finite) cells.',

@@ -11,7 +11,7 @@ import { escapeXml as h, fmtNum } from './format';
 import type { Figure } from './figures';
 import { serializeReport } from './json';
 import { seriesStyle, VERDICT_COLORS } from './svg';
-import { changeText, checkText, configLine, howToRead, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
+import { changeText, checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
 
 /** Embed JSON in a <script> element: `<` never appears raw (no `</script>`, no `<!--`); U+2028/9 escaped for old parsers. */
 export function embedJson(json: string): string {
@@ -86,9 +86,10 @@ export function renderHtml(report: Report, figures: Figure[]): string {
     body.push(`<article data-run="${i}"><h3>${h(run.label || run.id)} <span class="verdict v-${h(d?.verdict ?? '')}">${h(d ? d.verdict : 'not diagnosed')}</span></h3>`);
     body.push(`<p class="config">${h(configLine(run))}</p>`);
     if (d) {
-      body.push(`<p>Decay per step ρ = ${h(fmtNum(d.decayPerStep))}, horizon ${h(summaryRow(run).horizon)} steps.</p>`);
+      body.push(`<p>Decay per step ρ = ${h(fmtNum(d.decayPerStep))}, horizon ${h(horizonText(d, run.timesteps))} steps.</p>`);
       if (d.evidence.length) body.push('<ul class="evidence">' + d.evidence.map((e) => `<li>${h(e)}</li>`).join('') + '</ul>');
     }
+    for (const note of runNotes(run)) body.push(`<p>${h(note)}</p>`);
     if (run.nonFinite) {
       const nf = run.nonFinite;
       body.push(`<p class="warn">First non-finite value: ${h(nf.quantity)}${nf.layer !== null ? `, layer ${nf.layer}` : ''}${nf.t !== null ? `, t = ${nf.t}` : ''} = ${h(fmtNum(nf.value))}.</p>`);

@@ -4,7 +4,7 @@
 import type { Report } from '../../study/types';
 import { escapeMarkdown as md, fmtNum } from './format';
 import type { Figure } from './figures';
-import { changeText, checkText, configLine, howToRead, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
+import { changeText, checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
 
 export function renderMarkdown(report: Report, figures: Figure[]): string {
   const { study, runs } = report;
@@ -39,6 +39,8 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
 
   if (figures.length > 0) {
     out.push('## Figures', '');
+    const heatmaps = figures.filter((f) => f.run !== undefined).length;
+    if (heatmaps < runs.length) out.push(`Heatmaps are drawn for the first ${heatmaps} of the ${runs.length} runs here; report.html has more.`, '');
     for (const f of figures) {
       out.push(`### ${md(f.title)}`, '', `![${md(f.title)}](${encodeURI(f.file)})`, '', md(f.caption), '');
     }
@@ -50,13 +52,14 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
     out.push(`### ${md(run.label || run.id)}: ${d ? d.verdict : 'not diagnosed'}`, '');
     out.push(md(configLine(run)), '');
     if (d) {
-      out.push(`Decay per step ρ = ${md(fmtNum(d.decayPerStep))}, horizon ${md(summaryRow(run).horizon)} steps.`, '');
+      out.push(`Decay per step ρ = ${md(fmtNum(d.decayPerStep))}, horizon ${md(horizonText(d, run.timesteps))} steps.`, '');
       if (d.evidence.length > 0) {
         out.push('Evidence:', '');
         for (const e of d.evidence) out.push(`- ${md(e)}`);
         out.push('');
       }
     }
+    for (const note of runNotes(run)) out.push(md(note), '');
     if (run.nonFinite) {
       const nf = run.nonFinite;
       const where = [nf.layer !== null ? `layer ${nf.layer}` : '', nf.t !== null ? `t = ${nf.t}` : ''].filter(Boolean).join(', ');

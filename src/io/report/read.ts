@@ -6,7 +6,7 @@ import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode
 import { InputError } from '../errors';
 import type { LayerRecord, NonFinite } from '../../engine/types';
 import type {
-  Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, StudyInfo, StudyKind, TrainingHistory, Verdict,
+  Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, StudyKind, TrainingHistory, Verdict,
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
 
@@ -194,6 +194,23 @@ class Reader {
     if (series.length !== n) throw new PathError(path, `expected ${n} values (one per timestep), got ${series.length}`);
   }
 
+  /**
+   * The validated fields in `known`, plus every other field of `o` kept as it is (depth-
+   * bounded), in the order of `o`: newer writers' additions survive a read and re-save.
+   */
+  private merge<T extends object>(o: Obj, known: T, path: string): T {
+    const out: Record<string, unknown> = {};
+    const put = (k: string, v: unknown) => { if (k !== '__proto__' && v !== undefined) out[k] = v; };
+    for (const k of Object.keys(o)) put(k, k in known ? (known as Record<string, unknown>)[k] : this.bounded(o[k], `${path}.${k}`));
+    for (const [k, v] of Object.entries(known)) if (!(k in out)) put(k, v);
+    return out as T;
+  }
+
+  private bounded(v: unknown, path: string): unknown {
+    if (v !== null && typeof v === 'object') this.shallow({ v }, path);
+    return v;
+  }
+
   report(raw: unknown): Report {
     const o = this.obj(raw, 'report');
     if (o.schema !== REPORT_SCHEMA) {
@@ -206,14 +223,14 @@ class Reader {
       if (ids.has(r.id)) throw new PathError(`runs[${i}].id`, `"${truncate(r.id, 40)}" is already used by an earlier run`);
       ids.add(r.id);
     });
-    return { schema: REPORT_SCHEMA, study, runs };
+    return this.merge(o, { schema: REPORT_SCHEMA, study, runs } as Report, 'report');
   }
 
   private study(v: unknown, path: string): StudyInfo {
     const o = this.obj(v, path);
     const kind = o.kind;
     if (!STUDY_KINDS.includes(kind as StudyKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
-    return {
+    return this.merge(o, {
       kind: kind as StudyKind,
       name: this.str(o.name, `${path}.name`),
       source: this.str(o.source, `${path}.source`),
@@ -221,16 +238,16 @@ class Reader {
       task: this.str(o.task ?? '', `${path}.task`),
       createdAt: this.str(o.createdAt, `${path}.createdAt`),
       thresholds: this.thresholds(o.thresholds, `${path}.thresholds`),
-    };
+    }, path);
   }
 
   private thresholds(v: unknown, path: string): DiagnosisThresholds {
     const o = this.obj(v, path);
-    return {
+    return this.merge(o, {
       explodeGrowth: this.num(o.explodeGrowth, `${path}.explodeGrowth`),
       vanishEpsilon: this.num(o.vanishEpsilon, `${path}.vanishEpsilon`),
       rhoDelta: this.num(o.rhoDelta, `${path}.rhoDelta`),
-    };
+    }, path);
   }
 
   private run(v: unknown, path: string): ReportRun {
@@ -240,16 +257,15 @@ class Reader {
     const clip = config.clip;
     if (clip !== undefined) this.clip(clip, `${path}.config.clip`);
     const timesteps = this.int(o.timesteps, `${path}.timesteps`);
-    const layers = this.layers(o.layers, `${path}.layers`, timesteps);
-    const inputGradNorm = this.series(o.inputGradNorm ?? [], `${path}.inputGradNorm`);
-    const run: ReportRun = {
+    const optionalDiagnosis = (d: unknown, p: string) => (d === null ? null : d === undefined ? undefined : this.diagnosis(d, p));
+    const known: ReportRun = {
       schema: 'bptt-lens/run@1',
       id: this.str(o.id, `${path}.id`),
       label: this.str(o.label, `${path}.label`),
       config: { ...config },
       timesteps,
-      layers,
-      inputGradNorm,
+      layers: this.layers(o.layers, `${path}.layers`, timesteps),
+      inputGradNorm: this.series(o.inputGradNorm ?? [], `${path}.inputGradNorm`),
       loss: this.num(o.loss, `${path}.loss`),
       globalGradNorm: this.num(o.globalGradNorm, `${path}.globalGradNorm`),
       clippedGradNorm: this.num(o.clippedGradNorm, `${path}.clippedGradNorm`),
@@ -257,12 +273,28 @@ class Reader {
       itemized: o.itemized === null || o.itemized === undefined
         ? null
         : this.arr(o.itemized, `${path}.itemized`).map((row, s) => this.series(row, `${path}.itemized[${s}]`)),
-      diagnosis: o.diagnosis === null || o.diagnosis === undefined ? null : this.diagnosis(o.diagnosis, `${path}.diagnosis`),
+      diagnosis: optionalDiagnosis(o.diagnosis, `${path}.diagnosis`) ?? null,
       history: this.history(o.history, `${path}.history`, timesteps),
       recommendations: this.arr(o.recommendations ?? [], `${path}.recommendations`).map((r, i) => this.recommendation(r, `${path}.recommendations[${i}]`)),
+      seeds: o.seeds === undefined ? undefined : this.series(o.seeds, `${path}.seeds`),
+      initialDiagnosis: optionalDiagnosis(o.initialDiagnosis, `${path}.initialDiagnosis`),
+      group: o.group === undefined ? undefined : this.str(o.group, `${path}.group`),
+      seedSpread: o.seedSpread === undefined ? undefined : o.seedSpread === null ? null : this.seedSpread(o.seedSpread, `${path}.seedSpread`),
     };
-    if (o.seeds !== undefined) run.seeds = this.series(o.seeds, `${path}.seeds`);
-    return run;
+    return this.merge(o, known, path);
+  }
+
+  private seedSpread(v: unknown, path: string): SeedSpread {
+    const o = this.obj(v, path);
+    return this.merge(o, {
+      finalLoss: this.spread(o.finalLoss, `${path}.finalLoss`),
+      decayPerStep: o.decayPerStep === null || o.decayPerStep === undefined ? null : this.spread(o.decayPerStep, `${path}.decayPerStep`),
+    }, path);
+  }
+
+  private spread(v: unknown, path: string): Spread {
+    const o = this.obj(v, path);
+    return this.merge(o, { min: this.num(o.min, `${path}.min`), median: this.num(o.median, `${path}.median`), max: this.num(o.max, `${path}.max`) }, path);
   }
 
   private clip(v: unknown, path: string): void {
@@ -282,7 +314,7 @@ class Reader {
     if (direction !== 'forward' && direction !== 'reverse') this.fail(`${path}.direction`, '"forward" | "reverse"', direction);
     const gradNormH = this.series(o.gradNormH, `${path}.gradNormH`);
     this.lengthIs(gradNormH, timesteps, `${path}.gradNormH`);
-    return {
+    return this.merge(o, {
       layer: this.int(o.layer, `${path}.layer`),
       direction,
       gradNormH,
@@ -292,67 +324,78 @@ class Reader {
       gateSaturation: this.seriesMap(o.gateSaturation, `${path}.gateSaturation`),
       weightGradByStep: this.series(o.weightGradByStep ?? [], `${path}.weightGradByStep`),
       jacobianNorm: this.seriesOrNull(o.jacobianNorm, `${path}.jacobianNorm`),
-    };
+    }, path);
   }
 
   private nonFinite(v: unknown, path: string): NonFinite {
     const o = this.obj(v, path);
-    return {
+    const { valueText, ...rest } = o;
+    return this.merge(rest, {
       quantity: this.str(o.quantity, `${path}.quantity`),
       layer: this.intOrNull(o.layer, `${path}.layer`),
       t: this.intOrNull(o.t, `${path}.t`),
-      value: o.value === null && NON_FINITE_TEXT.includes(o.valueText as string) ? Number(o.valueText) : this.num(o.value ?? null, `${path}.value`),
-    };
+      // serializeReport writes the kind of a non-finite value beside its null.
+      value: o.value === null && NON_FINITE_TEXT.includes(valueText) ? Number(valueText) : this.num(o.value ?? null, `${path}.value`),
+    }, path);
   }
 
   private diagnosis(v: unknown, path: string): Diagnosis {
     const o = this.obj(v, path);
     const verdict = o.verdict;
     if (!VERDICTS.includes(verdict as Verdict)) this.fail(`${path}.verdict`, VERDICTS.map((k) => `"${k}"`).join(' | '), verdict);
-    return {
+    return this.merge(o, {
       decayPerStep: this.numOrNull(o.decayPerStep, `${path}.decayPerStep`),
       horizon: this.intOrNull(o.horizon, `${path}.horizon`),
       verdict: verdict as Verdict,
       evidence: this.arr(o.evidence ?? [], `${path}.evidence`).map((e, i) => this.str(e, `${path}.evidence[${i}]`)),
       lagProfile: this.series(o.lagProfile ?? [], `${path}.lagProfile`),
-    };
+    }, path);
   }
 
   private history(v: unknown, path: string, timesteps: number): TrainingHistory {
     const o = this.obj(v, path);
-    return {
+    return this.merge(o, {
       loss: this.series(o.loss, `${path}.loss`),
       preClipNorm: this.series(o.preClipNorm, `${path}.preClipNorm`),
       postClipNorm: this.series(o.postClipNorm, `${path}.postClipNorm`),
       clipRate: this.num(o.clipRate ?? null, `${path}.clipRate`),
       recorded: this.arr(o.recorded ?? [], `${path}.recorded`).map((r, i) => this.recorded(r, `${path}.recorded[${i}]`, timesteps)),
-    };
+      stoppedAt: o.stoppedAt === undefined ? undefined : this.intOrNull(o.stoppedAt, `${path}.stoppedAt`),
+    }, path);
   }
 
   private recorded(v: unknown, path: string, timesteps: number): RecordedIteration {
     const o = this.obj(v, path);
-    return {
+    return this.merge(o, {
       iteration: this.int(o.iteration, `${path}.iteration`),
       layers: this.layers(o.layers, `${path}.layers`, timesteps),
       inputGradNorm: this.series(o.inputGradNorm ?? [], `${path}.inputGradNorm`),
       lagProfile: this.series(o.lagProfile ?? [], `${path}.lagProfile`),
-    };
+      loss: o.loss === undefined ? undefined : this.num(o.loss, `${path}.loss`),
+    }, path);
   }
 
   private recommendation(v: unknown, path: string): Recommendation {
     const o = this.obj(v, path);
-    const rec: Recommendation = {
+    const known: Recommendation = {
       title: this.str(o.title, `${path}.title`),
       rationale: this.str(o.rationale ?? '', `${path}.rationale`),
       change: { ...this.shallow(o.change ?? {}, `${path}.change`) },
+      check: o.check === undefined ? undefined : o.check === null ? null : this.check(o.check, `${path}.check`),
     };
-    if (o.check === null) rec.check = null;
-    else if (o.check !== undefined) {
-      const c = this.obj(o.check, `${path}.check`);
-      const verdict = c.verdict;
-      if (!VERDICTS.includes(verdict as Verdict)) this.fail(`${path}.check.verdict`, VERDICTS.map((k) => `"${k}"`).join(' | '), verdict);
-      rec.check = { runId: this.str(c.runId, `${path}.check.runId`), verdict: verdict as Verdict, finalLoss: this.num(c.finalLoss, `${path}.check.finalLoss`) };
-    }
-    return rec;
+    return this.merge(o, known, path);
+  }
+
+  private check(v: unknown, path: string): NonNullable<Recommendation['check']> {
+    const c = this.obj(v, path);
+    const verdict = c.verdict;
+    if (!VERDICTS.includes(verdict as Verdict)) this.fail(`${path}.verdict`, VERDICTS.map((k) => `"${k}"`).join(' | '), verdict);
+    return this.merge(c, {
+      runId: this.str(c.runId, `${path}.runId`),
+      verdict: verdict as Verdict,
+      finalLoss: this.num(c.finalLoss, `${path}.finalLoss`),
+      decayPerStep: c.decayPerStep === undefined ? undefined : this.numOrNull(c.decayPerStep, `${path}.decayPerStep`),
+      horizon: c.horizon === undefined ? undefined : this.intOrNull(c.horizon, `${path}.horizon`),
+    }, path);
   }
 }

@@ -1,5 +1,5 @@
 // Plain facts about a run that report.md and report.html both show, so the two agree.
-import type { ReportRun } from '../../study/types';
+import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
 import { fmtNum, fmtPercent } from './format';
 
 /** The last recorded training loss (the run record's loss when there is no history). */
@@ -28,15 +28,33 @@ export const SUMMARY_HEADERS: Record<keyof SummaryRow, string> = {
 
 export function summaryRow(run: ReportRun): SummaryRow {
   const d = run.diagnosis;
-  const horizon = !d ? '—' : d.horizon === null ? `> ${Math.max(0, d.lagProfile.length - 1)}` : String(d.horizon);
+  const spread = run.seedSpread;
+  const n = run.seeds?.length ?? 0;
+  const range = (s: Spread | null | undefined) => (s && n > 1 ? ` (${fmtNum(s.min, 3)}–${fmtNum(s.max, 3)} over ${n} seeds)` : '');
   return {
     configuration: run.label || run.id,
     verdict: d?.verdict ?? 'not diagnosed',
-    rho: fmtNum(d?.decayPerStep ?? null),
-    horizon,
-    finalLoss: fmtNum(finalLoss(run)),
+    rho: fmtNum(d?.decayPerStep ?? null) + range(spread?.decayPerStep),
+    horizon: horizonText(d, run.timesteps),
+    finalLoss: fmtNum(finalLoss(run)) + range(spread?.finalLoss),
     clipRate: clipText(run),
   };
+}
+
+/** "26", "> 47" when the profile never falls that far, "—" without a diagnosis. */
+export function horizonText(d: Diagnosis | null | undefined, timesteps: number): string {
+  if (!d) return '—';
+  return d.horizon === null ? `> ${Math.max(0, (d.lagProfile.length || timesteps) - 1)}` : String(d.horizon);
+}
+
+/** Facts about the run beyond its verdict: diagnosis at initialisation, an early stop. */
+export function runNotes(run: ReportRun): string[] {
+  const notes: string[] = [];
+  const init = run.initialDiagnosis;
+  if (init) notes.push(`At initialisation (before training): ${init.verdict}, ρ = ${fmtNum(init.decayPerStep)}, horizon ${horizonText(init, run.timesteps)}.`);
+  const stop = run.history.stoppedAt;
+  if (stop !== undefined && stop !== null) notes.push(`Training stopped at iteration ${stop} on a non-finite loss or gradient.`);
+  return notes;
 }
 
 function clipText(run: ReportRun): string {
@@ -80,10 +98,12 @@ export function changeText(change: Record<string, unknown>): string {
 }
 
 /** Text on the run the recommendation was checked with, or null when it was not re-run. */
-export function checkText(check: { runId: string; verdict: string; finalLoss: number } | null | undefined, runs: ReportRun[]): string | null {
+export function checkText(check: Recommendation['check'], runs: ReportRun[]): string | null {
   if (!check) return null;
   const target = runs.find((r) => r.id === check.runId);
-  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}, final loss ${fmtNum(check.finalLoss)}`;
+  const rho = check.decayPerStep !== undefined ? `, ρ = ${fmtNum(check.decayPerStep)}` : '';
+  const horizon = check.horizon === undefined ? '' : check.horizon === null ? ', horizon beyond the sequence' : `, horizon ${check.horizon}`;
+  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}${rho}${horizon}, final loss ${fmtNum(check.finalLoss)}`;
 }
 
 /** The "how to read this" text, shared by report.md and report.html. */

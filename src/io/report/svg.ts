@@ -99,6 +99,8 @@ export function linearScale(lo: number, hi: number, p0: number, p1: number, inte
   };
 }
 
+const DECADE_STEPS = [1, 2, 3, 4, 5, 10, 20, 25, 50, 100];
+
 /** Log10 scale spanning whole decades; lo and hi are the domain values 10^a, 10^b. */
 export function logScale(loExp: number, hiExp: number, p0: number, p1: number): Scale {
   if (!(hiExp > loExp)) hiExp = loExp + 1;
@@ -110,8 +112,15 @@ export function logScale(loExp: number, hiExp: number, p0: number, p1: number): 
     map: (v) => p0 + (Math.max(loExp, Math.min(hiExp, v > 0 ? Math.log10(v) : loExp)) - loExp) * k,
     ticks: () => {
       const span = hiExp - loExp;
-      const step = Math.max(1, Math.ceil(span / 7));
       const out: Tick[] = [];
+      if (span <= 2) {
+        // Few decades: label 2× and 5× too, so the axis is not left with two ticks.
+        for (let e = loExp; e <= hiExp; e++) {
+          for (const m of [1, 2, 5]) if (m === 1 || e < hiExp) out.push({ value: m * 10 ** e, label: m === 1 ? decadeLabel(e) : `${m}e${e}` });
+        }
+        return out;
+      }
+      const step = DECADE_STEPS.find((s) => span / s <= 7) ?? Math.ceil(span / 7);
       for (let e = Math.ceil(loExp / step) * step; e <= hiExp; e += step) out.push({ value: 10 ** e, label: decadeLabel(e) });
       return out;
     },
@@ -224,15 +233,16 @@ const MAX_POINTS = 1200;
 
 /**
  * Draw values[i] at x = xOf(i) as a polyline. Non-finite values break the line and are
- * marked (a pale red band over the gap and a red × at the top edge); values below a log
- * axis (zeros included) are drawn on the axis floor and marked with a grey ▽; an isolated point gets
+ * marked (a pale red band over the gap and a red × at the top edge); values off the axis
+ * (zeros on a log axis included) are drawn on its edge and marked with a grey triangle; an isolated point gets
  * a dot so one-point series stay visible. Long series are reduced to min/max per column.
  */
-export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: ArrayLike<number>, style: SeriesStyle, xOf: (i: number) => number = (i) => i): void {
+export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: ArrayLike<number>, style: SeriesStyle, xOf: (i: number) => number = (i) => i, mark = true): void {
   const n = values.length;
   const segments: number[][] = [];
   const gaps: [number, number][] = [];
   const floors: number[] = [];
+  const ceilings: number[] = [];
   let seg: number[] = [];
   let gapStart = -1;
   for (let i = 0; i < n; i++) {
@@ -246,11 +256,13 @@ export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: Arr
     }
     if (gapStart >= 0) { gaps.push([gapStart, i - 1]); gapStart = -1; }
     if (y.kind === 'log' && v < y.lo && (i === 0 || !(values[i - 1]! < y.lo))) floors.push(i);
+    if (v > y.hi && (i === 0 || !(values[i - 1]! > y.hi))) ceilings.push(i);
     seg.push(i);
   }
   if (seg.length) segments.push(seg);
   if (gapStart >= 0) gaps.push([gapStart, n - 1]);
 
+  if (!mark) { gaps.length = 0; floors.length = 0; ceilings.length = 0; }
   const g: string[] = [];
   const half = n > 1 ? Math.abs(x.map(xOf(1)) - x.map(xOf(0))) / 2 : 3;
   for (const [a, b] of gaps) {
@@ -275,6 +287,10 @@ export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: Arr
     const px = x.map(xOf(i));
     const py = plot.y + plot.h;
     g.push(`<path d="M${r1(px - 4)} ${r1(py - 8)}h8l-4 7z" fill="${ZERO_COLOR}"><title>${escapeXml(`${fmtNum(values[i]!)} at index ${xOf(i)}: below the axis, drawn on its floor`)}</title></path>`);
+  }
+  for (const i of ceilings) {
+    const px = x.map(xOf(i));
+    g.push(`<path d="M${r1(px - 4)} ${r1(plot.y + 8)}h8l-4 -7z" fill="${ZERO_COLOR}"><title>${escapeXml(`${fmtNum(values[i]!)} at index ${xOf(i)}: above the axis, drawn on its top`)}</title></path>`);
   }
   const data = style.data ? attrs(style.data) : '';
   svg.add(`<g${data}>${g.join('')}</g>`);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Report } from '../../study/types';
-import { renderFigures } from './figures';
+import { MAX_HEATMAPS, MAX_HTML_HEATMAPS, renderFigures } from './figures';
 import { isoDate, slugify } from './format';
 import { renderHtml } from './html';
 import { serializeReport } from './json';
@@ -17,11 +17,12 @@ export type ReportFiles = Map<string, string | Uint8Array>;
 
 /** Every file of the report folder, by relative path. Pure: no I/O. */
 export function renderReportFiles(report: Report): ReportFiles {
-  const figures = renderFigures(report);
+  const all = renderFigures(report, MAX_HTML_HEATMAPS);
+  const figures = all.filter((f) => f.run === undefined || f.run < MAX_HEATMAPS);
   const files: ReportFiles = new Map();
   files.set('report.json', serializeReport(report));
   files.set('report.md', renderMarkdown(report, figures));
-  files.set('report.html', renderHtml(report, figures));
+  files.set('report.html', renderHtml(report, all));
   for (const f of figures) files.set(f.file, f.svg);
   return files;
 }
