@@ -18,7 +18,7 @@ import { addColumnSums, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } f
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, weightGradByStep } from './probes';
-import type { Batch, LossKind, Model, ParamSet, PassOptions, PassResult } from './types';
+import type { Batch, LossKind, Model, NonFinite, ParamSet, PassOptions, PassRecord, PassResult } from './types';
 import { getWorkspace, type LayerDir, type Workspace } from './workspace';
 
 type Direction = 'forward' | 'reverse';
@@ -120,8 +120,9 @@ function addInto(dst: Float64Array, src: Float64Array): void {
   for (let k = 0; k < dst.length; k++) dst[k] += src[k];
 }
 
-function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null): void {
+function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null, initial: readonly InitialState[] = hooks?.initialState ?? []): void {
   const { B, T, H, GH, DH, cell } = ws;
+  const stepHooks = hooks && (hooks.perturb?.length || hooks.stepParams?.length) ? hooks : null;
   const I = batch.inputSize;
   const O = batch.outputSize;
   const BH = B * H;
@@ -139,9 +140,9 @@ function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks |
     const In = ld.inSize;
     fillRows(T * B, GH, w.bih, ld.gi);
     gemmABt(T * B, GH, In, U, w.wih, ld.gi);
-    // The initial state: zero unless a hook supplies one.
+    // The initial state: zero unless given (a checkpoint, or a test hook).
     const slot = ld.reverse ? T + 1 : 0;
-    const init = hooks?.initialState?.find((s) => s.layer === ld.layer && s.direction === dirName(ld));
+    const init = initial.find((s) => s.layer === ld.layer && s.direction === dirName(ld));
     ld.hs.fill(0, slot * BH, (slot + 1) * BH);
     if (init) ld.hs.set(init.h, slot * BH);
     if (cell.hasCell) {
@@ -153,7 +154,7 @@ function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks |
       const st = ld.steps[t];
       fillRows(B, GH, w.bhh, st.gh);
       gemmABt(B, GH, H, st.hPrev, w.whh, st.gh);
-      if (hooks) stepWithHooks(ws, ld, st, t, U, hooks);
+      if (stepHooks) stepWithHooks(ws, ld, st, t, U, stepHooks);
       else {
         cell.forwardC(st, ld.cellParams, B, H);
         cell.forwardH(st, ld.cellParams, B, H);
@@ -235,14 +236,25 @@ export function backwardWindows(T: number, truncation: PassOptions['truncation']
   return out;
 }
 
-function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOut: Float64Array, from: number, to: number): void {
+/**
+ * Backward through steps [from, to] of one layer/direction. The recurrent gradient entering
+ * the last step is zero, or ld.carryH/carryC when `carry` is set (a checkpointed segment: the
+ * gradient of the following segment with respect to this one's final state); with `carry`,
+ * the gradient with respect to the state before `from` is written back to carryH/carryC.
+ */
+function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOut: Float64Array, from: number, to: number, carry: boolean): void {
   const { B, H, GH, DH, cell } = ws;
   const g = ld.grads;
   const dhRec = ld.dhRec;
   let dcIn = ld.dcRec;
   let dcOut = ld.dcNext;
-  dhRec.fill(0);
-  dcIn.fill(0);
+  if (carry) {
+    dhRec.set(ld.carryH);
+    dcIn.set(ld.carryC);
+  } else {
+    dhRec.fill(0);
+    dcIn.fill(0);
+  }
   const col = ld.d * H;
   for (let k = 0; k <= to - from; k++) {
     // Backward visits steps in the reverse of the order the forward pass made them.
@@ -265,9 +277,13 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOu
     dcIn = dcOut;
     dcOut = swap;
   }
+  if (carry) {
+    ld.carryH.set(dhRec);
+    ld.carryC.set(dcIn);
+  }
 }
 
-function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWeights[]): void {
+function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWeights[], carry = false): void {
   const { B, GH, DH } = ws;
   const O = ws.config.outputSize;
   const I = ws.config.inputSize;
@@ -288,7 +304,7 @@ function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWe
   const rows = (to - from + 1) * B;
   // Top layer first: each layer's input gradient is the external gradient of the one below.
   for (let l = L - 1; l >= 0; l--) {
-    for (let d = 0; d < D; d++) backwardLayerWindow(ws, ws.layers[l * D + d], weights[l * D + d].whh, ws.dOuts[l], from, to);
+    for (let d = 0; d < D; d++) backwardLayerWindow(ws, ws.layers[l * D + d], weights[l * D + d].whh, ws.dOuts[l], from, to, carry);
     const In = l > 0 ? DH : I;
     const dIn = l > 0 ? ws.dOuts[l - 1] : ws.pX;
     dIn.fill(0, from * B * In, (to + 1) * B * In);
@@ -362,14 +378,41 @@ export function runPass(model: Model, batch: Batch, options: PassOptions): PassR
 /** runPass with test hooks (see EngineHooks). */
 export function runPassWithHooks(model: Model, batch: Batch, options: PassOptions, hooks: EngineHooks | null): PassResult {
   checkLossKind(options.loss);
+  if (options.checkpoint) return runCheckpointed(model, batch, options);
   if (options.truncation && model.config.bidirectional) {
     throw new Error('truncated BPTT is defined for unidirectional models only (bidirectional: true was given)');
   }
   checkItemizedCap(options, batch.steps);
+  const grads = zerosLike(model.params);
+  const { ws, loss, stepNorms } = passCore(model, batch, options, hooks, grads, null);
+  const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
+  const record = buildRecord(ws, model, batch, options, loss, globalNorm, grads, stepNorms);
+  return { loss, grads, record };
+}
+
+/** A checkpointed segment: where it starts from, and the gradient carried across its ends. */
+interface Segment {
+  initial: InitialState[];
+  /** Per layer: in, dL/d(final state) from the next segment; out, dL/d(initial state). */
+  carryH: Float64Array[];
+  carryC: Float64Array[];
+  /** Loss scale that makes the segment's mean a share of the whole sequence's mean. */
+  lossScale: number;
+}
+
+/** Forward, loss, backward; parameter gradients are ADDED into grads. */
+function passCore(
+  model: Model,
+  batch: Batch,
+  options: PassOptions,
+  hooks: EngineHooks | null,
+  grads: ParamSet,
+  segment: Segment | null,
+): { ws: Workspace; loss: number; stepNorms: number[][] | null } {
   const windows = backwardWindows(batch.steps, options.truncation ?? null);
   const ws = prepare(model, batch, windows.length > 1);
-  forward(ws, model, batch, hooks);
-  const loss = computeLoss(options.loss, batch, ws.Y, ws.terms, ws.dY);
+  forward(ws, model, batch, hooks, segment ? segment.initial : undefined);
+  const loss = computeLoss(options.loss, batch, ws.Y, ws.terms, ws.dY, segment ? segment.lossScale : 1);
   const weights = ws.layers.map((ld) => bindLayer(model.params, ld));
   if (ws.separatePass) {
     for (const ld of ws.layers) {
@@ -380,12 +423,125 @@ export function runPassWithHooks(model: Model, batch: Batch, options: PassOption
     }
     ws.dX.fill(0);
   }
-  for (const win of windows) backwardPass(ws, model, win, weights);
-  const grads = zerosLike(model.params);
+  if (segment) ws.layers.forEach((ld, l) => (ld.carryH.set(segment.carryH[l]), ld.carryC.set(segment.carryC[l])));
+  for (const win of windows) backwardPass(ws, model, win, weights, segment !== null);
+  if (segment) ws.layers.forEach((ld, l) => (segment.carryH[l].set(ld.carryH), segment.carryC[l].set(ld.carryC)));
   const stepNorms = parameterGradients(ws, grads, options.probes?.weightGradByStep ?? true, hooks);
+  return { ws, loss, stepNorms };
+}
+
+/**
+ * Gradient checkpointing (Chen et al. 2016, "Training Deep Nets with Sublinear Memory
+ * Cost"): a forward sweep over segments of N steps keeps only the states at segment starts;
+ * the backward sweep then takes the segments last to first, recomputes each one's forward
+ * from its checkpoint, and backpropagates through it with the recurrent gradient carried
+ * in from the segment after it. Workspaces are segment-sized, so memory is O(N) per layer
+ * (plus the per-step records) instead of O(T), for one extra forward pass.
+ */
+function runCheckpointed(model: Model, batch: Batch, options: PassOptions): PassResult {
+  const { config } = model;
+  const T = batch.steps;
+  const fail = (why: string): never => {
+    throw new Error(`checkpointing ${why}`);
+  };
+  if (config.bidirectional) fail('is defined for unidirectional models only (bidirectional: true was given)');
+  if (options.truncation) fail('and truncated BPTT cannot be combined');
+  if (options.probes?.itemized) fail('cannot record the itemized matrix (it needs every step at once)');
+  const N = options.checkpoint === true ? Math.ceil(Math.sqrt(T)) : Number(options.checkpoint);
+  if (!Number.isInteger(N) || N < 1) fail(`needs true or a positive integer number of steps per segment, got ${options.checkpoint}`);
+  validateConfig(config);
+  validateBatch(model, batch);
+  const { batchSize: B, inputSize: I, outputSize: O } = batch;
+  const H = config.hiddenSize;
+  const L = config.numLayers;
+  const starts: number[] = [];
+  for (let a = 0; a < T; a += N) starts.push(a);
+  const sub = (a: number): Batch => {
+    const n = Math.min(N, T - a);
+    const x = new Float64Array(B * n * I);
+    for (let b = 0; b < B; b++) x.set(batch.x.subarray((b * T + a) * I, (b * T + a + n) * I), b * n * I);
+    let y = batch.y;
+    if (batch.mode === 'many-to-many') {
+      y = new Float64Array(B * n * O);
+      for (let b = 0; b < B; b++) y.set(batch.y.subarray((b * T + a) * O, (b * T + a + n) * O), b * n * O);
+    }
+    return { ...batch, steps: n, x, y };
+  };
+  // Forward sweep: the state entering every segment.
+  const zeros = (): Float64Array[] => Array.from({ length: L }, () => new Float64Array(B * H));
+  const checkpoints: InitialState[][] = [];
+  let state: InitialState[] = [];
+  for (const a of starts) {
+    checkpoints.push(state);
+    const part = sub(a);
+    const ws = prepare(model, part, false);
+    forward(ws, model, part, null, state);
+    const last = part.steps * B * H; // slot n holds h_{n-1}
+    state = ws.layers.map((ld) => ({
+      layer: ld.layer,
+      direction: 'forward' as const,
+      h: ld.hs.slice(last, last + B * H),
+      c: ws.cell.hasCell ? ld.cs.slice(last, last + B * H) : undefined,
+    }));
+  }
+  // Backward sweep, last segment first.
+  const grads = zerosLike(model.params);
+  const carryH = zeros();
+  const carryC = zeros();
+  const records: PassRecord[] = [];
+  let loss = 0;
+  for (let k = starts.length - 1; k >= 0; k--) {
+    const part = sub(starts[k]);
+    // many-to-many: the segment's mean over n steps is n/T of the sequence's; many-to-one:
+    // only the last segment holds the scored step.
+    const lossScale = batch.mode === 'many-to-many' ? part.steps / T : k === starts.length - 1 ? 1 : 0;
+    const res = passCore(model, part, options, null, grads, { initial: checkpoints[k], carryH, carryC, lossScale });
+    loss += res.loss;
+    records[k] = buildRecord(res.ws, model, part, options, res.loss, 0, grads, res.stepNorms);
+  }
   const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
-  const record = buildRecord(ws, model, batch, options, loss, globalNorm, grads, stepNorms);
-  return { loss, grads, record };
+  return { loss, grads, record: mergeRecords(records, starts, loss, globalNorm) };
+}
+
+/** Concatenates segment records (in time order) into the record of the whole sequence. */
+function mergeRecords(records: PassRecord[], starts: number[], loss: number, globalNorm: number): PassRecord {
+  const cat = (pick: (r: PassRecord) => number[]): number[] => records.flatMap(pick);
+  const first = records[0];
+  const layers = first.layers.map((lr, i) => ({
+    ...lr,
+    gradNormH: cat((r) => r.layers[i].gradNormH),
+    gradNormC: lr.gradNormC ? cat((r) => r.layers[i].gradNormC!) : null,
+    gateGradNorm: Object.fromEntries(Object.keys(lr.gateGradNorm).map((g) => [g, cat((r) => r.layers[i].gateGradNorm[g])])),
+    gateMean: Object.fromEntries(Object.keys(lr.gateMean).map((g) => [g, cat((r) => r.layers[i].gateMean[g])])),
+    gateSaturation: Object.fromEntries(Object.keys(lr.gateSaturation).map((g) => [g, cat((r) => r.layers[i].gateSaturation[g])])),
+    weightGradByStep: cat((r) => r.layers[i].weightGradByStep),
+    jacobianNorm: lr.jacobianNorm ? cat((r) => r.layers[i].jacobianNorm!) : null,
+  }));
+  // The first non-finite value in the order the unsegmented pass meets them: forward
+  // quantities in time order, then the loss, then gradients (latest segment first).
+  const shifted = (k: number): NonFinite | null => {
+    const nf = records[k].nonFinite;
+    return nf && { ...nf, t: nf.t === null ? null : nf.t + starts[k] };
+  };
+  const FORWARD = ['params', 'x', 'h', 'c', 'y'];
+  let nonFinite: NonFinite | null = null;
+  for (let k = 0; k < records.length && !nonFinite; k++) {
+    const nf = shifted(k);
+    if (nf && FORWARD.includes(nf.quantity)) nonFinite = nf;
+  }
+  if (!nonFinite && !Number.isFinite(loss)) nonFinite = { quantity: 'loss', layer: null, t: null, value: loss };
+  for (let k = records.length - 1; k >= 0 && !nonFinite; k--) nonFinite = shifted(k);
+  if (!nonFinite && !Number.isFinite(globalNorm)) nonFinite = { quantity: 'globalGradNorm', layer: null, t: null, value: globalNorm };
+  return {
+    timesteps: records.reduce((n, r) => n + r.timesteps, 0),
+    layers,
+    inputGradNorm: cat((r) => r.inputGradNorm),
+    loss,
+    globalGradNorm: globalNorm,
+    clippedGradNorm: globalNorm,
+    nonFinite,
+    itemized: null,
+  };
 }
 
 function checkLossKind(loss: LossKind): void {

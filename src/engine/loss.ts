@@ -19,13 +19,14 @@ function targetOffset(batch: Batch, b: number, t: number): number {
 
 /**
  * Y: head outputs, time-major [T][B][O]. Writes terms[t] (0 where unscored) and, if dY is
- * given, dL/dY (time-major, zero where unscored). Returns L = Σ_t terms[t].
+ * given, dL/dY (time-major, zero where unscored). Returns L = Σ_t terms[t]. `scale`
+ * multiplies the loss (a checkpointed segment re-normalizes its mean to the whole sequence).
  */
-export function computeLoss(kind: LossKind, batch: Batch, Y: Float64Array, terms: Float64Array, dY: Float64Array | null): number {
+export function computeLoss(kind: LossKind, batch: Batch, Y: Float64Array, terms: Float64Array, dY: Float64Array | null, scale = 1): number {
   const { batchSize: B, steps: T, outputSize: O } = batch;
   const scoredSteps = batch.mode === 'many-to-many' ? T : 1;
   const count = kind === 'mse' ? B * O * scoredSteps : B * scoredSteps;
-  const inv = 1 / count;
+  const inv = scale / count;
   if (dY) dY.fill(0);
   terms.fill(0);
   let total = 0;

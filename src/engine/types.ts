@@ -84,6 +84,12 @@ export interface PassOptions {
   loss: LossKind;
   probes?: ProbeOptions;
   truncation?: Truncation | null;
+  /**
+   * Gradient checkpointing for long sequences: keep the recurrent state only every N steps
+   * (true: N = ⌈√T⌉) and recompute each segment during the backward pass, so memory grows
+   * with N instead of T. Same gradients and records; unidirectional, full BPTT, no itemized.
+   */
+  checkpoint?: boolean | number;
 }
 
 /** One layer and direction of a pass; series are indexed by timestep t = 0..T-1. */

@@ -54,6 +54,9 @@ export interface LayerDir {
   dcNext: Float64Array;
   grads: StepGrads;
   zeros: Float64Array;
+  /** Recurrent gradient carried across checkpointed segments (dL/dh, dL/dc), [B][H]. */
+  carryH: Float64Array;
+  carryC: Float64Array;
 }
 
 export interface Workspace {
@@ -201,6 +204,8 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
         dcNext: new Float64Array(BH),
         grads: { dGi: empty, dGh: empty, dc: new Float64Array(BH), dcPrev: empty, dhPrev: empty },
         zeros: new Float64Array(BH),
+        carryH: new Float64Array(BH),
+        carryC: new Float64Array(BH),
       });
     }
   }
