@@ -82,7 +82,9 @@ export class HeatmapCanvas {
     if (!m || !this.theme) return;
     const w = Math.max(200, Math.floor(width));
     const plotW = w - MARGIN.left - MARGIN.right;
-    const plotH = m.kind === 'itemized' ? Math.min(plotW, 560) : Math.max(120, Math.min(480, m.rows * 24));
+    // Keep the legend and the readout on screen in a short side-bar view.
+    const maxH = Math.max(160, Math.min(560, window.innerHeight - 230));
+    const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(120, Math.min(maxH, m.rows * 24));
     this.cssWidth = w;
     this.cssHeight = plotH + MARGIN.top + MARGIN.bottom;
     this.rect = { left: MARGIN.left, top: MARGIN.top, width: plotW, height: plotH };

@@ -23,9 +23,18 @@ export class HeatmapsView implements View {
     this.content = el('div', { class: 'heatmaps' });
     root.append(this.status, this.content);
     this.canvas = new HeatmapCanvas((c) => this.app.save({ cursor: c }));
-    new ResizeObserver(() => {
-      if (this.drawn) this.canvas.layout(this.width());
-    }).observe(this.content);
+    let pending = false;
+    const relayout = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        if (this.drawn) this.canvas.layout(this.width());
+      });
+    };
+    new ResizeObserver(relayout).observe(this.content);
+    // The plot height follows the view's height too (a short side bar).
+    window.addEventListener('resize', relayout);
     this.renderEmpty();
   }
 

@@ -1,0 +1,33 @@
+// Static checks on the webview sources: the rules the CSP and the theme depend on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const shipped = readdirSync(join(root, 'webview'))
+  .filter((f) => f.endsWith('.ts') && f !== 'preview.ts' && f !== 'fixture.ts')
+  .map((f) => ({ f, src: readFileSync(join(root, 'webview', f), 'utf8') }));
+
+test('webview code never parses strings as HTML or code', () => {
+  assert.ok(shipped.length >= 10, 'found the webview sources');
+  const banned = [/\.innerHTML\b/, /\.outerHTML\b/, /insertAdjacentHTML/, /document\.write/, /\beval\s*\(/, /new Function\b/, /createContextualFragment/, /setAttribute\(\s*['"]style['"]/];
+  for (const { f, src } of shipped) for (const re of banned) assert.doesNotMatch(src, re, `${f} uses ${re}`);
+});
+
+test('the bundle entry never imports the engine or node modules', () => {
+  for (const { f, src } of shipped) {
+    const imports = [...src.matchAll(/^import\s+(?!type\b)[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+    for (const spec of imports) {
+      assert.ok(!spec.includes('/src/') && !spec.startsWith('../src') && !spec.startsWith('node:'), `${f} imports ${spec} at run time`);
+    }
+  }
+});
+
+test('webview.css takes every colour from VS Code theme variables', () => {
+  const css = readFileSync(join(root, 'media', 'webview.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  assert.doesNotMatch(css, /#[0-9a-f]{3,8}\b/i, 'hex colour');
+  assert.doesNotMatch(css, /\b(rgb|rgba|hsl|hsla)\(/i, 'functional colour');
+  assert.doesNotMatch(css, /:\s*(white|black|red|blue|green|gray|grey)\s*;/i, 'named colour');
+  assert.match(css, /var\(--vscode-foreground\)/);
+});
