@@ -19,7 +19,8 @@
 // (also run the sweep on TF.js's cpu backend: slow), --no-extras (skip itemized and RSS),
 // --kernels wasm|ts (the engine's matrix products: WebAssembly SIMD, the default and what
 // the study worker uses, or the pure-TypeScript reference; bit-identical results). With
-// wasm, the TypeScript kernels are timed too (engineTsKernelsMs) in the same interleave.
+// wasm, the TypeScript kernels are timed too (engineTsKernelsMs) in the same interleave,
+// unless --no-ts-kernels (for profiling one path).
 
 import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -69,12 +70,14 @@ interface Args {
   sweepTfjsCpu: boolean;
   extras: boolean;
   kernels: 'wasm' | 'ts';
+  /** Also time the TypeScript kernels when the WebAssembly ones are on. */
+  tsKernels: boolean;
   childRss: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, kernels: 'wasm', childRss: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -94,6 +97,7 @@ function parseArgs(argv: string[]): Args {
       case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
       case '--no-extras': args.extras = false; break;
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
+      case '--no-ts-kernels': args.tsKernels = false; break;
       case '--kernels': {
         const k = argv[++i];
         if (k !== 'wasm' && k !== 'ts') throw new Error(`--kernels needs wasm or ts, got ${JSON.stringify(k)}`);
@@ -234,7 +238,7 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<Wo
         result.engineRunsMs.push(e.wall);
         cpu.engine.push(e.cpu);
       }
-      if (args.kernels === 'wasm') {
+      if (args.kernels === 'wasm' && args.tsKernels) {
         disableWasmKernels();
         const t = timeIt(() => enginePass(p));
         enableWasmKernels();

@@ -26,6 +26,14 @@ interface GemmExports {
 /** Below this many multiply-adds (M·N·K) the copies cost more than the SIMD saves. */
 export const DEFAULT_MIN_WORK = 2048;
 
+/**
+ * Whether a product goes to WebAssembly: enough work to repay the copies, and M, N of at
+ * least 4, since padding a single row (batch size 1) to a 4-row tile would quadruple the work.
+ */
+function worthIt(M: number, N: number, K: number, minWork: number): boolean {
+  return M * N * K >= minWork && M >= 4 && N >= 4;
+}
+
 const PAGE_BYTES = 65536;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
@@ -49,11 +57,15 @@ function instantiate(): GemmExports | null {
   }
 }
 
-/** WebAssembly SIMD kernels, or null where WebAssembly SIMD is unavailable. */
-export function createWasmKernels(options: { minWork?: number } = {}): GemmKernels | null {
+/**
+ * WebAssembly SIMD kernels, or null where WebAssembly SIMD is unavailable. `everything`
+ * sends every product to WebAssembly, however small (for tests).
+ */
+export function createWasmKernels(options: { minWork?: number; everything?: boolean } = {}): GemmKernels | null {
   const wasm = instantiate();
   if (!wasm) return null;
   const minWork = options.minWork ?? DEFAULT_MIN_WORK;
+  const useWasm = options.everything ? () => true : (M: number, N: number, K: number) => worthIt(M, N, K, minWork);
   let mem = new Float64Array(wasm.memory.buffer);
 
   /** Make room for `elements` doubles (growing memory detaches the old view). */
@@ -88,7 +100,7 @@ export function createWasmKernels(options: { minWork?: number } = {}): GemmKerne
     // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
     // B is used as given; per-element dot products.
     gemmABt(M, N, K, A, B, C) {
-      if (M * N * K < minWork) return jsKernels.gemmABt(M, N, K, A, B, C);
+      if (!useWasm(M, N, K)) return jsKernels.gemmABt(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
       const offA = 0;
@@ -106,7 +118,7 @@ export function createWasmKernels(options: { minWork?: number } = {}): GemmKerne
     },
     // C[M×N] += A[M×K] · B[K×N]
     gemmAB(M, N, K, A, B, C) {
-      if (M * N * K < minWork) return jsKernels.gemmAB(M, N, K, A, B, C);
+      if (!useWasm(M, N, K)) return jsKernels.gemmAB(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
       const offA = 0;
@@ -121,7 +133,7 @@ export function createWasmKernels(options: { minWork?: number } = {}): GemmKerne
     },
     // C[M×N] += A[K×M]ᵀ · B[K×N]
     gemmAtB(M, N, K, A, B, C) {
-      if (M * N * K < minWork) return jsKernels.gemmAtB(M, N, K, A, B, C);
+      if (!useWasm(M, N, K)) return jsKernels.gemmAtB(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
       const offA = 0;
