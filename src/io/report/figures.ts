@@ -243,7 +243,7 @@ export function lossFigure(report: Report): Figure {
   const x = linearScale(0, Math.max(1, n - 1), plot.x, plot.x + plot.w, true);
   const log = allPositive(all);
   const y = log
-    ? logScale(...(decadeRange(all) ?? [-1, 0]), plot.y + plot.h, plot.y)
+    ? logScale(...lossDecades(all), plot.y + plot.h, plot.y)
     : (() => { const [lo, hi] = finiteRange(all) ?? [0, 1]; return linearScale(Math.min(0, lo), hi, plot.y + plot.h, plot.y); })();
   const svg = new Svg(width, height, 'Training loss', 'Training loss per iteration for every run.');
   svg.text(plot.x, 24, `Training loss over iterations${log ? ' (log scale)' : ''}`, { 'font-size': 15, 'font-weight': 600 });
@@ -266,6 +266,20 @@ export function lossFigure(report: Report): Figure {
     caption: 'Loss per training iteration, every configuration overlaid. Gaps with a red × are iterations where the loss was not a finite number.',
     svg: svg.toString(),
   };
+}
+
+/**
+ * Decades for the loss axis: from the smallest loss up to 100× the median starting loss
+ * (a diverging run climbs off the top, marked, instead of squashing every other curve).
+ */
+function lossDecades(all: number[][]): [number, number] {
+  const range = decadeRange(all, 1000) ?? [-1, 0];
+  const starts = all.map((s) => s.find((v) => v > 0 && Number.isFinite(v))).filter((v): v is number => v !== undefined);
+  starts.sort((a, b) => a - b);
+  const typical = starts[Math.floor((starts.length - 1) / 2)];
+  const hi = typical !== undefined ? Math.min(range[1], Math.ceil(Math.log10(typical) + 2)) : range[1];
+  const lo = Math.max(range[0], hi - 24);
+  return [Math.min(lo, hi - 1), hi];
 }
 
 // ---------------------------------------------------------------- (c) gradient norm and clipping
@@ -418,7 +432,7 @@ export function heatmapFigure(run: ReportRun, index: number): Figure | null {
   const cx = plot.x - 52;
   const cy = plot.y + plot.h / 2;
   svg.text(cx, cy, 'training iteration', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
-  colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped);
+  colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped, Number.isFinite(lo));
   return {
     run: index,
     file: `heatmap-${index + 1}-${slugify(label, 40)}.svg`,
@@ -435,7 +449,23 @@ function cellColor(v: Cell, loExp: number, hiExp: number, levels: number): strin
   return viridis(Math.round(t * (levels - 1)) / (levels - 1));
 }
 
-function colorLegend(svg: Svg, bar: Rect, loExp: number, hiExp: number, grid: Cell[][], capped: boolean): void {
+function colorLegend(svg: Svg, bar: Rect, loExp: number, hiExp: number, grid: Cell[][], capped: boolean, hasValues: boolean): void {
+  const flat = grid.flat();
+  let ly = bar.y + 10;
+  const swatch = (color: string, label: string) => {
+    svg.rect({ x: bar.x, y: ly - 10, w: bar.w, h: 12 }, { fill: color, stroke: GRID });
+    svg.text(bar.x + bar.w + 7, ly, label, { 'font-size': 11, fill: MUTED });
+    ly += 18;
+  };
+  if (hasValues) {
+    colorBar(svg, bar, loExp, hiExp, capped);
+    ly = bar.y + bar.h + 22;
+  }
+  if (flat.includes('nonfinite')) swatch(NONFINITE_COLOR, 'non-finite');
+  if (flat.includes('zero')) swatch(ZERO_COLOR, 'zero');
+}
+
+function colorBar(svg: Svg, bar: Rect, loExp: number, hiExp: number, capped: boolean): void {
   const steps = 32;
   let d = '';
   for (let i = 0; i < steps; i++) {
@@ -448,20 +478,11 @@ function colorLegend(svg: Svg, bar: Rect, loExp: number, hiExp: number, grid: Ce
   const ticks = scale.ticks().map((t) => ({ py: scale.map(t.value), label: t.label }));
   // Label both ends of the bar too, when no tick sits there and there is room.
   for (const [py, exp] of [[bar.y + bar.h, loExp], [bar.y, hiExp]] as const) {
-    if (ticks.every((t) => Math.abs(t.py - py) > 13)) ticks.push({ py, label: decadeLabel(exp) });
+    if (ticks.every((t) => Math.abs(t.py - py) > 16)) ticks.push({ py, label: decadeLabel(exp) });
   }
   for (const t of ticks) {
     svg.line(bar.x + bar.w, t.py, bar.x + bar.w + 4, t.py, { stroke: MUTED });
     const atFloor = Math.abs(t.py - (bar.y + bar.h)) < 0.5;
     svg.text(bar.x + bar.w + 7, t.py + 4, (capped && atFloor ? '≤ ' : '') + t.label, { 'font-size': 11, fill: MUTED });
   }
-  let ly = bar.y + bar.h + 22;
-  const flat = grid.flat();
-  const swatch = (color: string, label: string) => {
-    svg.rect({ x: bar.x, y: ly - 10, w: bar.w, h: 12 }, { fill: color, stroke: GRID });
-    svg.text(bar.x + bar.w + 7, ly, label, { 'font-size': 11, fill: MUTED });
-    ly += 18;
-  };
-  if (flat.includes('nonfinite')) swatch(NONFINITE_COLOR, 'non-finite');
-  if (flat.includes('zero')) swatch(ZERO_COLOR, 'zero');
 }

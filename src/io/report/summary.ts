@@ -30,7 +30,8 @@ export function summaryRow(run: ReportRun): SummaryRow {
   const d = run.diagnosis;
   const spread = run.seedSpread;
   const n = run.seeds?.length ?? 0;
-  const range = (s: Spread | null | undefined) => (s && n > 1 ? ` (${fmtNum(s.min, 3)}–${fmtNum(s.max, 3)} over ${n} seeds)` : '');
+  const range = (s: Spread | null | undefined) =>
+    (s && n > 1 && Number.isFinite(s.min) && Number.isFinite(s.max) && s.max > s.min ? ` (${fmtNum(s.min, 3)}–${fmtNum(s.max, 3)} over ${n} seeds)` : '');
   return {
     configuration: run.label || run.id,
     verdict: d?.verdict ?? 'not diagnosed',
