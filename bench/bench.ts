@@ -328,12 +328,20 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
     await all.executor(dataset, warm.slice(0, cores), {});
     let runsOne: unknown = null;
     let runsAll: unknown = null;
+    // process.cpuUsage covers every thread of the process, workers included: equal CPU time on
+    // 1 and N workers with a smaller speedup than N means the cores were busy with others.
+    let c0 = process.cpuUsage();
     const oneMs = await timeAsync(async () => { runsOne = await one.executor(dataset, planned, {}); });
+    const oneCpu = process.cpuUsage(c0);
+    c0 = process.cpuUsage();
     const allMs = await timeAsync(async () => { runsAll = await all.executor(dataset, planned, {}); });
+    const allCpu = process.cpuUsage(c0);
     const result: WorkloadResult = {
       name, engineMs: allMs, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
       engineRunsMs: [allMs], tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
       engine1WorkerMs: oneMs, engineWorkers: cores, poolSpeedup: oneMs / allMs,
+      engine1WorkerCpuMs: (oneCpu.user + oneCpu.system) / 1000, engineAllWorkersCpuMs: (allCpu.user + allCpu.system) / 1000,
+      loadAverage: os.loadavg(),
       deterministicAcrossPoolSizes: isDeepStrictEqual(runsOne, runsAll),
       runs: planned.length, iterationsPerRun: args.sweepIterations,
     };
@@ -479,7 +487,7 @@ async function main(): Promise<void> {
   printTable(workloads);
   const sweep = workloads.find((r) => r.name.startsWith('sweep-'));
   if (sweep) {
-    console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)}; TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
+    console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)} (CPU time ${fmtMs(sweep.engine1WorkerCpuMs as number)} vs ${fmtMs(sweep.engineAllWorkersCpuMs as number)} ms; load average ${(sweep.loadAverage as number[])[0].toFixed(1)}); TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
   }
   if (itemized) {
     console.log(`itemized T×T matrix, LSTM H=64 B=1 T=${itemized.steps}: pass ${fmtMs(itemized.passMs)} ms, with itemized ${fmtMs(itemized.passWithItemizedMs)} ms (matrix costs ${fmtMs(itemized.itemizedMs)} ms)`);
