@@ -157,6 +157,7 @@ export class WorkerPool {
 
   /** Hand queued jobs to idle workers, starting workers up to `size`. */
   private pump(): void {
+    if (this.closed) return;
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => s.job === null);
       if (!slot) {

@@ -154,6 +154,17 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('reports a worker script that cannot load, by run', async () => {
+    const dataset = tinyDataset();
+    const [first] = plan(dataset, 1);
+    const pool = new WorkerPool({ size: 1, workerPath: path.join(dir, 'no-such-worker.js') });
+    try {
+      await assert.rejects(pool.executor(dataset, [first], {}), (err: Error) => err.message.includes(first.id) && err.message.includes('no-such-worker.js'));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses malformed worker messages', () => {
     assert.throws(() => parseWorkerMessage(null, 1, 'a'), /malformed/);
     assert.throws(() => parseWorkerMessage({ type: 'progress', jobId: 2, done: 1, total: 2 }, 1, 'a'), /jobId/);
