@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderFigures, lagProfileFigure, lossFigure, gradNormFigure, heatmapFigure } from '../../src/io/report/figures';
 import { escapeXml, fmtNum, slugify } from '../../src/io/report/format';
-import { decadeRange, drawSeries, linearScale, logScale, niceTicks, Svg, viridis } from '../../src/io/report/svg';
+import { decadeRange, drawSeries, linearScale, logScale, niceTicks, pathData, Svg, viridis } from '../../src/io/report/svg';
 import type { Report } from '../../src/study/types';
 import { fixtureReport } from './report-fixture';
 import { checkWellFormed } from './report-xml';
@@ -66,8 +66,7 @@ test('a 1000-timestep profile is reduced, zeros are marked on the floor, and the
   assert.match(svg, /below the axis, drawn on its floor/);
   const range = decadeRange([report.runs[3]!.diagnosis!.lagProfile]);
   assert.ok(range && range[1] - range[0] <= 28, String(range));
-  const points = (svg.match(/L/g) ?? []).length;
-  assert.ok(points < 12_000, `${points} path points`);
+  assert.ok(svg.length < 100_000, `${svg.length} bytes`);
   assert.ok(heatmapFigure(report.runs[3]!, 3)!.svg.includes('1000 timesteps shown in 160 bins'));
 });
 
@@ -150,4 +149,31 @@ test('number formatting and slugs', () => {
   assert.equal(slugify('../../etc/passwd'), 'etc-passwd');
   assert.equal(slugify('¿¿??'), 'report');
   assert.equal(slugify('Écoute'), 'ecoute');
+});
+
+test('pathData writes compact relative moves on a 0.1 px grid without drift', () => {
+  assert.equal(pathData([[0, 0], [1.25, 2], [1, -1]]), 'M0 0l1.3 2-.3-3');
+  assert.equal(pathData([[5, 5]]), 'M5 5');
+  // Summing the relative steps lands on the rounded last point.
+  const pts: [number, number][] = Array.from({ length: 1000 }, (_, i) => [i * 0.333, Math.sin(i) * 10]);
+  const d = pathData(pts);
+  const nums = d.slice(1).replace('l', ' ').match(/-?\d*\.?\d+/g)!.map(Number);
+  let x = 0, y = 0;
+  for (let k = 0; k < nums.length; k += 2) { x += nums[k]!; y += nums[k + 1]!; }
+  assert.ok(Math.abs(x - 999 * 0.333) < 0.051 && Math.abs(y - Math.sin(999) * 10) < 0.051, `${x} ${y}`);
+});
+
+test('a long series keeps its spike when reduced to a min/max envelope', () => {
+  const svg = new Svg(300, 100, 't');
+  const plot = { x: 0, y: 0, w: 300, h: 100 };
+  const values = Array.from({ length: 20_000 }, (_, i) => (i === 12_345 ? 100 : 1));
+  drawSeries(svg, plot, linearScale(0, values.length - 1, 0, 300), linearScale(0, 100, 100, 0), values, { color: '#000' });
+  const out = svg.toString();
+  assert.ok(out.length < 10_000, `${out.length} bytes`);
+  const d = /<path d="(M[^"]*)" fill="none"/.exec(out)![1]!;
+  const nums = d.slice(1).replace('l', ' ').match(/-?\d*\.?\d+/g)!.map(Number);
+  let y = nums[1]!;
+  let minY = y;
+  for (let k = 3; k < nums.length; k += 2) { y += nums[k]!; minY = Math.min(minY, y); }
+  assert.equal(minY, 0, 'the spike to 100 reaches the top of the plot');
 });

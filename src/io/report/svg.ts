@@ -228,8 +228,41 @@ export interface SeriesStyle {
   data?: Record<string, string>;
 }
 
-/** Points per series above which the path is reduced to a min/max envelope per pixel column. */
-const MAX_POINTS = 1200;
+/** A series with more than two points per this many pixels is reduced to its min/max per column. */
+const PX_PER_COLUMN = 2;
+
+/**
+ * Compact path data for a polyline: one absolute move, then relative line-tos on a 0.1 px
+ * grid (differences of rounded coordinates, so rounding never accumulates).
+ */
+export function pathData(points: [number, number][]): string {
+  let d = '';
+  let px = 0;
+  let py = 0;
+  points.forEach(([x, y], k) => {
+    const ix = Math.round(x * 10);
+    const iy = Math.round(y * 10);
+    if (k === 0) d += `M${num10(ix)} ${num10(iy)}l`;
+    else {
+      const dx = num10(ix - px);
+      const dy = num10(iy - py);
+      d += (k > 1 && !dx.startsWith('-') ? ' ' : '') + dx + (dy.startsWith('-') ? '' : ' ') + dy;
+    }
+    px = ix;
+    py = iy;
+  });
+  return points.length === 1 ? d.slice(0, -1) : d;
+}
+
+/** An integer count of tenths as a short decimal: 12 -> "1.2", -3 -> "-.3", 0 -> "0". */
+function num10(tenths: number): string {
+  if (tenths === 0) return '0';
+  const sign = tenths < 0 ? '-' : '';
+  const a = Math.abs(tenths);
+  const whole = Math.floor(a / 10);
+  const frac = a % 10;
+  return sign + (frac === 0 ? String(whole) : `${whole === 0 ? '' : whole}.${frac}`);
+}
 
 /**
  * Draw values[i] at x = xOf(i) as a polyline. Non-finite values break the line and are
@@ -274,11 +307,12 @@ export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: Arr
   }
   let d = '';
   const dots: number[] = [];
-  const columns = Math.max(50, Math.round(plot.w));
   for (const s of segments) {
     if (s.length === 1) { dots.push(s[0]!); continue; }
-    const pts = s.length > MAX_POINTS ? envelope(s, values, columns) : s;
-    d += 'M' + pts.map((i) => `${r1(x.map(xOf(i)))} ${r1(y.map(values[i]!))}`).join('L');
+    const widthPx = Math.abs(x.map(xOf(s[s.length - 1]!)) - x.map(xOf(s[0]!)));
+    const columns = Math.max(1, Math.round(widthPx / PX_PER_COLUMN));
+    const pts = s.length > 2 * columns ? envelope(s, values, columns) : s;
+    d += pathData(pts.map((i) => [x.map(xOf(i)), y.map(values[i]!)]));
   }
   const stroke = attrs({ stroke: style.color, 'stroke-width': style.width ?? 1.6, 'stroke-dasharray': style.dash, 'stroke-opacity': style.opacity, 'stroke-linejoin': 'round' });
   if (d) g.push(`<path d="${d}" fill="none"${stroke}/>`);
@@ -297,8 +331,8 @@ export function drawSeries(svg: Svg, plot: Rect, x: Scale, y: Scale, values: Arr
 }
 
 /**
- * Reduce a long run of indices to the first, min, max and last index of each of `columns`
- * buckets, in index order: the drawn line keeps every spike a full path would show.
+ * Reduce a long run of indices to the min and max of each of `columns` buckets, in index
+ * order, plus the run's two ends: the drawn line keeps every spike a full path would show.
  */
 function envelope(indices: number[], values: ArrayLike<number>, columns: number): number[] {
   const out: number[] = [];
@@ -313,7 +347,10 @@ function envelope(indices: number[], values: ArrayLike<number>, columns: number)
       if (values[indices[j]!]! < values[indices[lo]!]!) lo = j;
       if (values[indices[j]!]! > values[indices[hi]!]!) hi = j;
     }
-    for (const j of [...new Set([a, lo, hi, b - 1])].sort((p, q) => p - q)) out.push(indices[j]!);
+    const keep = [lo, hi];
+    if (c === 0) keep.push(a);
+    if (b === indices.length) keep.push(b - 1);
+    for (const j of [...new Set(keep)].sort((p, q) => p - q)) out.push(indices[j]!);
   }
   return out;
 }
