@@ -64,6 +64,19 @@ test('never overwrites: a second and third write get -2 and -3, the first is unt
   }
 });
 
+test('concurrent writes of the same report get distinct folders', async () => {
+  const parent = tempParent();
+  try {
+    const report = fixtureReport({ long: false, tiny: true });
+    const dirs = await Promise.all([1, 2, 3, 4].map(() => writeReportFolder(report, parent)));
+    assert.equal(new Set(dirs).size, 4);
+    assert.equal(readdirSync(parent).length, 4, 'and no temporary folder is left');
+    for (const d of dirs) assert.ok(readdirSync(d).includes('report.json'));
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
 test('name option, date option and a missing parent folder', async () => {
   const root = tempParent();
   try {

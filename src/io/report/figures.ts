@@ -248,7 +248,9 @@ export function lossFigure(report: Report): Figure {
   const svg = new Svg(width, height, 'Training loss', 'Training loss per iteration for every run.');
   svg.text(plot.x, 24, `Training loss over iterations${log ? ' (log scale)' : ''}`, { 'font-size': 15, 'font-weight': 600 });
   svg.add(`<g${plotData('loss', plot, x, null)}>`);
-  drawAxes(svg, plot, x, y, { xTitle: 'iteration', yTitle: 'loss' });
+  const kinds = new Set(runs.map((r) => r.config.loss).filter((k) => typeof k === 'string'));
+  const lossName = kinds.size === 1 ? ` (${[...kinds][0] === 'xent' ? 'cross-entropy' : [...kinds][0] === 'mse' ? 'mean squared error' : String([...kinds][0])})` : '';
+  drawAxes(svg, plot, x, y, { xTitle: 'iteration', yTitle: `loss${lossName}` });
   runs.forEach((run, i) => drawSeries(svg, plot, x, y, run.history.loss, { ...seriesStyle(i), width: 1.8, data: { 'data-run': String(i) } }));
   svg.add('</g>');
   runs.forEach((run, i) => {

@@ -46,6 +46,11 @@ export function stringify(value: unknown, indent: string): string {
     ([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol',
   );
   if (entries.length === 0) return '{}';
+  // Small flat objects ({"kind": "norm", "threshold": 1}) read best on one line.
+  if (entries.every(([, v]) => isScalar(v))) {
+    const flat = '{' + entries.map(([k, v]) => `${JSON.stringify(k)}: ${stringify(v, '')}`).join(', ') + '}';
+    if (flat.length <= 72) return flat;
+  }
   return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringify(v, inner)}`).join(',\n') + '\n' + indent + '}';
 }
 
