@@ -1,7 +1,7 @@
 // Canvas heatmap: the matrix is painted once into an offscreen canvas at one pixel per
 // cell (ImageData), then blitted scaled with smoothing off, so a 1000 x 500 matrix costs
 // one pass over its cells; hover and keyboard cursor only redraw a thin overlay canvas.
-import { cellAt, colorize, indexTicks, matrixDomain, moveCursor, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
+import { cellAt, colorize, indexTicks, moveCursor, poolMax, scanMatrix, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
 import { el } from './dom';
 import { formatExp, legendTicks, lutColor, paletteLut, LUT_SIZE, type LogDomain } from './scales';
 import type { Theme } from './theme';
@@ -13,7 +13,7 @@ export interface Cursor {
 }
 
 export interface HeatmapTimings {
-  /** Colour mapping of every cell into the offscreen image. */
+  /** Scan for the colour domain, pooling to the plot's pixels, colour mapping into the offscreen image. */
   colorizeMs: number;
   /** Axes + scaled blit + legend. */
   drawMs: number;
@@ -36,6 +36,8 @@ export class HeatmapCanvas {
   private rect: PlotRect = { left: 0, top: 0, width: 1, height: 1 };
   private cursor: Cursor | null = null;
   private cssWidth = 0;
+  /** Pooled size the offscreen image was coloured at ('' = must recolour). */
+  private imageKey = '';
   private cssHeight = 0;
 
   constructor(private readonly onCursor: (c: Cursor | null) => void) {
@@ -62,24 +64,26 @@ export class HeatmapCanvas {
     const t0 = performance.now();
     this.m = m;
     this.theme = theme;
-    this.domain = matrixDomain(m.values) ?? { lo: -1, hi: 0 };
-    this.image.width = m.cols;
-    this.image.height = m.rows;
-    const ictx = this.image.getContext('2d')!;
-    const img = ictx.createImageData(m.cols, m.rows);
-    this.stats = colorize(m.values, this.domain, paletteLut(theme.palette), SPECIAL[theme.palette], img.data);
-    ictx.putImageData(img, 0, 0);
-    const t1 = performance.now();
+    const scan = scanMatrix(m.values);
+    this.domain = scan.domain ?? { lo: -1, hi: 0 };
+    this.stats = scan;
+    this.imageKey = '';
     this.cursor = cursor && cursor.row < m.rows && cursor.col < m.cols ? cursor : null;
-    this.layout(width);
-    const t2 = performance.now();
-    return { colorizeMs: t1 - t0, drawMs: t2 - t1 };
+    const scanMs = performance.now() - t0;
+    const colorMs = this.layout(width);
+    const total = performance.now() - t0;
+    return { colorizeMs: scanMs + colorMs, drawMs: total - scanMs - colorMs };
   }
 
-  /** Container resized: re-blit the cached image at the new size. */
-  layout(width: number): void {
+  /**
+   * Container resized: re-blit the cached image at the new size, re-pooling the matrix
+   * first when the plot now has a different number of device pixels than before.
+   * Returns the ms spent pooling and colouring (0 when the cached image was reused).
+   */
+  layout(width: number): number {
+    const t0 = performance.now();
     const m = this.m;
-    if (!m || !this.theme) return;
+    if (!m || !this.theme) return 0;
     const w = Math.max(200, Math.floor(width));
     const plotW = w - MARGIN.left - MARGIN.right;
     // Keep the legend and the readout on screen in a short side-bar view.
@@ -88,10 +92,27 @@ export class HeatmapCanvas {
     this.cssWidth = w;
     this.cssHeight = plotH + MARGIN.top + MARGIN.bottom;
     this.rect = { left: MARGIN.left, top: MARGIN.top, width: plotW, height: plotH };
+    const dpr = window.devicePixelRatio || 1;
+    const pooled = { rows: Math.min(m.rows, Math.ceil(plotH * dpr)), cols: Math.min(m.cols, Math.ceil(plotW * dpr)) };
+    const key = `${pooled.rows}x${pooled.cols}`;
+    let colorMs = 0;
+    if (key !== this.imageKey) {
+      // One pixel per (pooled) cell, coloured once; drawn scaled with smoothing off.
+      const p = poolMax(m.values, m.rows, m.cols, pooled.rows, pooled.cols);
+      this.image.width = p.cols;
+      this.image.height = p.rows;
+      const ictx = this.image.getContext('2d')!;
+      const img = ictx.createImageData(p.cols, p.rows);
+      colorize(p.values, this.domain!, paletteLut(this.theme.palette), SPECIAL[this.theme.palette], img.data);
+      ictx.putImageData(img, 0, 0);
+      this.imageKey = key;
+      colorMs = performance.now() - t0;
+    }
     this.drawPlot();
     this.drawLegend();
     this.drawOverlay();
     this.describe();
+    return colorMs;
   }
 
   private sized(c: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {

@@ -68,22 +68,63 @@ export function colorize(
   return stats;
 }
 
+export interface MatrixScan extends ColorizeStats {
+  /** The log colour domain over plottable cells; null when there is none. */
+  domain: LogDomain | null;
+}
+
 /**
- * The log colour domain of a matrix (EMPTY, NaN, 0 skipped): min and max found in linear
- * space, so only two logarithms are taken. Null when no cell is plottable.
+ * One pass over a matrix: its log colour domain (min and max found in linear space, so
+ * only two logarithms are taken) and how many cells are non-finite, zero or EMPTY.
  */
-export function matrixDomain(values: Float64Array): LogDomain | null {
+export function scanMatrix(values: Float64Array): MatrixScan {
   let min = Infinity;
   let max = 0;
+  let nonFinite = 0;
+  let zero = 0;
+  let empty = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v > 0 && v < Infinity) {
       if (v < min) min = v;
       if (v > max) max = v;
+    } else if (v === EMPTY) empty++;
+    else if (v === 0) zero++;
+    else nonFinite++;
+  }
+  return { domain: min === Infinity ? null : logDomain([min, max]), nonFinite, zero, empty };
+}
+
+/** The log colour domain of a matrix (EMPTY, NaN, 0 skipped); null when no cell is plottable. */
+export function matrixDomain(values: Float64Array): LogDomain | null {
+  return scanMatrix(values).domain;
+}
+
+/**
+ * Shrinks a rows x cols matrix to at most outRows x outCols by taking, per block, the
+ * largest value, except that a non-finite cell wins over everything and EMPTY only shows
+ * when the whole block is EMPTY. Plain nearest-neighbour scaling would silently drop
+ * whole timesteps when 1000 of them share 800 pixels: a one-step explosion or a NaN
+ * column must stay visible. Returns the input when it already fits.
+ */
+export function poolMax(values: Float64Array, rows: number, cols: number, outRows: number, outCols: number): { values: Float64Array; rows: number; cols: number } {
+  const R = Math.max(1, Math.min(rows, Math.floor(outRows)));
+  const C = Math.max(1, Math.min(cols, Math.floor(outCols)));
+  if (R === rows && C === cols) return { values, rows, cols };
+  const out = new Float64Array(R * C).fill(EMPTY);
+  for (let i = 0; i < rows; i++) {
+    const oi = Math.floor((i * R) / rows) * C;
+    for (let j = 0; j < cols; j++) {
+      const v = values[i * cols + j]!;
+      if (v === EMPTY) continue;
+      const o = oi + Math.floor((j * C) / cols);
+      const cur = out[o]!;
+      if (Number.isNaN(cur)) continue; // non-finite already wins this block
+      if (!(v >= 0 && v < Infinity)) out[o] = NaN;
+      else if (cur === EMPTY || v > cur) out[o] = v;
     }
   }
-  if (min === Infinity) return null;
-  return logDomain([min, max]);
+  return { values: out, rows: R, cols: C };
 }
 
 export interface PlotRect {

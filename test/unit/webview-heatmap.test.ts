@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cellAt, colorize, indexTicks, moveCursor, matrixDomain, SPECIAL } from '../../webview/heatmapImage';
+import { cellAt, colorize, indexTicks, matrixDomain, moveCursor, poolMax, scanMatrix, SPECIAL } from '../../webview/heatmapImage';
 import { LUT_SIZE, logDomain, lutColor, paletteLut } from '../../webview/scales';
 import { EMPTY } from '../../webview/viewModel';
 
@@ -75,6 +75,52 @@ test('matrixDomain matches logDomain over the plottable cells', () => {
     fc.property(fc.array(fc.oneof(fc.double({ min: 1e-300, max: 1e300, noNaN: true }), fc.constant(NaN), fc.constant(0), fc.constant(EMPTY), fc.constant(Infinity))), (arr) => {
       const expected = logDomain(arr.filter((v) => v > 0 && v < Infinity));
       assert.deepEqual(matrixDomain(Float64Array.from(arr)), expected);
+    }),
+  );
+});
+
+test('scanMatrix counts special cells in the same pass as the domain', () => {
+  const s = scanMatrix(new Float64Array([1e-3, NaN, 0, EMPTY, EMPTY, Infinity, 10]));
+  assert.deepEqual(s, { domain: { lo: -3, hi: 1 }, nonFinite: 2, zero: 1, empty: 2 });
+});
+
+test('poolMax returns the matrix untouched when it fits', () => {
+  const v = new Float64Array([1, 2, 3, 4]);
+  assert.equal(poolMax(v, 2, 2, 10, 10).values, v);
+});
+
+test('poolMax keeps a one-column spike and a one-column NaN that nearest-neighbour would drop', () => {
+  const rows = 4;
+  const cols = 1000;
+  const v = new Float64Array(rows * cols).fill(1e-3);
+  for (let i = 0; i < rows; i++) {
+    v[i * cols + 501] = 50; // spike at t = 501
+    v[i * cols + 777] = NaN; // non-finite at t = 777
+  }
+  const p = poolMax(v, rows, cols, 4, 300);
+  assert.equal(p.cols, 300);
+  const row0 = Array.from(p.values.subarray(0, 300));
+  assert.equal(row0.filter((x) => x === 50).length, 1, 'spike kept once');
+  assert.equal(row0.filter((x) => Number.isNaN(x)).length, 1, 'NaN kept once');
+  assert.equal(row0[Math.floor((501 * 300) / 1000)], 50);
+  assert.ok(Number.isNaN(row0[Math.floor((777 * 300) / 1000)]!));
+});
+
+test('poolMax: EMPTY only when the whole block is EMPTY (itemized triangle edge)', () => {
+  const v = new Float64Array([EMPTY, EMPTY, 2, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]);
+  const p = poolMax(v, 2, 4, 1, 2);
+  assert.deepEqual(Array.from(p.values), [EMPTY, 2]);
+});
+
+test('poolMax: the pooled maximum equals the block maximum (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 30 }), fc.integer(), (rows, cols, R, C, seed) => {
+      let s = seed >>> 0;
+      const v = Float64Array.from({ length: rows * cols }, () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 100 + 1e-9);
+      const p = poolMax(v, rows, cols, R, C);
+      const finite = Array.from(v);
+      const pooled = Array.from(p.values);
+      return Math.max(...pooled) === Math.max(...finite) && p.rows === Math.min(rows, R) && p.cols === Math.min(cols, C) && pooled.every((x) => x !== EMPTY);
     }),
   );
 });
