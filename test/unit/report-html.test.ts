@@ -124,6 +124,18 @@ test('in a browser: no console errors under the CSP, hover readouts and run togg
     const after = (await page.locator('#tip').textContent())!;
     assert.doesNotMatch(after, /lstm/, 'hidden run left out of the readout');
     assert.equal(await loss.locator('g[data-run="1"]').first().evaluate((e) => getComputedStyle(e).display), 'none');
+    const lag = page.locator('figure svg').first();
+    await lag.scrollIntoViewIfNeeded();
+    const lb = (await lag.boundingBox())!;
+    // First panel's plot area starts at x = 84 of the SVG's width, y = 84 of its height.
+    const vb = await lag.evaluate((e) => [(e as SVGSVGElement).viewBox.baseVal.width, (e as SVGSVGElement).viewBox.baseVal.height]);
+    await page.mouse.move(lb.x + (150 / vb[0]!) * lb.width, lb.y + (150 / vb[1]!) * lb.height);
+    assert.match((await page.locator('#tip').textContent())!, /^rnn-tanhlag k = \d+p\(k\) = [\d.e-]+p\(k\)\/p\(0\) = [\d.e-]+verdict: vanishing/);
+    const heat = page.locator('figure svg').nth(3);
+    await heat.scrollIntoViewIfNeeded();
+    const hb = (await heat.boundingBox())!;
+    await page.mouse.move(hb.x + hb.width * 0.3, hb.y + hb.height * 0.4);
+    assert.match((await page.locator('#tip').textContent())!, /^rnn-tanhiteration \d+, timestep t = \d+‖∂L\/∂h_t‖ = [\d.e-]+$/);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

@@ -184,7 +184,7 @@ const SCRIPT = `
     var p = r.diagnosis && r.diagnosis.lagProfile;
     if (p && p.length) return { values: p, isLag: true };
     var t = topLayer(r.layers);
-    return { values: t ? t.gradNormH : [], isLag: false };
+    return { values: t ? t.gradNormH.slice().reverse() : [], isLag: false };
   }
 
   // Toggles: hide a run's marks in every figure.
@@ -226,8 +226,8 @@ const SCRIPT = `
       if (idx < 0 || idx >= s.values.length) return null;
       var p0 = s.values[0];
       var v = s.values[idx];
-      var lines = [label(r), (s.isLag ? 'lag k = ' : 'timestep t = ') + idx, (s.isLag ? 'p(k) = ' : '||dL/dh_t|| = ') + fmt(v)];
-      if (s.isLag && typeof v === 'number' && typeof p0 === 'number' && p0 > 0) lines.push('p(k)/p(0) = ' + fmt(v / p0));
+      var lines = [label(r), 'lag k = ' + idx, (s.isLag ? 'p(k) = ' : '\u2016\u2202L/\u2202h\u2016 = ') + fmt(v)];
+      if (typeof v === 'number' && typeof p0 === 'number' && p0 > 0) lines.push((s.isLag ? 'p(k)/p(0) = ' : 'relative to k = 0: ') + fmt(v / p0));
       if (r.diagnosis) lines.push('verdict: ' + r.diagnosis.verdict + ', rho = ' + fmt(r.diagnosis.decayPerStep));
       return lines;
     }
@@ -259,7 +259,7 @@ const SCRIPT = `
       var top = topLayer(layers);
       var t = Math.min(Math.floor(frac * xr[1]), xr[1] - 1);
       if (!top || t < 0 || t >= top.gradNormH.length) return null;
-      return [label(r), iterLabel + ', timestep t = ' + t, '||dL/dh_t|| = ' + fmt(top.gradNormH[t])];
+      return [label(r), iterLabel + ', timestep t = ' + t, '\u2016\u2202L/\u2202h_t\u2016 = ' + fmt(top.gradNormH[t])];
     }
     return null;
   }
