@@ -177,6 +177,14 @@ async function interactions(browser) {
   const metric = await page.evaluate(() => JSON.parse(sessionStorage.getItem('bpttLensState') ?? '{}').metric);
   check(metric === 'lagProfile', `metric selector switches to the lag profile (saved state: ${metric})`);
   check((await page.locator('#multiples-profile canvas[aria-label*="p(k) over lag k"]').count()) === 4, 'small multiples now plot p(k) against lag k');
+  // Scroll position survives a reload (the webview is rebuilt when its tab is hidden).
+  await page.evaluate(() => window.scrollTo(0, 1200));
+  await page.waitForTimeout(400);
+  await page.reload();
+  await page.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0);
+  await page.waitForTimeout(400);
+  const y = await page.evaluate(() => window.scrollY);
+  check(Math.abs(y - 1200) < 2, `scroll position restored after reload (${y})`);
   // A malformed message is refused with a message, and the report stays.
   await page.evaluate(() => window.__preview.send({ type: 'report', report: { schema: 'bptt-lens/report@1', study: {}, runs: [] } }));
   await page.waitForTimeout(100);

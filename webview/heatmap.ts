@@ -28,6 +28,7 @@ export class HeatmapCanvas {
   private readonly overlay: HTMLCanvasElement;
   private readonly legend: HTMLCanvasElement;
   private readonly status: HTMLElement;
+  private readonly note: HTMLElement;
   private readonly image: HTMLCanvasElement;
   private m: HeatmapMatrix | null = null;
   private theme: Theme | null = null;
@@ -45,11 +46,13 @@ export class HeatmapCanvas {
     this.overlay = el('canvas', { class: 'heatmap-overlay', attrs: { 'aria-hidden': 'true' } });
     this.legend = el('canvas', { class: 'heatmap-legend', attrs: { role: 'img' } });
     this.status = el('p', { class: 'heatmap-status', attrs: { 'aria-live': 'polite' } });
+    this.note = el('p', { class: 'heatmap-note' });
     this.image = document.createElement('canvas');
     this.root = el('div', { class: 'heatmap' }, [
       el('div', { class: 'heatmap-stack' }, [this.plot, this.overlay]),
       this.legend,
       this.status,
+      this.note,
     ]);
     this.plot.addEventListener('mousemove', (e) => this.hover(e));
     this.plot.addEventListener('mouseleave', () => {
@@ -107,6 +110,12 @@ export class HeatmapCanvas {
       ictx.putImageData(img, 0, 0);
       this.imageKey = key;
       colorMs = performance.now() - t0;
+      const shrunk = [p.cols < m.cols ? `${m.cols} ${m.xName} columns into ${p.cols} pixels` : '', p.rows < m.rows ? `${m.rows} ${m.yName} rows into ${p.rows} pixels` : '']
+        .filter(Boolean)
+        .join(' and ');
+      this.note.textContent = shrunk
+        ? `More cells than pixels: ${shrunk}, each pixel shows the largest value of its cells (non-finite wins). The readout gives the exact cell.`
+        : '';
     }
     this.drawPlot();
     this.drawLegend();
