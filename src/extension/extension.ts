@@ -10,8 +10,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const l = (lens = new Lens(context));
   context.subscriptions.push(l);
   context.subscriptions.push(
-    vscode.window.registerTreeDataProvider('bpttLens.runs', l.tree),
     vscode.window.registerWebviewViewProvider(HeatmapsViewProvider.viewId, l.heatmaps),
+  );
+  const runsView = vscode.window.createTreeView('bpttLens.runs', { treeDataProvider: l.tree, showCollapseAll: true });
+  context.subscriptions.push(runsView);
+  // A run picked in a webview is highlighted in the tree too (when the tree is showing).
+  context.subscriptions.push(
+    l.store.onChange((change) => {
+      const current = l.store.current();
+      const run = l.store.selectedRun();
+      if (change === 'studies' || !runsView.visible || !current || !run) return;
+      const item = l.tree.runItem(current.key, run.id);
+      if (item) runsView.reveal(item, { select: true, focus: false }).then(undefined, () => undefined);
+    }),
   );
   const commands: Record<string, (...args: unknown[]) => unknown> = {
     'bpttLens.runDiagnosis': () => l.runDiagnosis(),

@@ -139,9 +139,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   // ------------------------------------------------------------------ studies
 
-  lastRunStats(): Pick<RunStats, 'maxStallMs' | 'runMs'> | null {
+  lastRunStats(): Pick<RunStats, 'maxStallMs' | 'maxBusyMs' | 'runMs'> | null {
     const s = this.runner.lastStats;
-    return s ? { maxStallMs: s.maxStallMs, runMs: s.runMs } : null;
+    return s ? { maxStallMs: s.maxStallMs, maxBusyMs: s.maxBusyMs, runMs: s.runMs } : null;
   }
 
   private async loadSampleData(name: SampleName, settings: LensSettings): Promise<Dataset> {
@@ -261,8 +261,15 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const run = current?.report.runs.find((r) => r.id === runId);
     const rec = run?.recommendations[index];
     if (!current || !run || !rec) return;
+    // Already re-run by the study (its recommendation check): show that run, do not train again.
+    if (rec.check && current.report.runs.some((r) => r.id === rec.check!.runId)) {
+      this.store.replace(current.key, current.report, rec.check.runId, current.file);
+      this.showPanel();
+      return;
+    }
     const settings = this.settings();
-    const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, run.timesteps, settings));
+    const seed = typeof run.config.seed === 'number' ? run.config.seed : settings.seed;
+    const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, run.timesteps, seed));
     if (!dataset) {
       void vscode.window.showWarningMessage(`BPTT Lens: the data of this report (${plainLabel(current.report.study.source)}) is not available to re-run.`);
       return;
@@ -288,11 +295,11 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   /** A saved report's data: a built-in sample by name, or the file when it still exists. */
-  private async recoverDataset(report: Report, steps: number, settings: LensSettings): Promise<Dataset | undefined> {
+  private async recoverDataset(report: Report, steps: number, seed: number): Promise<Dataset | undefined> {
     const source = report.study.source;
     try {
       const sample = sampleOfSource(source);
-      if (sample !== null && isSampleName(sample)) return loadSample(sample, { seed: settings.seed, steps });
+      if (sample !== null && isSampleName(sample)) return loadSample(sample, { seed, steps });
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
       const candidates = path.isAbsolute(source) ? [source] : folders.map((f) => path.join(f, source));
       for (const file of candidates) {

@@ -84,6 +84,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeItemModel>,
     return this.runTreeItem(element);
   }
 
+  /** The tree item of a run of a session study (for TreeView.reveal). */
+  runItem(studyKey: string, runId: string): RunItem | undefined {
+    const study = this.roots().find((s) => s.key === studyKey);
+    return study?.runs?.find((r) => r.runId === runId);
+  }
+
   private roots(): StudyItem[] {
     const session = this.store.list();
     const current = this.store.current()?.key;

@@ -84,12 +84,16 @@ export class ReportStore {
     return true;
   }
 
-  /** Replaces a study's report (a run was added) and makes it current with `runId` selected. */
-  replace(key: string, report: Report, runId?: string): void {
+  /**
+   * Replaces a study's report (e.g. a run was added) and makes it current with `runId`
+   * selected; `file` says where this exact report is on disk (none: it changed).
+   */
+  replace(key: string, report: Report, runId?: string, file?: string): void {
     const s = this.get(key);
     if (!s) return;
     s.report = report;
-    delete s.file; // no longer what is on disk
+    if (file) s.file = file;
+    else delete s.file;
     this.emit('studies');
     this.currentKey = null; // force a full resend of the report
     this.setCurrent(key, runId);

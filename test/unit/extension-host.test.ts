@@ -182,7 +182,10 @@ test('saved reports: report folders found newest first; temp folders and strays 
   }
 });
 
-test('stall probe: a 150 ms block on the main thread is measured', async () => {
+test('stall probe: a 150 ms block on the main thread is measured as delay and as busy time; waiting is not busy', async () => {
+  const idle = startStallProbe('idle');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(idle.stop('done').maxBusyMs < 100, 'waiting on a timer is not main-thread work');
   const probe = startStallProbe('busy');
   await new Promise((r) => setTimeout(r, 30));
   const t = Date.now();
@@ -190,6 +193,7 @@ test('stall probe: a 150 ms block on the main thread is measured', async () => {
   await new Promise((r) => setTimeout(r, 30));
   const stats = probe.stop('done');
   assert.ok(stats.maxStallMs >= 140, `measured ${stats.maxStallMs} ms`);
+  assert.ok(stats.maxBusyMs >= 140 && stats.maxBusyMs < stats.runMs, `busy ${stats.maxBusyMs} ms`);
   assert.ok(stats.runMs >= 200);
   assert.equal(probe.stop('again'), stats, 'stop is idempotent');
 });
