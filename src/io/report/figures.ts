@@ -63,7 +63,8 @@ export function topLayer(layers: LayerRecord[]): LayerRecord | null {
 
 /** p(k) of the untrained network (to compare with the trained one), when the report has it and it differs. */
 export function initialLagProfile(run: ReportRun): number[] | null {
-  const p = run.initialDiagnosis?.lagProfile ?? run.history.recorded[0]?.lagProfile;
+  const first = run.history.recorded[0];
+  const p = run.initialDiagnosis?.lagProfile ?? (first?.iteration === 0 ? first.lagProfile : undefined);
   const final = run.diagnosis?.lagProfile;
   if (!p || p.length === 0 || !final || final.length === 0) return null;
   const same = p.length === final.length && p.every((v, k) => Object.is(v, final[k]));
