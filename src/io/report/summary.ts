@@ -2,10 +2,13 @@
 import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
 import { fmtNum, fmtPercent } from './format';
 
-/** The last recorded training loss (the run record's loss when there is no history). */
+/**
+ * The run record's loss: the loss on the fixed probe batch after the last update. The CLI
+ * table, seed spreads and recommendation checks use the same number; the last minibatch
+ * loss would be noisier and differ from them.
+ */
 export function finalLoss(run: ReportRun): number {
-  const h = run.history.loss;
-  return h.length > 0 ? h[h.length - 1]! : run.loss;
+  return run.loss;
 }
 
 export interface SummaryRow {
