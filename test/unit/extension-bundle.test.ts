@@ -32,3 +32,19 @@ test('the manifest points at the bundles the build writes', () => {
   assert.equal(titles['bpttLens.saveReport'], 'BPTT Lens: Save Report');
   assert.equal(titles['bpttLens.openReport'], 'BPTT Lens: Open Saved Report');
 });
+
+test('settings defaults in package.json match the ones the host falls back to', async () => {
+  const { DEFAULT_SETTINGS } = await import('../../src/extension/settings');
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { default: unknown }> } };
+  };
+  const props = pkg.contributes.configuration.properties;
+  const d = DEFAULT_SETTINGS;
+  const expected: Record<string, unknown> = {
+    hiddenSize: d.hiddenSize, sequenceLength: d.sequenceLength, iterations: d.iterations, learningRate: d.learningRate,
+    clipThresholds: d.clipThresholds, clipValue: d.clipValue, cells: d.cells, seed: d.seed, reportFolder: d.reportFolder,
+    'diagnosis.vanishEpsilon': d.thresholds.vanishEpsilon, 'diagnosis.rhoDelta': d.thresholds.rhoDelta, 'diagnosis.explodeGrowth': d.thresholds.explodeGrowth,
+  };
+  for (const [key, value] of Object.entries(expected)) assert.deepEqual(props[`bpttLens.${key}`]?.default, value, key);
+  assert.deepEqual(Object.keys(props).sort(), Object.keys(expected).map((k) => `bpttLens.${k}`).sort());
+});
