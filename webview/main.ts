@@ -5,7 +5,7 @@ import type { WebviewKind, WebviewToHost } from '../src/protocol';
 import type { App, View } from './app';
 import { clear, el } from './dom';
 import { HeatmapsView } from './heatmapsView';
-import { checkHostMessage } from './messages';
+import { checkHostMessage, isHostMessageType } from './messages';
 import { ReportView } from './reportView';
 import { readTheme, watchTheme, type Theme } from './theme';
 import { restoreState, type UiState } from './uiState';
@@ -60,6 +60,9 @@ function start(): void {
   const view: View = kind === 'heatmaps' ? new HeatmapsView(root, app) : new ReportView(root, app);
 
   window.addEventListener('message', (event: MessageEvent) => {
+    // Anything that is not one of ours (another frame's traffic) is ignored quietly; one of
+    // ours with a bad shape is refused visibly, since it means a broken or edited report.
+    if (!isHostMessageType(event.data)) return;
     const checked = checkHostMessage(event.data);
     if (!checked.ok) {
       // Drawn as text: the error names a field path, never content from the message.

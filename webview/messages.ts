@@ -189,6 +189,17 @@ function report(v: unknown, path: string): void {
   arr(o.runs, `${path}.runs`, LIMITS.runs).forEach((r, i) => run(r, `${path}.runs[${i}]`));
 }
 
+const HOST_TYPES: readonly string[] = ['report', 'run', 'select', 'busy', 'error', 'clear', 'idle'] satisfies HostToWebview['type'][];
+
+/** True when the value claims to be one of our messages (an object with a known `type`). */
+export function isHostMessageType(v: unknown): boolean {
+  try {
+    return typeof v === 'object' && v !== null && HOST_TYPES.includes((v as { type?: unknown }).type as string);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Accepts a host message when its shape matches `HostToWebview` for every field the UI
  * reads; otherwise says which field was wrong. Never throws.

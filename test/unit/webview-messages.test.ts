@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkHostMessage } from '../../webview/messages';
+import { checkHostMessage, isHostMessageType } from '../../webview/messages';
 import { fixtureReport } from '../../webview/fixture';
 import { restoreState, DEFAULT_STATE } from '../../webview/uiState';
 
@@ -85,4 +85,11 @@ test('restoreState keeps valid fields and drops garbage', () => {
   assert.deepEqual(s, { selectedRunId: 'lstm', metric: 'lagProfile', lossLog: false, scrollY: 120, heatmapKind: 'itemized', cursor: { row: 3, col: 4 } });
   const g = restoreState({ selectedRunId: 5, metric: 'eval', lossLog: 'yes', scrollY: -1, heatmapKind: 'x', cursor: { row: -1, col: 2 } });
   assert.deepEqual(g, DEFAULT_STATE);
+});
+
+test('isHostMessageType tells our messages from other traffic', () => {
+  assert.equal(isHostMessageType({ type: 'report' }), true);
+  assert.equal(isHostMessageType({ type: 'idle' }), true);
+  for (const v of [null, 'report', { type: 'vscode:focus' }, { kind: 'report' }, [], 7]) assert.equal(isHostMessageType(v), false);
+  assert.equal(isHostMessageType({ get type(): never { throw new Error('x'); } }), false);
 });
