@@ -268,7 +268,12 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOu
     }
     g.dGi = ld.pGiT[t];
     g.dGh = ld.pGhT[t];
-    if (cell.hasCell) g.dc = ld.pCT[t];
+    if (cell.hasCell) {
+      g.dc = ld.pCT[t];
+      // What arrives from step t+1 is dL/dc_t with h_t held fixed: the c part of the
+      // state gradient (gradNormState), as opposed to the node gradient g.dc.
+      ld.pCsT[t].set(dcIn);
+    }
     g.dcPrev = dcOut;
     g.dhPrev = dhRec;
     cell.backward(st, ld.cellParams, B, H, dh, dcIn, g);
@@ -315,7 +320,10 @@ function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWe
         accumulateRows(ld.dGi, ld.pGi, from * B * GH, (to + 1) * B * GH);
         if (ld.dGh !== ld.dGi) accumulateRows(ld.dGh, ld.pGh, from * B * GH, (to + 1) * B * GH);
         accumulateRows(ld.dH, ld.pH, from * B * H, (to + 1) * B * H);
-        if (ws.cell.hasCell) accumulateRows(ld.dC, ld.pC, from * B * H, (to + 1) * B * H);
+        if (ws.cell.hasCell) {
+          accumulateRows(ld.dC, ld.pC, from * B * H, (to + 1) * B * H);
+          accumulateRows(ld.dCs, ld.pCs, from * B * H, (to + 1) * B * H);
+        }
       }
     }
   }
@@ -420,6 +428,7 @@ function passCore(
       ld.dGh.fill(0);
       ld.dH.fill(0);
       ld.dC.fill(0);
+      ld.dCs.fill(0);
     }
     ws.dX.fill(0);
   }
@@ -511,6 +520,7 @@ function mergeRecords(records: PassRecord[], starts: number[], loss: number, glo
     ...lr,
     gradNormH: cat((r) => r.layers[i].gradNormH),
     gradNormC: lr.gradNormC ? cat((r) => r.layers[i].gradNormC!) : null,
+    gradNormState: lr.gradNormState ? cat((r) => r.layers[i].gradNormState!) : null,
     gateGradNorm: Object.fromEntries(Object.keys(lr.gateGradNorm).map((g) => [g, cat((r) => r.layers[i].gateGradNorm[g])])),
     gateMean: Object.fromEntries(Object.keys(lr.gateMean).map((g) => [g, cat((r) => r.layers[i].gateMean[g])])),
     gateSaturation: Object.fromEntries(Object.keys(lr.gateSaturation).map((g) => [g, cat((r) => r.layers[i].gateSaturation[g])])),

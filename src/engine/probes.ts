@@ -11,7 +11,7 @@
 // - State s = h, or (h, c) jointly for the LSTM family, as independent coordinates:
 //   jacobianNorm and itemized are about the state map (h_{t-1}, c_{t-1}) -> (h_t, c_t),
 //   so ∂ℓ/∂c_k there holds h_k fixed. (gradNormC is the node gradient: it includes the
-//   path through h_t = o ⊙ tanh(c_t).)
+//   path through h_t = o ⊙ tanh(c_t).) gradNormState is ‖∂L/∂s_t‖ in the same sense.
 // - itemized has T rows (row s of length s+1); an unscored step has ℓ_s = 0 and a zero row
 //   (many-to-one: every row but the last). It is the exact derivative even under truncated
 //   BPTT: it describes how far the dependence reaches, not what the truncation keeps.
@@ -97,9 +97,12 @@ function layerRecord(
   const BH = B * H;
   const gradNormH: number[] = [];
   const gradNormC: number[] | null = cell.hasCell ? [] : null;
+  const gradNormState: number[] | null = cell.hasCell ? [] : null;
   for (let t = 0; t < T; t++) {
-    gradNormH.push(norm2(ld.dH, t * BH, BH));
+    const nh = norm2(ld.dH, t * BH, BH);
+    gradNormH.push(nh);
     if (gradNormC) gradNormC.push(norm2(ld.dC, t * BH, BH));
+    if (gradNormState) gradNormState.push(Math.hypot(nh, norm2(ld.dCs, t * BH, BH)));
   }
   const gateGradNorm: Record<string, number[]> = {};
   const gateMean: Record<string, number[]> = {};
@@ -125,6 +128,7 @@ function layerRecord(
     direction: ld.reverse ? 'reverse' : 'forward',
     gradNormH,
     gradNormC,
+    gradNormState,
     gateGradNorm,
     gateMean,
     gateSaturation,

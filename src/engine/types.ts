@@ -99,6 +99,15 @@ export interface LayerRecord {
   gradNormH: number[];
   /** LSTM family only. */
   gradNormC: number[] | null;
+  /**
+   * LSTM family only: ‖∂L/∂s_t‖ for the state s_t = (h_t, c_t) as independent coordinates,
+   * i.e. hypot(gradNormH, ‖∂L/∂c_t with h_t held fixed‖). The c part counts only the path
+   * through c_{t+1}; gradNormC also counts the path through h_t, so hypot(gradNormH,
+   * gradNormC) would count that path twice. This is the quantity of the many-to-one lag
+   * profile (design §4) and the one itemized and jacobianNorm are about. Optional: records
+   * written before it existed lack it.
+   */
+  gradNormState?: number[] | null;
   /** Keys are gate names: LSTM i f g o, GRU r z n, RNN a (the pre-activation). */
   gateGradNorm: Record<string, number[]>;
   gateMean: Record<string, number[]>;

@@ -34,16 +34,20 @@ export interface LayerDir {
   dGh: Float64Array;
   dH: Float64Array;
   dC: Float64Array;
+  /** LSTM: dL/dc_t with h_t held fixed (the state-space partial: only the path through c_{t+1}). */
+  dCs: Float64Array;
   // one backward pass (the same arrays as the totals when there is a single pass)
   pGi: Float64Array;
   pGh: Float64Array;
   pH: Float64Array;
   pC: Float64Array;
+  pCs: Float64Array;
   /** Per-timestep views of the pass buffers. */
   pGiT: Float64Array[];
   pGhT: Float64Array[];
   pHT: Float64Array[];
   pCT: Float64Array[];
+  pCsT: Float64Array[];
   /** Per-timestep views of the totals and of the layer input u_t. */
   dGiT: Float64Array[];
   dGhT: Float64Array[];
@@ -170,6 +174,8 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
       const pGh = cell.separateHiddenGrad ? (separatePass ? new Float64Array(T * B * GH) : dGh) : pGi;
       const pH = separatePass ? new Float64Array(T * BH) : dH;
       const pC = separatePass && lstm ? new Float64Array(T * BH) : dC;
+      const dCs = new Float64Array(lstm ? T * BH : 0);
+      const pCs = separatePass && lstm ? new Float64Array(T * BH) : dCs;
       layers.push({
         layer,
         reverse: d === 1,
@@ -188,14 +194,17 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
         dGh,
         dH,
         dC,
+        dCs,
         pGi,
         pGh,
         pH,
         pC,
+        pCs,
         pGiT: views(pGi, T, B * GH),
         pGhT: views(pGh, T, B * GH),
         pHT: views(pH, T, BH),
         pCT: lstm ? views(pC, T, BH) : [],
+        pCsT: lstm ? views(pCs, T, BH) : [],
         dGiT: views(dGi, T, B * GH),
         dGhT: views(dGh, T, B * GH),
         inT: views(layer === 0 ? xT : outs[layer - 1], T, B * layerInputSize(config, layer)),

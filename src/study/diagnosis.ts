@@ -3,7 +3,8 @@
 //
 // Formulas (k = lag, T = timesteps, s_t = recurrent state of the top layer, forward
 // direction: h_t, or (h_t, c_t) jointly for the LSTM family so the cell path counts):
-//   lag profile, many-to-one:  p(k) = ‖∂L/∂s_{T-1-k}‖ = sqrt(gradNormH² + gradNormC²) at t = T-1-k
+//   lag profile, many-to-one:  p(k) = ‖∂L/∂s_{T-1-k}‖ = gradNormState (LSTM) or gradNormH at
+//                              t = T-1-k: the same quantity as itemized[T-1][T-1-k]
 //   lag profile, many-to-many: p(k) = mean over s ≥ k of itemized[s][s-k] / itemized[s][s]
 //                              (RNNbow's itemized gradient; without it we fall back to the
 //                              many-to-one formula on the total gradient and say so)
@@ -47,8 +48,13 @@ export function topForwardLayer(layers: LayerRecord[]): LayerRecord | null {
   return best;
 }
 
-/** ‖∂L/∂s_t‖ per t for one layer: h alone, or (h, c) jointly when the cell state is recorded. */
+/**
+ * ‖∂L/∂s_t‖ per t for one layer: h alone, or (h, c) jointly for the LSTM family
+ * (gradNormState, c taken with h_t held fixed). Records written before gradNormState
+ * existed fall back to hypot(gradNormH, gradNormC), which counts the path c_t -> h_t twice.
+ */
 export function stateGradNorms(layer: LayerRecord): number[] {
+  if (layer.gradNormState) return layer.gradNormState.slice();
   const c = layer.gradNormC;
   return layer.gradNormH.map((h, t) => (c ? Math.sqrt(h * h + c[t]! * c[t]!) : Math.abs(h)));
 }

@@ -2,6 +2,7 @@
 // underlying vector computed by finite differences through the engine's test hooks:
 //   gradNormH[t]        ‖∂L/∂h_t‖        perturb h_t after it is formed
 //   gradNormC[t]        ‖∂L/∂c_t‖        perturb c_t before h_t is formed from it
+//   gradNormState[t]    ‖∂L/∂(h_t, c_t)‖ perturb h_t, and c_t after h_t is formed
 //   gateGradNorm[g][t]  ‖∂L/∂a_g,t‖      perturb the gate's pre-activation
 //   inputGradNorm[t]    ‖∂L/∂x_t‖        perturb the input
 //   weightGradByStep[t] the per-step parts, entry by entry: perturb the copy of each
@@ -44,10 +45,17 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
     const where = { layer: lr.layer, direction: lr.direction as Dir };
     const tag = `layer ${lr.layer} ${lr.direction}`;
     for (let t = 0; t < T; t++) {
-      close(lr.gradNormH[t], norm(fdPerturbation(obj, { ...where, t, target: 'h' }, B * H)), `${tag} gradNormH[${t}]`);
+      const dh = fdPerturbation(obj, { ...where, t, target: 'h' }, B * H);
+      close(lr.gradNormH[t], norm(dh), `${tag} gradNormH[${t}]`);
       if (lstm) {
         close(lr.gradNormC![t], norm(fdPerturbation(obj, { ...where, t, target: 'c' }, B * H)), `${tag} gradNormC[${t}]`);
-      } else assert.equal(lr.gradNormC, null);
+        // The state gradient: h_t and c_t as independent coordinates (c perturbed after h is formed).
+        const dcState = fdPerturbation(obj, { ...where, t, target: 'cAfterH' }, B * H);
+        close(lr.gradNormState![t], norm([...dh, ...dcState]), `${tag} gradNormState[${t}]`);
+      } else {
+        assert.equal(lr.gradNormC, null);
+        assert.equal(lr.gradNormState, null);
+      }
       // All gates at once: the gi perturbation is [B][G*H]; each gate is a column block.
       const dA = fdPerturbation(obj, { ...where, t, target: 'gi' }, B * GH);
       for (const [gate, series] of Object.entries(lr.gateGradNorm)) {

@@ -137,3 +137,24 @@ test('step-Jacobian summary: geometric mean over t >= 1 of the top forward layer
   assert.ok(d.evidence.some((e) => e.includes('geometric mean 1 over 3 steps')), d.evidence.join('\n'));
   assert.equal(jacobianSummary(pass([layer([1, 1])])), null);
 });
+
+test('many-to-one lag profile of an LSTM is ‖∂L/∂(h, c)‖ with h and c as state coordinates: the itemized row of the last step', async () => {
+  const { createModel, fillUniform } = await import('../../src/engine/model');
+  const { Rng } = await import('../../src/engine/rng');
+  const { runPass } = await import('../../src/engine/bptt');
+  const T = 7;
+  const B = 2;
+  for (const [variant, numLayers] of [['vanilla', 1], ['peephole', 2], ['noaf', 1]] as const) {
+    const model = createModel({ cell: 'lstm', nonlinearity: 'tanh', variant, inputSize: 2, hiddenSize: 3, numLayers, bidirectional: false, outputSize: 1 });
+    const rng = new Rng(11);
+    fillUniform(model, rng, 0.9);
+    const x = Float64Array.from({ length: B * T * 2 }, () => rng.range(-1, 1));
+    const y = Float64Array.from({ length: B }, () => rng.range(-1, 1));
+    const rec = runPass(model, { batchSize: B, steps: T, inputSize: 2, outputSize: 1, mode: 'many-to-one', x, y }, { loss: 'mse', probes: { itemized: true, jacobian: false } }).record;
+    const profile = lagProfile(rec, 'many-to-one', 'lstm').profile;
+    const itemizedRow = [...rec.itemized![T - 1]!].reverse();
+    for (let k = 0; k < T; k++) {
+      assert.ok(Math.abs(profile[k]! - itemizedRow[k]!) <= 1e-12 * itemizedRow[k]!, `${variant} L=${numLayers} p(${k}) = ${profile[k]} vs itemized ${itemizedRow[k]}`);
+    }
+  }
+});

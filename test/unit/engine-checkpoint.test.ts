@@ -46,6 +46,8 @@ function sameRecord(a: PassRecord, b: PassRecord): void {
     sameSeries(la.gradNormH, lb.gradNormH, `L${i} gradNormH`);
     if (la.gradNormC) sameSeries(la.gradNormC, lb.gradNormC!, `L${i} gradNormC`);
     else assert.equal(lb.gradNormC, null);
+    if (la.gradNormState) sameSeries(la.gradNormState, lb.gradNormState!, `L${i} gradNormState`);
+    else assert.equal(lb.gradNormState, null);
     for (const g of Object.keys(la.gateGradNorm)) {
       sameSeries(la.gateGradNorm[g], lb.gateGradNorm[g], `L${i} gateGradNorm.${g}`);
       sameSeries(la.gateMean[g], lb.gateMean[g], `L${i} gateMean.${g}`);
