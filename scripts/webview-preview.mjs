@@ -190,6 +190,21 @@ async function interactions(browser) {
   await page.waitForTimeout(100);
   check(((await page.locator('.error-box').textContent()) ?? '').includes('report.study.name'), 'malformed report refused with the field path');
   check((await page.locator('.card').count()) === 4, 'previous report still shown');
+  // Edge shapes: no runs; a run with no diagnosis, no history, no layers.
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.evaluate(() => {
+    const base = { schema: 'bptt-lens/report@1', study: { kind: 'diagnosis', name: 'edge', source: '', task: '', description: '', createdAt: '' } };
+    window.__preview.send({ type: 'report', report: { ...base, runs: [] } });
+    const bare = {
+      schema: 'bptt-lens/run@1', id: 'bare', label: 'bare run', config: {}, timesteps: 0, layers: [], inputGradNorm: [], loss: null,
+      globalGradNorm: null, clippedGradNorm: null, nonFinite: null, itemized: null, diagnosis: null,
+      history: { loss: [], preClipNorm: [], postClipNorm: [], clipRate: null, recorded: [] }, recommendations: [],
+    };
+    window.__preview.send({ type: 'report', report: { ...base, runs: [bare] } });
+  });
+  await page.waitForTimeout(400);
+  check(pageErrors.length === 0 && (await page.locator('.card').count()) === 1, `empty and bare reports draw without errors ${pageErrors.join('; ')}`);
   await page.close();
 
   const hm = await browser.newPage({ viewport: { width: 1000, height: 900 } });
