@@ -161,6 +161,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
       return undefined;
     }
     if (outcome.kind === 'failed') {
+      ReportPanel.current?.post({ type: 'error', message: `${title} failed: ${outcome.error.message}` });
       void vscode.window.showErrorMessage(`BPTT Lens: ${title} failed: ${outcome.error.message}`, 'Show Log').then((c) => {
         if (c) this.output.show(true);
       });
@@ -278,10 +279,14 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const spec = buildCheckSpec(dataset, settings, config);
     const outcome = await this.runner.run(spec, `Check "${rec.title}"`);
     if (outcome.kind === 'failed') {
-      void vscode.window.showErrorMessage(`BPTT Lens: the check failed: ${outcome.error.message}`);
+      ReportPanel.current?.post({ type: 'error', message: `The re-run failed: ${outcome.error.message}` });
+      void vscode.window.showErrorMessage(`BPTT Lens: the re-run failed: ${outcome.error.message}`);
+    }
+    if (outcome.kind !== 'done' || outcome.report.runs.length === 0) {
+      // Resend the report so the webview's "Re-running…" button comes back.
+      if (this.store.current()?.key === current.key) this.store.replace(current.key, current.report, run.id, current.file);
       return;
     }
-    if (outcome.kind !== 'done' || outcome.report.runs.length === 0) return;
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
       i === index ? { ...r, check: { runId: checked.id, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss } } : r,
