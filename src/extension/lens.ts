@@ -131,8 +131,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   /** Shows the current study in the report panel (opening it beside the editor). */
-  showPanel(): void {
-    const panel = ReportPanel.createOrShow(this);
+  showPanel(preserveFocus = false): void {
+    const panel = ReportPanel.createOrShow(this, preserveFocus);
     const current = this.store.current();
     if (current) panel.setTitle(panelTitle(current.report));
   }
@@ -402,7 +402,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const saved = this.tree.savedReport(studyKey);
     const key = saved ? this.store.add(saved.report, saved.file) : studyKey;
     this.store.setCurrent(key, runId);
-    this.showPanel();
+    this.showPanel(true); // keep the focus in the tree for keyboard navigation
   }
 
   dispose(): void {
