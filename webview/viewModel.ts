@@ -248,8 +248,9 @@ function put(values: Float64Array, offset: number, series: readonly MaybeNum[], 
 /** Which heatmap kinds a run can show, in selector order. */
 export function availableHeatmaps(run: ReportRun): HeatmapKind[] {
   const out: HeatmapKind[] = [];
-  if (run.history.recorded.some((r) => topLayer(r.layers))) out.push('timestepIteration');
-  if (run.layers.length > 0) out.push('timestepLayer');
+  // A kind is offered only when it has at least one cell (createImageData refuses 0 x n).
+  if (run.history.recorded.some((r) => (topLayer(r.layers)?.gradNormH.length ?? 0) > 0)) out.push('timestepIteration');
+  if (run.layers.some((l) => l.gradNormH.length > 0)) out.push('timestepLayer');
   if (run.itemized && run.itemized.length > 0) out.push('itemized');
   return out;
 }
@@ -257,8 +258,8 @@ export function availableHeatmaps(run: ReportRun): HeatmapKind[] {
 export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix | null {
   if (kind === 'timestepIteration') {
     const recs = run.history.recorded.map((r) => ({ iteration: r.iteration, top: topLayer(r.layers) })).filter((r) => r.top);
-    if (recs.length === 0) return null;
-    const cols = Math.max(...recs.map((r) => r.top!.gradNormH.length));
+    const cols = Math.max(0, ...recs.map((r) => r.top!.gradNormH.length));
+    if (recs.length === 0 || cols === 0) return null;
     const values = new Float64Array(recs.length * cols).fill(EMPTY);
     recs.forEach((r, i) => put(values, i * cols, r.top!.gradNormH as MaybeNum[], cols));
     return {
@@ -270,8 +271,8 @@ export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix 
   }
   if (kind === 'timestepLayer') {
     const ls = [...run.layers].sort((a, b) => b.layer - a.layer || a.direction.localeCompare(b.direction));
-    if (ls.length === 0) return null;
-    const cols = Math.max(...ls.map((l) => l.gradNormH.length));
+    const cols = Math.max(0, ...ls.map((l) => l.gradNormH.length));
+    if (ls.length === 0 || cols === 0) return null;
     const values = new Float64Array(ls.length * cols).fill(EMPTY);
     ls.forEach((l, i) => put(values, i * cols, l.gradNormH as MaybeNum[], cols));
     const bidi = ls.some((l) => l.direction === 'reverse');

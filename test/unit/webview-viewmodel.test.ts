@@ -134,6 +134,12 @@ test('available heatmaps follow what the run recorded', () => {
   assert.deepEqual(availableHeatmaps({ ...r, itemized: null }), ['timestepIteration', 'timestepLayer']);
   assert.deepEqual(availableHeatmaps({ ...r, itemized: null, layers: [], history: { ...r.history, recorded: [] } }), []);
   assert.equal(heatmapMatrix({ ...r, itemized: null }, 'itemized'), null);
+  // T = 0: nothing to draw, so nothing offered (a 0-wide image would throw in the browser).
+  const empty = (l: LayerRecord) => ({ ...l, gradNormH: [] });
+  const zeroT = { ...r, itemized: null, layers: r.layers.map(empty), history: { ...r.history, recorded: r.history.recorded.map((x) => ({ ...x, layers: x.layers.map(empty) })) } };
+  assert.deepEqual(availableHeatmaps(zeroT), []);
+  assert.equal(heatmapMatrix(zeroT, 'timestepIteration'), null);
+  assert.equal(heatmapMatrix(zeroT, 'timestepLayer'), null);
 });
 
 test('the 1000 x 500 heatmap matrix builds quickly', () => {
