@@ -2,7 +2,7 @@
 // views and commands. This folder is the only code that imports 'vscode'.
 import * as vscode from 'vscode';
 import { Lens } from './lens';
-import { HeatmapsViewProvider } from './webviews';
+import { HeatmapsViewProvider, ReportPanel } from './webviews';
 
 let lens: Lens | undefined;
 
@@ -11,6 +11,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(l);
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(HeatmapsViewProvider.viewId, l.heatmaps),
+    vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, { deserializeWebviewPanel: (panel) => l.restorePanel(panel) }),
   );
   const runsView = vscode.window.createTreeView('bpttLens.runs', { treeDataProvider: l.tree, showCollapseAll: true });
   context.subscriptions.push(runsView);

@@ -23,6 +23,7 @@ import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 
 const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'];
+const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
 
 export class Lens implements vscode.Disposable, WebviewHost {
   readonly extensionUri: vscode.Uri;
@@ -37,8 +38,11 @@ export class Lens implements vscode.Disposable, WebviewHost {
   private revealedSideBar = false;
   private readonly disposables: vscode.Disposable[] = [];
 
+  private readonly workspaceState: vscode.Memento;
+
   constructor(context: vscode.ExtensionContext) {
     this.extensionUri = context.extensionUri;
+    this.workspaceState = context.workspaceState;
     this.output = vscode.window.createOutputChannel('BPTT Lens');
     this.runner = new StudyRunner(vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath, this.output, {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
@@ -112,6 +116,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   private onStoreChange(change: string): void {
     const current = this.store.current();
+    // A report that is on disk can come back after a window reload (see restorePanel).
+    if (change !== 'selection') void this.workspaceState.update(LAST_REPORT_KEY, current?.file);
     if (!current || change === 'studies') return;
     const run = this.store.selectedRun();
     const runMessage: HostToWebview | null = run ? { type: 'run', run, study: current.report.study } : null;
@@ -135,6 +141,18 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const panel = ReportPanel.createOrShow(this, preserveFocus);
     const current = this.store.current();
     if (current) panel.setTitle(panelTitle(current.report));
+  }
+
+  /** VS Code restored the report panel after a reload: show the last report again if it is on disk. */
+  async restorePanel(panel: vscode.WebviewPanel): Promise<void> {
+    ReportPanel.revive(panel, this);
+    const file = this.workspaceState.get<string>(LAST_REPORT_KEY);
+    if (!file || this.store.current()) return;
+    try {
+      this.store.add(await readReportFile(file), file);
+    } catch (e) {
+      this.output.appendLine(`could not restore ${file}: ${(e as Error).message}`);
+    }
   }
 
   // ------------------------------------------------------------------ studies

@@ -94,6 +94,13 @@ export class ReportPanel implements vscode.Disposable {
     return ReportPanel.instance;
   }
 
+  /** Adopts a panel VS Code restored after a reload (WebviewPanelSerializer). */
+  static revive(panel: vscode.WebviewPanel, host: WebviewHost): ReportPanel {
+    ReportPanel.instance?.dispose();
+    ReportPanel.instance = new ReportPanel(panel, host);
+    return ReportPanel.instance;
+  }
+
   /** The open panel, if any (not created by asking). */
   static get current(): ReportPanel | undefined {
     return ReportPanel.instance;
