@@ -8,7 +8,7 @@ import type { ReportRun, StudyInfo } from '../src/study/types';
 import type { App, View } from './app';
 import { clear, el } from './dom';
 import { HeatmapCanvas } from './heatmap';
-import { availableHeatmaps, HEATMAP_KINDS, heatmapMatrix, type HeatmapKind } from './viewModel';
+import { availableHeatmaps, HEATMAP_KINDS, heatmapMatrix, MAX_HEATMAP_CELLS, type HeatmapKind } from './viewModel';
 
 export class HeatmapsView implements View {
   private run: ReportRun | null = null;
@@ -16,6 +16,7 @@ export class HeatmapsView implements View {
   private readonly status: HTMLElement;
   private readonly content: HTMLElement;
   private readonly canvas: HeatmapCanvas;
+  private readonly tooLarge = el('p', { class: 'note' });
   private drawn = false;
 
   constructor(root: HTMLElement, private readonly app: App) {
@@ -120,6 +121,7 @@ export class HeatmapsView implements View {
     });
     this.content.append(
       el('div', { class: 'toolbar' }, [el('label', { class: 'toolbar-label', text: 'Heatmap', attrs: { for: 'heatmap-kind' } }), select]),
+      this.tooLarge,
       this.canvas.root,
     );
     this.app.save({ heatmapKind: kind });
@@ -135,7 +137,14 @@ export class HeatmapsView implements View {
     const width = this.width();
     const t0 = performance.now();
     const m = heatmapMatrix(run, kind);
-    if (!m) return;
+    if (!m) {
+      this.tooLarge.textContent = `This heatmap has more than ${MAX_HEATMAP_CELLS.toLocaleString('en')} cells: too large to draw here.`;
+      this.canvas.root.hidden = true;
+      this.drawn = false;
+      return;
+    }
+    this.tooLarge.textContent = '';
+    this.canvas.root.hidden = false;
     const t1 = performance.now();
     const timings = this.canvas.setData(m, this.app.theme(), this.app.state.cursor, width);
     const total = performance.now() - t0;

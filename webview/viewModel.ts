@@ -224,6 +224,9 @@ export const HEATMAP_KINDS: { value: HeatmapKind; label: string }[] = [
 /** Cell encoding in `values`: EMPTY = not applicable (drawn blank), NaN = non-finite. */
 export const EMPTY = -1;
 
+/** Larger matrices (160 MB of float64) are refused rather than freezing the view. */
+export const MAX_HEATMAP_CELLS = 20_000_000;
+
 export interface HeatmapMatrix {
   kind: HeatmapKind;
   rows: number;
@@ -259,7 +262,7 @@ export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix 
   if (kind === 'timestepIteration') {
     const recs = run.history.recorded.map((r) => ({ iteration: r.iteration, top: topLayer(r.layers) })).filter((r) => r.top);
     const cols = Math.max(0, ...recs.map((r) => r.top!.gradNormH.length));
-    if (recs.length === 0 || cols === 0) return null;
+    if (recs.length === 0 || cols === 0 || recs.length * cols > MAX_HEATMAP_CELLS) return null;
     const values = new Float64Array(recs.length * cols).fill(EMPTY);
     recs.forEach((r, i) => put(values, i * cols, r.top!.gradNormH as MaybeNum[], cols));
     return {
@@ -272,7 +275,7 @@ export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix 
   if (kind === 'timestepLayer') {
     const ls = [...run.layers].sort((a, b) => b.layer - a.layer || a.direction.localeCompare(b.direction));
     const cols = Math.max(0, ...ls.map((l) => l.gradNormH.length));
-    if (ls.length === 0 || cols === 0) return null;
+    if (ls.length === 0 || cols === 0 || ls.length * cols > MAX_HEATMAP_CELLS) return null;
     const values = new Float64Array(ls.length * cols).fill(EMPTY);
     ls.forEach((l, i) => put(values, i * cols, l.gradNormH as MaybeNum[], cols));
     const bidi = ls.some((l) => l.direction === 'reverse');
@@ -285,7 +288,7 @@ export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix 
     };
   }
   const it = run.itemized;
-  if (!it || it.length === 0) return null;
+  if (!it || it.length === 0 || it.length * it.length > MAX_HEATMAP_CELLS) return null;
   const n = it.length;
   const values = new Float64Array(n * n).fill(EMPTY);
   // itemized[s][k] for k <= s: row s, column k; the upper triangle stays EMPTY.

@@ -4,7 +4,7 @@ import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
 import {
-  availableHeatmaps, cardModel, summaryRows, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, cardModel, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -140,6 +140,13 @@ test('available heatmaps follow what the run recorded', () => {
   assert.deepEqual(availableHeatmaps(zeroT), []);
   assert.equal(heatmapMatrix(zeroT, 'timestepIteration'), null);
   assert.equal(heatmapMatrix(zeroT, 'timestepLayer'), null);
+});
+
+test('a matrix beyond MAX_HEATMAP_CELLS is refused before anything is allocated', () => {
+  const r = runs()[0]!;
+  const huge = { ...r, itemized: new Array(Math.ceil(Math.sqrt(MAX_HEATMAP_CELLS)) + 1) as number[][] };
+  assert.equal(heatmapMatrix(huge, 'itemized'), null);
+  assert.ok(heatmapMatrix(r, 'itemized'));
 });
 
 test('the 1000 x 500 heatmap matrix builds quickly', () => {
