@@ -31,7 +31,7 @@ import { initializeModel } from '../src/engine/init';
 import { disableWasmKernels, enableWasmKernels } from '../src/engine/kernels/wasmGemm';
 import { createModel } from '../src/engine/model';
 import { Rng } from '../src/engine/rng';
-import type { Batch, CellKind, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
+import type { Batch, CellKind, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
 import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
@@ -146,7 +146,11 @@ interface Problem {
   data: BenchData;
 }
 
-function makeProblem(w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number }, seed: number): Problem {
+function makeProblem(
+  w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number },
+  seed: number,
+  mode: Mode = 'many-to-one',
+): Problem {
   const model = createModel({
     cell: w.cell, nonlinearity: w.nonlinearity, variant: 'vanilla', inputSize: 1, hiddenSize: w.hiddenSize, numLayers: 1, bidirectional: false, outputSize: 1,
   });
@@ -155,8 +159,8 @@ function makeProblem(w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize
   const B = w.batchSize;
   const T = w.steps;
   const x = Float64Array.from({ length: B * T }, () => rng.range(-1, 1));
-  const y = Float64Array.from({ length: B }, () => rng.range(-1, 1));
-  const batch: Batch = { batchSize: B, steps: T, inputSize: 1, outputSize: 1, mode: 'many-to-one', x, y };
+  const y = Float64Array.from({ length: mode === 'many-to-one' ? B : B * T }, () => rng.range(-1, 1));
+  const batch: Batch = { batchSize: B, steps: T, inputSize: 1, outputSize: 1, mode, x, y };
   const p = (name: string): Float64Array => {
     const t = model.params.get(name);
     if (!t) throw new Error(`engine model has no parameter ${name}`);
@@ -378,7 +382,9 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
 
 function benchItemized(args: Args): { steps: number; passMs: number; passWithItemizedMs: number; itemizedMs: number } {
   const steps = 256;
-  const p = makeProblem({ cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 1, steps }, 77);
+  // Many-to-many: every step is scored, so every row of the matrix is real work (an
+  // unscored step's row is zero and costs nothing).
+  const p = makeProblem({ cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 1, steps }, 77, 'many-to-many');
   const withItemized: ProbeOptions = { ...ENGINE_PROBES, itemized: true, itemizedMaxSteps: steps };
   const plain: number[] = [];
   const itemized: number[] = [];
@@ -398,22 +404,53 @@ function benchItemized(args: Args): { steps: number; passMs: number; passWithIte
   return { steps, passMs, passWithItemizedMs, itemizedMs: passWithItemizedMs - passMs };
 }
 
+/** The kernel's own high-water mark of this process's RSS (Linux), in KiB; null elsewhere. */
+function vmHwmKiB(): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Child-process side of the RSS measurement: one LSTM pass of `steps` steps, then report. */
 function childRss(steps: number): void {
   const p = makeProblem({ cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 1, steps }, 3);
   const passMs = timeIt(() => enginePass(p));
-  process.stdout.write(JSON.stringify({ steps, passMs, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+  process.stdout.write(JSON.stringify({ steps, passMs, maxRssKiB: process.resourceUsage().maxRSS, vmHwmKiB: vmHwmKiB() }) + '\n');
 }
 
-function benchRss(): { steps: number; peakRssMiB: number; baselineRssMiB: number; passMs: number } {
-  const run = (steps: number): { passMs: number; maxRssKiB: number } => {
+interface RssFigures {
+  steps: number;
+  /** process.resourceUsage().maxRSS of the child, MiB. */
+  peakRssMiB: number;
+  /** The same for a T = 1 pass: what node and the bundle take by themselves. */
+  baselineRssMiB: number;
+  /** /proc/self/status VmHWM of the same children (Linux), MiB. */
+  peakVmHwmMiB: number | null;
+  baselineVmHwmMiB: number | null;
+  passMs: number;
+}
+
+/**
+ * Run before TF.js is loaded: on Linux a child's maxRSS starts at its parent's RSS at fork
+ * time (it survives exec), so the parent must be small for maxRSS to be the child's own.
+ * VmHWM (reset by exec) is reported beside it as the cross-check.
+ */
+function benchRss(): RssFigures {
+  const run = (steps: number): { passMs: number; maxRssKiB: number; vmHwmKiB: number | null } => {
     const r = spawnSync(process.execPath, ['--max-old-space-size=4096', __filename, '--child-rss', String(steps)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`RSS child failed (exit ${r.status}): ${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { passMs: number; maxRssKiB: number };
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { passMs: number; maxRssKiB: number; vmHwmKiB: number | null };
   };
   const big = run(10_000);
   const base = run(1);
-  return { steps: 10_000, peakRssMiB: big.maxRssKiB / 1024, baselineRssMiB: base.maxRssKiB / 1024, passMs: big.passMs };
+  const mib = (kib: number | null): number | null => (kib === null ? null : kib / 1024);
+  return {
+    steps: 10_000, peakRssMiB: big.maxRssKiB / 1024, baselineRssMiB: base.maxRssKiB / 1024,
+    peakVmHwmMiB: mib(big.vmHwmKiB), baselineVmHwmMiB: mib(base.vmHwmKiB), passMs: big.passMs,
+  };
 }
 
 // ---------------------------------------------------------------- report
@@ -423,6 +460,7 @@ const fmtX = (v: number | null | undefined): string => (v === null || v === unde
 const fmtE = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toExponential(1));
 
 function printTable(rows: WorkloadResult[]): void {
+  if (rows.length === 0) return;
   const header = ['workload', 'engine ms', 'tfjs-cpu ms', 'tfjs-wasm ms', 'vs cpu', 'vs wasm', 'CPU-time vs cpu/wasm', 'Δ vs f32 cpu/wasm'];
   const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a && b ? a / b : null);
   const body = rows.map((r) => [
@@ -443,6 +481,8 @@ async function main(): Promise<void> {
   if (args.childRss !== null) return childRss(args.childRss);
 
   const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
+  const extras = args.extras && selected('extras');
+  const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
   const tf = args.engineOnly ? null : await loadTf();
   const environment = {
     node: process.version,
@@ -476,12 +516,7 @@ async function main(): Promise<void> {
     workloads.push(r);
     console.log(`  ${r.name}: 1 worker ${fmtMs(r.engine1WorkerMs as number)} ms, ${r.engineWorkers} workers ${fmtMs(r.engineMs)} ms (pool speedup ${fmtX(r.poolSpeedup as number)}, identical results: ${r.deterministicAcrossPoolSizes}), tfjs-wasm sequential ${fmtMs(r.tfjsWasmMs)} ms`);
   }
-  let itemized = null;
-  let peakRss = null;
-  if (args.extras && selected('extras')) {
-    itemized = benchItemized(args);
-    peakRss = benchRss();
-  }
+  const itemized = extras ? benchItemized(args) : null;
 
   console.log('');
   printTable(workloads);
@@ -490,10 +525,11 @@ async function main(): Promise<void> {
     console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)} (CPU time ${fmtMs(sweep.engine1WorkerCpuMs as number)} vs ${fmtMs(sweep.engineAllWorkersCpuMs as number)} ms; load average ${(sweep.loadAverage as number[])[0].toFixed(1)}); TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
   }
   if (itemized) {
-    console.log(`itemized T×T matrix, LSTM H=64 B=1 T=${itemized.steps}: pass ${fmtMs(itemized.passMs)} ms, with itemized ${fmtMs(itemized.passWithItemizedMs)} ms (matrix costs ${fmtMs(itemized.itemizedMs)} ms)`);
+    console.log(`itemized T×T matrix, LSTM H=64 B=1 T=${itemized.steps} many-to-many: pass ${fmtMs(itemized.passMs)} ms, with itemized ${fmtMs(itemized.passWithItemizedMs)} ms (matrix costs ${fmtMs(itemized.itemizedMs)} ms)`);
   }
   if (peakRss) {
-    console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes: ${peakRss.peakRssMiB.toFixed(0)} MiB (a T=1 pass in the same child: ${peakRss.baselineRssMiB.toFixed(0)} MiB); pass ${fmtMs(peakRss.passMs)} ms`);
+    const hwm = peakRss.peakVmHwmMiB !== null ? `; VmHWM ${peakRss.peakVmHwmMiB.toFixed(0)} vs ${peakRss.baselineVmHwmMiB!.toFixed(0)} MiB` : '';
+    console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes (child process): maxRSS ${peakRss.peakRssMiB.toFixed(0)} MiB, a T=1 pass ${peakRss.baselineRssMiB.toFixed(0)} MiB${hwm}; pass ${fmtMs(peakRss.passMs)} ms`);
   }
   if (args.out) {
     const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss }, null, 2) + '\n';
