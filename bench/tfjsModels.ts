@@ -55,9 +55,7 @@ export async function loadTf(): Promise<Tf> {
   const { log, warn } = console;
   console.log = console.warn = () => {};
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tf = require('@tensorflow/tfjs') as Tf;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(wasmDir + path.sep);
