@@ -168,7 +168,14 @@ export class WorkerPool {
       slot.job = job;
       slot.worker.ref();
       const request: RunRequest = { type: 'run', jobId: job.jobId, dataset: job.dataset, planned: job.call.planned[job.index] };
-      slot.worker.postMessage(request);
+      try {
+        slot.worker.postMessage(request);
+      } catch (err) {
+        // Not cloneable (a caller bug): the worker never saw the job and stays usable.
+        slot.job = null;
+        slot.worker.unref();
+        this.fail(job.call, new Error(`${describe(request.planned)} could not be sent to a study worker: ${(err as Error).message}`, { cause: err }));
+      }
     }
   }
 
@@ -176,6 +183,13 @@ export class WorkerPool {
     const worker = new Worker(this.workerPath);
     const slot: Slot = { worker, job: null, lastError: null };
     worker.on('message', (msg: unknown) => this.onMessage(slot, msg));
+    // A message that cannot be deserialised would otherwise leave its job waiting forever.
+    worker.on('messageerror', (err: Error) => {
+      const job = slot.job;
+      if (!job) return;
+      this.retire(slot);
+      this.fail(job.call, new Error(`${describe(job.call.planned[job.index])}: the study worker's message could not be read: ${err.message}`, { cause: err }));
+    });
     worker.on('error', (err: Error) => {
       slot.lastError = err;
     });

@@ -165,6 +165,19 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('rejects a run that cannot be sent to a worker and stays usable', async () => {
+    const dataset = tinyDataset();
+    const [first, second] = plan(dataset, 1);
+    const pool = new WorkerPool({ size: 1, workerPath });
+    try {
+      const uncloneable = { ...first, config: { ...first.config, hook: () => 1 } } as unknown as PlannedRun;
+      await assert.rejects(pool.executor(dataset, [uncloneable], {}), (err: Error) => err.message.includes(first.id) && /could not be sent/.test(err.message));
+      assert.deepStrictEqual(await pool.executor(dataset, [second], {}), [executeRun(dataset, second)]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses malformed worker messages', () => {
     assert.throws(() => parseWorkerMessage(null, 1, 'a'), /malformed/);
     assert.throws(() => parseWorkerMessage({ type: 'progress', jobId: 2, done: 1, total: 2 }, 1, 'a'), /jobId/);
