@@ -5,7 +5,8 @@
 ;;
 ;; The caller (wasmGemm.ts) copies operands in with M and N padded to multiples of 4 (zero
 ;; rows/columns, results discarded), so there is no edge code here. Addresses are in bytes.
-;; Assembled by assemble.mjs (wabt) into gemmWasm.ts.
+;; Assembled by assemble.mjs (wabt) into gemmWasm.ts. If linalg.ts's kernels change their
+;; summation order, test/unit/kernels.test.ts fails until this file mirrors the change.
 (module
   (memory (export "memory") 1)
 
