@@ -67,6 +67,7 @@ if (!shots) {
       { name: 'heatmap-sidebar-dark', q: 'view=heatmaps&theme=dark&run=big&kind=timestepIteration', width: 300 },
       { name: 'heatmap-big-light', q: 'view=heatmaps&theme=light&run=big&kind=timestepIteration', width: 1100 },
       { name: 'heatmap-big-dark', q: 'view=heatmaps&theme=dark&run=big&kind=timestepIteration', width: 1100 },
+      { name: 'heatmap-cell-state-light', q: 'view=heatmaps&theme=light&run=lstm&kind=timestepIteration&quantity=gradNormC', width: 900 },
       { name: 'heatmap-layers-dark', q: 'view=heatmaps&theme=dark&run=rnn-tanh&kind=timestepLayer', width: 900 },
       { name: 'heatmap-itemized-light', q: 'view=heatmaps&theme=light&run=rnn-relu&kind=itemized', width: 900 },
       { name: 'heatmap-exploding-hc', q: 'view=heatmaps&theme=hc&run=rnn-relu&kind=timestepIteration', width: 900 },
@@ -214,9 +215,24 @@ async function interactions(browser) {
   for (const k of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowDown']) await hm.keyboard.press(k);
   const readout = await hm.locator('.heatmap-status').textContent();
   check(/^timestep t = 3 · iteration = 10 · ‖∂L\/∂h_t‖ = \d\.\d{3}e-?\d+$/.test(readout ?? ''), `arrow keys move the cursor: "${readout}"`);
+  // The quantity selector redraws with another series (the input gradient is smaller than ‖∂L/∂h_t‖ in the fixture).
+  await hm.locator('#heatmap-quantity').click();
+  await hm.locator('#heatmap-quantity').getByRole('option', { name: '‖∂L/∂x_t‖ input gradient' }).click();
+  await hm.waitForTimeout(200);
+  const xReadout = await hm.locator('.heatmap-status').textContent();
+  check(/‖∂L\/∂x_t‖ = /.test(xReadout ?? ''), `quantity selector switches the readout: "${xReadout}"`);
+  await hm.locator('#heatmap-quantity').click();
+  await hm.locator('#heatmap-quantity').getByRole('option', { name: '‖∂L/∂h_t‖ hidden-state gradient' }).click();
+  await hm.waitForTimeout(200);
+  // Leaving the plot with the mouse clears the cursor; set it again from the keyboard.
+  await hm.mouse.move(1, 1);
+  await hm.locator('.heatmap-plot').focus();
+  await hm.keyboard.press('ArrowRight');
+  const beforeReload = await hm.locator('.heatmap-status').textContent();
   await hm.reload();
   await hm.waitForFunction(() => (window.__bpttLensState?.chartsDrawn ?? 0) > 0);
-  check((await hm.locator('.heatmap-status').textContent()) === readout, 'cursor survives a reload (vscode.setState)');
+  const afterReload = await hm.locator('.heatmap-status').textContent();
+  check(afterReload === beforeReload && /‖∂L\/∂h_t‖ = \d/.test(afterReload ?? ''), `cursor and quantity survive a reload (vscode.setState): "${afterReload}"`);
   await hm.close();
   return failed;
 }

@@ -8,7 +8,9 @@ import type { ReportRun, StudyInfo } from '../src/study/types';
 import type { App, View } from './app';
 import { clear, el } from './dom';
 import { HeatmapCanvas } from './heatmap';
-import { availableHeatmaps, HEATMAP_KINDS, heatmapMatrix, MAX_HEATMAP_CELLS, type HeatmapKind } from './viewModel';
+import {
+  availableHeatmaps, availableQuantities, HEATMAP_KINDS, HEATMAP_QUANTITIES, heatmapMatrix, MAX_HEATMAP_CELLS, type HeatmapKind, type HeatmapQuantity,
+} from './viewModel';
 
 export class HeatmapsView implements View {
   private run: ReportRun | null = null;
@@ -17,6 +19,7 @@ export class HeatmapsView implements View {
   private readonly content: HTMLElement;
   private readonly canvas: HeatmapCanvas;
   private readonly tooLarge = el('p', { class: 'note' });
+  private readonly quantityBox = el('span', { class: 'toolbar-group' });
   private drawn = false;
 
   constructor(root: HTMLElement, private readonly app: App) {
@@ -117,15 +120,46 @@ export class HeatmapsView implements View {
       if (!kinds.includes(v) || v === kind) return;
       kind = v;
       this.app.save({ heatmapKind: v, cursor: null });
+      this.fillQuantities(v);
       this.draw();
     });
     this.content.append(
-      el('div', { class: 'toolbar' }, [el('label', { class: 'toolbar-label', text: 'Heatmap', attrs: { for: 'heatmap-kind' } }), select]),
+      el('div', { class: 'toolbar' }, [
+        el('label', { class: 'toolbar-label', text: 'Heatmap', attrs: { for: 'heatmap-kind' } }), select,
+        this.quantityBox,
+      ]),
       this.tooLarge,
       this.canvas.root,
     );
     this.app.save({ heatmapKind: kind });
+    this.fillQuantities(kind);
     this.draw();
+  }
+
+  private quantityOf(kind: HeatmapKind): HeatmapQuantity | null {
+    const qs = availableQuantities(this.run!, kind);
+    const saved = this.app.state.heatmapQuantity;
+    return saved && qs.includes(saved) ? saved : (qs[0] ?? null);
+  }
+
+  /** The quantity selector depends on the kind (itemized has one fixed quantity): rebuilt per kind. */
+  private fillQuantities(kind: HeatmapKind): void {
+    clear(this.quantityBox);
+    const qs = availableQuantities(this.run!, kind);
+    if (qs.length === 0) return;
+    const current = this.quantityOf(kind);
+    const select = el('vscode-single-select', { attrs: { 'aria-label': 'Quantity', id: 'heatmap-quantity' } }) as HTMLElement & { value: string };
+    for (const q of HEATMAP_QUANTITIES) {
+      if (!qs.includes(q.value)) continue;
+      select.append(el('vscode-option', { text: q.label, attrs: { value: q.value, ...(q.value === current ? { selected: '' } : {}) } }));
+    }
+    select.addEventListener('change', () => {
+      const v = select.value as HeatmapQuantity;
+      if (!qs.includes(v) || v === this.quantityOf(kind)) return;
+      this.app.save({ heatmapQuantity: v });
+      this.draw();
+    });
+    this.quantityBox.append(el('label', { class: 'toolbar-label', text: 'Quantity', attrs: { for: 'heatmap-quantity' } }), select);
   }
 
   private draw(): void {
@@ -136,7 +170,7 @@ export class HeatmapsView implements View {
     // Read the width first: it forces the page's layout, which is not the heatmap's cost.
     const width = this.width();
     const t0 = performance.now();
-    const m = heatmapMatrix(run, kind);
+    const m = heatmapMatrix(run, kind, this.quantityOf(kind) ?? 'gradNormH');
     if (!m) {
       this.tooLarge.textContent = `This heatmap has more than ${MAX_HEATMAP_CELLS.toLocaleString('en')} cells: too large to draw here.`;
       this.canvas.root.hidden = true;

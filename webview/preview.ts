@@ -2,6 +2,7 @@
 // scripts/webview-preview.mjs, never shipped): theme variables, a fake acquireVsCodeApi,
 // and the fixture report posted after the page says 'ready'. Query string:
 //   view=report|heatmaps  theme=light|dark|hc  kind=timestepIteration|timestepLayer|itemized
+//   quantity=gradNormH|gradNormC|weightGradByStep|inputGradNorm
 //   run=<fixture run id>|big (heatmaps view)  width=<px>  mode=empty|busy|error
 import type { HostToWebview } from '../src/protocol';
 import { bigRun, fixtureReport } from './fixture';
@@ -112,6 +113,8 @@ function hostReply(): HostToWebview[] {
 let saved: unknown = JSON.parse(sessionStorage.getItem('bpttLensState') ?? 'null');
 const kind = params.get('kind');
 if (kind) saved = { ...(saved as object), heatmapKind: kind };
+const quantity = params.get('quantity');
+if (quantity) saved = { ...(saved as object), heatmapQuantity: quantity };
 
 (window as unknown as { acquireVsCodeApi(): unknown }).acquireVsCodeApi = () => ({
   postMessage(msg: unknown) {

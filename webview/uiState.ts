@@ -1,7 +1,7 @@
 // What the webview remembers across hide/show (vscode.setState): UI choices only. The
 // report itself is re-sent by the host after 'ready'. Restored state is checked like any
 // other input, since an older build may have saved a different shape.
-import { HEATMAP_KINDS, PROFILE_METRICS, type HeatmapKind, type ProfileMetric } from './viewModel';
+import { HEATMAP_KINDS, HEATMAP_QUANTITIES, PROFILE_METRICS, type HeatmapKind, type HeatmapQuantity, type ProfileMetric } from './viewModel';
 
 export interface UiState {
   selectedRunId: string | null;
@@ -9,6 +9,7 @@ export interface UiState {
   lossLog: boolean;
   scrollY: number;
   heatmapKind: HeatmapKind | null;
+  heatmapQuantity: HeatmapQuantity | null;
   cursor: { row: number; col: number } | null;
 }
 
@@ -18,6 +19,7 @@ export const DEFAULT_STATE: UiState = {
   lossLog: true,
   scrollY: 0,
   heatmapKind: null,
+  heatmapQuantity: null,
   cursor: null,
 };
 
@@ -32,6 +34,7 @@ export function restoreState(saved: unknown): UiState {
   if (typeof o.lossLog === 'boolean') s.lossLog = o.lossLog;
   if (typeof o.scrollY === 'number' && Number.isFinite(o.scrollY) && o.scrollY >= 0) s.scrollY = o.scrollY;
   if (HEATMAP_KINDS.some((k) => k.value === o.heatmapKind)) s.heatmapKind = o.heatmapKind as HeatmapKind;
+  if (HEATMAP_QUANTITIES.some((q) => q.value === o.heatmapQuantity)) s.heatmapQuantity = o.heatmapQuantity as HeatmapQuantity;
   const c = o.cursor as Record<string, unknown> | null | undefined;
   if (c && typeof c === 'object' && isCount(c.row) && isCount(c.col)) s.cursor = { row: c.row, col: c.col };
   return s;

@@ -216,8 +216,8 @@ export function seriesSummary(name: string, ys: readonly MaybeNum[], xName: stri
 export type HeatmapKind = 'timestepIteration' | 'timestepLayer' | 'itemized';
 
 export const HEATMAP_KINDS: { value: HeatmapKind; label: string }[] = [
-  { value: 'timestepIteration', label: 'timestep × iteration (‖∂L/∂h_t‖, top layer)' },
-  { value: 'timestepLayer', label: 'timestep × layer (‖∂L/∂h_t‖, final pass)' },
+  { value: 'timestepIteration', label: 'timestep × iteration (top layer, each recorded iteration)' },
+  { value: 'timestepLayer', label: 'timestep × layer (final pass)' },
   { value: 'itemized', label: 'itemized T × T (‖∂ℓ_s/∂s_k‖)' },
 ];
 
@@ -248,43 +248,77 @@ function put(values: Float64Array, offset: number, series: readonly MaybeNum[], 
   }
 }
 
+export type HeatmapQuantity = 'gradNormH' | 'gradNormC' | 'weightGradByStep' | 'inputGradNorm';
+
+export const HEATMAP_QUANTITIES: { value: HeatmapQuantity; label: string; symbol: string }[] = [
+  { value: 'gradNormH', label: '‖∂L/∂h_t‖ hidden-state gradient', symbol: '‖∂L/∂h_t‖' },
+  { value: 'gradNormC', label: '‖∂L/∂c_t‖ cell-state gradient (LSTM family)', symbol: '‖∂L/∂c_t‖' },
+  { value: 'weightGradByStep', label: 'weight-gradient part contributed at step t', symbol: '‖∂L/∂W‖ at t' },
+  { value: 'inputGradNorm', label: '‖∂L/∂x_t‖ input gradient', symbol: '‖∂L/∂x_t‖' },
+];
+
+/** One per-timestep series of a layer (or the pass, for the input gradient); null when not recorded. */
+function layerSeries(layer: LayerRecord | null, inputGradNorm: readonly MaybeNum[] | null | undefined, q: HeatmapQuantity): MaybeNum[] | null {
+  if (q === 'inputGradNorm') return (inputGradNorm as MaybeNum[] | null | undefined) ?? null;
+  if (!layer) return null;
+  return (layer[q] as MaybeNum[] | null | undefined) ?? null;
+}
+
+/** Which quantities a heatmap kind can show for this run (itemized has its own, fixed one). */
+export function availableQuantities(run: ReportRun, kind: HeatmapKind): HeatmapQuantity[] {
+  if (kind === 'itemized') return [];
+  return HEATMAP_QUANTITIES.map((q) => q.value).filter((q) => {
+    if (kind === 'timestepLayer') return q !== 'inputGradNorm' && run.layers.some((l) => (layerSeries(l, null, q)?.length ?? 0) > 0);
+    return run.history.recorded.some((r) => (layerSeries(topLayer(r.layers), r.inputGradNorm, q)?.length ?? 0) > 0);
+  });
+}
+
 /** Which heatmap kinds a run can show, in selector order. */
 export function availableHeatmaps(run: ReportRun): HeatmapKind[] {
   const out: HeatmapKind[] = [];
   // A kind is offered only when it has at least one cell (createImageData refuses 0 x n).
-  if (run.history.recorded.some((r) => (topLayer(r.layers)?.gradNormH.length ?? 0) > 0)) out.push('timestepIteration');
-  if (run.layers.some((l) => l.gradNormH.length > 0)) out.push('timestepLayer');
+  if (availableQuantities(run, 'timestepIteration').length > 0) out.push('timestepIteration');
+  if (availableQuantities(run, 'timestepLayer').length > 0) out.push('timestepLayer');
   if (run.itemized && run.itemized.length > 0) out.push('itemized');
   return out;
 }
 
-export function heatmapMatrix(run: ReportRun, kind: HeatmapKind): HeatmapMatrix | null {
+/** Rows of per-timestep series -> a matrix (short rows padded with EMPTY); null when empty or too big. */
+function fromRows(series: (MaybeNum[] | null)[]): { values: Float64Array; rows: number; cols: number } | null {
+  const cols = Math.max(0, ...series.map((r) => r?.length ?? 0));
+  const rows = series.length;
+  if (rows === 0 || cols === 0 || rows * cols > MAX_HEATMAP_CELLS) return null;
+  const values = new Float64Array(rows * cols).fill(EMPTY);
+  series.forEach((r, i) => {
+    if (r) put(values, i * cols, r, cols);
+  });
+  return { values, rows, cols };
+}
+
+export function heatmapMatrix(run: ReportRun, kind: HeatmapKind, quantity: HeatmapQuantity = 'gradNormH'): HeatmapMatrix | null {
+  const symbol = HEATMAP_QUANTITIES.find((q) => q.value === quantity)!.symbol;
   if (kind === 'timestepIteration') {
-    const recs = run.history.recorded.map((r) => ({ iteration: r.iteration, top: topLayer(r.layers) })).filter((r) => r.top);
-    const cols = Math.max(0, ...recs.map((r) => r.top!.gradNormH.length));
-    if (recs.length === 0 || cols === 0 || recs.length * cols > MAX_HEATMAP_CELLS) return null;
-    const values = new Float64Array(recs.length * cols).fill(EMPTY);
-    recs.forEach((r, i) => put(values, i * cols, r.top!.gradNormH as MaybeNum[], cols));
+    const recs = run.history.recorded;
+    const m = fromRows(recs.map((r) => layerSeries(topLayer(r.layers), r.inputGradNorm, quantity)));
+    if (!m) return null;
     return {
-      kind, rows: recs.length, cols, values,
+      kind, ...m,
       xName: 'timestep t', yName: 'iteration',
       colLabels: (j) => String(j), rowLabels: (i) => String(recs[i]!.iteration),
-      quantity: '‖∂L/∂h_t‖',
+      quantity: symbol,
     };
   }
   if (kind === 'timestepLayer') {
     const ls = [...run.layers].sort((a, b) => b.layer - a.layer || a.direction.localeCompare(b.direction));
-    const cols = Math.max(0, ...ls.map((l) => l.gradNormH.length));
-    if (ls.length === 0 || cols === 0 || ls.length * cols > MAX_HEATMAP_CELLS) return null;
-    const values = new Float64Array(ls.length * cols).fill(EMPTY);
-    ls.forEach((l, i) => put(values, i * cols, l.gradNormH as MaybeNum[], cols));
+    const m = quantity === 'inputGradNorm' ? null : fromRows(ls.map((l) => layerSeries(l, null, quantity)));
+    if (!m) return null;
     const bidi = ls.some((l) => l.direction === 'reverse');
     return {
-      kind, rows: ls.length, cols, values,
+      kind, ...m,
       xName: 'timestep t', yName: 'layer',
       colLabels: (j) => String(j),
       rowLabels: (i) => `${ls[i]!.layer}${bidi ? ` ${ls[i]!.direction}` : ''}`,
-      quantity: '‖∂L/∂h_t‖',
+      quantity: symbol,
     };
   }
   const it = run.itemized;

@@ -4,7 +4,7 @@ import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
 import {
-  availableHeatmaps, cardModel, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, availableQuantities, cardModel, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -135,8 +135,11 @@ test('available heatmaps follow what the run recorded', () => {
   assert.deepEqual(availableHeatmaps({ ...r, itemized: null, layers: [], history: { ...r.history, recorded: [] } }), []);
   assert.equal(heatmapMatrix({ ...r, itemized: null }, 'itemized'), null);
   // T = 0: nothing to draw, so nothing offered (a 0-wide image would throw in the browser).
-  const empty = (l: LayerRecord) => ({ ...l, gradNormH: [] });
-  const zeroT = { ...r, itemized: null, layers: r.layers.map(empty), history: { ...r.history, recorded: r.history.recorded.map((x) => ({ ...x, layers: x.layers.map(empty) })) } };
+  const empty = (l: LayerRecord) => ({ ...l, gradNormH: [], gradNormC: null, weightGradByStep: [] });
+  const zeroT = {
+    ...r, itemized: null, layers: r.layers.map(empty),
+    history: { ...r.history, recorded: r.history.recorded.map((x) => ({ ...x, layers: x.layers.map(empty), inputGradNorm: [] })) },
+  };
   assert.deepEqual(availableHeatmaps(zeroT), []);
   assert.equal(heatmapMatrix(zeroT, 'timestepIteration'), null);
   assert.equal(heatmapMatrix(zeroT, 'timestepLayer'), null);
@@ -147,6 +150,21 @@ test('a matrix beyond MAX_HEATMAP_CELLS is refused before anything is allocated'
   const huge = { ...r, itemized: new Array(Math.ceil(Math.sqrt(MAX_HEATMAP_CELLS)) + 1) as number[][] };
   assert.equal(heatmapMatrix(huge, 'itemized'), null);
   assert.ok(heatmapMatrix(r, 'itemized'));
+});
+
+test('heatmap quantities: what each kind can show, and the matrix holds that series', () => {
+  const [rnn, lstm] = runs();
+  assert.deepEqual(availableQuantities(rnn!, 'timestepIteration'), ['gradNormH', 'weightGradByStep', 'inputGradNorm']);
+  assert.deepEqual(availableQuantities(lstm!, 'timestepIteration'), ['gradNormH', 'gradNormC', 'weightGradByStep', 'inputGradNorm']);
+  assert.deepEqual(availableQuantities(lstm!, 'timestepLayer'), ['gradNormH', 'gradNormC', 'weightGradByStep']);
+  assert.deepEqual(availableQuantities(lstm!, 'itemized'), []);
+  const c = heatmapMatrix(lstm!, 'timestepIteration', 'gradNormC')!;
+  assert.equal(c.quantity, '‖∂L/∂c_t‖');
+  assert.equal(c.values[3 * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
+  const x = heatmapMatrix(rnn!, 'timestepIteration', 'inputGradNorm')!;
+  assert.equal(x.values[2 * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
+  assert.equal(heatmapMatrix(rnn!, 'timestepIteration', 'gradNormC'), null, 'an RNN has no cell state');
+  assert.equal(heatmapMatrix(rnn!, 'timestepLayer', 'inputGradNorm'), null, 'the input gradient is not per layer');
 });
 
 test('the 1000 x 500 heatmap matrix builds quickly', () => {
