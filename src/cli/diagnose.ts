@@ -2,8 +2,8 @@
 // report folder and print the verdict table. All input is checked before anything runs, so
 // bad input is one InputError line (the CLI prints it and exits 2) and nothing is written.
 
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { readSequenceFile } from '../io/sequences';
 import { InputError } from '../io/errors';
 import { writeReportFolder } from '../io/report/write';
@@ -67,7 +67,12 @@ export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo =
     await close();
     io.progress?.('');
   }
-  const folder = await writeReportFolder(report, outDir, { name: spec.name });
+  const folder = await writeReportFolder(report, outDir, { name: spec.name }).catch((e: NodeJS.ErrnoException) => {
+    // The destination failed after the check above (disk full, permissions changed meanwhile):
+    // still one line and exit 2; the writer leaves no partial report folder behind.
+    if (typeof e.code === 'string') throw new InputError('--out-dir', null, `cannot write the report (${e.code}: ${e.message})`);
+    throw e;
+  });
   for (const line of verdictTable(report)) io.out(line);
   io.out('');
   io.out(`Report: ${folder}`);
@@ -93,18 +98,29 @@ function makeExecutor(): { executor?: RunExecutor; close(): Promise<void> } {
   return { executor: pool.executor, close: () => pool.close() };
 }
 
-/** The report's parent folder may not exist yet, but its nearest existing ancestor must be a folder. */
+/**
+ * The report's parent folder may not exist yet, but its nearest existing ancestor must be a
+ * folder we can create folders in. That is tried for real (an empty folder made and removed
+ * at once), because permission bits do not tell: root passes every access() check, and
+ * read-only or virtual file systems (/proc, /sys) refuse anyway. Without this, a study of
+ * many minutes would end in a failed write.
+ */
 function checkOutDir(dir: string): void {
   if (dir.trim() === '') throw new InputError('--out-dir', null, 'expected a folder path');
   let p = resolve(dir);
   for (;;) {
     if (existsSync(p)) {
       if (!statSync(p).isDirectory()) throw new InputError('--out-dir', null, `'${p}' is a file; expected a folder for the report folders`);
-      return;
+      break;
     }
     const up = dirname(p);
-    if (up === p) return;
+    if (up === p) break;
     p = up;
+  }
+  try {
+    rmdirSync(mkdtempSync(join(p, '.bptt-lens-write-check-')));
+  } catch (e) {
+    throw new InputError('--out-dir', null, `cannot create the report folder under '${p}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

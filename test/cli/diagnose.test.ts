@@ -83,3 +83,14 @@ test('verdict table: a run that hit NaN shows where it stopped, and its checked 
   assert.match(text, /^- rnn-relu, no clip \(exploding\): Clip the gradient by global norm at [0-9.e]+ → re-run: (vanishing|exploding|healthy), ρ /m, text);
   assert.match(text, /^check: rnn-relu, no clip → Clip the gradient by global norm at/m, text);
 });
+
+test('an --out-dir where no folder can be created exits 2 before the study runs, and leaves nothing behind', { skip: process.platform !== 'linux' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-ro-'));
+  // procfs refuses new folders for every user, root included (permission bits would not).
+  const r = run(['--out-dir', '/proc/bptt-lens-test/reports', '--iterations', '1000000'], dir);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /--out-dir: cannot create the report folder under '\/proc'/);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(readdirSync(dir), []);
+});
