@@ -121,10 +121,6 @@ export function cloneParams(params: ParamSet): ParamSet {
   return out;
 }
 
-export function cloneModel(model: Model): Model {
-  return { config: { ...model.config }, params: cloneParams(model.params) };
-}
-
 /** Looks a parameter up, with a clear error when a loaded model lacks it. */
 export function param(params: ParamSet, name: string): Tensor {
   const t = params.get(name);

@@ -4,19 +4,13 @@
 // offsets, finds the line to name.
 // The ESM build: the package's UMD main requires its parts dynamically, which bundles break.
 import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser/lib/esm/main.js';
-import type { Mode } from '../engine/types';
+import type { Batch } from '../engine/types';
 import { InputError } from './errors';
 import { abbreviate, cellNumber, LineIndex, type Table } from './table';
 
-export interface JsonExamples {
+/** The design §5 examples object, already in the engine's Batch layout. */
+export interface JsonExamples extends Batch {
   kind: 'examples';
-  batchSize: number;
-  steps: number;
-  inputSize: number;
-  outputSize: number;
-  mode: Mode;
-  x: Float64Array;
-  y: Float64Array;
 }
 
 export type JsonInput = JsonExamples | { kind: 'table'; table: Table };

@@ -47,10 +47,6 @@ export class AbortError extends Error {
   }
 }
 
-export function isAbortError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
-}
-
 /** `n` iterations evenly spaced over 0..iterations, first and last included, no duplicates. */
 export function defaultRecordAt(iterations: number, n = DEFAULT_RECORD_POINTS): number[] {
   if (iterations <= 0) return [0];

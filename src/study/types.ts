@@ -1,7 +1,7 @@
 // The study's public contract: what a study is asked to do and the report it produces.
 // report.json (design §6) is `Report` serialised; the extension redraws every chart from it.
 import type {
-  CellKind, ClipSpec, InitScheme, LayerRecord, LossKind, LstmVariant, Mode, NonFinite, Nonlinearity, OptimizerKind, Truncation,
+  CellKind, ClipSpec, InitScheme, LayerRecord, LossKind, LstmVariant, Mode, Nonlinearity, OptimizerKind, PassRecord, Truncation,
 } from '../engine/types';
 export type { ClipSpec, InitScheme, OptimizerKind } from '../engine/types';
 
@@ -58,18 +58,10 @@ export interface RunConfig {
   seed: number;
 }
 
-/** One run record (design §6 `bptt-lens/run@1`). */
-export interface RunRecord {
+/** One run record (design §6 `bptt-lens/run@1`): a pass record with its configuration and diagnosis. */
+export interface RunRecord extends PassRecord {
   schema: 'bptt-lens/run@1';
   config: Partial<RunConfig> & Record<string, unknown>;
-  timesteps: number;
-  layers: LayerRecord[];
-  inputGradNorm: number[];
-  loss: number;
-  globalGradNorm: number;
-  clippedGradNorm: number;
-  nonFinite: NonFinite | null;
-  itemized: number[][] | null;
   diagnosis: Diagnosis | null;
 }
 
