@@ -99,14 +99,14 @@ export class StudyRunner implements vscode.Disposable {
       const onAbort = (): void => linked.abort(opts.signal?.reason);
       if (opts.signal?.aborted) onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const iterations = planned.map((p) => Math.max(1, p.config.iterations));
-      const doneIterations = planned.map(() => 0);
+      // Fraction of each run done: the pool reports a one-run call's progress as done in [0, 1].
+      const fractionDone = planned.map(() => 0);
       let runsDone = 0;
       const tell = (label: string): void => {
         opts.onProgress?.(runsDone, planned.length, label); // updates `overall` through runStudy
         const total = Math.max(overall.total, planned.length);
         const before = Math.max(0, overall.done - runsDone);
-        const partial = doneIterations.reduce((sum, d, i) => sum + d / iterations[i]!, 0);
+        const partial = fractionDone.reduce((sum, f) => sum + f, 0);
         report(Math.min(1, (before + partial) / total), label);
       };
       try {
@@ -114,12 +114,12 @@ export class StudyRunner implements vscode.Disposable {
           planned.map(async (p, i) => {
             const [run] = await pool.execute(dataset, [p], {
               signal: linked.signal,
-              onProgress: (done) => {
-                doneIterations[i] = Math.min(done, iterations[i]!);
+              onProgress: (done, total) => {
+                fractionDone[i] = Math.min(1, Math.max(fractionDone[i]!, done / Math.max(1, total)));
                 tell(p.label);
               },
             });
-            doneIterations[i] = iterations[i]!;
+            fractionDone[i] = 1;
             runsDone++;
             tell(p.label);
             return run!;
