@@ -26,6 +26,9 @@ test('Compare Clipping Thresholds draws one configuration per threshold', { time
     const ink = await canvasInk(report);
     assert.ok(ink.filter((n) => n > 500).length >= state.verdicts.length, `blank charts: ${ink.join(', ')}`);
     await vs.screenshot('compare-clipping');
+    await report.evaluate(() => document.querySelector('canvas')?.scrollIntoView({ block: 'start' }));
+    await vs.page.waitForTimeout(400);
+    await vs.screenshot('compare-clipping-charts');
     console.log(`# clipping: ${state.verdicts.length} runs, verdicts ${state.verdicts.join(', ')}`);
   } finally {
     await vs.close();

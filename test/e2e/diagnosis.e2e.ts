@@ -31,6 +31,10 @@ for (const theme of ['dark', 'light'] as Theme[]) {
       assert.ok(ink.length >= 3, `expected several charts, found ${ink.length} canvases`);
       assert.ok(ink.filter((n) => n > 500).length >= 3, `charts are blank: ink per canvas ${ink.join(', ')}`);
       await vs.screenshot('run-diagnosis-report');
+      // The charts sit below the verdict cards: scroll them into view for a second picture.
+      await report.evaluate(() => document.querySelector('canvas')?.scrollIntoView({ block: 'start' }));
+      await vs.page.waitForTimeout(400);
+      await vs.screenshot('run-diagnosis-charts');
       console.log(`# ${theme}: ${prompts} prompts accepted, verdicts ${state.verdicts.join(', ')}, canvas ink ${ink.join(', ')}`);
 
       // The side panel: heatmaps of the selected run.
