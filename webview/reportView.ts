@@ -12,9 +12,10 @@ import type { Report, ReportRun } from '../src/study/types';
 import type { App, View } from './app';
 import { emphasize, lineChart, type GapRange, type LineSeries, type LineSpec } from './charts';
 import { clear, el, uid } from './dom';
+import { fade } from './scales';
 import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
 import {
-  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
+  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
@@ -158,7 +159,7 @@ export class ReportView implements View {
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-profile' } }, [
         el('h2', { attrs: { id: 'h-profile' }, text: 'Gradient through time' }),
-        el('p', { class: 'section-note', text: 'Every panel shares one logarithmic y axis, so heights compare across configurations. Shaded stretches marked ▼ hold non-finite values.' }),
+        el('p', { class: 'section-note', text: 'Solid: the trained network; dashed: the same network at initialisation. Every panel shares one logarithmic y axis, so heights compare across configurations. Shaded stretches marked ▼ hold non-finite values.' }),
         el('div', { class: 'multiples', attrs: { id: 'multiples-profile' } }),
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-loss' } }, [
@@ -308,7 +309,8 @@ export class ReportView implements View {
     // Small multiples of the chosen per-timestep quantity, one shared log range.
     const metric = PROFILE_METRICS.find((m) => m.value === this.app.state.metric) ?? PROFILE_METRICS[0]!;
     const profiles = runs.map((run) => profileSeries(run, metric.value));
-    const profileRange = sharedLogRange(profiles.filter((p): p is MaybeNum[] => p !== null));
+    const atInit = runs.map((run) => profileSeriesAtInit(run, metric.value));
+    const profileRange = sharedLogRange([...profiles, ...atInit].filter((p): p is MaybeNum[] => p !== null));
     const profileMax = Math.max(1, ...profiles.map((p) => (p ? p.length - 1 : 0)));
     const multiples = this.content.querySelector('#multiples-profile')!;
     clear(multiples);
@@ -318,11 +320,14 @@ export class ReportView implements View {
         multiples.append(this.placeholder(run, `${metric.label}: not recorded for this run.`));
         return;
       }
+      const init = atInit[i];
+      // Trained network solid, the same network at initialisation dashed and faded.
+      const series: LineSeries[] = [{ label: 'trained', points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }];
+      if (init) series.push({ label: 'at initialisation', points: downsampleMinMax(init.map(forLog), MAX_POINTS), color: fade(color(i), 0.55), dashed: true });
       this.figure(multiples, run, {
-        series: [{ label: run.label, points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }],
-        xTitle: metric.axis, yTitle: metric.short, yLog: true,
+        series, xTitle: metric.axis, yTitle: metric.short, yLog: true,
         yRange: profileRange, xMax: profileMax, gaps: gapsOf(ys, theme.red),
-      }, seriesSummary(`${run.label}, ${metric.label}`, ys, metric.xName), ys);
+      }, seriesSummary(`${run.label}, ${metric.label}, trained`, ys, metric.xName) + (init ? ` ${seriesSummary('At initialisation', init, metric.xName)}` : ''), ys);
     });
 
     // Loss curves, all runs on one chart.

@@ -191,6 +191,18 @@ export function profileSeries(run: ReportRun, metric: ProfileMetric): MaybeNum[]
   return (s as MaybeNum[] | null) ?? null;
 }
 
+/**
+ * The same series for the network at initialisation (recorded iteration 0), to draw beside
+ * the trained one; null when iteration 0 was not recorded or lacks the series.
+ */
+export function profileSeriesAtInit(run: ReportRun, metric: ProfileMetric): MaybeNum[] | null {
+  const rec = run.history.recorded.find((r) => r.iteration === 0);
+  if (!rec) return null;
+  if (metric === 'lagProfile') return (rec.lagProfile as MaybeNum[] | null | undefined) ?? null;
+  const top = topLayer(rec.layers);
+  return ((top?.[metric] as MaybeNum[] | null | undefined) ?? null);
+}
+
 /** One-line text description of a series, for screen readers and the canvas fallback. */
 export function seriesSummary(name: string, ys: readonly MaybeNum[], xName: string): string {
   if (ys.length === 0) return `${name}: no data.`;

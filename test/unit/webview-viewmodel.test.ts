@@ -4,7 +4,7 @@ import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
 import {
-  availableHeatmaps, availableQuantities, cardModel, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, availableQuantities, cardModel, profileSeriesAtInit, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -92,6 +92,14 @@ test('profileSeries picks the top layer series or the lag profile', () => {
   assert.deepEqual(profileSeries(r!, 'gradNormH'), topLayer(r!.layers)!.gradNormH);
   assert.deepEqual(profileSeries(r!, 'lagProfile'), r!.diagnosis!.lagProfile);
   assert.equal(profileSeries(r!, 'gradNormC'), null, 'RNN has no cell state');
+});
+
+test('profileSeriesAtInit reads recorded iteration 0, or nothing when it was not recorded', () => {
+  const [r] = runs();
+  assert.deepEqual(profileSeriesAtInit(r!, 'lagProfile'), r!.history.recorded[0]!.lagProfile);
+  assert.deepEqual(profileSeriesAtInit(r!, 'gradNormH'), topLayer(r!.history.recorded[0]!.layers)!.gradNormH);
+  const late = { ...r!, history: { ...r!.history, recorded: r!.history.recorded.slice(1) } };
+  assert.equal(profileSeriesAtInit(late, 'lagProfile'), null);
 });
 
 test('timestep x iteration heatmap: one row per recorded iteration, nulls become NaN', () => {
