@@ -7,7 +7,7 @@ import { runPass } from '../engine/bptt';
 import { gradNorm } from '../engine/clip';
 import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJson } from '../io/batchJson';
-import { InputError } from '../io/errors';
+import { fileReadError, InputError } from '../io/errors';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
@@ -27,13 +27,11 @@ export interface GradientsOptions {
 }
 
 /** Read a whole file, turning "no such file" and friends into one InputError line. */
-export function readInputFile(path: string): Buffer {
+function readInputFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message);
-    throw new InputError(path, null, `cannot read: ${why}`);
+    throw fileReadError(path, e);
   }
 }
 

@@ -15,3 +15,14 @@ export class InputError extends Error {
 export function isInputError(e: unknown): e is InputError {
   return e instanceof InputError;
 }
+
+/** A failed read of `path` as one InputError line ("no such file", "permission denied", ...). */
+export function fileReadError(path: string, e: unknown): InputError {
+  if (e instanceof InputError) return e;
+  const code = (e as { code?: string } | null)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied',
+    EISDIR: 'is a directory; expected a file', ENOTDIR: 'a part of the path is not a directory',
+  };
+  return new InputError(path, null, `cannot read: ${code && reasons[code] ? reasons[code] : e instanceof Error ? e.message : String(e)}`);
+}

@@ -8,7 +8,7 @@ import type { LossKind } from '../engine/types';
 import { minmax, windowSeries, zscore } from '../study/samples';
 import type { Dataset } from '../study/types';
 import { parseCsvTable } from './csv';
-import { InputError } from './errors';
+import { fileReadError, InputError } from './errors';
 import { parseJsonInput, type JsonExamples } from './jsonSeries';
 import { tableCellNumber, type Table } from './table';
 import { parseTextSeries } from './textSeries';
@@ -76,14 +76,14 @@ export async function readSequenceFile(path: string, options: SequenceOptions = 
     if (!info.isFile()) throw new InputError(path, null, 'not a regular file; expected a .csv, .tsv, .json or .txt file');
     size = info.size;
   } catch (e) {
-    throw fileSystemError(path, e);
+    throw fileReadError(path, e);
   }
   if (size > limits.maxBytes) throw new InputError(path, null, `file is ${megabytes(size)}; the limit is ${megabytes(limits.maxBytes)}`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw fileSystemError(path, e);
+    throw fileReadError(path, e);
   }
   return parseSequenceBytes(bytes, path, options);
 }
@@ -164,16 +164,6 @@ function megabytes(bytes: number): string {
 function lineOfOffset(text: string, offset: number): number {
   const before = text.slice(0, offset);
   return (before.match(/\r\n|\n|\r/g)?.length ?? 0) + 1;
-}
-
-function fileSystemError(path: string, e: unknown): InputError {
-  if (e instanceof InputError) return e;
-  const code = (e as { code?: string } | null)?.code;
-  const reasons: Record<string, string> = {
-    ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied',
-    EISDIR: 'is a directory; expected a file', ENOTDIR: 'a part of the path is not a directory',
-  };
-  return new InputError(path, null, `cannot read: ${code && reasons[code] ? reasons[code] : e instanceof Error ? e.message : String(e)}`);
 }
 
 function checkWindow(file: string, window: number, limits: SequenceLimits): void {
