@@ -1,6 +1,6 @@
 // Chart.js line charts for the Report panel: log y axes with decade ticks, gaps for
-// non-finite values (marked with a red triangle on the top edge), and a dashed threshold
-// line drawn by a small plugin of ours instead of another dependency.
+// non-finite values (the stretch shaded, a ▼ on its top edge), and a dashed threshold
+// line; both overlays come from a small plugin of ours instead of another dependency.
 import {
   Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip,
   type ChartConfiguration, type ChartType, type Plugin, type Scale,
