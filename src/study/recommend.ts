@@ -16,12 +16,14 @@
 //   healthy    norm clipping that fires on most updates -> raise it to the median (it acts as a
 //              smaller learning rate); a loss that did not move -> a larger learning rate
 
-import { fmt, median } from './diagnosis';
+import { DEFAULT_THRESHOLDS, fmt, median } from './diagnosis';
 import type { Recommendation, ReportRun, RunConfig } from './types';
 
 export interface RecommendContext {
   /** Recurrent steps in the data (T). */
   steps: number;
+  /** The ε the run's horizon was measured at (default DEFAULT_THRESHOLDS.vanishEpsilon). */
+  vanishEpsilon?: number;
 }
 
 type RunView = Pick<ReportRun, 'diagnosis' | 'history' | 'timesteps'> & { config: RunConfig };
@@ -43,7 +45,7 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
   const c = run.config;
   const T = ctx?.steps ?? run.timesteps;
   const out: Recommendation[] = [];
-  const numbers = `horizon(1e-3) = ${d.horizon ?? 'beyond the sequence'}${d.horizon !== null ? ` steps of ${T}` : ''}, ρ = ${fmt(d.decayPerStep)} per step`;
+  const numbers = `horizon(${fmt(ctx?.vanishEpsilon ?? DEFAULT_THRESHOLDS.vanishEpsilon)}) = ${d.horizon ?? 'beyond the sequence'}${d.horizon !== null ? ` steps of ${T}` : ''}, ρ = ${fmt(d.decayPerStep)} per step`;
   const finiteNorms = run.history.preClipNorm.filter((v) => Number.isFinite(v));
   const medianNorm = finiteNorms.length > 0 ? median(finiteNorms) : Number.NaN;
 

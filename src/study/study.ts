@@ -230,13 +230,13 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
   const runs = await executor(spec.dataset, planned, { signal: opts.signal, onProgress: progress });
   doneBefore = runs.length;
   attachSeedSpread(runs);
-  for (const r of runs) r.recommendations = recommend(r as ReportRun & { config: RunConfig }, { steps: spec.dataset.steps });
+  for (const r of runs) r.recommendations = recommend(r as ReportRun & { config: RunConfig }, { steps: spec.dataset.steps, vanishEpsilon: thresholds.vanishEpsilon });
 
   if (spec.checkRecommendations) {
     const checks = planChecks(runs, spec);
     total += checks.fresh.length;
     const checkRuns = checks.fresh.length > 0 ? await executor(spec.dataset, checks.fresh, { signal: opts.signal, onProgress: progress }) : [];
-    for (const r of checkRuns) r.recommendations = recommend(r as ReportRun & { config: RunConfig }, { steps: spec.dataset.steps });
+    for (const r of checkRuns) r.recommendations = recommend(r as ReportRun & { config: RunConfig }, { steps: spec.dataset.steps, vanishEpsilon: thresholds.vanishEpsilon });
     const byId = new Map([...runs, ...checkRuns].map((r) => [r.id, r]));
     for (const { run, runId } of checks.links) {
       const checked = byId.get(runId);

@@ -76,3 +76,10 @@ test('vanishing CIFG LSTM: no forget-gate bias to set, so the vanilla cell with 
   assert.ok(!recs.some((r) => r.title === 'Set the forget-gate bias to 1'));
   assert.deepEqual(recs[0]!.change, { variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
 });
+
+test('the rationale names the ε the horizon was measured at', () => {
+  const d = diag('vanishing', 0.81, 22);
+  assert.ok(recommend(view({}, d, history([1])))[0]!.rationale.includes('horizon(1e-3) = 22 steps of 100'));
+  const loose = recommend(view({}, d, history([1])), { steps: 100, vanishEpsilon: 1e-2 })[0]!.rationale;
+  assert.ok(loose.includes('horizon(0.01) = 22 steps of 100'), loose);
+});
