@@ -211,7 +211,8 @@ function stepWithHooks(ws: Workspace, ld: LayerDir, st: StepState, t: number, U:
 
 // ---------------------------------------------------------------- backward
 
-interface Window {
+/** One backward pass of (truncated) BPTT. */
+export interface BackwardWindow {
   /** Scored steps whose loss this pass backpropagates. */
   lossFrom: number;
   lossTo: number;
@@ -220,13 +221,13 @@ interface Window {
   to: number;
 }
 
-export function backwardWindows(T: number, truncation: PassOptions['truncation']): Window[] {
+export function backwardWindows(T: number, truncation: PassOptions['truncation']): BackwardWindow[] {
   if (!truncation) return [{ lossFrom: 0, lossTo: T - 1, from: 0, to: T - 1 }];
   const { k1, k2 } = truncation;
   if (!Number.isInteger(k1) || !Number.isInteger(k2) || k1 < 1 || k2 < k1) {
     throw new Error(`truncated BPTT needs integers 1 <= k1 <= k2, got k1=${k1}, k2=${k2}`);
   }
-  const out: Window[] = [];
+  const out: BackwardWindow[] = [];
   let prevEnd = -1;
   for (let e = k1 - 1; prevEnd < T - 1; e += k1) {
     const end = Math.min(e, T - 1);
@@ -288,7 +289,7 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOu
   }
 }
 
-function backwardPass(ws: Workspace, model: Model, win: Window, weights: LayerWeights[], carry = false): void {
+function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, weights: LayerWeights[], carry = false): void {
   const { B, GH, DH } = ws;
   const O = ws.config.outputSize;
   const I = ws.config.inputSize;
