@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { writeFile } from 'node:fs/promises';
 import { runStudy, type StudySpec } from '../study/study';
-import type { Report, RunExecutor } from '../study/types';
+import type { Report } from '../study/types';
+import { laneExecutor } from './poolExecutor';
 import { defaultPoolSize, WorkerPool } from '../worker/pool';
 import { startStallProbe, type RunStats } from './stallProbe';
 
@@ -57,7 +58,10 @@ export class StudyRunner implements vscode.Disposable {
             overall.done = done;
             overall.total = total;
           };
-          const executor = this.executor(overall, (fraction, label) => {
+          // One core stays free for the editor itself (on 2 cores, two busy workers starved the
+          // extension host's main thread: 300 ms stalls instead of under 40 ms).
+          const pool = (this.pool ??= new WorkerPool({ workerPath: this.workerPath, size: Math.max(1, defaultPoolSize() - 1) }));
+          const executor = laneExecutor(pool, overall, (fraction, label) => {
             const pct = Math.round(fraction * 100);
             progress.report({ increment: Math.max(0, pct - reported), message: `${overall.done}/${overall.total} runs done · ${label}` });
             reported = Math.max(reported, pct);
@@ -83,55 +87,6 @@ export class StudyRunner implements vscode.Disposable {
       this.running = undefined;
       this.sink.idle();
     }
-  }
-
-  /**
-   * A RunExecutor over the pool that reports whole runs done: each planned run is its own
-   * pool call (the pool still runs them in parallel), linked to one abort so that a failure
-   * or Cancel stops them all.
-   */
-  private executor(overall: { done: number; total: number }, report: (fraction: number, label: string) => void): RunExecutor {
-    return async (dataset, planned, opts) => {
-      // One core stays free for the editor itself (on 2 cores, two busy workers starved the
-      // extension host's main thread: 300 ms stalls instead of under 40 ms).
-      const pool = (this.pool ??= new WorkerPool({ workerPath: this.workerPath, size: Math.max(1, defaultPoolSize() - 1) }));
-      const linked = new AbortController();
-      const onAbort = (): void => linked.abort(opts.signal?.reason);
-      if (opts.signal?.aborted) onAbort();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      // Fraction of each run done: the pool reports a one-run call's progress as done in [0, 1].
-      const fractionDone = planned.map(() => 0);
-      let runsDone = 0;
-      const tell = (label: string): void => {
-        opts.onProgress?.(runsDone, planned.length, label); // updates `overall` through runStudy
-        const total = Math.max(overall.total, planned.length);
-        const before = Math.max(0, overall.done - runsDone);
-        const partial = fractionDone.reduce((sum, f) => sum + f, 0);
-        report(Math.min(1, (before + partial) / total), label);
-      };
-      try {
-        return await Promise.all(
-          planned.map(async (p, i) => {
-            const [run] = await pool.execute(dataset, [p], {
-              signal: linked.signal,
-              onProgress: (done, total) => {
-                fractionDone[i] = Math.min(1, Math.max(fractionDone[i]!, done / Math.max(1, total)));
-                tell(p.label);
-              },
-            });
-            fractionDone[i] = 1;
-            runsDone++;
-            tell(p.label);
-            return run!;
-          }),
-        );
-      } catch (err) {
-        linked.abort(err);
-        throw err;
-      } finally {
-        opts.signal?.removeEventListener('abort', onAbort);
-      }
-    };
   }
 
   private finish(stats: RunStats): void {
