@@ -54,18 +54,16 @@ test('colorize agrees with a per-cell reference on random matrices (property)', 
   );
 });
 
-test('colorizing 1000 x 500 cells takes well under 200 ms in Node', () => {
+// Speed is measured in the real webview by the e2e test (window.__bpttLensPerf), not here.
+test('colorizing 1000 x 500 cells maps the largest norm to the top of the palette', () => {
   const rows = 500;
   const cols = 1000;
   const values = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) values[i * cols + j] = 0.3 * 0.99 ** (cols - 1 - j) * (1 + i / rows);
   const out = new Uint8ClampedArray(values.length * 4);
   const lut = paletteLut('viridis');
-  const t0 = performance.now();
   const d = matrixDomain(values)!;
   colorize(values, d, lut, SPECIAL.viridis, out);
-  const ms = performance.now() - t0;
-  assert.ok(ms < 200, `${ms.toFixed(1)} ms`);
   // The right-hand column (t = T-1, largest norm in the last row) is the top of the palette.
   assert.deepEqual(px(out, rows * cols - 1), [...lutColor(lut, LUT_SIZE - 1), 255]);
 });
