@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { isInputError } from '../io/errors';
-import { readSequenceFile } from '../io/sequences';
+import { readSequenceFile, SEQUENCE_EXTENSIONS } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
 import { isSampleName, loadSample, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
@@ -22,7 +22,6 @@ import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 
-const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'];
 const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
 
 export class Lens implements vscode.Disposable, WebviewHost {
@@ -36,9 +35,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();
   private revealedSideBar = false;
-  private readonly disposables: vscode.Disposable[] = [];
-
   private readonly workspaceState: vscode.Memento;
+  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(context: vscode.ExtensionContext) {
     this.extensionUri = context.extensionUri;
@@ -118,6 +116,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const current = this.store.current();
     // A report that is on disk can come back after a window reload (see restorePanel).
     if (change !== 'selection') void this.workspaceState.update(LAST_REPORT_KEY, current?.file);
+    if (change === 'studies') for (const key of [...this.datasets.keys()]) if (!this.store.get(key)) this.datasets.delete(key);
     if (!current || change === 'studies') return;
     const run = this.store.selectedRun();
     const runMessage: HostToWebview | null = run ? { type: 'run', run, study: current.report.study } : null;
@@ -242,7 +241,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
     let uri = arg instanceof vscode.Uri ? arg : undefined;
     if (!uri) {
       const active = vscode.window.activeTextEditor?.document.uri;
-      if (active && active.scheme === 'file' && SEQUENCE_EXTENSIONS.includes(path.extname(active.fsPath).toLowerCase())) uri = active;
+      const ext = path.extname(active?.fsPath ?? '').toLowerCase();
+      if (active && active.scheme === 'file' && (SEQUENCE_EXTENSIONS as readonly string[]).includes(ext)) uri = active;
     }
     uri ??= await pickFile();
     if (!uri) return;
