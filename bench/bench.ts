@@ -13,6 +13,15 @@
 //   data; the largest relative difference is reported (float32 accuracy expected).
 // - TF.js's wasm backend runs its SIMD binary single-threaded in Node (TF.js 4.22 disables
 //   wasm threads under Node).
+// - Wall-time medians are the headline; process CPU-time medians sit beside them because on
+//   a shared machine other processes inflate wall time (a warning prints the load average).
+// - The sweep (rnn-tanh, rnn-relu, lstm, gru × no clip, norm 0.1, 1, 10; SGD) is executeRun
+//   through the worker pool, probing at iterations 0 and N only; TF.js runs the same SGD
+//   steps with the same global-norm clipping, one run after another.
+//
+// Profile: node --cpu-prof --cpu-prof-dir=prof dist/bench.js --only lstm-h64-b16-t128
+//   --engine-only --no-sweep --no-extras --no-ts-kernels (add --no-turbo-inlining to keep
+//   inlined kernels apart), then node --import tsx bench/profileSummary.ts prof/*.cpuprofile.
 //
 // Options: --out FILE (JSON), --only NAMES (comma-separated substrings), --reps N (5),
 // --warmup N (1), --engine-only, --no-sweep, --sweep-iterations N (50), --sweep-tfjs-cpu
