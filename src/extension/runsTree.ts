@@ -55,7 +55,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<TreeItemModel>,
       this.savedFiles = [];
     }
     for (const file of [...this.savedCache.keys()]) if (!this.savedFiles.includes(file)) this.savedCache.delete(file);
-    void vscode.commands.executeCommand('setContext', 'bpttLens.savedReportsFound', this.savedFiles.length > 0);
     this.changed.fire(undefined);
   }
 
