@@ -24,7 +24,8 @@
 //   inlined kernels apart), then node --import tsx bench/profileSummary.ts prof/*.cpuprofile.
 //
 // Options: --out FILE (JSON), --only NAMES (comma-separated substrings), --reps N (5),
-// --warmup N (1), --engine-only, --no-sweep, --sweep-iterations N (50), --sweep-tfjs-cpu
+// --warmup N (1), --engine-only, --no-sweep, --sweep-iterations N (50), --sweep-reps N (3
+// alternating rounds of 1 and all workers), --sweep-tfjs-cpu
 // (also run the sweep on TF.js's cpu backend: slow), --no-extras (skip itemized and RSS),
 // --kernels wasm|ts (the engine's matrix products: WebAssembly SIMD, the default and what
 // the study worker uses, or the pure-TypeScript reference; bit-identical results). With
@@ -76,6 +77,7 @@ interface Args {
   engineOnly: boolean;
   sweep: boolean;
   sweepIterations: number;
+  sweepReps: number;
   sweepTfjsCpu: boolean;
   extras: boolean;
   kernels: 'wasm' | 'ts';
@@ -86,7 +88,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -103,6 +105,7 @@ function parseArgs(argv: string[]): Args {
       case '--engine-only': args.engineOnly = true; break;
       case '--no-sweep': args.sweep = false; break;
       case '--sweep-iterations': args.sweepIterations = int(a, argv[++i], 1); break;
+      case '--sweep-reps': args.sweepReps = int(a, argv[++i], 1); break;
       case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
       case '--no-extras': args.extras = false; break;
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
@@ -339,23 +342,38 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
     const warm = sweepPlan(dataset, w, 2);
     await one.executor(dataset, warm.slice(0, 1), {});
     await all.executor(dataset, warm.slice(0, cores), {});
+    // 1 worker and N workers alternate for --sweep-reps rounds; medians and minima are both
+    // kept (the minimum is the round least disturbed by other processes). process.cpuUsage
+    // covers every thread of the process, workers included: equal CPU time on 1 and N
+    // workers with a speedup below N means the cores were busy with others.
     let runsOne: unknown = null;
     let runsAll: unknown = null;
-    // process.cpuUsage covers every thread of the process, workers included: equal CPU time on
-    // 1 and N workers with a smaller speedup than N means the cores were busy with others.
-    let c0 = process.cpuUsage();
-    const oneMs = await timeAsync(async () => { runsOne = await one.executor(dataset, planned, {}); });
-    const oneCpu = process.cpuUsage(c0);
-    c0 = process.cpuUsage();
-    const allMs = await timeAsync(async () => { runsAll = await all.executor(dataset, planned, {}); });
-    const allCpu = process.cpuUsage(c0);
+    let identical = true;
+    const oneMs: number[] = [];
+    const allMs: number[] = [];
+    const oneCpuMs: number[] = [];
+    const allCpuMs: number[] = [];
+    const timed = async (pool: WorkerPool, wall: number[], cpu: number[]): Promise<unknown> => {
+      let runs: unknown = null;
+      const c0 = process.cpuUsage();
+      wall.push(await timeAsync(async () => { runs = await pool.executor(dataset, planned, {}); }));
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      return runs;
+    };
+    for (let r = 0; r < args.sweepReps; r++) {
+      runsOne = await timed(one, oneMs, oneCpuMs);
+      runsAll = await timed(all, allMs, allCpuMs);
+      identical &&= isDeepStrictEqual(runsOne, runsAll);
+    }
     const result: WorkloadResult = {
-      name, engineMs: allMs, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
-      engineRunsMs: [allMs], tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
-      engine1WorkerMs: oneMs, engineWorkers: cores, poolSpeedup: oneMs / allMs,
-      engine1WorkerCpuMs: (oneCpu.user + oneCpu.system) / 1000, engineAllWorkersCpuMs: (allCpu.user + allCpu.system) / 1000,
+      name, engineMs: median(allMs), tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
+      engineRunsMs: allMs, tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
+      engine1WorkerMs: median(oneMs), engine1WorkerRunsMs: oneMs, engineWorkers: cores,
+      poolSpeedup: median(oneMs) / median(allMs), poolSpeedupOfMinima: Math.min(...oneMs) / Math.min(...allMs),
+      engine1WorkerCpuMs: median(oneCpuMs), engineAllWorkersCpuMs: median(allCpuMs),
       loadAverage: os.loadavg(),
-      deterministicAcrossPoolSizes: isDeepStrictEqual(runsOne, runsAll),
+      deterministicAcrossPoolSizes: identical,
       runs: planned.length, iterationsPerRun: args.sweepIterations,
     };
     if (tf) {
@@ -374,11 +392,11 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
       };
       result.tfjsWasmMs = await tfSweep('wasm');
       result.tfjsWasmRunsMs = [result.tfjsWasmMs];
-      result.speedupVsWasm = result.tfjsWasmMs / allMs;
+      result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
       if (args.sweepTfjsCpu) {
         result.tfjsCpuMs = await tfSweep('cpu');
         result.tfjsCpuRunsMs = [result.tfjsCpuMs];
-        result.speedupVsCpu = result.tfjsCpuMs / allMs;
+        result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
       }
     }
     return result;
@@ -531,7 +549,7 @@ async function main(): Promise<void> {
   printTable(workloads);
   const sweep = workloads.find((r) => r.name.startsWith('sweep-'));
   if (sweep) {
-    console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)} (CPU time ${fmtMs(sweep.engine1WorkerCpuMs as number)} vs ${fmtMs(sweep.engineAllWorkersCpuMs as number)} ms; load average ${(sweep.loadAverage as number[])[0].toFixed(1)}); TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
+    console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)} (medians of ${args.sweepReps}; of minima ${fmtX(sweep.poolSpeedupOfMinima as number)}; CPU time ${fmtMs(sweep.engine1WorkerCpuMs as number)} vs ${fmtMs(sweep.engineAllWorkersCpuMs as number)} ms; load average ${(sweep.loadAverage as number[])[0].toFixed(1)}); TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);
   }
   if (itemized) {
     console.log(`itemized T×T matrix, LSTM H=64 B=1 T=${itemized.steps} many-to-many: pass ${fmtMs(itemized.passMs)} ms, with itemized ${fmtMs(itemized.passWithItemizedMs)} ms (matrix costs ${fmtMs(itemized.itemizedMs)} ms)`);
