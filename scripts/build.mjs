@@ -19,6 +19,9 @@ const node = {
   minify: production,
   logLevel: 'warning',
   external: ['vscode'],
+  // Prefer ES module builds: some packages' UMD "main" (jsonc-parser) requires its own files
+  // at run time, which a bundle cannot resolve.
+  mainFields: ['module', 'main'],
 };
 
 const builds = [

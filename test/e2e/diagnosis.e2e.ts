@@ -30,6 +30,15 @@ for (const theme of ['dark', 'light'] as Theme[]) {
       const ink = await canvasInk(report);
       assert.ok(ink.length >= 3, `expected several charts, found ${ink.length} canvases`);
       assert.ok(ink.filter((n) => n > 500).length >= 3, `charts are blank: ink per canvas ${ink.join(', ')}`);
+      const stats = JSON.parse(readFileSync(vs.statsFile, 'utf8')) as { maxStallMs: number; maxBusyMs: number; runMs: number };
+      console.log(
+        `# ${theme}: extension host during the default diagnosis: run ${stats.runMs} ms, longest event-loop delay ${stats.maxStallMs} ms, ` +
+          `longest main-thread work ${stats.maxBusyMs} ms`,
+      );
+      assert.ok(stats.runMs < 30_000, `the default diagnosis should take seconds, took ${stats.runMs} ms`);
+      // Our own work on the main thread (the engine runs in workers); the event-loop delay also
+      // counts time the OS gave the thread no CPU, so it is printed, not asserted.
+      assert.ok(stats.maxBusyMs < 100, `main-thread work of ${stats.maxBusyMs} ms during the run`);
       await vs.screenshot('run-diagnosis-report');
       // The charts sit below the verdict cards: scroll them into view for a second picture.
       await report.evaluate(() => document.querySelector('canvas')?.scrollIntoView({ block: 'start' }));

@@ -63,6 +63,8 @@ export interface Session {
   page: Page;
   workspace: string;
   port: number;
+  /** Where the extension writes its last run's main-thread stall figures (BPTT_LENS_E2E_STATS). */
+  statsFile: string;
   /** Runs a command from the palette by its full title, e.g. "BPTT Lens: Run Diagnosis". */
   runCommand(title: string): Promise<void>;
   /** Presses Enter on every quick pick / input box that appears until none is left. */
@@ -73,7 +75,7 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openVsCode(opts: { theme: Theme; name: string }): Promise<Session> {
+export async function openVsCode(opts: { theme: Theme; name: string; prepareWorkspace?: (dir: string) => void }): Promise<Session> {
   const cs = ensureCodeServer();
   const vsix = findVsix();
   const base = mkdtempSync(join(tmpdir(), `bptt-e2e-${opts.name}-`));
@@ -83,6 +85,7 @@ export async function openVsCode(opts: { theme: Theme; name: string }): Promise<
   mkdirSync(workspace, { recursive: true });
   mkdirSync(join(userData, 'User'), { recursive: true });
   mkdirSync(extensions, { recursive: true });
+  opts.prepareWorkspace?.(workspace);
   writeFileSync(
     join(userData, 'User', 'settings.json'),
     JSON.stringify({
@@ -144,14 +147,17 @@ export async function openVsCode(opts: { theme: Theme; name: string }): Promise<
       page,
       workspace,
       port,
+      statsFile: join(base, 'stats.json'),
       async runCommand(title) {
         await page.keyboard.press('Escape');
         await page.keyboard.press('F1');
         await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
         await page.keyboard.type(title, { delay: 5 });
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+        // Click the row whose label is exactly the title: fuzzy matching also lists other
+        // commands ("Save Report" matches "Open Saved Report"), and Enter runs the top one.
+        const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${title.replace(/"/g, '\\"')}"]`).first();
         await row.waitFor({ state: 'visible', timeout: 20_000 });
-        await page.keyboard.press('Enter');
+        await row.click();
       },
       async acceptPrompts({ quietMs = 2500, maxMs = 30_000 } = {}) {
         const end = Date.now() + maxMs;
