@@ -175,14 +175,13 @@ test('heatmap quantities: what each kind can show, and the matrix holds that ser
   assert.equal(heatmapMatrix(rnn!, 'timestepLayer', 'inputGradNorm'), null, 'the input gradient is not per layer');
 });
 
-test('the 1000 x 500 heatmap matrix builds quickly', () => {
+// Its render time is measured in the real webview by test/e2e/heatmap.e2e.ts.
+test('the 1000 x 500 heatmap matrix has one row per recorded iteration', () => {
   const big = json(bigRun());
-  const t0 = performance.now();
   const m = heatmapMatrix(big, 'timestepIteration')!;
-  const ms = performance.now() - t0;
   assert.equal(m.rows, 500);
   assert.equal(m.cols, 1000);
-  assert.ok(ms < 500, `${ms} ms`);
+  assert.equal(m.values[499 * 1000 + 999], big.history.recorded[499]!.layers[0]!.gradNormH[999]);
 });
 
 test('seriesSummary names extremes and counts non-finite values', () => {
