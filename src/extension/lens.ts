@@ -117,8 +117,6 @@ export class Lens implements vscode.Disposable, WebviewHost {
     // A report that is on disk can come back after a window reload (see restorePanel).
     if (change !== 'selection') void this.workspaceState.update(LAST_REPORT_KEY, current?.file);
     if (change === 'studies') for (const key of [...this.datasets.keys()]) if (!this.store.get(key)) this.datasets.delete(key);
-    // package.json hides "Open Saved Report" from the palette while this is true (see there).
-    if (change !== 'selection') void vscode.commands.executeCommand('setContext', 'bpttLens.unsavedReport', !!current && !current.file);
     if (!current || change === 'studies') return;
     const run = this.store.selectedRun();
     const runMessage: HostToWebview | null = run ? { type: 'run', run, study: current.report.study } : null;
