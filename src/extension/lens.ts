@@ -17,7 +17,7 @@ import { RunsTreeProvider } from './runsTree';
 import { readSettings, type LensSettings } from './settings';
 import type { RunStats } from './stallProbe';
 import { ReportStore } from './store';
-import { applyRecommendation, buildCheckSpec, buildStudySpec, type StudyPicks } from './studyRequest';
+import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
@@ -289,11 +289,29 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const settings = this.settings();
     const seed = typeof run.config.seed === 'number' ? run.config.seed : settings.seed;
     const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, run.timesteps, seed));
+    // Every way out without a new run resends the report, so the webview's "Re-running…" button comes back.
+    const giveUp = (): void => {
+      if (this.store.current()?.key === current.key) this.store.replace(current.key, current.report, run.id, current.file);
+    };
     if (!dataset) {
       void vscode.window.showWarningMessage(`BPTT Lens: the data of this report (${plainLabel(current.report.study.source)}) is not available to re-run.`);
+      giveUp();
       return;
     }
-    const config: RunConfig = applyRecommendation(run.config, rec.change, dataset, settings);
+    // The report may have come from disk: its config is checked before anything trains on it.
+    let config: RunConfig | undefined;
+    let problem: string | null;
+    try {
+      config = applyRecommendation(run.config, rec.change, dataset, settings);
+      problem = rerunConfigProblem(config);
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (!config || problem !== null) {
+      void vscode.window.showWarningMessage(`BPTT Lens: "${plainLabel(rec.title)}" cannot be re-run: its configuration has ${plainLabel(problem ?? '', 160)}.`);
+      giveUp();
+      return;
+    }
     const spec = buildCheckSpec(dataset, settings, config);
     const outcome = await this.runner.run(spec, `Check "${rec.title}"`);
     if (outcome.kind === 'failed') {
@@ -301,8 +319,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
       void vscode.window.showErrorMessage(`BPTT Lens: the re-run failed: ${outcome.error.message}`);
     }
     if (outcome.kind !== 'done' || outcome.report.runs.length === 0) {
-      // Resend the report so the webview's "Re-running…" button comes back.
-      if (this.store.current()?.key === current.key) this.store.replace(current.key, current.report, run.id, current.file);
+      giveUp();
       return;
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };

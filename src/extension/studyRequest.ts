@@ -3,7 +3,7 @@
 import { ALL_CELLS, defaultRunConfig, type StudySpec } from '../study/study';
 import { SAMPLES, SAMPLE_NAMES, type SampleName } from '../study/samples';
 import type { CellChoice, ClipSpec, Dataset, RunConfig, StudyKind } from '../study/types';
-import type { LensSettings } from './settings';
+import { CELL_CHOICES, type LensSettings } from './settings';
 
 export interface StudyPicks {
   kind: StudyKind;
@@ -109,4 +109,53 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 function dedupe<T>(xs: T[]): T[] {
   return [...new Set(xs)];
+}
+
+/**
+ * Largest sizes a re-run accepts. A re-run may start from a report.json read from disk, which
+ * is untrusted: its config decides the memory and time of the training, and the engine only
+ * checks that sizes are positive. Generous next to what the extension and the CLI produce
+ * (hidden <= 256 from the settings, iterations <= 1e6 from the CLI, batch <= 32).
+ */
+export const RERUN_LIMITS = { hiddenSize: 1024, numLayers: 8, iterations: 1_000_000, batchSize: 4096, spectralRadius: 100 } as const;
+
+const INITS: readonly unknown[] = ['pytorch', 'xavier', 'orthogonal', 'identity'];
+const OPTIMIZERS: readonly unknown[] = ['sgd', 'momentum', 'adam'];
+
+/** Why `config` must not be trained (one sentence naming the field), or null when it may. */
+export function rerunConfigProblem(config: RunConfig): string | null {
+  const c = config as unknown as Record<string, unknown>;
+  const show = (v: unknown): string => {
+    const s = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? 'an object' : String(v);
+    return s.length > 40 ? `${s.slice(0, 39)}…` : s;
+  };
+  const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  const isPositive = (v: unknown, max = Number.MAX_VALUE): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= max;
+  const ints: [keyof typeof RERUN_LIMITS | 'seed', number, number][] = [
+    ['hiddenSize', 1, RERUN_LIMITS.hiddenSize],
+    ['numLayers', 1, RERUN_LIMITS.numLayers],
+    ['iterations', 0, RERUN_LIMITS.iterations],
+    ['batchSize', 1, RERUN_LIMITS.batchSize],
+    ['seed', 0, 0xffff_ffff],
+  ];
+  for (const [key, min, max] of ints) {
+    if (!isInt(c[key], min, max)) return `${key} = ${show(c[key])} (expected a whole number from ${min} to ${max})`;
+  }
+  if (!(CELL_CHOICES as readonly unknown[]).includes(c.cellChoice)) return `cellChoice = ${show(c.cellChoice)} (expected one of ${CELL_CHOICES.join(', ')})`;
+  if (!isPositive(c.learningRate, 10)) return `learningRate = ${show(c.learningRate)} (expected a number above 0, at most 10)`;
+  if (!INITS.includes(c.init)) return `init = ${show(c.init)} (expected one of ${INITS.join(', ')})`;
+  if (!OPTIMIZERS.includes(c.optimizer)) return `optimizer = ${show(c.optimizer)} (expected one of ${OPTIMIZERS.join(', ')})`;
+  if (typeof c.bidirectional !== 'boolean') return `bidirectional = ${show(c.bidirectional)} (expected true or false)`;
+  if (typeof c.forgetBias !== 'boolean') return `forgetBias = ${show(c.forgetBias)} (expected true or false)`;
+  if (c.spectralRadius !== null && !isPositive(c.spectralRadius, RERUN_LIMITS.spectralRadius)) {
+    return `spectralRadius = ${show(c.spectralRadius)} (expected null or a number above 0, at most ${RERUN_LIMITS.spectralRadius})`;
+  }
+  const clip = c.clip as Record<string, unknown> | null | undefined;
+  const clipOk = typeof clip === 'object' && clip !== null && (clip.kind === 'none' || ((clip.kind === 'norm' || clip.kind === 'value') && isPositive(clip.threshold)));
+  if (!clipOk) return `clip = ${show(clip)} (expected none, or norm/value with a threshold above 0)`;
+  const tr = c.truncation as Record<string, unknown> | null | undefined;
+  if (tr !== null && !(typeof tr === 'object' && isInt(tr.k1, 1, Number.MAX_SAFE_INTEGER) && isInt(tr.k2, tr.k1 as number, Number.MAX_SAFE_INTEGER))) {
+    return `truncation = ${show(tr)} (expected null or whole numbers 1 <= k1 <= k2)`;
+  }
+  return null;
 }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SETTINGS, readSettings, type LensSettings } from '../../src/extension/settings';
-import { applyRecommendation, buildStudySpec, clipChoices, sampleChoices } from '../../src/extension/studyRequest';
+import { applyRecommendation, buildStudySpec, clipChoices, RERUN_LIMITS, rerunConfigProblem, sampleChoices } from '../../src/extension/studyRequest';
 import { chooseSaveTarget, reportName, resolveReportDir } from '../../src/extension/reportPaths';
 import { contentSecurityPolicy, escapeHtml, makeNonce, renderShell } from '../../src/extension/webviewHtml';
 import { listTargetColumns } from '../../src/extension/fileColumns';
@@ -98,6 +98,46 @@ test('applying a recommendation: the change wins, cell fields follow the cell ch
   const clip = applyRecommendation(spec.base, { clip: { kind: 'norm', threshold: 0.7 } }, dataset, DEFAULT_SETTINGS);
   assert.deepEqual(clip.clip, { kind: 'norm', threshold: 0.7 });
   assert.equal(clip.cell, 'rnn');
+});
+
+test('re-run configs: what studies produce passes; a saved report asking for huge or unknown settings is refused by name', () => {
+  const dataset = loadSample('airline', { seed: 1 });
+  for (const kind of ['diagnosis', 'clipping', 'gates'] as const) {
+    for (const run of planRuns(buildStudySpec(dataset, DEFAULT_SETTINGS, { kind }))) {
+      assert.equal(rerunConfigProblem(run.config), null, `${kind} ${run.config.cellChoice}`);
+    }
+  }
+  const base = buildStudySpec(dataset, settingsFrom({ hiddenSize: 256, iterations: 100_000 }), { kind: 'diagnosis' }).base;
+  assert.equal(rerunConfigProblem(base), null, 'the largest settings pass');
+  assert.equal(rerunConfigProblem(applyRecommendation(base, { truncation: { k1: 4, k2: 8 }, spectralRadius: 1, init: 'orthogonal' }, dataset, DEFAULT_SETTINGS)), null);
+  // What a tampered report.json could ask for: each is named in the refusal.
+  const bad: [Record<string, unknown>, string][] = [
+    [{ hiddenSize: RERUN_LIMITS.hiddenSize + 1 }, 'hiddenSize'],
+    [{ hiddenSize: 1e9 }, 'hiddenSize'],
+    [{ numLayers: 100 }, 'numLayers'],
+    [{ iterations: 1e12 }, 'iterations'],
+    [{ iterations: 2.5 }, 'iterations'],
+    [{ batchSize: 0 }, 'batchSize'],
+    [{ batchSize: 1e7 }, 'batchSize'],
+    [{ seed: -1 }, 'seed'],
+    [{ cellChoice: 'lstm; rm -rf' }, 'cellChoice'],
+    [{ learningRate: Number.NaN }, 'learningRate'],
+    [{ learningRate: '0.1' }, 'learningRate'],
+    [{ init: 'zeros' }, 'init'],
+    [{ optimizer: 'lbfgs' }, 'optimizer'],
+    [{ bidirectional: 'yes' }, 'bidirectional'],
+    [{ forgetBias: 1 }, 'forgetBias'],
+    [{ spectralRadius: 1e6 }, 'spectralRadius'],
+    [{ clip: { kind: 'norm', threshold: -1 } }, 'clip'],
+    [{ clip: { kind: 'scale', threshold: 1 } }, 'clip'],
+    [{ clip: null }, 'clip'],
+    [{ truncation: { k1: 8, k2: 4 } }, 'truncation'],
+    [{ truncation: { k1: 0, k2: 4 } }, 'truncation'],
+  ];
+  for (const [change, field] of bad) {
+    const problem = rerunConfigProblem({ ...base, ...change } as never);
+    assert.ok(problem?.startsWith(`${field} = `), `${JSON.stringify(change)} -> ${problem}`);
+  }
 });
 
 test('save target: one folder saves without asking; several ask unless the editor hints; none opens a dialog', () => {
