@@ -308,8 +308,4 @@ export class HeatmapCanvas {
     e.preventDefault();
     this.setCursor(next);
   }
-
-  get statusText(): string {
-    return this.status.textContent ?? '';
-  }
 }

@@ -355,10 +355,6 @@ export class Lens implements vscode.Disposable, WebviewHost {
     return undefined;
   }
 
-  cancel(): void {
-    this.runner.cancel();
-  }
-
   // ------------------------------------------------------------------ reports
 
   async saveReport(): Promise<void> {
