@@ -4,6 +4,11 @@
 //   worker -> pool   RunProgress     iterations done so far (throttled)
 //                    RunResult       the finished ReportRun
 //                    RunFailure      executeRun threw; the worker stays usable
+//   pool -> worker   ReadSequenceRequest / ListColumnsRequest   read and parse a user's file
+//   worker -> pool   SequenceResult  the Dataset (its x / y buffers transferred, not copied)
+//                    ColumnsResult   the numeric columns offered as the target
+//                    InputFailure    the file's InputError (file, line, detail), rebuilt as one
+//                    RunFailure      anything else the job threw
 //
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
@@ -11,6 +16,8 @@
 // before the pool believes it (a worker is our own code, but a bug there must surface as a
 // clear error, not as a malformed report further down).
 
+import type { ColumnChoice } from '../extension/fileColumns';
+import type { SequenceOptions } from '../io/sequences';
 import type { Dataset, PlannedRun, ReportRun } from '../study/types';
 
 export interface RunRequest {
@@ -42,8 +49,46 @@ export interface RunFailure {
   stack: string | null;
 }
 
-export type PoolToWorker = RunRequest;
+/** Read and parse a sequence file in the worker (readSequenceFile), off the caller's thread. */
+export interface ReadSequenceRequest {
+  type: 'readSequence';
+  jobId: number;
+  file: string;
+  options: SequenceOptions;
+}
+
+/** The target-column candidates of a table-like file (listTargetColumns parses the whole file). */
+export interface ListColumnsRequest {
+  type: 'listColumns';
+  jobId: number;
+  file: string;
+}
+
+export interface SequenceResult {
+  type: 'dataset';
+  jobId: number;
+  dataset: Dataset;
+}
+
+export interface ColumnsResult {
+  type: 'columns';
+  jobId: number;
+  columns: ColumnChoice[];
+}
+
+/** The file is bad: the InputError's fields, so the caller gets the very same message. */
+export interface InputFailure {
+  type: 'inputError';
+  jobId: number;
+  file: string;
+  line: number | null;
+  detail: string;
+}
+
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest;
+export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 export class ProtocolError extends Error {
@@ -89,6 +134,67 @@ function checkReportRun(run: unknown, expectedId: string): ReportRun {
   if (!Array.isArray(h.recorded)) throw new ProtocolError('result.run.history.recorded is not an array');
   if (!Array.isArray(run.recommendations)) throw new ProtocolError('result.run.recommendations is not an array');
   return run as unknown as ReportRun;
+}
+
+/** Modes and losses a Dataset may carry (engine/types.ts Mode and LossKind). */
+const MODES = new Set(['many-to-one', 'many-to-many']);
+const LOSSES = new Set(['mse', 'xent']);
+
+/** The Dataset contract (study/types.ts): sizes are counts and x / y hold exactly that many values. */
+function checkDataset(d: unknown): Dataset {
+  if (!isRecord(d)) throw new ProtocolError('dataset is not an object');
+  for (const key of ['name', 'description', 'task', 'source'] as const) {
+    if (typeof d[key] !== 'string') throw new ProtocolError(`dataset.${key} is not a string`);
+  }
+  if (!MODES.has(d.mode as string)) throw new ProtocolError(`dataset.mode is ${JSON.stringify(d.mode)}`);
+  if (!LOSSES.has(d.loss as string)) throw new ProtocolError(`dataset.loss is ${JSON.stringify(d.loss)}`);
+  for (const key of ['inputSize', 'outputSize', 'steps', 'count'] as const) {
+    if (!isCount(d[key])) throw new ProtocolError(`dataset.${key} is not a count`);
+  }
+  const { count, steps, inputSize, outputSize } = d as unknown as Dataset;
+  const yLength = count * outputSize * (d.mode === 'many-to-many' ? steps : 1);
+  if (!(d.x instanceof Float64Array) || d.x.length !== count * steps * inputSize) throw new ProtocolError(`dataset.x is not a Float64Array of ${count * steps * inputSize} values`);
+  if (!(d.y instanceof Float64Array) || d.y.length !== yLength) throw new ProtocolError(`dataset.y is not a Float64Array of ${yLength} values`);
+  const norm = d.normalization;
+  if (!isRecord(norm)) throw new ProtocolError('dataset.normalization is not an object');
+  if (norm.kind !== 'none') {
+    const columnsOk = Array.isArray(norm.columns) && norm.columns.every((c) => isRecord(c) && typeof c.name === 'string' && typeof c.a === 'number' && typeof c.b === 'number');
+    if ((norm.kind !== 'zscore' && norm.kind !== 'minmax') || !columnsOk) throw new ProtocolError(`dataset.normalization is not none, zscore or minmax with columns`);
+  }
+  return d as unknown as Dataset;
+}
+
+function checkColumns(v: unknown): ColumnChoice[] {
+  if (!Array.isArray(v) || !v.every((c) => isRecord(c) && typeof c.name === 'string' && Number.isInteger(c.position) && (c.position as number) >= 1)) {
+    throw new ProtocolError('columns is not an array of {name, position}');
+  }
+  return v as ColumnChoice[];
+}
+
+/**
+ * Validate a worker's reply to file job `jobId` (a request of type `kind`).
+ * Throws ProtocolError on anything else.
+ */
+export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['type']): FileReply {
+  if (!isRecord(msg)) throw new ProtocolError('not an object');
+  if (msg.jobId !== jobId) throw new ProtocolError(`jobId ${JSON.stringify(msg.jobId)} while job ${jobId} is running`);
+  switch (msg.type) {
+    case 'dataset':
+      if (kind !== 'readSequence') break;
+      return { type: 'dataset', jobId, dataset: checkDataset(msg.dataset) };
+    case 'columns':
+      if (kind !== 'listColumns') break;
+      return { type: 'columns', jobId, columns: checkColumns(msg.columns) };
+    case 'inputError':
+      if (typeof msg.file !== 'string' || typeof msg.detail !== 'string' || !(msg.line === null || (isCount(msg.line) && msg.line >= 1))) {
+        throw new ProtocolError('inputError needs file, line (null or >= 1) and detail');
+      }
+      return { type: 'inputError', jobId, file: msg.file, line: msg.line, detail: msg.detail };
+    case 'failure':
+      if (typeof msg.message !== 'string') throw new ProtocolError('failure.message is not a string');
+      return { type: 'failure', jobId, message: msg.message, stack: typeof msg.stack === 'string' ? msg.stack : null };
+  }
+  throw new ProtocolError(`unexpected type ${JSON.stringify(msg.type)} in reply to ${kind}`);
 }
 
 /**

@@ -6,20 +6,25 @@
 //   const pool = new WorkerPool();                 // one worker per core, started lazily
 //   const runs = await pool.executor(dataset, planned, { signal, onProgress });
 //   const report = await pool.runStudy(spec, { signal, onProgress });
+//   const data = await pool.readSequenceFile(file, options, { signal });  // parsed off-thread
 //   await pool.close();
 //
 // Cancelling (AbortSignal) terminates the workers busy with that call, drops its queued
 // runs and rejects with an AbortError; a worker that crashes (uncaught error, exit) fails
 // its call with an Error naming the run. Either way the dead worker is replaced on demand,
 // so the pool stays usable. Idle workers are unref'd: an unclosed pool never keeps a
-// process alive.
+// process alive. File jobs (readSequenceFile, listTargetColumns) queue with the runs; a bad
+// file rejects with the same InputError readSequenceFile throws in-process.
 
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ColumnChoice } from '../extension/fileColumns';
+import { InputError } from '../io/errors';
+import type { SequenceOptions } from '../io/sequences';
 import { runStudy, type StudySpec } from '../study/study';
 import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor } from '../study/types';
-import { parseWorkerMessage, type RunRequest } from './messages';
+import { parseFileReply, parseWorkerMessage, type FileRequest, type RunRequest } from './messages';
 
 export interface WorkerPoolOptions {
   /** Number of worker threads (default: os.availableParallelism(), at least 1). */
@@ -50,12 +55,26 @@ interface Call {
   detach: () => void;
 }
 
-interface Job {
+interface RunJob {
+  kind: 'run';
   jobId: number;
   call: Call;
   index: number;
   dataset: Dataset;
 }
+
+/** Reading a file: one request, one answer (the Dataset or the column list). */
+interface FileJob {
+  kind: 'file';
+  jobId: number;
+  request: FileRequest;
+  settled: boolean;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  detach: () => void;
+}
+
+type Job = RunJob | FileJob;
 
 interface Slot {
   worker: Worker;
@@ -83,6 +102,10 @@ function abortError(signal: AbortSignal): Error {
 
 function describe(run: PlannedRun): string {
   return `run '${run.label}' (${run.id})`;
+}
+
+function describeFile(request: FileRequest): string {
+  return request.type === 'readSequence' ? `reading ${request.file}` : `listing the columns of ${request.file}`;
 }
 
 export class WorkerPool {
@@ -136,7 +159,35 @@ export class WorkerPool {
         signal.addEventListener('abort', onAbort, { once: true });
         call.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      planned.forEach((_, index) => this.queue.push({ jobId: this.nextJobId++, call, index, dataset }));
+      planned.forEach((_, index) => this.queue.push({ kind: 'run', jobId: this.nextJobId++, call, index, dataset }));
+      this.pump();
+    });
+  }
+
+  /**
+   * readSequenceFile (io/sequences.ts) in a worker: the same Dataset, bit for bit, or the same
+   * InputError (file, line, detail). Cancelling stops the worker and rejects with an AbortError.
+   */
+  readSequenceFile(file: string, options: SequenceOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<Dataset> {
+    return this.fileJob({ type: 'readSequence', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<Dataset>;
+  }
+
+  /** listTargetColumns (extension/fileColumns.ts) in a worker: it parses the whole file. Never rejects for a bad file. */
+  listTargetColumns(file: string, opts: { signal?: AbortSignal } = {}): Promise<ColumnChoice[]> {
+    return this.fileJob({ type: 'listColumns', jobId: this.nextJobId++, file }, opts.signal) as Promise<ColumnChoice[]>;
+  }
+
+  private fileJob(request: FileRequest, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const job: FileJob = { kind: 'file', jobId: request.jobId, request, settled: false, resolve, reject, detach: () => {} };
+      if (signal) {
+        const onAbort = (): void => this.failFile(job, abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.queue.push(job);
       this.pump();
     });
   }
@@ -149,8 +200,10 @@ export class WorkerPool {
   /** Terminate every worker; pending calls reject. The pool cannot be used afterwards. */
   async close(): Promise<void> {
     this.closed = true;
-    const calls = new Set<Call>([...this.queue.map((j) => j.call), ...this.slots.flatMap((s) => (s.job ? [s.job.call] : []))]);
+    const jobs = [...this.queue, ...this.slots.flatMap((s) => (s.job ? [s.job] : []))];
+    const calls = new Set<Call>(jobs.flatMap((j) => (j.kind === 'run' ? [j.call] : [])));
     for (const call of calls) this.fail(call, new Error('WorkerPool was closed'));
+    for (const job of jobs) if (job.kind === 'file') this.failFile(job, new Error('WorkerPool was closed'));
     const workers = this.slots.splice(0).map((s) => s.worker);
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -167,6 +220,16 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.worker.ref();
+      if (job.kind === 'file') {
+        try {
+          slot.worker.postMessage(job.request);
+        } catch (err) {
+          slot.job = null;
+          slot.worker.unref();
+          this.failFile(job, new Error(`${describeFile(job.request)}: the request could not be sent to a worker: ${(err as Error).message}`, { cause: err }));
+        }
+        continue;
+      }
       const request: RunRequest = { type: 'run', jobId: job.jobId, dataset: job.dataset, planned: job.call.planned[job.index] };
       try {
         slot.worker.postMessage(request);
@@ -188,6 +251,10 @@ export class WorkerPool {
       const job = slot.job;
       if (!job) return;
       this.retire(slot);
+      if (job.kind === 'file') {
+        this.failFile(job, new Error(`${describeFile(job.request)}: the worker's message could not be read: ${err.message}`, { cause: err }));
+        return;
+      }
       this.fail(job.call, new Error(`${describe(job.call.planned[job.index])}: the study worker's message could not be read: ${err.message}`, { cause: err }));
     });
     worker.on('error', (err: Error) => {
@@ -202,6 +269,7 @@ export class WorkerPool {
   private onMessage(slot: Slot, raw: unknown): void {
     const job = slot.job;
     if (!job) return; // a late message from a job already settled (e.g. cancelled)
+    if (job.kind === 'file') return this.onFileReply(slot, job, raw);
     const run = job.call.planned[job.index];
     let msg;
     try {
@@ -240,6 +308,53 @@ export class WorkerPool {
     }
   }
 
+  private onFileReply(slot: Slot, job: FileJob, raw: unknown): void {
+    let reply;
+    try {
+      reply = parseFileReply(raw, job.jobId, job.request.type);
+    } catch (err) {
+      this.retire(slot);
+      this.failFile(job, new Error(`${describeFile(job.request)}: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    slot.job = null;
+    slot.worker.unref();
+    if (!job.settled) {
+      job.settled = true;
+      job.detach();
+      switch (reply.type) {
+        case 'dataset':
+          job.resolve(reply.dataset);
+          break;
+        case 'columns':
+          job.resolve(reply.columns);
+          break;
+        case 'inputError':
+          job.reject(new InputError(reply.file, reply.line, reply.detail));
+          break;
+        case 'failure': {
+          const err = new Error(`${describeFile(job.request)} failed: ${reply.message}`);
+          if (reply.stack) err.stack = `${err.name}: ${err.message}\n--- in the worker ---\n${reply.stack}`;
+          job.reject(err);
+          break;
+        }
+      }
+    }
+    this.pump();
+  }
+
+  /** Settle a file job with `err`: dequeue it, or stop the worker reading it. */
+  private failFile(job: FileJob, err: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.detach();
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    for (const slot of [...this.slots]) if (slot.job === job) this.retire(slot);
+    job.reject(err);
+    this.pump();
+  }
+
   private onExit(slot: Slot, code: number): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return; // retired on purpose (cancel, protocol error, close)
@@ -248,13 +363,14 @@ export class WorkerPool {
     slot.job = null;
     if (job) {
       const why = slot.lastError ? `${slot.lastError.name}: ${slot.lastError.message}` : `exit code ${code}`;
-      this.fail(job.call, new Error(`Study worker crashed while running ${describe(job.call.planned[job.index])}: ${why}`, { cause: slot.lastError ?? undefined }));
+      if (job.kind === 'file') this.failFile(job, new Error(`Study worker crashed while ${describeFile(job.request)}: ${why}`, { cause: slot.lastError ?? undefined }));
+      else this.fail(job.call, new Error(`Study worker crashed while running ${describe(job.call.planned[job.index])}: ${why}`, { cause: slot.lastError ?? undefined }));
     }
     this.pump(); // replaces the worker if runs are waiting
   }
 
   /** Record a run's fraction done and report the call's progress (always when `finished`). */
-  private progress(job: Job, fraction: number, finished = false): void {
+  private progress(job: RunJob, fraction: number, finished = false): void {
     const call = job.call;
     if (call.settled) return;
     const before = call.fractionDone[job.index];
@@ -282,8 +398,11 @@ export class WorkerPool {
     if (call.settled) return;
     call.settled = true;
     call.detach();
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].call === call) this.queue.splice(i, 1);
-    for (const slot of [...this.slots]) if (slot.job?.call === call) this.retire(slot);
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i];
+      if (job.kind === 'run' && job.call === call) this.queue.splice(i, 1);
+    }
+    for (const slot of [...this.slots]) if (slot.job?.kind === 'run' && slot.job.call === call) this.retire(slot);
     call.reject(err);
     this.pump();
   }

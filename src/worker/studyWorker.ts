@@ -2,14 +2,26 @@
 // at a time with executeRun — the very function the in-process path calls, so a run gives
 // bit-identical results wherever it runs. Protocol: ./messages.ts. It never cancels itself:
 // the pool terminates it (executeRun is synchronous and keeps this thread busy).
+// It also reads and parses users' sequence files (papaparse on a 13 MB CSV takes seconds),
+// so that the extension host's main thread never does.
 
 import { parentPort } from 'node:worker_threads';
+import { clearWorkspaceCache } from '../engine/workspace';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
+import { listTargetColumns } from '../extension/fileColumns';
+import { isInputError } from '../io/errors';
+import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
-import type { PoolToWorker, WorkerToPool } from './messages';
+import type { FileReply, FileRequest, PoolToWorker, RunFailure, RunRequest, WorkerToPool } from './messages';
 
 /** Progress is posted at most this often (ms), plus the final iteration, so the pool is not flooded. */
 const PROGRESS_INTERVAL_MS = 50;
+/**
+ * After this long without a job the engine's cached workspaces are dropped: after a
+ * long-sequence run they hold hundreds of MB, and an idle worker should not. A study's runs
+ * follow each other closely, so they still share them.
+ */
+const IDLE_CLEAR_MS = 1000;
 
 // WebAssembly SIMD matrix products: bit-identical to the TypeScript kernels, about twice as fast.
 enableWasmKernels();
@@ -17,17 +29,29 @@ enableWasmKernels();
 const port = parentPort;
 if (!port) throw new Error('studyWorker.ts must run in a worker thread (it is dist/worker.js, started by WorkerPool)');
 
-function post(msg: WorkerToPool): void {
-  port!.postMessage(msg);
+function post(msg: WorkerToPool | FileReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
 }
 
-port.on('message', (msg: PoolToWorker) => {
-  if (msg?.type !== 'run') return;
+function failure(jobId: number, err: unknown): RunFailure {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { type: 'failure', jobId, message: e.message, stack: e.stack ?? null };
+}
+
+let idleTimer: NodeJS.Timeout | undefined;
+
+function becameIdle(): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(clearWorkspaceCache, IDLE_CLEAR_MS);
+  idleTimer.unref();
+}
+
+function run(msg: RunRequest): void {
   const { jobId, dataset, planned } = msg;
   const total = Math.max(0, planned.config.iterations);
   let lastPost = 0;
   try {
-    const run = executeRun(dataset, planned, {
+    const result = executeRun(dataset, planned, {
       onProgress: (iteration) => {
         const now = Date.now();
         if (iteration < total && now - lastPost < PROGRESS_INTERVAL_MS) return;
@@ -35,9 +59,37 @@ port.on('message', (msg: PoolToWorker) => {
         post({ type: 'progress', jobId, done: Math.min(Math.max(0, Math.floor(iteration)), total), total });
       },
     });
-    post({ type: 'result', jobId, run });
+    post({ type: 'result', jobId, run: result });
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    post({ type: 'failure', jobId, message: e.message, stack: e.stack ?? null });
+    post(failure(jobId, err));
+  }
+}
+
+async function fileJob(msg: FileRequest): Promise<void> {
+  const { jobId } = msg;
+  try {
+    if (msg.type === 'listColumns') {
+      post({ type: 'columns', jobId, columns: await listTargetColumns(msg.file) });
+      return;
+    }
+    const dataset = await readSequenceFile(msg.file, msg.options);
+    // Moved, not copied: the caller's thread only takes over the buffers.
+    post({ type: 'dataset', jobId, dataset }, [...new Set([dataset.x.buffer, dataset.y.buffer])] as ArrayBuffer[]);
+  } catch (err) {
+    post(isInputError(err) ? { type: 'inputError', jobId, file: err.file, line: err.line, detail: err.detail } : failure(jobId, err));
+  }
+}
+
+port.on('message', (msg: PoolToWorker) => {
+  clearTimeout(idleTimer);
+  switch (msg?.type) {
+    case 'run':
+      run(msg);
+      becameIdle();
+      break;
+    case 'readSequence':
+    case 'listColumns':
+      void fileJob(msg).finally(becameIdle);
+      break;
   }
 });
