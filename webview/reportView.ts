@@ -155,7 +155,7 @@ export class ReportView implements View {
         el('h2', { text: 'Verdicts', attrs: { id: 'h-verdicts' } }),
         this.summaryTable(r.runs),
         el('h3', { class: 'subhead', text: 'Evidence and recommendations' }),
-        el('div', { class: 'cards' }, r.runs.map((run) => this.card(cardModel(run)))),
+        el('div', { class: 'cards' }, r.runs.map((run) => this.card(cardModel(run, r.study.thresholds?.vanishEpsilon)))),
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-profile' } }, [
         el('h2', { attrs: { id: 'h-profile' }, text: 'Gradient through time' }),

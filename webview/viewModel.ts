@@ -76,13 +76,14 @@ export function normClipThreshold(run: ReportRun): number | null {
   return c && c.kind === 'norm' && typeof c.threshold === 'number' && Number.isFinite(c.threshold) ? c.threshold : null;
 }
 
-export function cardModel(run: ReportRun): CardModel {
+/** `vanishEpsilon`: the study's ε, which the horizon was measured at (a setting, not always 1e-3). */
+export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const d = run.diagnosis;
   const h = run.history;
   const finalLoss = lastFinite(h.loss as MaybeNum[]);
   const facts = [
     { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
-    { name: 'horizon (1e-3)', value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
+    { name: typeof vanishEpsilon === 'number' ? `horizon (ε = ${fmtNum(vanishEpsilon)})` : 'horizon', value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
     { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
     { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
     { name: 'clipping', value: clipDescription(run) },

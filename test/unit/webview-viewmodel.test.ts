@@ -61,6 +61,14 @@ test('summary rows: one per run, check runs flagged', () => {
   assert.equal(rows[0]!.rho, '0.8');
 });
 
+test('the horizon fact names the study\'s ε (a setting), not a fixed 1e-3', () => {
+  const [vanishing] = runs();
+  const name = (eps?: number) => cardModel(vanishing!, eps).facts.find((f) => f.value === '31 steps')!.name;
+  assert.match(name(1e-4), /^horizon \(ε = 1(\.0+)?e-4\)$/);
+  assert.match(name(0.01), /^horizon \(ε = 0\.01\)$/);
+  assert.equal(name(), 'horizon');
+});
+
 test('horizon null reads as "whole sequence", missing diagnosis as not diagnosed', () => {
   const [, healthy] = runs();
   assert.equal(cardModel(healthy!).facts.find((f) => f.name.startsWith('horizon'))!.value, '≥ 30 (whole sequence)');
