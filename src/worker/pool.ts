@@ -31,6 +31,8 @@ export interface WorkerPoolOptions {
   size?: number;
   /** The worker script (default: worker.js beside the running bundle, i.e. dist/worker.js). */
   workerPath?: string;
+  /** Stop a worker after it has been idle this long (ms), freeing its memory; default: keep it. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -81,6 +83,8 @@ interface Slot {
   job: Job | null;
   /** The last 'error' event, reported when the worker then exits mid-job. */
   lastError: Error | null;
+  /** Armed while idle when the pool has an idleTimeoutMs. */
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 export function defaultWorkerPath(): string {
@@ -111,6 +115,7 @@ function describeFile(request: FileRequest): string {
 export class WorkerPool {
   readonly size: number;
   readonly workerPath: string;
+  readonly idleTimeoutMs: number | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextJobId = 1;
@@ -121,6 +126,7 @@ export class WorkerPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool size must be an integer >= 1, got ${size}`);
     this.size = size;
     this.workerPath = options.workerPath ?? defaultWorkerPath();
+    this.idleTimeoutMs = options.idleTimeoutMs;
   }
 
   /** A RunExecutor for study.runStudy: runs `planned` over `dataset` on the pool. */
@@ -204,6 +210,7 @@ export class WorkerPool {
     const calls = new Set<Call>(jobs.flatMap((j) => (j.kind === 'run' ? [j.call] : [])));
     for (const call of calls) this.fail(call, new Error('WorkerPool was closed'));
     for (const job of jobs) if (job.kind === 'file') this.failFile(job, new Error('WorkerPool was closed'));
+    for (const slot of this.slots) clearTimeout(slot.idleTimer);
     const workers = this.slots.splice(0).map((s) => s.worker);
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -214,10 +221,12 @@ export class WorkerPool {
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => s.job === null);
       if (!slot) {
-        if (this.slots.length >= this.size) return;
+        if (this.slots.length >= this.size) break;
         slot = this.spawn();
       }
       const job = this.queue.shift()!;
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       slot.job = job;
       slot.worker.ref();
       if (job.kind === 'file') {
@@ -240,11 +249,25 @@ export class WorkerPool {
         this.fail(job.call, new Error(`${describe(request.planned)} could not be sent to a study worker: ${(err as Error).message}`, { cause: err }));
       }
     }
+    this.armIdleTimers();
+  }
+
+  /** Idle workers retire after idleTimeoutMs (pump runs whenever a worker becomes idle). */
+  private armIdleTimers(): void {
+    if (this.idleTimeoutMs === undefined) return;
+    for (const slot of this.slots) {
+      if (slot.job !== null || slot.idleTimer) continue;
+      slot.idleTimer = setTimeout(() => {
+        slot.idleTimer = undefined;
+        if (slot.job === null) this.retire(slot);
+      }, this.idleTimeoutMs);
+      slot.idleTimer.unref();
+    }
   }
 
   private spawn(): Slot {
     const worker = new Worker(this.workerPath);
-    const slot: Slot = { worker, job: null, lastError: null };
+    const slot: Slot = { worker, job: null, lastError: null, idleTimer: undefined };
     worker.on('message', (msg: unknown) => this.onMessage(slot, msg));
     // A message that cannot be deserialised would otherwise leave its job waiting forever.
     worker.on('messageerror', (err: Error) => {
@@ -409,6 +432,8 @@ export class WorkerPool {
 
   /** Stop a worker whose state we no longer trust or need; a fresh one is spawned on demand. */
   private retire(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     slot.job = null;

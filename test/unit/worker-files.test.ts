@@ -153,6 +153,21 @@ describe('WorkerPool file jobs', () => {
     await assert.rejects(pool.readSequenceFile(path.join(dir, 'small.csv')), /closed/);
   });
 
+  it('retires a worker idle for idleTimeoutMs and starts a fresh one when needed', async () => {
+    const pool = new WorkerPool({ size: 1, workerPath, idleTimeoutMs: 100 });
+    try {
+      const small = write('idle.csv', csvText(60));
+      const expected = await readSequenceFile(small);
+      assert.deepStrictEqual(await pool.readSequenceFile(small), expected);
+      assert.equal(pool.liveWorkers, 1);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(pool.liveWorkers, 0);
+      assert.deepStrictEqual(await pool.readSequenceFile(small), expected);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses malformed file replies', () => {
     const dataset = {
       name: 'd', description: '', task: '', source: 'd.csv', mode: 'many-to-one', loss: 'mse',
