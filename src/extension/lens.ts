@@ -256,7 +256,10 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const file = uri.fsPath;
     const name = path.basename(file);
-    const columns = await this.files.listTargetColumns(file);
+    // Like listTargetColumns, never fails: a file problem is reported by the read below.
+    const listing = this.files.listTargetColumns(file).catch(() => []);
+    vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, listing);
+    const columns = await listing;
     let targetColumn: number | undefined;
     if (columns.length > 1) {
       const picked = await pickTargetColumn(name, columns);
@@ -265,10 +268,12 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     let dataset: Dataset;
     try {
-      dataset = await this.files.readSequenceFile(file, {
+      const reading = this.files.readSequenceFile(file, {
         ...(targetColumn !== undefined ? { targetColumn } : {}),
         ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
       });
+      vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
+      dataset = await reading;
     } catch (e) {
       // InputError's message names the file, the line and what was expected.
       const message = isInputError(e) ? e.message : `${file}: ${(e as Error).message}`;
