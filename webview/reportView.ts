@@ -15,7 +15,7 @@ import { clear, el, uid } from './dom';
 import { fade } from './scales';
 import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
 import {
-  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
+  cardModel, fmtNum, horizonHeading, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
@@ -215,7 +215,7 @@ export class ReportView implements View {
   }
 
   private summaryTable(runs: ReportRun[]): HTMLElement {
-    const head = ['Run', 'Verdict', 'ρ per step', 'horizon (1e-3)', 'final loss', 'clip rate', 'at init'];
+    const head = ['Run', 'Verdict', 'ρ per step', horizonHeading(this.report?.study.thresholds?.vanishEpsilon), 'final loss', 'clip rate', 'at init'];
     const body = summaryRows(runs).map((row) => {
       const pick = el('button', { class: 'row-select', text: row.label, attrs: { type: 'button', 'aria-pressed': 'false', title: 'Select this run and show its card' } });
       pick.addEventListener('click', () => this.select(row.id, true));
@@ -245,9 +245,15 @@ export class ReportView implements View {
     const verdict = c.verdict ?? 'not diagnosed';
     const facts = el('dl', { class: 'facts' });
     for (const f of c.facts) facts.append(el('div', {}, [el('dt', { text: f.name }), el('dd', { text: f.value })]));
+    const runIds = new Set(this.report?.runs.map((x) => x.id));
     const recs = c.recommendations.map((r) => {
-      const apply = el('vscode-button', { text: 'Apply & re-run', attrs: { 'aria-label': `Apply “${r.title}” and re-run ${c.label}` } }) as HTMLElement & { disabled: boolean };
+      // Already re-run (by the study or earlier): the button shows that run instead of training again.
+      const checkRun = r.checkRunId !== null && runIds.has(r.checkRunId) ? r.checkRunId : null;
+      const apply = checkRun
+        ? (el('vscode-button', { text: 'Show the re-run', attrs: { secondary: '', 'aria-label': `Show the run that re-ran ${c.label} with “${r.title}”` } }) as HTMLElement & { disabled: boolean })
+        : (el('vscode-button', { text: 'Apply & re-run', attrs: { 'aria-label': `Apply “${r.title}” and re-run ${c.label}` } }) as HTMLElement & { disabled: boolean });
       apply.addEventListener('click', () => {
+        if (checkRun) return this.select(checkRun, true);
         if (apply.disabled) return;
         apply.disabled = true;
         apply.textContent = 'Re-running…';

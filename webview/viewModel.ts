@@ -22,6 +22,8 @@ export interface RecommendationModel {
   change: string;
   check: string | null;
   checkVerdict: Verdict | null;
+  /** The run that re-ran this recommendation, when there is one. */
+  checkRunId: string | null;
 }
 
 export interface CardModel {
@@ -76,14 +78,19 @@ export function normClipThreshold(run: ReportRun): number | null {
   return c && c.kind === 'norm' && typeof c.threshold === 'number' && Number.isFinite(c.threshold) ? c.threshold : null;
 }
 
-/** `vanishEpsilon`: the study's ε, which the horizon was measured at (a setting, not always 1e-3). */
+/** "horizon (ε = 0.001)": the horizon is measured at the study's ε, a setting (not always 1e-3). */
+export function horizonHeading(vanishEpsilon: number | undefined): string {
+  return typeof vanishEpsilon === 'number' ? `horizon (ε = ${fmtNum(vanishEpsilon)})` : 'horizon';
+}
+
+/** `vanishEpsilon`: the study's ε (see horizonHeading). */
 export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const d = run.diagnosis;
   const h = run.history;
   const finalLoss = lastFinite(h.loss as MaybeNum[]);
   const facts = [
     { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
-    { name: typeof vanishEpsilon === 'number' ? `horizon (ε = ${fmtNum(vanishEpsilon)})` : 'horizon', value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
+    { name: horizonHeading(vanishEpsilon), value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
     { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
     { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
     { name: 'clipping', value: clipDescription(run) },
@@ -129,7 +136,7 @@ function recommendationModel(r: Recommendation, index: number, run: ReportRun, f
     parts.push(`final loss ${finalLoss !== null ? `${fmtNum(finalLoss, 3)} → ` : ''}${fmtNum(c.finalLoss, 3)}`);
     check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
   }
-  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null };
+  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
 }
 
 /** A horizon in steps; null means the profile never fell that far within the T steps. */

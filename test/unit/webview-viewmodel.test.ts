@@ -4,7 +4,7 @@ import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
 import {
-  availableHeatmaps, availableQuantities, cardModel, profileSeriesAtInit, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, availableQuantities, cardModel, horizonHeading, profileSeriesAtInit, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -50,6 +50,15 @@ test('a check with ρ and horizon reads before → after', () => {
   assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy · ρ 0\.8 → 0\.99 · horizon 31 → ≥ 30 · final loss .* → 0\.05$/);
 });
 
+test('a recommendation names the run that re-ran it (the card offers to show it instead of training again)', () => {
+  const [r] = runs();
+  r!.recommendations[0]!.check = { runId: 'chk', verdict: 'healthy', finalLoss: 0.05 };
+  r!.recommendations[1]!.check = null;
+  const c = cardModel(r!);
+  assert.equal(c.recommendations[0]!.checkRunId, 'chk');
+  assert.equal(c.recommendations[1]!.checkRunId, null);
+});
+
 test('summary rows: one per run, check runs flagged', () => {
   const rs = runs();
   rs[0]!.recommendations[1]!.check!.runId = 'gru';
@@ -67,6 +76,8 @@ test('the horizon fact names the study\'s ε (a setting), not a fixed 1e-3', () 
   assert.match(name(1e-4), /^horizon \(ε = 1(\.0+)?e-4\)$/);
   assert.match(name(0.01), /^horizon \(ε = 0\.01\)$/);
   assert.equal(name(), 'horizon');
+  assert.equal(horizonHeading(1e-3), 'horizon (ε = 0.001)', 'the summary table heads its column the same way');
+  assert.equal(horizonHeading(undefined), 'horizon');
 });
 
 test('horizon null reads as "whole sequence", missing diagnosis as not diagnosed', () => {
