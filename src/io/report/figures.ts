@@ -10,7 +10,7 @@ import { horizonText } from './summary';
 import { decadeLabel, escapeXml, fmtNum, fmtPercent, slugify } from './format';
 import {
   allPositive, attrs, decadeRange, decadesOfLogs, drawAxes, drawSeries, finiteRange, fitText, GRID, INK, linearScale, logScale, MUTED,
-  NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, ZERO_COLOR,
+  NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, yAxisTitle, ZERO_COLOR,
 } from './svg';
 
 /** The untrained network's lag profile: light enough to sit behind the trained one. */
@@ -205,11 +205,7 @@ export function lagProfileFigure(report: Report): Figure {
     if (isLag && initial) drawSeries(svg, plot, x, y, initial, { color: INIT_COLOR, width: 1.4 }, undefined, false);
     drawSeries(svg, plot, x, y, values, { color, width: 2, data: { 'data-run': String(i) } });
     svg.add('</g>');
-    if (i % g.cols === 0) {
-      const cx = plot.x - 48;
-      const cy = plot.y + plot.h / 2;
-      svg.text(cx, cy, 'p(k) / p(0)', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
-    }
+    if (i % g.cols === 0) yAxisTitle(svg, plot, 'p(k) / p(0)');
   });
   return {
     file: 'lag-profiles.svg',
@@ -328,11 +324,7 @@ export function gradNormFigure(report: Report): Figure {
       svg.line(plot.x, py, plot.x + plot.w, py, { stroke: NONFINITE_COLOR, 'stroke-dasharray': '6 4', 'stroke-width': 1.5 });
     }
     svg.add('</g>');
-    if (i % g.cols === 0) {
-      const cx = plot.x - 48;
-      const cy = plot.y + plot.h / 2;
-      svg.text(cx, cy, 'gradient norm', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
-    }
+    if (i % g.cols === 0) yAxisTitle(svg, plot, 'gradient norm');
   });
   return {
     file: 'grad-norm.svg',
@@ -432,9 +424,7 @@ export function heatmapFigure(run: ReportRun, index: number): Figure | null {
   svg.add(`<g fill="${MUTED}" font-size="11">${ticks}</g>`);
   svg.add('</g>');
   svg.text(plot.x + plot.w / 2, plot.y + plot.h + 34, 'timestep t', { 'text-anchor': 'middle' });
-  const cx = plot.x - 52;
-  const cy = plot.y + plot.h / 2;
-  svg.text(cx, cy, 'training iteration', { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})` });
+  yAxisTitle(svg, plot, 'training iteration', 52);
   colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped, Number.isFinite(lo));
   return {
     run: index,

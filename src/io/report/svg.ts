@@ -210,11 +210,14 @@ export function drawAxes(svg: Svg, plot: Rect, x: Scale, y: Scale, o: AxisOption
   svg.rect(plot, { fill: 'none', stroke: MUTED, 'stroke-width': 1 });
   svg.add(`<g fill="${MUTED}" font-size="11">${labels}</g>`);
   if (o.xTitle) svg.text(plot.x + plot.w / 2, bottom + 32, o.xTitle, { 'text-anchor': 'middle', fill: INK });
-  if (o.yTitle) {
-    const cx = plot.x - 48;
-    const cy = plot.y + plot.h / 2;
-    svg.text(cx, cy, o.yTitle, { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})`, fill: INK });
-  }
+  if (o.yTitle) yAxisTitle(svg, plot, o.yTitle, 48, { fill: INK });
+}
+
+/** A y-axis title, rotated to read bottom-up, centred `gap` px left of the plot. */
+export function yAxisTitle(svg: Svg, plot: Rect, title: string, gap = 48, a: Record<string, string> = {}): void {
+  const cx = plot.x - gap;
+  const cy = plot.y + plot.h / 2;
+  svg.text(cx, cy, title, { 'text-anchor': 'middle', transform: `rotate(-90 ${r1(cx)} ${r1(cy)})`, ...a });
 }
 
 // ---------------------------------------------------------------- series
