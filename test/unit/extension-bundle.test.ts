@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { WEBVIEW_COMMANDS } from '../../src/protocol';
 
 const dist = path.resolve(__dirname, '..', '..', 'dist');
 const RELATIVE_REQUIRE = /\b(?:__)?require\d*\(\s*["']\.\.?\/[^"']*["']\s*\)/g;
@@ -47,4 +48,30 @@ test('settings defaults in package.json match the ones the host falls back to', 
   };
   for (const [key, value] of Object.entries(expected)) assert.deepEqual(props[`bpttLens.${key}`]?.default, value, key);
   assert.deepEqual(Object.keys(props).sort(), Object.keys(expected).map((k) => `bpttLens.${k}`).sort());
+});
+
+test('every command a webview, the walkthrough or a menu names is declared and registered; walkthrough pages exist', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  type Menu = Record<string, { command: string }[]>;
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    contributes: {
+      commands: { command: string }[];
+      menus: Menu;
+      walkthroughs: { steps: { id: string; description: string; media: { markdown?: string } }[] }[];
+    };
+  };
+  const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+  // The handler table in extension.ts: "'bpttLens.x': (...) =>".
+  const source = readFileSync(path.join(root, 'src', 'extension', 'extension.ts'), 'utf8');
+  const registered = new Set([...source.matchAll(/'(bpttLens\.[\w.]+)':\s*\(/g)].map((m) => m[1]!));
+  assert.deepEqual([...declared].sort(), [...registered].sort(), 'package.json commands and the ones extension.ts registers');
+  for (const command of WEBVIEW_COMMANDS) assert.ok(declared.has(command), `webview command ${command}`);
+  for (const [menu, items] of Object.entries(pkg.contributes.menus)) {
+    for (const item of items) assert.ok(declared.has(item.command), `${menu}: ${item.command}`);
+  }
+  for (const step of pkg.contributes.walkthroughs.flatMap((w) => w.steps)) {
+    const links = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]!);
+    for (const command of links) assert.ok(declared.has(command), `walkthrough step ${step.id}: ${command}`);
+    if (step.media.markdown) assert.ok(existsSync(path.join(root, step.media.markdown)), `walkthrough step ${step.id}: ${step.media.markdown}`);
+  }
 });
