@@ -171,11 +171,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   /** Plans and runs a study, then shows it; a cancel or a failure leaves the views as they were. */
   private async runAndShow(spec: StudySpec, title: string): Promise<Report | undefined> {
-    if (this.runner.busy) {
-      const choice = await vscode.window.showWarningMessage('BPTT Lens: a study is already running.', 'Cancel It');
-      if (choice === 'Cancel It') this.runner.cancel();
-      return undefined;
-    }
+    if (this.refusedWhileBusy()) return undefined;
     const outcome = await this.runner.run(spec, title);
     if (outcome.kind === 'cancelled') {
       vscode.window.setStatusBarMessage('BPTT Lens: study cancelled', 4000);
@@ -193,6 +189,18 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.revealSideBarOnce();
     this.showPanel();
     return outcome.report;
+  }
+
+  /**
+   * One study at a time, checked before the prompts too, so nobody answers them only to be
+   * refused. The warning's Cancel It cancels the running study.
+   */
+  private refusedWhileBusy(): boolean {
+    if (!this.runner.busy) return false;
+    void vscode.window.showWarningMessage('BPTT Lens: a study is already running.', 'Cancel It').then((choice) => {
+      if (choice === 'Cancel It') this.runner.cancel();
+    });
+    return true;
   }
 
   /** The first study of a session opens the BPTT Lens side bar (Runs tree + Heatmaps). */
@@ -214,6 +222,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   async runDiagnosis(): Promise<void> {
+    if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     const data = await pickData('Run Diagnosis', 1, 2, true);
     if (!data) return;
@@ -224,6 +233,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   async compareClipping(): Promise<void> {
+    if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     const data = await pickData('Compare Clipping Thresholds', 1, 2, false);
     if (!data || data.kind !== 'sample') return;
@@ -233,6 +243,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   async compareGates(): Promise<void> {
+    if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     const data = await pickData('Compare Gate Choices', 1, 1, false);
     if (!data || data.kind !== 'sample') return;
@@ -241,6 +252,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   /** From the explorer / editor context menu (uri), the active editor, or a file dialog. */
   async diagnoseFile(arg?: unknown): Promise<void> {
+    if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     let uri = arg instanceof vscode.Uri ? arg : undefined;
     if (!uri) {
