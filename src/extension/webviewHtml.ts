@@ -28,6 +28,9 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
     `style-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,
     `font-src ${cspSource}`,
+    // Not covered by default-src: no <base> may redirect the bundle's URLs, no form may post anywhere.
+    "base-uri 'none'",
+    "form-action 'none'",
   ].join('; ');
 }
 

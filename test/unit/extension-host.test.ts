@@ -168,7 +168,7 @@ test('webview shell: strict CSP with a fresh nonce, no inline styles or unsafe-i
   assert.match(nonce, /^[A-Za-z0-9+/]{20,}$/);
   assert.notEqual(makeNonce(), nonce);
   const csp = contentSecurityPolicy('https://x.vscode-cdn.net', 'abc');
-  assert.equal(csp, "default-src 'none'; img-src https://x.vscode-cdn.net data:; style-src https://x.vscode-cdn.net; script-src 'nonce-abc'; font-src https://x.vscode-cdn.net");
+  assert.equal(csp, "default-src 'none'; img-src https://x.vscode-cdn.net data:; style-src https://x.vscode-cdn.net; script-src 'nonce-abc'; font-src https://x.vscode-cdn.net; base-uri 'none'; form-action 'none'");
   const html = renderShell({ view: 'report', title: 'T "<x>"', cspSource: 'https://x.vscode-cdn.net', scriptUri: 'https://x/dist/webview.js', styleUri: 'https://x/media/webview.css', nonce: 'abc' });
   assert.match(html, /<body data-view="report">/);
   assert.match(html, /<script nonce="abc" src="https:\/\/x\/dist\/webview.js"><\/script>/);
