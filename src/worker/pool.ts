@@ -31,7 +31,11 @@ export interface WorkerPoolOptions {
   size?: number;
   /** The worker script (default: worker.js beside the running bundle, i.e. dist/worker.js). */
   workerPath?: string;
-  /** Stop a worker after it has been idle this long (ms), freeing its memory; default: keep it. */
+  /**
+   * Stop a worker once it has been idle this long (ms): that frees all its memory, which
+   * after a long-sequence run includes the WebAssembly kernels' memory (it never shrinks).
+   * Default DEFAULT_IDLE_TIMEOUT_MS; Infinity keeps idle workers.
+   */
   idleTimeoutMs?: number;
 }
 
@@ -87,6 +91,9 @@ interface Slot {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
+/** An idle worker is stopped after a minute; a study's runs follow each other much closer. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
 export function defaultWorkerPath(): string {
   return path.join(__dirname, 'worker.js');
 }
@@ -115,7 +122,7 @@ function describeFile(request: FileRequest): string {
 export class WorkerPool {
   readonly size: number;
   readonly workerPath: string;
-  readonly idleTimeoutMs: number | undefined;
+  readonly idleTimeoutMs: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextJobId = 1;
@@ -126,7 +133,9 @@ export class WorkerPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool size must be an integer >= 1, got ${size}`);
     this.size = size;
     this.workerPath = options.workerPath ?? defaultWorkerPath();
-    this.idleTimeoutMs = options.idleTimeoutMs;
+    const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (!(idle >= 0)) throw new RangeError(`WorkerPool idleTimeoutMs must be >= 0, got ${idle}`);
+    this.idleTimeoutMs = idle;
   }
 
   /** A RunExecutor for study.runStudy: runs `planned` over `dataset` on the pool. */
@@ -254,7 +263,7 @@ export class WorkerPool {
 
   /** Idle workers retire after idleTimeoutMs (pump runs whenever a worker becomes idle). */
   private armIdleTimers(): void {
-    if (this.idleTimeoutMs === undefined) return;
+    if (this.idleTimeoutMs === Infinity) return;
     for (const slot of this.slots) {
       if (slot.job !== null || slot.idleTimer) continue;
       slot.idleTimer = setTimeout(() => {

@@ -168,6 +168,11 @@ describe('WorkerPool file jobs', () => {
     }
   });
 
+  it('refuses a negative idle timeout', () => {
+    assert.throws(() => new WorkerPool({ workerPath, idleTimeoutMs: -1 }), RangeError);
+    assert.throws(() => new WorkerPool({ workerPath, idleTimeoutMs: Number.NaN }), RangeError);
+  });
+
   it('refuses malformed file replies', () => {
     const dataset = {
       name: 'd', description: '', task: '', source: 'd.csv', mode: 'many-to-one', loss: 'mse',
