@@ -1,6 +1,8 @@
 // Which columns of a CSV/TSV/JSON-table file could be the target, so Diagnose Sequence File can
 // ask. Uses the project's own table readers (papaparse behind them); any problem with the file
 // is left for readSequenceFile to report with its line number, so this never throws.
+// No 'vscode' here: the worker (src/worker/studyWorker.ts) runs this, off the extension host's
+// main thread, because it parses the whole file.
 import { readFile, stat } from 'node:fs/promises';
 import { parseCsvTable } from '../io/csv';
 import { parseJsonInput } from '../io/jsonSeries';
