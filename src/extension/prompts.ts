@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { SampleName } from '../study/samples';
 import type { CellChoice, ClipSpec } from '../study/types';
-import type { ColumnChoice } from './fileColumns';
+import type { ColumnChoice } from '../io/columns';
 import { CELL_CHOICES } from './settings';
 import { clipChoices, sampleChoices } from './studyRequest';
 import type { LensSettings } from './settings';

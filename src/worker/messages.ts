@@ -16,7 +16,7 @@
 // before the pool believes it (a worker is our own code, but a bug there must surface as a
 // clear error, not as a malformed report further down).
 
-import type { ColumnChoice } from '../extension/fileColumns';
+import type { ColumnChoice } from '../io/columns';
 import type { SequenceOptions } from '../io/sequences';
 import type { Dataset, PlannedRun, ReportRun } from '../study/types';
 

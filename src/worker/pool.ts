@@ -19,7 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ColumnChoice } from '../extension/fileColumns';
+import type { ColumnChoice } from '../io/columns';
 import { InputError } from '../io/errors';
 import type { SequenceOptions } from '../io/sequences';
 import { runStudy, type StudySpec } from '../study/study';
@@ -91,8 +91,8 @@ interface Slot {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** An idle worker is stopped after a minute; a study's runs follow each other much closer. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** An idle worker is stopped after 15 s; a study's runs follow each other much closer. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
 
 export function defaultWorkerPath(): string {
   return path.join(__dirname, 'worker.js');

@@ -5,12 +5,10 @@
 // It also reads and parses users' sequence files (papaparse on a 13 MB CSV takes seconds),
 // so that the extension host's main thread never does.
 
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { clearWorkspaceCache } from '../engine/workspace';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
-import { listTargetColumns } from '../extension/fileColumns';
+import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
 import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
@@ -19,28 +17,13 @@ import type { FileReply, FileRequest, PoolToWorker, RunFailure, RunRequest, Work
 /** Progress is posted at most this often (ms), plus the final iteration, so the pool is not flooded. */
 const PROGRESS_INTERVAL_MS = 50;
 /**
- * After this long without a job the engine's cached workspaces are dropped and collected:
- * after a long-sequence run they hold hundreds of MB, and an idle worker should not. A
- * study's runs follow each other closely, so they still share them.
+ * After this long without a job the engine's cached workspaces are dropped, so the next
+ * collection can take them (after a long-sequence run they hold hundreds of MB). An idle
+ * thread rarely collects, so the pool also stops workers that stay idle
+ * (DEFAULT_IDLE_TIMEOUT_MS), which frees everything. A study's runs follow each other
+ * closely, so they still share the workspaces.
  */
 const IDLE_CLEAR_MS = 1000;
-
-/**
- * A full garbage collection, when it can be had. Dropping the workspaces is not enough: an
- * idle thread does not collect, and its memory stays taken (measured: 830 MB for half a
- * minute after one LSTM run at T = 2000). This is how jest-leak-detector gets `gc` without
- * starting node with --expose-gc (which worker threads cannot be given).
- */
-function collector(): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const collectGarbage = collector();
 
 // WebAssembly SIMD matrix products: bit-identical to the TypeScript kernels, about twice as fast.
 enableWasmKernels();
@@ -63,7 +46,6 @@ function becameIdle(): void {
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     clearWorkspaceCache();
-    collectGarbage?.();
   }, IDLE_CLEAR_MS);
   idleTimer.unref();
 }

@@ -9,7 +9,7 @@ import { DEFAULT_SETTINGS, readSettings, type LensSettings } from '../../src/ext
 import { applyRecommendation, buildStudySpec, clipChoices, RERUN_LIMITS, rerunConfigProblem, sampleChoices } from '../../src/extension/studyRequest';
 import { chooseSaveTarget, reportName, resolveReportDir } from '../../src/extension/reportPaths';
 import { contentSecurityPolicy, escapeHtml, makeNonce, renderShell } from '../../src/extension/webviewHtml';
-import { listTargetColumns } from '../../src/extension/fileColumns';
+import { listTargetColumns } from '../../src/io/columns';
 import { findSavedReports, readReportFile } from '../../src/extension/reportFiles';
 import { startStallProbe } from '../../src/extension/stallProbe';
 import { loadSample } from '../../src/study/samples';

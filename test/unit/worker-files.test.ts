@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { listTargetColumns } from '../../src/extension/fileColumns';
+import { listTargetColumns } from '../../src/io/columns';
 import { InputError } from '../../src/io/errors';
 import { readSequenceFile } from '../../src/io/sequences';
 import { defaultRunConfig, planRuns } from '../../src/study/study';

@@ -1,13 +1,13 @@
 // Which columns of a CSV/TSV/JSON-table file could be the target, so Diagnose Sequence File can
 // ask. Uses the project's own table readers (papaparse behind them); any problem with the file
 // is left for readSequenceFile to report with its line number, so this never throws.
-// No 'vscode' here: the worker (src/worker/studyWorker.ts) runs this, off the extension host's
-// main thread, because it parses the whole file.
+// The worker (src/worker/studyWorker.ts) runs this, off the extension host's main thread,
+// because it parses the whole file.
 import { readFile, stat } from 'node:fs/promises';
-import { parseCsvTable } from '../io/csv';
-import { parseJsonInput } from '../io/jsonSeries';
-import { DEFAULT_SEQUENCE_LIMITS } from '../io/sequences';
-import { tableCellNumber, type Table } from '../io/table';
+import { parseCsvTable } from './csv';
+import { parseJsonInput } from './jsonSeries';
+import { DEFAULT_SEQUENCE_LIMITS } from './sequences';
+import { tableCellNumber, type Table } from './table';
 
 /** Rows looked at to decide whether a column is numeric. */
 const SAMPLE_ROWS = 50;
