@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { canvasInk, openVsCode, type Theme } from './harness';
 
-for (const theme of ['dark', 'light'] as Theme[]) {
+for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
   test(`Run Diagnosis with defaults draws charts and a verdict, Save Report writes the folder (${theme})`, { timeout: 240_000 }, async () => {
     const vs = await openVsCode({ theme, name: `diagnosis-${theme}` });
     try {

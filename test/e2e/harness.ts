@@ -11,8 +11,8 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 export const repoRoot = resolve(__dirname, '..', '..');
 export const artifactsDir = join(repoRoot, 'test-artifacts', 'e2e');
 
-export type Theme = 'dark' | 'light';
-const themes: Record<Theme, string> = { dark: 'Default Dark Modern', light: 'Default Light Modern' };
+export type Theme = 'dark' | 'light' | 'high-contrast';
+const themes: Record<Theme, string> = { dark: 'Default Dark Modern', light: 'Default Light Modern', 'high-contrast': 'Default High Contrast' };
 
 let codeServerDir: string | undefined;
 
