@@ -200,12 +200,16 @@ function formatTick(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
-/** Draws series `index` bold and fades the others (null: all plain); colours are the originals. */
-export function emphasize(chart: Chart<'line'>, colors: readonly string[], index: number | null): void {
+/**
+ * Draws series `index` bold and fades the others to `opacity` (null index: all plain);
+ * colours are the originals. High-contrast themes pass a higher opacity: a faded line on
+ * black would all but vanish.
+ */
+export function emphasize(chart: Chart<'line'>, colors: readonly string[], index: number | null, opacity = 0.3): void {
   chart.data.datasets.forEach((ds, i) => {
     const on = index === null || i === index;
     const color = colors[i] ?? String(ds.borderColor);
-    ds.borderColor = on ? color : fade(color, 0.3);
+    ds.borderColor = on ? color : fade(color, opacity);
     ds.backgroundColor = ds.borderColor;
     ds.borderWidth = index !== null && i === index ? 2.75 : 1.5;
   });

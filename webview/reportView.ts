@@ -291,7 +291,8 @@ export class ReportView implements View {
     }
     if (this.loss) {
       const i = id === null ? -1 : this.loss.ids.indexOf(id);
-      emphasize(this.loss.chart, this.loss.colors, i >= 0 ? i : null);
+      const highContrast = this.app.theme().kind.startsWith('high-contrast');
+      emphasize(this.loss.chart, this.loss.colors, i >= 0 ? i : null, highContrast ? 0.7 : 0.3);
     }
   }
 
