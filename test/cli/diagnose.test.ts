@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -23,8 +23,9 @@ function run(args: string[], cwd: string) {
   return { ...r, ms: Date.now() - t0 };
 }
 
-test('diagnose on the default sample writes a report folder and prints the verdict table', () => {
+test('diagnose on the default sample writes a report folder and prints the verdict table', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const r = run(['--out-dir', 'out'], dir);
   console.log(`# node dist/cli.js diagnose (default sample airline): ${r.ms} ms`);
   assert.equal(r.status, 0, r.stderr);
@@ -49,8 +50,9 @@ test('diagnose on the default sample writes a report folder and prints the verdi
   for (const run of report.runs) assert.ok(['vanishing', 'exploding', 'healthy'].includes(run.diagnosis.verdict));
 });
 
-test('a bad --data file: one line naming the file, exit 2, nothing written', () => {
+test('a bad --data file: one line naming the file, exit 2, nothing written', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-bad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'bad.csv'), 'month,passengers\n1949-01,112\n1949-02,abc\n');
   const r = run(['--data', 'bad.csv', '--out-dir', 'out'], dir);
   assert.equal(r.status, 2, r.stdout + r.stderr);
@@ -60,8 +62,9 @@ test('a bad --data file: one line naming the file, exit 2, nothing written', () 
   assert.ok(!existsSync(join(dir, 'out')), 'no report folder');
 });
 
-test('bad option values exit 2 before running anything', () => {
+test('bad option values exit 2 before running anything', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-opt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'afile'), 'not a folder');
   for (const args of [['--cells', 'rnn-tanh,transformer'], ['--clip', 'none,-1'], ['--sample', 'nope'], ['--iterations', '0'], ['--out-dir', 'afile/sub']]) {
     const r = run(args.includes('--out-dir') ? args : [...args, '--out-dir', 'out'], dir);
@@ -84,8 +87,9 @@ test('verdict table: a run that hit NaN shows where it stopped, and its checked 
   assert.match(text, /^check: rnn-relu, no clip → Clip the gradient by global norm at/m, text);
 });
 
-test('an --out-dir where no folder can be created exits 2 before the study runs, and leaves nothing behind', { skip: process.platform !== 'linux' }, () => {
+test('an --out-dir where no folder can be created exits 2 before the study runs, and leaves nothing behind', { skip: process.platform !== 'linux' }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bptt-diagnose-ro-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   // procfs refuses new folders for every user, root included (permission bits would not).
   const r = run(['--out-dir', '/proc/bptt-lens-test/reports', '--iterations', '1000000'], dir);
   assert.equal(r.status, 2, r.stdout + r.stderr);
