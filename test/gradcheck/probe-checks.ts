@@ -16,12 +16,12 @@ import assert from 'node:assert/strict';
 import { forwardDetailed, runPassWithHooks } from '../../src/engine/bptt';
 import { gateBlocks } from '../../src/engine/model';
 import type { PassRecord } from '../../src/engine/types';
-import { fdGradient, fdPerturbation, norm, objective, relErr, TOLERANCE, worst, type Case } from './fd';
+import { checkedErr, fdGradient, fdPerturbation, norm, objective, TOLERANCE, worst, type Case } from './fd';
 
 type Dir = 'forward' | 'reverse';
 
 function close(analytic: number, numeric: number, what: string): void {
-  const e = relErr(analytic, numeric);
+  const e = checkedErr(analytic, numeric);
   assert.ok(e <= TOLERANCE, `${what}: recorded ${analytic} vs FD ${numeric} (relErr ${e})`);
 }
 
