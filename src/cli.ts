@@ -36,7 +36,7 @@ function buildProgram(): Command {
     .command('diagnose')
     .description('a diagnosis study: trains the chosen cells and clip settings, writes a report folder, prints the verdict table')
     .option('--sample <name>', 'built-in data: airline (default), adding, copy, binary-addition, sine, text')
-    .option('--data <file>', 'your own sequence file (CSV or JSON)')
+    .option('--data <file>', 'your own sequence file: .csv, .tsv, .json or .txt (character level)')
     .option('--cells <list>', 'comma-separated cells from rnn-tanh, rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf (default rnn-tanh,lstm,gru)')
     .option('--clip <list>', 'comma-separated clip settings: none, norm:5 (or 5), value:0.5 (default none,norm:1)')
     .option('--iterations <n>', 'training iterations per run')
