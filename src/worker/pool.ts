@@ -127,6 +127,8 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private nextJobId = 1;
   private closed = false;
+  /** Workers retired (cancel, protocol error, idle) whose termination is still under way: close() waits for them. */
+  private readonly stopping = new Set<Promise<number>>();
 
   constructor(options: WorkerPoolOptions = {}) {
     const size = options.size ?? defaultPoolSize();
@@ -219,9 +221,10 @@ export class WorkerPool {
     const calls = new Set<Call>(jobs.flatMap((j) => (j.kind === 'run' ? [j.call] : [])));
     for (const call of calls) this.fail(call, new Error('WorkerPool was closed'));
     for (const job of jobs) if (job.kind === 'file') this.failFile(job, new Error('WorkerPool was closed'));
-    for (const slot of this.slots) clearTimeout(slot.idleTimer);
-    const workers = this.slots.splice(0).map((s) => s.worker);
-    await Promise.all(workers.map((w) => w.terminate()));
+    for (const slot of [...this.slots]) this.retire(slot);
+    // Busy workers were retired by fail() above without waiting: wait for every one, so no
+    // thread outlives close().
+    await Promise.all(this.stopping);
   }
 
   /** Hand queued jobs to idle workers, starting workers up to `size`. */
@@ -231,7 +234,18 @@ export class WorkerPool {
       let slot = this.slots.find((s) => s.job === null);
       if (!slot) {
         if (this.slots.length >= this.size) break;
-        slot = this.spawn();
+        try {
+          slot = this.spawn();
+        } catch (err) {
+          // new Worker throws synchronously for some paths (ERR_WORKER_PATH) or when the
+          // thread cannot start: fail the job that needed it rather than throw out of pump
+          // (called from event handlers, where a throw would be uncaught).
+          const job = this.queue.shift()!;
+          const why = `a worker could not be started (${this.workerPath}): ${(err as Error).message}`;
+          if (job.kind === 'file') this.failFile(job, new Error(`${describeFile(job.request)}: ${why}`, { cause: err }));
+          else this.fail(job.call, new Error(`${describe(job.call.planned[job.index])}: ${why}`, { cause: err }));
+          continue;
+        }
       }
       const job = this.queue.shift()!;
       clearTimeout(slot.idleTimer);
@@ -420,6 +434,7 @@ export class WorkerPool {
   }
 
   private succeed(call: Call): void {
+    if (call.settled) return; // e.g. onProgress threw on the last result: already rejected
     call.settled = true;
     call.detach();
     call.resolve(call.results as ReportRun[]);
@@ -446,6 +461,8 @@ export class WorkerPool {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     slot.job = null;
-    void slot.worker.terminate();
+    const stopped = slot.worker.terminate().catch(() => -1); // a thread that is already gone
+    this.stopping.add(stopped);
+    void stopped.then(() => this.stopping.delete(stopped));
   }
 }

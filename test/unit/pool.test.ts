@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
 import { Rng } from '../../src/engine/rng';
 import { defaultRunConfig, planRuns } from '../../src/study/study';
@@ -173,6 +174,48 @@ describe('WorkerPool', () => {
       const uncloneable = { ...first, config: { ...first.config, hook: () => 1 } } as unknown as PlannedRun;
       await assert.rejects(pool.executor(dataset, [uncloneable], {}), (err: Error) => err.message.includes(first.id) && /could not be sent/.test(err.message));
       assert.deepStrictEqual(await pool.executor(dataset, [second], {}), [executeRun(dataset, second)]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('close() during runs rejects them and returns only once every worker thread has stopped', async () => {
+    const dataset = tinyDataset();
+    const long = plan(dataset, 1_000_000).slice(0, 3);
+    // Count terminations still under way (the pool's Worker is this very class).
+    const terminate = Worker.prototype.terminate;
+    let stopping = 0;
+    Worker.prototype.terminate = function (this: Worker) {
+      stopping++;
+      return terminate.call(this).finally(() => stopping--);
+    };
+    const pool = new WorkerPool({ size: 2, workerPath });
+    try {
+      let started!: () => void;
+      const training = new Promise<void>((resolve) => (started = resolve));
+      const pending = pool.executor(dataset, long, { onProgress: (done) => done > 0 && started() });
+      const rejected = assert.rejects(pending, /closed/);
+      await training;
+      await pool.close();
+      assert.equal(stopping, 0, 'no worker thread outlives close()');
+      assert.equal(pool.liveWorkers, 0);
+      await rejected;
+      await assert.rejects(pool.executor(dataset, long, {}), /closed/);
+    } finally {
+      Worker.prototype.terminate = terminate;
+      await pool.close();
+    }
+  });
+
+  it('fails the run, naming it, when a worker cannot even be created', async () => {
+    const dataset = tinyDataset();
+    const [first, second] = plan(dataset, 1);
+    // A relative path not starting with ./ makes new Worker throw synchronously (ERR_WORKER_PATH).
+    const pool = new WorkerPool({ size: 1, workerPath: 'no/such/worker.js' });
+    try {
+      await assert.rejects(pool.executor(dataset, [first, second], {}), (err: Error) => err.message.includes(first.id) && /could not be started/.test(err.message));
+      await assert.rejects(pool.readSequenceFile('x.csv'), /could not be started/);
+      assert.equal(pool.liveWorkers, 0);
     } finally {
       await pool.close();
     }
