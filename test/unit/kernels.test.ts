@@ -89,6 +89,65 @@ describe('WebAssembly GEMM kernels', () => {
     }
   });
 
+  it('reads only the first M·K / N·K values of longer operands and writes only the first M·N of C', () => {
+    const wasm = wasmAlways();
+    const rng = new Rng(11);
+    for (const [M, N, K] of [[5, 6, 7], [8, 8, 8], [3, 9, 1]]) {
+      for (const op of OPS) {
+        // Whole arrays with a tail (not subarrays of the exact length), as a caller may pass.
+        const A = randomMatrix(rng, M * K + 5, false);
+        const B = randomMatrix(rng, N * K + 7, false);
+        const C = randomMatrix(rng, M * N + 9, false);
+        const expected = Float64Array.from(C);
+        const actual = Float64Array.from(C);
+        jsKernels[op](M, N, K, A, B, expected);
+        wasm[op](M, N, K, A, B, actual);
+        assertSameBits(actual, expected, `${op} ${M}x${N}x${K} with longer operands`);
+      }
+    }
+  });
+
+  it('leaves C alone for zero-size products', () => {
+    const wasm = wasmAlways();
+    const rng = new Rng(12);
+    for (const [M, N, K] of [[0, 5, 3], [4, 0, 3], [0, 0, 0], [4, 5, 0], [0, 4, 0]]) {
+      for (const op of OPS) {
+        const A = randomMatrix(rng, M * K, true);
+        const B = randomMatrix(rng, N * K, true);
+        const C = randomMatrix(rng, M * N + 2, true);
+        const expected = Float64Array.from(C);
+        const actual = Float64Array.from(C);
+        jsKernels[op](M, N, K, A, B, expected);
+        wasm[op](M, N, K, A, B, actual);
+        assertSameBits(actual, expected, `${op} ${M}x${N}x${K}`);
+      }
+    }
+  });
+
+  it('falls back to the TypeScript kernels when the module memory cannot grow', () => {
+    const wasm = wasmAlways(); // a fresh instance: one 64 KiB page, too small for 64 x 64 x 64
+    const grow = WebAssembly.Memory.prototype.grow;
+    WebAssembly.Memory.prototype.grow = () => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    };
+    try {
+      const rng = new Rng(13);
+      const [M, N, K] = [64, 64, 64];
+      for (const op of OPS) {
+        const A = randomMatrix(rng, M * K, false);
+        const B = randomMatrix(rng, N * K, false);
+        const C = randomMatrix(rng, M * N, false);
+        const expected = Float64Array.from(C);
+        const actual = Float64Array.from(C);
+        jsKernels[op](M, N, K, A, B, expected);
+        wasm[op](M, N, K, A, B, actual);
+        assertSameBits(actual, expected, `${op} without memory growth`);
+      }
+    } finally {
+      WebAssembly.Memory.prototype.grow = grow;
+    }
+  });
+
   it('leaves runPass results and every probe unchanged', () => {
     for (const config of cellConfigs()) {
       const c = makeCase(config, 'mse', 'many-to-many', 11, null, { H: 6, T: 7, B: 3, I: 2, O: 2 });

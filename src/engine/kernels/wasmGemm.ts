@@ -6,7 +6,8 @@
 //
 // Operands are copied into the module's memory with M and N padded to multiples of 4 (zero
 // rows and columns whose results are dropped), the product runs there, and C is copied
-// back. Products too small to repay the copies go to the TypeScript kernels.
+// back. Products too small to repay the copies, and any the module's memory cannot grow to
+// hold (wasm32 stops at 4 GiB), go to the TypeScript kernels.
 //
 //   import { enableWasmKernels } from './kernels/wasmGemm';
 //   enableWasmKernels();   // true when WebAssembly SIMD is available; otherwise nothing changes
@@ -68,12 +69,23 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   const useWasm = options.everything ? () => true : (M: number, N: number, K: number) => worthIt(M, N, K, minWork);
   let mem = new Float64Array(wasm.memory.buffer);
 
-  /** Make room for `elements` doubles (growing memory detaches the old view). */
-  const reserve = (elements: number): void => {
+  /**
+   * Make room for `elements` doubles (growing memory detaches the old view). False when the
+   * memory cannot grow that far (wasm32 stops at 4 GiB, or the allocation fails): the caller
+   * then uses the TypeScript kernel, which gives the same bits, instead of failing the run.
+   */
+  const reserve = (elements: number): boolean => {
     const bytes = elements * 8;
     const have = wasm.memory.buffer.byteLength;
-    if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    if (bytes > have) {
+      try {
+        wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      } catch {
+        return false;
+      }
+    }
     if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+    return true;
   };
 
   /** Copy src (rows × cols, row-major) to mem at `off` with rows `ld` apart, zero-padded to `rowsPadded` × `ld`. */
@@ -96,6 +108,28 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     for (let r = 0; r < rows; r++) dst.set(mem.subarray(off + r * ld, off + r * ld + cols), r * cols);
   };
 
+  /**
+   * C[M×N] += A · B[K×N] with A(i,k) = A[i·K + k] (gemmAB) or, `aTransposed`, A[k·M + i]
+   * (gemmAtB): one module function, told A's row and k strides.
+   */
+  const accumulate = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean => {
+    const Mp = up4(M);
+    const Np = up4(N);
+    const offA = 0;
+    const offB = even(offA + Mp * K);
+    const offC = even(offB + K * Np);
+    if (!reserve(offC + Mp * Np)) return false;
+    if (aTransposed) place(A, K, M, offA, K, Mp);
+    else place(A, M, K, offA, Mp, K);
+    place(B, K, N, offB, K, Np);
+    place(C, M, N, offC, Mp, Np);
+    const rowStride = aTransposed ? 1 : K;
+    const kStride = aTransposed ? Mp : 1;
+    wasm.gemm_acc(Mp, Np, K, offA * 8, rowStride, kStride, offB * 8, offC * 8);
+    copyOut(C, M, N, offC, Np);
+    return true;
+  };
+
   return {
     // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
     // B is used as given; per-element dot products.
@@ -107,7 +141,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       const offAt = even(offA + M * K);
       const offB = even(offAt + K * Mp);
       const offC = even(offB + Np * K);
-      reserve(offC + Mp * Np);
+      if (!reserve(offC + Mp * Np)) return jsKernels.gemmABt(M, N, K, A, B, C);
       mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
       if (Mp > M) mem.fill(0, offAt, offAt + K * Mp);
       wasm.transpose(offA * 8, M, K, offAt * 8, Mp);
@@ -118,33 +152,11 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     },
     // C[M×N] += A[M×K] · B[K×N]
     gemmAB(M, N, K, A, B, C) {
-      if (!useWasm(M, N, K)) return jsKernels.gemmAB(M, N, K, A, B, C);
-      const Mp = up4(M);
-      const Np = up4(N);
-      const offA = 0;
-      const offB = even(offA + Mp * K);
-      const offC = even(offB + K * Np);
-      reserve(offC + Mp * Np);
-      place(A, M, K, offA, Mp, K);
-      place(B, K, N, offB, K, Np);
-      place(C, M, N, offC, Mp, Np);
-      wasm.gemm_acc(Mp, Np, K, offA * 8, K, 1, offB * 8, offC * 8);
-      copyOut(C, M, N, offC, Np);
+      if (!useWasm(M, N, K) || !accumulate(M, N, K, A, B, C, false)) jsKernels.gemmAB(M, N, K, A, B, C);
     },
     // C[M×N] += A[K×M]ᵀ · B[K×N]
     gemmAtB(M, N, K, A, B, C) {
-      if (!useWasm(M, N, K)) return jsKernels.gemmAtB(M, N, K, A, B, C);
-      const Mp = up4(M);
-      const Np = up4(N);
-      const offA = 0;
-      const offB = even(offA + K * Mp);
-      const offC = even(offB + K * Np);
-      reserve(offC + Mp * Np);
-      place(A, K, M, offA, K, Mp);
-      place(B, K, N, offB, K, Np);
-      place(C, M, N, offC, Mp, Np);
-      wasm.gemm_acc(Mp, Np, K, offA * 8, 1, Mp, offB * 8, offC * 8);
-      copyOut(C, M, N, offC, Np);
+      if (!useWasm(M, N, K) || !accumulate(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
     },
   };
 }
