@@ -153,7 +153,12 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
   for (let it = 0; it < config.iterations; it++) {
     if (opts.signal?.aborted) throw new AbortError();
     const batch = sliceBatch(dataset, nextBatch());
-    const { loss, grads } = runPass(model, batch, { loss: config.loss, probes: NO_PROBES, truncation: config.truncation });
+    const { loss, grads } = runPass(model, batch, {
+      loss: config.loss,
+      probes: NO_PROBES,
+      truncation: config.truncation,
+      checkpoint: needsCheckpointing(batch, config, false),
+    });
     const clip = clipGradients(grads, config.clip);
     history.loss.push(loss);
     history.preClipNorm.push(clip.before);
@@ -205,6 +210,20 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
 const NO_PROBES: ProbeOptions = { gates: false, weightGradByStep: false, jacobian: false, itemized: false };
 
 /**
+ * Recurrent state entries (T x B x H x layers) above which a pass keeps only every
+ * ⌈√T⌉-th state and recomputes the segments in the backward pass: the engine stores about
+ * twenty such buffers per layer, so 2^21 entries is some 300 MB of float64. Checkpointing
+ * gives the same gradients and records; the engine offers it for unidirectional, full-BPTT
+ * passes without the itemized matrix.
+ */
+const CHECKPOINT_ABOVE = 2 ** 21;
+
+export function needsCheckpointing(batch: Batch, config: RunConfig, itemized: boolean): boolean {
+  const entries = batch.steps * batch.batchSize * config.hiddenSize * config.numLayers;
+  return entries > CHECKPOINT_ABOVE && !config.bidirectional && !config.truncation && !itemized;
+}
+
+/**
  * Probes on the probe batch; the gradient is discarded, its pre/post-clip norms recorded.
  * The Jacobian probe (power iteration per step, several passes' worth of work) is asked for
  * at initialisation and at the end only; the recorded iterations in between carry
@@ -215,6 +234,7 @@ function probePass(model: Model, batch: Batch, config: RunConfig, itemized: bool
     loss: config.loss,
     probes: { gates: true, weightGradByStep: true, jacobian, jacobianIterations: 20, itemized, itemizedMaxSteps: STUDY_ITEMIZED_MAX_STEPS },
     truncation: config.truncation,
+    checkpoint: needsCheckpointing(batch, config, itemized),
   });
   const clip = clipGradients(grads, config.clip);
   return { ...record, globalGradNorm: clip.before, clippedGradNorm: clip.after };
