@@ -2,44 +2,31 @@
 // rejects with an AbortError and leaves the pool usable; a crashing or lying worker is
 // reported (naming the run) and replaced.
 //
-// The worker is bundled from src/worker/studyWorker.ts with the same esbuild options as
-// scripts/build.mjs, into a temporary folder: this tests the current source and does not
-// depend on the other bundles of dist/ building at this moment.
+// The worker is bundled from the current src/worker/studyWorker.ts (./worker-bundle.ts).
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import * as esbuild from 'esbuild';
 import { Rng } from '../../src/engine/rng';
 import { defaultRunConfig, planRuns } from '../../src/study/study';
 import { executeRun } from '../../src/study/train';
 import type { Dataset, PlannedRun } from '../../src/study/types';
 import { WorkerPool } from '../../src/worker/pool';
 import { parseWorkerMessage } from '../../src/worker/messages';
+import { bundleWorker, type WorkerBundle } from './worker-bundle';
 
 let dir = '';
 let workerPath = '';
+let bundle: WorkerBundle | undefined;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-lens-pool-'));
-  workerPath = path.join(dir, 'worker.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '../../src/worker/studyWorker.ts')],
-    outfile: workerPath,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'warning',
-  });
+  bundle = await bundleWorker('bptt-lens-pool-');
+  ({ dir, workerPath } = bundle);
 });
 
-after(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => bundle?.remove());
 
 function tinyDataset(steps = 12, count = 8): Dataset {
   const rng = new Rng(7);

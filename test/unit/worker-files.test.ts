@@ -1,15 +1,12 @@
 // Sequence files read in a worker (WorkerPool.readSequenceFile / listTargetColumns) give
 // exactly what the in-process readers give: the same Dataset bit for bit, the same column
 // list, the same InputError for a bad or missing file; a cancel or a bad file leaves the pool
-// usable. The worker is bundled from the current source into a temporary folder, as in
-// pool.test.ts.
+// usable. The worker is bundled from the current source (./worker-bundle.ts).
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { listTargetColumns } from '../../src/io/columns';
 import { InputError } from '../../src/io/errors';
 import { readSequenceFile } from '../../src/io/sequences';
@@ -17,28 +14,18 @@ import { defaultRunConfig, planRuns } from '../../src/study/study';
 import { executeRun } from '../../src/study/train';
 import { parseFileReply } from '../../src/worker/messages';
 import { WorkerPool } from '../../src/worker/pool';
+import { bundleWorker, type WorkerBundle } from './worker-bundle';
 
 let dir = '';
 let workerPath = '';
+let bundle: WorkerBundle | undefined;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-lens-worker-files-'));
-  workerPath = path.join(dir, 'worker.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '../../src/worker/studyWorker.ts')],
-    outfile: workerPath,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    mainFields: ['module', 'main'],
-    logLevel: 'warning',
-  });
+  bundle = await bundleWorker('bptt-lens-worker-files-');
+  ({ dir, workerPath } = bundle);
 });
 
-after(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => bundle?.remove());
 
 function write(name: string, text: string): string {
   const file = path.join(dir, name);
