@@ -379,8 +379,8 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
     if (tf) {
       const tfSweep = async (backend: 'cpu' | 'wasm'): Promise<number> => {
         await useBackend(tf, backend);
-        return timeAsync(async () => {
-          for (const run of planned) {
+        const train = (runs: PlannedRun[]): void => {
+          for (const run of runs) {
             const c = run.config;
             const p = makeProblem({ cell: c.cell, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
             const m = new TfRecurrentModel(tf, p.weights, { batchSize: dataset.count, steps: dataset.steps, x: dataset.x, y: dataset.y });
@@ -388,7 +388,11 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
             for (let it = 0; it < c.iterations; it++) m.trainStep(c.learningRate, threshold);
             m.dispose();
           }
-        });
+        };
+        // Warm-up, untimed, as the engine's workers had: every run for 2 iterations (TF.js
+        // compiles and caches its kernels on first use; the timed sweep is one sample).
+        train(warm);
+        return timeAsync(async () => train(planned));
       };
       result.tfjsWasmMs = await tfSweep('wasm');
       result.tfjsWasmRunsMs = [result.tfjsWasmMs];
