@@ -12,9 +12,11 @@
 // Cancelling (AbortSignal) terminates the workers busy with that call, drops its queued
 // runs and rejects with an AbortError; a worker that crashes (uncaught error, exit) fails
 // its call with an Error naming the run. Either way the dead worker is replaced on demand,
-// so the pool stays usable. Idle workers are unref'd: an unclosed pool never keeps a
-// process alive, and stopped after idleTimeoutMs (their memory returns). File jobs (readSequenceFile, listTargetColumns) queue with the runs; a bad
-// file rejects with the same InputError readSequenceFile throws in-process.
+// so the pool stays usable. Idle workers are unref'd (an unclosed pool never keeps a
+// process alive) and stopped after idleTimeoutMs (their memory returns). close() rejects
+// what is pending and resolves once every worker thread has stopped. File jobs
+// (readSequenceFile, listTargetColumns) queue with the runs; a bad file rejects with the
+// same InputError readSequenceFile throws in-process.
 
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
