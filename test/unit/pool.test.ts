@@ -208,6 +208,19 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('rejects with the error an onProgress callback throws, and stays usable', async () => {
+    const dataset = tinyDataset();
+    const planned = plan(dataset, 3).slice(0, 3);
+    const pool = new WorkerPool({ size: 2, workerPath });
+    try {
+      const boom = new Error('progress bar gone');
+      await assert.rejects(pool.executor(dataset, planned, { onProgress: () => { throw boom; } }), (err) => err === boom);
+      assert.deepStrictEqual(await pool.executor(dataset, planned.slice(0, 1), {}), [executeRun(dataset, planned[0])]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses malformed worker messages', () => {
     assert.throws(() => parseWorkerMessage(null, 1, 'a'), /malformed/);
     assert.throws(() => parseWorkerMessage({ type: 'progress', jobId: 2, done: 1, total: 2 }, 1, 'a'), /jobId/);
