@@ -13,7 +13,7 @@
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
 // starting a fresh one. Everything a worker sends back is checked by `parseWorkerMessage`
-// before the pool believes it (a worker is our own code, but a bug there must surface as a
+// (runs) or `parseFileReply` (file jobs) before the pool believes it (a worker is our own code, but a bug there must surface as a
 // clear error, not as a malformed report further down).
 
 import type { ColumnChoice } from '../io/columns';

@@ -95,5 +95,12 @@ port.on('message', (msg: PoolToWorker) => {
     case 'listColumns':
       void fileJob(msg).finally(becameIdle);
       break;
+    default: {
+      // The pool waits for exactly one reply per job: answer even a request we do not know
+      // (a pool and worker from different builds), so it fails instead of waiting forever.
+      const jobId = (msg as { jobId?: unknown } | null)?.jobId;
+      post(failure(typeof jobId === 'number' ? jobId : -1, new Error(`unknown request type ${JSON.stringify((msg as { type?: unknown } | null)?.type)}`)));
+      becameIdle();
+    }
   }
 });

@@ -221,6 +221,19 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('the worker answers a request it does not know with a failure (the pool never waits forever)', async () => {
+    const worker = new Worker(workerPath);
+    try {
+      const reply = new Promise<unknown>((resolve) => worker.once('message', resolve));
+      worker.postMessage({ type: 'train-faster', jobId: 5 });
+      const msg = await reply;
+      assert.equal(parseWorkerMessage(msg, 5, 'any').type, 'failure');
+      assert.match((msg as { message: string }).message, /unknown request type "train-faster"/);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
   it('refuses malformed worker messages', () => {
     assert.throws(() => parseWorkerMessage(null, 1, 'a'), /malformed/);
     assert.throws(() => parseWorkerMessage({ type: 'progress', jobId: 2, done: 1, total: 2 }, 1, 'a'), /jobId/);
