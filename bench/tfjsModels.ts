@@ -41,7 +41,7 @@ export interface BenchData {
 export const PARAM_ORDER = ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'head.weight', 'head.bias'] as const;
 export type ParamName = (typeof PARAM_ORDER)[number];
 
-export function gateCount(cell: BenchWeights['cell']): number {
+function gateCount(cell: BenchWeights['cell']): number {
   return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
 }
 

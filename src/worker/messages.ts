@@ -91,7 +91,7 @@ export type WorkerToPool = RunProgress | RunResult | RunFailure;
 export type FileReply = SequenceResult | ColumnsResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
-export class ProtocolError extends Error {
+class ProtocolError extends Error {
   constructor(detail: string) {
     super(`study worker sent a malformed message: ${detail}`);
     this.name = 'ProtocolError';

@@ -25,7 +25,7 @@ interface GemmExports {
 }
 
 /** Below this many multiply-adds (M·N·K) the copies cost more than the SIMD saves. */
-export const DEFAULT_MIN_WORK = 2048;
+const DEFAULT_MIN_WORK = 2048;
 
 /**
  * Whether a product goes to WebAssembly: enough work to repay the copies, and M, N of at
