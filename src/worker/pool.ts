@@ -191,7 +191,7 @@ export class WorkerPool {
     return this.fileJob({ type: 'readSequence', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<Dataset>;
   }
 
-  /** listTargetColumns (extension/fileColumns.ts) in a worker: it parses the whole file. Never rejects for a bad file. */
+  /** listTargetColumns (io/columns.ts) in a worker: it parses the whole file. Never rejects for a bad file. */
   listTargetColumns(file: string, opts: { signal?: AbortSignal } = {}): Promise<ColumnChoice[]> {
     return this.fileJob({ type: 'listColumns', jobId: this.nextJobId++, file }, opts.signal) as Promise<ColumnChoice[]>;
   }
