@@ -20,7 +20,7 @@ import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
-import { WorkerPool } from '../worker/pool';
+import { defaultPoolSize, WorkerPool } from '../worker/pool';
 
 const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
 
@@ -32,7 +32,12 @@ export class Lens implements vscode.Disposable, WebviewHost {
   readonly heatmaps: HeatmapsViewProvider;
   private readonly runner: StudyRunner;
   /** Reads and parses sequence files off this thread (a 13 MB CSV took 2-3.5 s here). */
-  private readonly files: WorkerPool;
+  /**
+   * The worker threads for training runs and for reading users' sequence files (both kept off
+   * this thread). One core stays free for the editor itself: on 2 cores, two busy workers
+   * starved the extension host's main thread (300 ms stalls instead of under 40 ms).
+   */
+  private readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();
@@ -45,14 +50,14 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.workspaceState = context.workspaceState;
     this.output = vscode.window.createOutputChannel('BPTT Lens');
     const workerPath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'worker.js').fsPath;
-    this.files = new WorkerPool({ workerPath, size: 1, idleTimeoutMs: 30_000 });
-    this.runner = new StudyRunner(workerPath, this.output, {
+    this.workers = new WorkerPool({ workerPath, size: Math.max(1, defaultPoolSize() - 1) });
+    this.runner = new StudyRunner(this.workers, this.output, {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
       idle: () => this.setBusy(null),
     });
     this.tree = new RunsTreeProvider(this.store, readReportFile, () => findSavedReports(this.reportDirs()));
     this.heatmaps = new HeatmapsViewProvider(this);
-    this.disposables.push(this.output, this.runner, this.tree, this.heatmaps, { dispose: () => void this.files.close() });
+    this.disposables.push(this.output, this.runner, this.tree, this.heatmaps, { dispose: () => void this.workers.close() });
     this.disposables.push(this.store.onChange((change) => this.onStoreChange(change)));
   }
 
@@ -269,7 +274,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const file = uri.fsPath;
     const name = path.basename(file);
     // Like listTargetColumns, never fails: a file problem is reported by the read below.
-    const listing = this.files.listTargetColumns(file).catch(() => []);
+    const listing = this.workers.listTargetColumns(file).catch(() => []);
     vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, listing);
     const columns = await listing;
     let targetColumn: number | undefined;
@@ -280,7 +285,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     let dataset: Dataset;
     try {
-      const reading = this.files.readSequenceFile(file, {
+      const reading = this.workers.readSequenceFile(file, {
         ...(targetColumn !== undefined ? { targetColumn } : {}),
         ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
       });
@@ -365,7 +370,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
       const candidates = path.isAbsolute(source) ? [source] : folders.map((f) => path.join(f, source));
       for (const file of candidates) {
         try {
-          return await this.files.readSequenceFile(file, { window: steps });
+          return await this.workers.readSequenceFile(file, { window: steps });
         } catch {
           // try the next folder
         }

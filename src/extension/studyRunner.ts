@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { runStudy, type StudySpec } from '../study/study';
 import type { Report } from '../study/types';
 import { laneExecutor } from './poolExecutor';
-import { defaultPoolSize, WorkerPool } from '../worker/pool';
+import type { WorkerPool } from '../worker/pool';
 import { startStallProbe, type RunStats } from './stallProbe';
 
 export type StudyOutcome = { kind: 'done'; report: Report; stats: RunStats } | { kind: 'cancelled' } | { kind: 'failed'; error: Error };
@@ -20,12 +20,12 @@ export interface ProgressSink {
 }
 
 export class StudyRunner implements vscode.Disposable {
-  private pool: WorkerPool | undefined;
   private running: AbortController | undefined;
   lastStats: RunStats | undefined;
 
   constructor(
-    private readonly workerPath: string,
+    /** Shared with the file reads of Lens; its owner closes it. */
+    private readonly pool: WorkerPool,
     private readonly output: vscode.OutputChannel,
     private readonly sink: ProgressSink,
   ) {}
@@ -58,10 +58,7 @@ export class StudyRunner implements vscode.Disposable {
             overall.done = done;
             overall.total = total;
           };
-          // One core stays free for the editor itself (on 2 cores, two busy workers starved the
-          // extension host's main thread: 300 ms stalls instead of under 40 ms).
-          const pool = (this.pool ??= new WorkerPool({ workerPath: this.workerPath, size: Math.max(1, defaultPoolSize() - 1) }));
-          const executor = laneExecutor(pool, overall, (fraction, label) => {
+          const executor = laneExecutor(this.pool, overall, (fraction, label) => {
             const pct = Math.round(fraction * 100);
             progress.report({ increment: Math.max(0, pct - reported), message: `${overall.done}/${overall.total} runs done · ${label}` });
             reported = Math.max(reported, pct);
@@ -101,7 +98,5 @@ export class StudyRunner implements vscode.Disposable {
 
   dispose(): void {
     this.running?.abort();
-    void this.pool?.close();
-    this.pool = undefined;
   }
 }
