@@ -9,6 +9,7 @@ import { InputError } from '../io/errors';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { writeReportFolder } from '../io/report/write';
 import { fmt } from '../study/diagnosis';
+import { horizonLabel } from '../study/format';
 import { isSampleName, loadSample, SAMPLE_NAMES } from '../study/samples';
 import { defaultRunConfig, isCellChoice, runStudy, type StudySpec } from '../study/study';
 import type { CellChoice, ClipSpec, Dataset, Report, RunExecutor } from '../study/types';
@@ -199,7 +200,7 @@ export function verdictTable(report: Report): string[] {
       (d?.verdict ?? '—') + (stopped !== null && stopped !== undefined ? ` (stopped at ${stopped})` : ''),
       r.initialDiagnosis?.verdict ?? '—',
       fmt(d?.decayPerStep ?? null),
-      d ? (d.horizon === null ? `> ${r.timesteps - 1}` : `${d.horizon}/${r.timesteps}`) : '—',
+      d ? (d.horizon === null ? horizonLabel(null, r.timesteps) : `${d.horizon}/${r.timesteps}`) : '—',
       projectedSteps(d?.decayPerStep, eps),
       fmt(r.loss),
       `${Math.round(r.history.clipRate * 100)}%`,
@@ -224,7 +225,7 @@ export function verdictTable(report: Report): string[] {
     const c = top.check;
     if (c) {
       s += ` → re-run: ${c.verdict}, ρ ${fmt(r.diagnosis?.decayPerStep ?? null)} → ${fmt(c.decayPerStep ?? null)}` +
-        `, horizon ${r.diagnosis?.horizon ?? `> ${r.timesteps - 1}`} → ${c.horizon === undefined ? '—' : c.horizon ?? `> ${r.timesteps - 1}`}` +
+        `, horizon ${horizonLabel(r.diagnosis?.horizon ?? null, r.timesteps)} → ${c.horizon === undefined ? '—' : horizonLabel(c.horizon, r.timesteps)}` +
         `, final loss ${fmt(r.loss)} → ${fmt(c.finalLoss)}`;
     }
     advice.push(s);
