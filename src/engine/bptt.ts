@@ -14,7 +14,7 @@
 // gradNormH[t] = ‖Σ_passes ∂L_pass/∂h_t‖.
 
 import { addPeepholeGrads, type CellParams, type StepState } from './cells';
-import { addColumnSums, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
+import { addColumnSums, addInto, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, weightGradByStep } from './probes';
@@ -114,10 +114,6 @@ function layerInput(ws: Workspace, layer: number): Float64Array {
 
 function dirName(ld: LayerDir): Direction {
   return ld.reverse ? 'reverse' : 'forward';
-}
-
-function addInto(dst: Float64Array, src: Float64Array): void {
-  for (let k = 0; k < dst.length; k++) dst[k] += src[k];
 }
 
 function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null, initial: readonly InitialState[] = hooks?.initialState ?? []): void {

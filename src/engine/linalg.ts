@@ -131,6 +131,11 @@ export function fillRows(M: number, N: number, v: Float64Array, C: Float64Array)
   for (let i = 0; i < M; i++) C.set(v, i * N);
 }
 
+/** dst += src, elementwise (dst.length entries). */
+export function addInto(dst: Float64Array, src: Float64Array): void {
+  for (let k = 0; k < dst.length; k++) dst[k] += src[k];
+}
+
 /** out[N] += Σ_i A[i][·] over the M rows of A[M×N] (bias gradients). */
 export function addColumnSums(M: number, N: number, A: Float64Array, out: Float64Array): void {
   for (let i = 0; i < M; i++) {

@@ -20,7 +20,7 @@
 // - jacobianIterations is an upper bound: the power iteration stops early once converged.
 
 import { addPeepholeGrads, type GateInfo } from './cells';
-import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
+import { addColumnSums, addInto, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
 import { isScored } from './loss';
 import { HEAD_WEIGHT, param } from './model';
 import {
@@ -217,10 +217,6 @@ export function weightGradByStep(ws: Workspace, ld: LayerDir, grads: ParamSet, h
     }
   }
   return out;
-}
-
-function addInto(dst: Float64Array, src: Float64Array): void {
-  for (let k = 0; k < dst.length; k++) dst[k] += src[k];
 }
 
 // ---------------------------------------------------------------- Jacobian
