@@ -115,7 +115,7 @@ export function howToRead(eps: number | undefined, delta: number | undefined, gr
   return [
     'The lag profile p(k) is how much gradient reaches the recurrent state k steps before a scored step (k = 0 is the scored step itself). It is what lets a network learn that an input k steps ago mattered.',
     'The decay per step ρ is the ratio p(k+1)/p(k) of a straight-line fit of log p(k) on k: ρ = 0.9 means each step back keeps 90% of the gradient, so 50 steps back keep 0.9^50 ≈ 0.5%. ρ well below 1 is vanishing, above 1 is exploding.',
-    `The horizon is the first lag at which p(k) falls below ε × p(0) (ε = ${fmtNum(eps ?? null)}); "≥ T" means it never does within the T-step sequence.`,
+    `The horizon is the lag from which p(k) stays below ε × p(0) (ε = ${fmtNum(eps ?? null)}) at every larger lag; a profile that dips below and comes back is not cut at the dip. "≥ T" means the profile is not below it at the start of the T-step sequence.`,
     `Verdicts: exploding when any recorded value is non-finite, when p(k) climbs to ${fmtNum(growth ?? null)}× p(0) or more, or when the pre-clip gradient norm grows ${fmtNum(growth ?? null)}× or more over training; vanishing when the horizon lies within the sequence; otherwise healthy. ρ outside 1 ± δ (δ = ${fmtNum(delta ?? null)}) is reported as supporting evidence. Each verdict lists the numbers that decided it.`,
   ];
 }
