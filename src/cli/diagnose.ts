@@ -9,7 +9,7 @@ import { InputError } from '../io/errors';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { writeReportFolder } from '../io/report/write';
 import { fmt } from '../study/diagnosis';
-import { horizonLabel } from '../study/format';
+import { finalLoss, horizonLabel, lossText } from '../study/format';
 import { isSampleName, loadSample, SAMPLE_NAMES } from '../study/samples';
 import { defaultRunConfig, isCellChoice, runStudy, type StudySpec } from '../study/study';
 import type { CellChoice, ClipSpec, Dataset, Report, RunExecutor } from '../study/types';
@@ -202,7 +202,7 @@ export function verdictTable(report: Report): string[] {
       fmt(d?.decayPerStep ?? null),
       d ? (d.horizon === null ? horizonLabel(null, r.timesteps) : `${d.horizon}/${r.timesteps}`) : '—',
       projectedSteps(d?.decayPerStep, eps),
-      fmt(r.loss),
+      lossText(finalLoss(r)),
       `${Math.round(r.history.clipRate * 100)}%`,
     ];
   });
@@ -226,7 +226,7 @@ export function verdictTable(report: Report): string[] {
     if (c) {
       s += ` → re-run: ${c.verdict}, ρ ${fmt(r.diagnosis?.decayPerStep ?? null)} → ${fmt(c.decayPerStep ?? null)}` +
         `, horizon ${horizonLabel(r.diagnosis?.horizon ?? null, r.timesteps)} → ${c.horizon === undefined ? '—' : horizonLabel(c.horizon, r.timesteps)}` +
-        `, final loss ${fmt(r.loss)} → ${fmt(c.finalLoss)}`;
+        `, final loss ${lossText(finalLoss(r))} → ${lossText(c.finalLoss)}`;
     }
     advice.push(s);
   }
@@ -246,7 +246,7 @@ function summary(runs: Report['runs'], eps: number): string[] {
   const finite = runs.filter((r) => Number.isFinite(r.loss));
   if (finite.length > 0) {
     const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
-    lines.push(`Lowest final loss: ${best.label} (${fmt(best.loss)}).`);
+    lines.push(`Lowest final loss: ${best.label} (${lossText(finalLoss(best))}).`);
   }
   const decaying = runs.filter((r) => (r.diagnosis?.decayPerStep ?? 1) < 1);
   if (decaying.length > 0) {

@@ -16,6 +16,7 @@ import { RunsTreeProvider } from './runsTree';
 import { readSettings, type LensSettings } from './settings';
 import type { RunStats } from './stallProbe';
 import { ReportStore } from './store';
+import { checkOf } from '../study/study';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
@@ -350,7 +351,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
-      i === index ? { ...r, check: { runId: checked.id, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss } } : r,
+      i === index ? { ...r, check: checkOf(checked) } : r,
     );
     const report: Report = {
       ...current.report,

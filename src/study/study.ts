@@ -9,10 +9,11 @@
 // and carry the group's min/median/max of final loss and ρ.
 
 import { median, resolveThresholds, fmt } from './diagnosis';
+import { finalLoss } from './format';
 import { recommend } from './recommend';
 import { executeRun } from './train';
 import type {
-  CellChoice, ClipSpec, Dataset, DiagnosisThresholds, PlannedRun, Report, ReportRun, RunConfig, RunExecutor, SeedSpread, Spread, StudyKind,
+  CellChoice, ClipSpec, Dataset, DiagnosisThresholds, PlannedRun, Recommendation, Report, ReportRun, RunConfig, RunExecutor, SeedSpread, Spread, StudyKind,
 } from './types';
 
 export interface StudySpec {
@@ -242,13 +243,7 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
       const checked = byId.get(runId);
       const top = run.recommendations[0];
       if (checked && top) {
-        top.check = {
-          runId,
-          verdict: checked.diagnosis?.verdict ?? 'healthy',
-          finalLoss: checked.loss,
-          decayPerStep: checked.diagnosis?.decayPerStep ?? null,
-          horizon: checked.diagnosis?.horizon ?? null,
-        };
+        top.check = checkOf(checked, runId);
       }
     }
     runs.push(...checkRuns);
@@ -266,6 +261,17 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
       thresholds,
     },
     runs,
+  };
+}
+
+/** What a recommendation's re-run found: the re-run's verdict, ρ, horizon and final loss. */
+export function checkOf(checked: ReportRun, runId = checked.id): NonNullable<Recommendation['check']> {
+  return {
+    runId,
+    verdict: checked.diagnosis?.verdict ?? 'healthy',
+    finalLoss: finalLoss(checked),
+    decayPerStep: checked.diagnosis?.decayPerStep ?? null,
+    horizon: checked.diagnosis?.horizon ?? null,
   };
 }
 

@@ -1,16 +1,9 @@
 // Plain facts about a run that report.md and report.html both show, so the two agree.
 import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
-import { horizonLabel } from '../../study/format';
+import { finalLoss, horizonLabel, lossText } from '../../study/format';
 import { fmtNum, fmtPercent } from './format';
 
-/**
- * The run record's loss: the loss on the fixed probe batch after the last update. The CLI
- * table, seed spreads and recommendation checks use the same number; the last minibatch
- * loss would be noisier and differ from them.
- */
-export function finalLoss(run: ReportRun): number {
-  return run.loss;
-}
+export { finalLoss };
 
 export interface SummaryRow {
   configuration: string;
@@ -41,9 +34,13 @@ export function summaryRow(run: ReportRun): SummaryRow {
     verdict: d?.verdict ?? 'not diagnosed',
     rho: fmtNum(d?.decayPerStep ?? null) + range(spread?.decayPerStep),
     horizon: horizonText(d, run.timesteps),
-    finalLoss: fmtNum(finalLoss(run)) + range(spread?.finalLoss),
+    finalLoss: lossText(finalLoss(run)) + lossRange(spread?.finalLoss, n),
     clipRate: clipText(run),
   };
+}
+
+function lossRange(s: Spread | null | undefined, n: number): string {
+  return s && n > 1 && Number.isFinite(s.min) && Number.isFinite(s.max) && s.max > s.min ? ` (${lossText(s.min)}–${lossText(s.max)} over ${n} seeds)` : '';
 }
 
 /** "26", "≥ 48" when the profile never falls that far, "—" without a diagnosis. */
@@ -107,7 +104,7 @@ export function checkText(check: Recommendation['check'], runs: ReportRun[]): st
   const target = runs.find((r) => r.id === check.runId);
   const rho = check.decayPerStep !== undefined ? `, ρ = ${fmtNum(check.decayPerStep)}` : '';
   const horizon = check.horizon === undefined ? '' : check.horizon === null ? ', horizon beyond the sequence' : `, horizon ${check.horizon}`;
-  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}${rho}${horizon}, final loss ${fmtNum(check.finalLoss)}`;
+  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}${rho}${horizon}, final loss ${lossText(check.finalLoss)}`;
 }
 
 /** The "how to read this" text, shared by report.md and report.html. */
