@@ -2,7 +2,7 @@
 // "top", what a card says, how a heatmap matrix is laid out) are unit-tested in Node.
 import type { LayerRecord } from '../src/engine/types';
 import type { Recommendation, ReportRun, RunConfig, Verdict } from '../src/study/types';
-import { finalLoss, lossText } from '../src/study/format';
+import { changeWords, checkSentence, finalLoss, lossText } from '../src/study/format';
 import { formatExp } from './scales';
 import { nonFiniteIndices, type MaybeNum } from './series';
 
@@ -122,23 +122,15 @@ export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
     facts,
     evidence: d?.evidence ?? [],
     notes,
-    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run, loss)),
+    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run)),
   };
 }
 
-function recommendationModel(r: Recommendation, index: number, run: ReportRun, loss: number): RecommendationModel {
+function recommendationModel(r: Recommendation, index: number, run: ReportRun): RecommendationModel {
   const c = r.check ?? null;
-  let check: string | null = null;
-  if (c) {
-    // Before -> after, so the reader sees whether the change helped.
-    const d = run.diagnosis;
-    const parts = [`verdict ${d ? `${d.verdict} → ` : ''}${c.verdict}`];
-    if (c.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmtNum(d.decayPerStep, 3)} → ` : ''}${fmtNum(c.decayPerStep, 3)}`);
-    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon, run.timesteps)} → ` : ''}${horizonText(c.horizon, run.timesteps)}`);
-    parts.push(`final loss ${lossText(loss)} → ${lossText(c.finalLoss)}`);
-    check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
-  }
-  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
+  // The same before → after sentence as report.md/html and the CLI (src/study/format.ts).
+  const check = c ? checkSentence(run, c, []) : null;
+  return { index, title: r.title, rationale: r.rationale, change: changeWords(r.change as Record<string, unknown>), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
 }
 
 /** A horizon in steps; null means the profile never fell that far within the T steps. */

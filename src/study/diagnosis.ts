@@ -23,7 +23,10 @@
 //   ρ > 1+δ or ρ < 1−δ is reported as supporting evidence (and projected to a horizon).
 
 import type { CellKind, LayerRecord, Mode, PassRecord } from '../engine/types';
+import { fmt } from './format';
 import type { Diagnosis, DiagnosisThresholds, Verdict } from './types';
+
+export { fmt };
 
 export const DEFAULT_THRESHOLDS: DiagnosisThresholds = {
   explodeGrowth: 10,
@@ -188,17 +191,6 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Compact number for evidence sentences: 3 significant digits, exponent form outside [1e-2, 1e4). */
-export function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined) return 'n/a';
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e4 || a < 1e-2) return x.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
-  return Number(x.toPrecision(3)).toString();
 }
 
 /** Diagnose one pass (and optionally its training history). */

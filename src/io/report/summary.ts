@@ -1,6 +1,6 @@
 // Plain facts about a run that report.md and report.html both show, so the two agree.
 import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
-import { finalLoss, horizonLabel, lossText } from '../../study/format';
+import { changeWords, checkSentence, finalLoss, horizonLabel, lossText } from '../../study/format';
 import { fmtNum, fmtPercent } from './format';
 
 export { finalLoss };
@@ -91,20 +91,17 @@ export function configLine(run: ReportRun): string {
   return parts.join(' · ');
 }
 
-/** The changes a recommendation makes, as `key: value` pairs. */
+/** The changes a recommendation makes, in plain words (src/study/format.ts changeWords). */
 export function changeText(change: Record<string, unknown>): string {
-  const entries = Object.entries(change);
-  if (entries.length === 0) return '(no config change)';
-  return entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ');
+  return changeWords(change);
 }
 
-/** Text on the run the recommendation was checked with, or null when it was not re-run. */
-export function checkText(check: Recommendation['check'], runs: ReportRun[]): string | null {
+/** Text on the run the recommendation was checked with, or null when it was not re-run (the sentence every view shows). */
+export function checkText(check: Recommendation['check'], runs: ReportRun[], run?: ReportRun): string | null {
   if (!check) return null;
-  const target = runs.find((r) => r.id === check.runId);
-  const rho = check.decayPerStep !== undefined ? `, ρ = ${fmtNum(check.decayPerStep)}` : '';
-  const horizon = check.horizon === undefined ? '' : check.horizon === null ? ', horizon beyond the sequence' : `, horizon ${check.horizon}`;
-  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}${rho}${horizon}, final loss ${lossText(check.finalLoss)}`;
+  const owner = run ?? runs.find((r) => r.recommendations.some((rec) => rec.check === check));
+  if (!owner) return checkSentence({ diagnosis: null, timesteps: 0, loss: Number.NaN }, check, runs);
+  return checkSentence(owner, check, runs);
 }
 
 /** The "how to read this" text, shared by report.md and report.html. */
