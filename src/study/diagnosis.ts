@@ -264,6 +264,16 @@ export function diagnosePass(record: PassRecord, opts: DiagnoseOptions): Diagnos
     evidence.push(`p(${T - 1})/p(0) = ${fmt(profile[T - 1]! / p0)} ≥ ${fmt(eps)}: the gradient from step 0 keeps at least ${fmt(eps)} of its size at the last step (horizon(${fmt(eps)}) beyond the ${T}-step sequence).`);
   }
 
+  if (verdict === 'vanishing' && hz !== null && T - hz >= 8) {
+    // A flat tail: what little gets past the first steps is carried on unchanged (an additive
+    // path such as the LSTM's cell without forget gate); the loss happens where it enters.
+    const tail = fitDecay(profile.slice(hz));
+    if (tail !== null && tail >= 1 - th.rhoDelta && tail <= 1 + th.rhoDelta) {
+      evidence.push(`Beyond the horizon the profile is flat: ρ = ${fmt(tail)} per step over k = ${hz}..${T - 1}, p(k)/p(0) ≈ ${fmt(profile[T - 1]! / p0!)}. ` +
+        'The gradient that gets past the first steps is carried back unchanged (an additive path such as the cell state); it is small because little enters it at the scored step (a saturated tanh(c) or a closed output gate).');
+    }
+  }
+
   const dip = profileDip(profile, eps);
   if (dip) {
     evidence.push(`The profile dips below ${fmt(eps)}·p(0) at k = ${dip.firstBelow} and recovers: p(${dip.recoveredAt})/p(0) = ${fmt(dip.recoveredRatio)} ≥ ${fmt(eps)}, ` +

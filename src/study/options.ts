@@ -111,7 +111,7 @@ export const EXPLODING_SETTING = Object.freeze({
   optimizer: 'sgd' as OptimizerKind,
   learningRate: 0.3,
   iterations: 200,
-  description: 'tanh RNN, W_hh rescaled to spectral radius 1.5, plain SGD at learning rate 0.3 (Pascanu et al. 2013): without clipping the updates overflow',
+  description: 'tanh RNN, W_hh rescaled to spectral radius 1.5, plain SGD at learning rate 0.3: without clipping the updates overflow',
 });
 
 // ---------------------------------------------------------------------------- cell names
