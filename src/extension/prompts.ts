@@ -1,5 +1,6 @@
 // The questions the commands ask, each a QuickPick whose default is what Enter takes: the
-// first sample (airline), the cells and clip settings from the settings preselected. So a
+// study's default sample (adding; airline with the exploding setting for Compare Clipping),
+// the cells and clip settings from the settings preselected. So a
 // user (or the e2e test) pressing Enter through every prompt gets a useful study.
 import * as vscode from 'vscode';
 import type { SampleName } from '../study/samples';
