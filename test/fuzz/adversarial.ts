@@ -188,7 +188,8 @@ export function validReport(T = 6, runs = 2, iterations = 4): Report {
       schema: 'bptt-lens/run@1' as const, id: `run-${i}`, label: `rnn ${i}`,
       config: { cell: 'rnn', cellChoice: 'rnn-tanh', hiddenSize: 2, numLayers: 1, bidirectional: false, iterations, batchSize: 4, seed: 1, learningRate: 0.01, clip: { kind: 'none' } },
       timesteps: T, layers: [layer()], inputGradNorm: series(() => 0.05), loss: 0.5, globalGradNorm: 1, clippedGradNorm: 1, nonFinite: null,
-      itemized: Array.from({ length: T }, (_, s) => Array.from({ length: s + 1 }, (_, k) => 0.5 ** (s - k))),
+      // The itemized matrix is O(T²): only short runs carry one (as in real reports).
+      itemized: T <= 64 ? Array.from({ length: T }, (_, s) => Array.from({ length: s + 1 }, (_, k) => 0.5 ** (s - k))) : null,
       diagnosis, initialDiagnosis: diagnosis,
       history: {
         loss: Array.from({ length: iterations }, () => 0.5), preClipNorm: Array.from({ length: iterations }, () => 1), postClipNorm: Array.from({ length: iterations }, () => 1),
