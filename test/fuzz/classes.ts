@@ -314,4 +314,94 @@ const CAPTURES: FuzzClass = {
   },
 };
 
-export const CLASSES: FuzzClass[] = [WEIGHTS, INPUT, SPECIAL, REPORTS, SOURCES, OUT, CAPTURES];
+/** safetensors bytes from raw entries (any dtype, I64 included), for what writeSafetensors cannot write. */
+function rawSafetensors(entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const e of entries) {
+    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    offset += e.bytes.length;
+  }
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + text.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  let at = 8 + text.length;
+  for (const e of entries) {
+    out.set(e.bytes, at);
+    at += e.bytes.length;
+  }
+  return out;
+}
+
+function f32(n: number, value = 0.25): Uint8Array {
+  return new Uint8Array(new Float32Array(n).fill(value).buffer);
+}
+
+/**
+ * The captures reader (src/io/capture.ts, issue 6) where this branch has it: real capture
+ * layouts with lying shapes, metadata and lengths. Skipped (no trials) where it is absent.
+ */
+const CAPTURE_READER: FuzzClass = {
+  name: 'capture files (the captures reader)',
+  boundMs: 3000,
+  async run(dir) {
+    let reader: { readCapture(path: string): Promise<{ steps: number; batchSize: number }> } | null = null;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      reader = require(join(__dirname, '..', '..', 'src', 'io', 'capture'));
+    } catch {
+      return [];
+    }
+    const meta = (m: Record<string, string> = {}): Record<string, string> => ({
+      schema: 'bptt-lens/capture@1', module: 'RNN', nonlinearity: 'tanh', num_layers: '1', bidirectional: 'false', hidden_size: '2', input_size: '1',
+      bias: 'true', batch_first: 'true', step: '7', epoch: '', rank: '0', world_size: '1', loss: '', dtype: 'float32', dropout: '0.0', framework: 'torch 1.13.0', name: 'rnn', examples: '2 of 2', ...m,
+    });
+    const H = 2, I = 1;
+    const tensorsFor = (B: number, T: number, over: Record<string, number[]> = {}) => {
+      const shapes: Record<string, number[]> = {
+        weight_ih_l0: [H, I], weight_hh_l0: [H, H], bias_ih_l0: [H], bias_hh_l0: [H], input: [B, T, I], output: [B, T, H], grad_output: [B, T, H], ...over,
+      };
+      return Object.entries(shapes).map(([name, shape]) => ({ name, dtype: 'F32', shape, bytes: f32(shape.reduce((a, b) => a * b, 1)) }));
+    };
+    const i64 = (values: number[]) => new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
+    const cases: [string, Uint8Array, 'accept' | 'refuse' | 'either'][] = [
+      ['valid', rawSafetensors(tensorsFor(2, 3), meta()), 'accept'],
+      ['input shape lies', rawSafetensors(tensorsFor(2, 3, { input: [2, 4, 1] }), meta()), 'refuse'],
+      ['grad_output missing', rawSafetensors(tensorsFor(2, 3).filter((t) => t.name !== 'grad_output'), meta()), 'refuse'],
+      ['num_layers 10^7 with one layer of tensors', rawSafetensors(tensorsFor(2, 3), meta({ num_layers: '10000000' })), 'refuse'],
+      ['hidden_size 10^9', rawSafetensors(tensorsFor(2, 3), meta({ hidden_size: '1000000000' })), 'refuse'],
+      ['module LSTM with RNN shapes', rawSafetensors(tensorsFor(2, 3), meta({ module: 'LSTM' })), 'refuse'],
+      ['weights renamed to layer 10^7', rawSafetensors(tensorsFor(2, 3).map((t) => (t.name === 'bias_hh_l0' ? { ...t, name: 'bias_hh_l10000000' } : t)), meta()), 'refuse'],
+      ['lengths short', rawSafetensors([...tensorsFor(2, 3), { name: 'lengths', dtype: 'I64', shape: [2], bytes: i64([3, 1]) }], meta()), 'refuse'],
+      ['lengths as F32', rawSafetensors([...tensorsFor(2, 3), { name: 'lengths', dtype: 'F32', shape: [2], bytes: f32(2, 3) }], meta()), 'either'],
+      // 200,000 examples of one step with one short row: a spread over the lengths would overflow the stack.
+      ['200,000 lengths, one short', rawSafetensors([...tensorsFor(200_000, 1), { name: 'lengths', dtype: 'I64', shape: [200_000], bytes: i64([...new Array(199_999).fill(1), 0]) }], meta()), 'refuse'],
+      ['schema @2', rawSafetensors(tensorsFor(2, 3), meta({ schema: 'bptt-lens/capture@2' })), 'refuse'],
+      ['no metadata', rawSafetensors(tensorsFor(2, 3), {}), 'refuse'],
+      ['T = 0', rawSafetensors(tensorsFor(2, 0), meta()), 'refuse'],
+      ['NaN in input', rawSafetensors(tensorsFor(2, 3).map((t) => (t.name === 'input' ? { ...t, bytes: f32(6, Number.NaN) } : t)), meta()), 'either'],
+    ];
+    const out: Trial[] = [];
+    for (const [name, bytes, expect] of cases) {
+      const file = writeFile(dir, `step-${String(out.length).padStart(8, '0')}.capture.safetensors`, bytes);
+      const t = await trial(name, file, () => reader!.readCapture(file), (c) => (c.steps >= 1 && c.batchSize >= 1 ? null : 'empty capture accepted'));
+      const accepted = t.detail === 'accepted';
+      out.push({ ...t, ok: t.ok && (expect === 'either' || (expect === 'accept') === accepted) });
+    }
+    // Random damage to the valid file.
+    const rnd = prng(23);
+    const base = cases[0]![1];
+    while (out.length < 80) {
+      const bytes = base.slice();
+      const kind = Math.floor(rnd() * 3);
+      if (kind === 0) for (let k = 0; k < 1 + rnd() * 6; k++) bytes[8 + Math.floor(rnd() * (bytes.length - 8))] = Math.floor(rnd() * 256);
+      else if (kind === 1) new DataView(bytes.buffer).setBigUint64(0, BigInt(Math.floor(rnd() * 2 ** 40)), true);
+      const file = writeFile(dir, `step-${String(out.length).padStart(8, '0')}.capture.safetensors`, kind === 2 ? bytes.slice(0, Math.floor(rnd() * bytes.length)) : bytes);
+      out.push(await trial(`damage ${out.length}`, file, () => reader!.readCapture(file), () => null));
+    }
+    return out;
+  },
+};
+
+export const CLASSES: FuzzClass[] = [WEIGHTS, INPUT, SPECIAL, REPORTS, SOURCES, OUT, CAPTURES, CAPTURE_READER];

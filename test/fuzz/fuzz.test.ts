@@ -9,10 +9,14 @@ import { test } from 'node:test';
 import { CLASSES } from './classes';
 
 for (const c of CLASSES) {
-  test(`fuzz: ${c.name}`, { skip: process.platform === 'win32' ? 'FIFOs and devices' : false, timeout: 120_000 }, async () => {
+  test(`fuzz: ${c.name}`, { skip: process.platform === 'win32' ? 'FIFOs and devices' : false, timeout: 120_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'bptt-fuzz-'));
     try {
       const trials = await c.run(dir);
+      if (trials.length === 0) {
+        t.skip('the reader for this class is not on this branch');
+        return;
+      }
       const failed = trials.filter((t) => !t.ok);
       assert.deepEqual(failed.map((t) => `${t.input}: ${t.detail}`), [], `${failed.length} of ${trials.length} broke the contract`);
       const slow = trials.filter((t) => t.ms > c.boundMs);
