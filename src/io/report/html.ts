@@ -97,7 +97,7 @@ export function renderHtml(report: Report, figures: Figure[]): string {
     if (run.recommendations.length) {
       body.push('<h4>Recommendations</h4><ul class="recs">');
       for (const rec of run.recommendations) {
-        const check = checkText(rec.check, runs);
+        const check = checkText(rec.check, runs, run);
         body.push(`<li><strong>${h(rec.title)}</strong>. ${h(rec.rationale)}<br><span class="change">Change: ${h(changeText(rec.change))}</span><br>` +
           `<span class="check">${h(check ?? 'Not re-run yet: re-run the study with this change to check it.')}</span></li>`);
       }
