@@ -194,9 +194,11 @@ test('heatmap quantities: what each kind can show, and the matrix holds that ser
   assert.deepEqual(availableQuantities(lstm!, 'itemized'), []);
   const c = heatmapMatrix(lstm!, 'timestepIteration', 'gradNormC')!;
   assert.equal(c.quantity, '‖∂L/∂c_t‖');
-  assert.equal(c.values[3 * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
+  // Row 0 is the last recorded iteration (later iterations on top).
+  const lastRow = (n: number, i: number) => n - 1 - i;
+  assert.equal(c.values[lastRow(c.rows, 3) * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
   const x = heatmapMatrix(rnn!, 'timestepIteration', 'inputGradNorm')!;
-  assert.equal(x.values[2 * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
+  assert.equal(x.values[lastRow(x.rows, 2) * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
   assert.equal(heatmapMatrix(rnn!, 'timestepIteration', 'gradNormC'), null, 'an RNN has no cell state');
   assert.equal(heatmapMatrix(rnn!, 'timestepLayer', 'inputGradNorm'), null, 'the input gradient is not per layer');
 });
@@ -207,7 +209,8 @@ test('the 1000 x 500 heatmap matrix has one row per recorded iteration', () => {
   const m = heatmapMatrix(big, 'timestepIteration')!;
   assert.equal(m.rows, 500);
   assert.equal(m.cols, 1000);
-  assert.equal(m.values[499 * 1000 + 999], big.history.recorded[499]!.layers[0]!.gradNormH[999]);
+  assert.equal(m.values[0 * 1000 + 999], big.history.recorded[499]!.layers[0]!.gradNormH[999], 'the last iteration is the top row');
+  assert.equal(m.values[499 * 1000 + 3], big.history.recorded[0]!.layers[0]!.gradNormH[3], 'iteration 0 is the bottom row');
 });
 
 test('seriesSummary names extremes and counts non-finite values', () => {
