@@ -39,6 +39,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
    */
   private readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
+  /** The running study's finished runs (shown in the panel as they come), while runAndShow waits. */
+  private live: Report | null = null;
+  private liveWanted = false;
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();
   private revealedSideBar = false;
@@ -53,6 +56,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.workers = new WorkerPool({ workerPath, size: Math.max(1, defaultPoolSize() - 1) });
     this.runner = new StudyRunner(this.workers, this.output, {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
+      partial: (report) => this.showLive(report),
       idle: () => this.setBusy(null),
     });
     this.tree = new RunsTreeProvider(this.store, readReportFile, () => findSavedReports(this.reportDirs()));
@@ -86,7 +90,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
     if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
     const current = this.store.current();
     if (view === 'report') {
-      out.push(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
+      if (this.live) out.push({ type: 'report', report: this.live });
+      else out.push(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
     } else {
       const run = this.store.selectedRun();
       out.push(current && run ? { type: 'run', run, study: current.report.study } : { type: 'clear' });
@@ -174,15 +179,50 @@ export class Lens implements vscode.Disposable, WebviewHost {
     return loadSample(name, { seed: settings.seed, ...(settings.sequenceLength > 0 ? { steps: settings.sequenceLength } : {}) });
   }
 
-  /** Plans and runs a study, then shows it; a cancel or a failure leaves the views as they were. */
+  /** Runs finish one by one: the panel shows each as it comes (opened on the first one). */
+  private showLive(report: Report): void {
+    if (!this.liveWanted) return;
+    this.live = report;
+    if (!ReportPanel.current) this.showPanel(true);
+    ReportPanel.current?.post({ type: 'report', report });
+    ReportPanel.current?.setTitle(`${panelTitle(report)} (running)`);
+  }
+
+  /**
+   * Plans and runs a study, then shows it. A cancel keeps the finished runs as a partial study
+   * (marked partial, savable); a failure leaves the views as they were.
+   */
   private async runAndShow(spec: StudySpec, title: string): Promise<Report | undefined> {
     if (this.refusedWhileBusy()) return undefined;
-    const outcome = await this.runner.run(spec, title);
+    this.liveWanted = true;
+    let outcome;
+    try {
+      outcome = await this.runner.run(spec, title);
+    } finally {
+      this.liveWanted = false;
+      this.live = null;
+    }
     if (outcome.kind === 'cancelled') {
-      vscode.window.setStatusBarMessage('BPTT Lens: study cancelled', 4000);
+      const what = `Cancelled after ${outcome.done} of ${outcome.total} runs`;
+      if (outcome.partial) {
+        const key = this.store.add(outcome.partial);
+        this.datasets.set(key, spec.dataset);
+        this.showPanel(true);
+        void vscode.window.showInformationMessage(`BPTT Lens: ${what}. The finished runs are kept as a partial study.`, 'Save Partial Report').then((choice) => {
+          if (choice) void this.saveReport();
+        });
+        return outcome.partial;
+      }
+      // Nothing finished: the panel goes back to what it showed before.
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
+      if (current) ReportPanel.current?.setTitle(panelTitle(current.report));
+      void vscode.window.showInformationMessage(`BPTT Lens: ${what}.`);
       return undefined;
     }
     if (outcome.kind === 'failed') {
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
       ReportPanel.current?.post({ type: 'error', message: `${title} failed: ${outcome.error.message}` });
       void vscode.window.showErrorMessage(`BPTT Lens: ${title} failed: ${outcome.error.message}`, 'Show Log').then((c) => {
         if (c) this.output.show(true);
