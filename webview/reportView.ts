@@ -160,6 +160,7 @@ export class ReportView implements View {
       el('header', { class: 'report-header' }, [
         el('h1', {}, [el('span', { text: s.name }), partial ? el('span', { class: 'tag tag-partial', text: `partial: ${partial.done} of ${partial.total} runs` }) : null]),
         el('p', { class: 'meta', text: meta }),
+        s.task ? el('p', { class: 'meta', text: `Task: ${s.task}` }) : null,
       ]),
       el('section', { class: 'summary-block', attrs: { 'aria-label': 'Summary' } }, [
         partial ? el('p', { class: 'partial-note', attrs: { role: 'note' }, text: partialText(partial) }) : null,

@@ -3,8 +3,9 @@
 // validated messages); everything that changes state happens here.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { isInputError } from '../io/errors';
-import { SEQUENCE_EXTENSIONS } from '../io/sequences';
+import { isInputError, type InputError } from '../io/errors';
+import { DEFAULT_HEAD_ROWS, isSizeLimitError, type FileReadOptions } from '../io/sequenceHead';
+import { isMissingValuesError, SEQUENCE_EXTENSIONS, type MissingPolicy } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
 import { isSampleName, loadSample, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
@@ -323,21 +324,74 @@ export class Lens implements vscode.Disposable, WebviewHost {
       if (!picked) return;
       targetColumn = picked.position;
     }
-    let dataset: Dataset;
-    try {
-      const reading = this.workers.readSequenceFile(file, {
-        ...(targetColumn !== undefined ? { targetColumn } : {}),
-        ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
-      });
-      vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
-      dataset = await reading;
-    } catch (e) {
-      // InputError's message names the file, the line and what was expected.
-      const message = isInputError(e) ? e.message : `${file}: ${(e as Error).message}`;
-      void vscode.window.showErrorMessage(`BPTT Lens: ${message}`);
+    let options: FileReadOptions = {
+      ...(targetColumn !== undefined ? { targetColumn } : {}),
+      ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
+    };
+    let dataset: Dataset | undefined;
+    // At most three reads: as is, then with the user's choice for missing values and/or the head of a big file.
+    for (let attempt = 0; attempt < 3 && !dataset; attempt++) {
+      try {
+        const reading = this.workers.readSequenceFile(file, options);
+        vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
+        dataset = await reading;
+      } catch (e) {
+        if (isMissingValuesError(e) && !options.missing) {
+          const missing = await this.pickMissing(name, e);
+          if (!missing) return;
+          options = { ...options, missing };
+          continue;
+        }
+        if (isSizeLimitError(e) && options.firstRows === undefined) {
+          const read = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
+          const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, read);
+          if (choice !== read) return;
+          options = { ...options, firstRows: DEFAULT_HEAD_ROWS };
+          continue;
+        }
+        this.showReadError(e, file);
+        return;
+      }
+    }
+    if (!dataset) return;
+    await this.runAndShow(buildStudySpec(dataset, settings, { kind: 'diagnosis', cells: settings.cells }), `Diagnose ${name}`);
+  }
+
+  /** Missing cells in a file: interpolate them or drop the windows that hold one (or give up). */
+  private async pickMissing(name: string, e: InputError): Promise<MissingPolicy | undefined> {
+    const count = /missing values: (\d+)/.exec(e.detail)?.[1] ?? 'some';
+    type Item = vscode.QuickPickItem & { policy: MissingPolicy };
+    const items: Item[] = [
+      { label: 'Interpolate the gaps', description: 'linear between the neighbouring values (the ends take the nearest value)', policy: 'interpolate' },
+      { label: 'Drop the windows that contain a gap', description: 'fewer examples, only observed values', policy: 'drop' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `BPTT Lens: ${plainLabel(name)} has ${count} missing cell${count === '1' ? '' : 's'} (empty, NA, n/a, NaN, null or -)`,
+      placeHolder: 'What should the diagnosis do with them? The report says how many.',
+      ignoreFocusOut: true,
+    });
+    return picked?.policy;
+  }
+
+  /** The whole message in the notification, with "Open at line N" when it names a line. */
+  private showReadError(e: unknown, file: string): void {
+    if (!isInputError(e)) {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${path.basename(file)}: ${(e as Error).message}`);
       return;
     }
-    await this.runAndShow(buildStudySpec(dataset, settings, { kind: 'diagnosis', cells: settings.cells }), `Diagnose ${name}`);
+    const action = e.line !== null ? `Open at Line ${e.line}` : 'Open File';
+    this.output.appendLine(`could not read ${e.message}`);
+    void vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, action).then(async (choice) => {
+      if (choice !== action) return;
+      try {
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(e.file));
+        const line = Math.max(0, Math.min(doc.lineCount - 1, (e.line ?? 1) - 1));
+        const range = doc.lineAt(line).range;
+        await vscode.window.showTextDocument(doc, { selection: range, preview: false });
+      } catch (err) {
+        void vscode.window.showErrorMessage(`BPTT Lens: cannot open ${path.basename(e.file)}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** Re-runs a run with one of its recommendations applied; the result joins the same report. */
@@ -511,6 +565,12 @@ export class Lens implements vscode.Disposable, WebviewHost {
 function panelTitle(report: Report): string {
   const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
+}
+
+/** An InputError as one line naming the file by its base name (the notification shows it whole). */
+function shortMessage(e: InputError): string {
+  const name = path.basename(e.file);
+  return e.line === null ? `${name}: ${e.detail}` : `${name}:${e.line}: ${e.detail}`;
 }
 
 function uniqueId(report: Report, base: string): string {
