@@ -20,7 +20,7 @@ import { ReportStore } from './store';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
-import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
+import { HeatmapEditor, HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 import { defaultPoolSize, WorkerPool } from '../worker/pool';
 
 const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
@@ -90,6 +90,11 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const out: HostToWebview[] = [];
     if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
     const current = this.store.current();
+    if (view === 'heatmapEditor') {
+      const m = HeatmapEditor.message;
+      out.push(m ?? { type: 'clear' });
+      return out.filter((x) => x.type !== 'busy');
+    }
     if (view === 'report') {
       if (this.live) out.push({ type: 'report', report: this.live });
       else out.push(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
@@ -116,10 +121,21 @@ export class Lens implements vscode.Disposable, WebviewHost {
       case 'applyRecommendation':
         void this.applyRecommendation(message.runId, message.index);
         break;
+      case 'openHeatmap':
+        this.openHeatmap(message.runId, message.kind, message.quantity);
+        break;
       case 'perf':
         this.output.appendLine(`${view} webview: ${message.name} ${message.ms.toFixed(1)} ms`);
         break;
     }
+  }
+
+  /** A heatmap of the current study full size in an editor tab. */
+  private openHeatmap(runId: string, kind: string, quantity: string): void {
+    const current = this.store.current();
+    const run = current?.report.runs.find((r) => r.id === runId);
+    if (!current || !run) return;
+    HeatmapEditor.show(this, `Heatmap: ${plainLabel(run.label, 60)}`, { type: 'run', run, study: current.report.study, heatmap: { kind, quantity } });
   }
 
   private postToViews(report: HostToWebview | null, heatmaps: HostToWebview | null): void {
@@ -558,6 +574,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   dispose(): void {
     ReportPanel.current?.dispose();
+    HeatmapEditor.close();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
