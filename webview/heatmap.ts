@@ -103,8 +103,8 @@ export class HeatmapCanvas {
     // Room left below the plot's top for the plot, the legend and the readout, in this view's height.
     const top = this.root.isConnected ? this.root.getBoundingClientRect().top + window.scrollY : 150;
     const below = MARGIN_.top + MARGIN_.bottom + LEGEND_HEIGHT + (MARGIN_ === NARROW_MARGIN ? LEGEND_LABEL : 0) + 56;
-    const maxH = Math.max(120, Math.min(this.expand ? 900 : 560, window.innerHeight - top - below));
-    const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(120, Math.min(maxH, m.rows * 24));
+    const maxH = Math.max(90, Math.min(this.expand ? 900 : 560, window.innerHeight - top - below));
+    const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(90, Math.min(maxH, m.rows * 24));
     this.cssWidth = w;
     this.cssHeight = plotH + MARGIN_.top + MARGIN_.bottom;
     this.rect = { left: MARGIN_.left, top: MARGIN_.top, width: plotW, height: plotH };

@@ -332,7 +332,10 @@ export class ReportView implements View {
     const selected = id === null ? -1 : this.loss.ids.indexOf(id);
     const i = hovered ?? (selected >= 0 ? selected : null);
     const highContrast = this.app.theme().kind.startsWith('high-contrast');
-    emphasize(this.loss.chart, this.loss.colors, i, highContrast ? 0.45 : 0.18);
+    // Pointing at a curve fades the others far; a selection in a small study only a little
+    // (three curves are readable together; twenty are not).
+    const few = this.loss.ids.length <= 6 && hovered === null;
+    emphasize(this.loss.chart, this.loss.colors, i, few ? 0.7 : highContrast ? 0.45 : 0.18);
   }
 
   // ---------------------------------------------------------------- charts

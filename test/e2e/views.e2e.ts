@@ -65,6 +65,7 @@ async function openSaved(vs: Session, folder: string, runs: number): Promise<Fra
   const frame = await vs.webviewFrame('report', 60_000);
   await waitForCharts(frame, runs);
   await frame.evaluate(() => window.scrollTo(0, 0));
+  await vs.page.mouse.move(8, 990); // no hover tooltip in the pictures
   await vs.page.waitForTimeout(500);
   return frame;
 }
@@ -128,7 +129,9 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
 
       // 3. 20 runs: the first chart still on screen.
       const twentyFrame = await openSaved(vs, '2026-11-27-twenty-runs', 20);
-      assertInView(await firstChart(twentyFrame), '20 runs');
+      const twentyAt = await firstChart(twentyFrame);
+      assertInView(twentyAt, '20 runs');
+      await vs.screenshot('views-twenty-runs');
 
       // 4. The gate comparison (19 configurations).
       await openSaved(vs, '2026-11-27-gate-comparison', 19);
@@ -139,6 +142,7 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       await vs.acceptPrompts();
       const clip = await vs.webviewFrame('report', 90_000);
       await clip.waitForFunction(() => !!document.querySelector('#multiples-clip canvas') && document.title !== '', undefined, { timeout: 120_000 });
+      await vs.page.mouse.move(8, 990);
       await vs.page.waitForTimeout(800);
       await vs.screenshot('views-clipping');
       await clip.evaluate(() => document.querySelector('#h-clip')?.scrollIntoView({ block: 'start' }));
@@ -154,10 +158,11 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       assert.match(message, /weather\.csv:3: column "temp_c": expected a number, found 'x7'/, message);
       const action = toast.locator('.monaco-button', { hasText: 'Open at Line 3' });
       assert.ok(await action.isVisible(), 'the notification offers Open at Line 3');
+      await vs.page.waitForTimeout(800); // the toast slides in
       await vs.screenshot('views-error-action');
       await action.click();
       await vs.page.locator('.statusbar-item', { hasText: /Ln 3, Col/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
-      console.log(`# ${theme}: first chart at ${three.top}..${three.bottom} of ${three.height} px (3 runs); heatmap readout: ${readout}; error: ${message.slice(0, 160)}`);
+      console.log(`# ${theme}: first chart at ${three.top}..${three.bottom} of ${three.height} px (3 runs), ${twentyAt.top}..${twentyAt.bottom} (20 runs); heatmap readout: ${readout}; error: ${message.slice(0, 160)}`);
     } finally {
       await vs.close();
     }
