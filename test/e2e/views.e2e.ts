@@ -98,8 +98,12 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       },
     });
     try {
-      // 1. The default diagnosis (3 runs): charts first.
-      await vs.runCommand('BPTT Lens: Run Diagnosis');
+      // 1. The default diagnosis (3 runs): charts first. The palette may not list the command
+      // yet while a loaded machine is still starting the extension host: one more try.
+      await vs.runCommand('BPTT Lens: Run Diagnosis').catch(async () => {
+        await vs.page.waitForTimeout(3000);
+        await vs.runCommand('BPTT Lens: Run Diagnosis');
+      });
       await vs.acceptPrompts();
       const report = await vs.webviewFrame('report', 90_000);
       await waitForCharts(report, 3);
