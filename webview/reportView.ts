@@ -158,7 +158,7 @@ export class ReportView implements View {
     const clipping = anyClipping(r.runs);
     this.content.append(
       el('header', { class: 'report-header' }, [
-        el('h1', {}, [el('span', { text: s.name }), partial ? el('span', { class: 'tag tag-partial', text: `partial: ${partial.done} of ${partial.total} runs` }) : null]),
+        el('h1', {}, [el('span', { text: s.name }), partial ? el('span', { class: 'tag tag-partial', text: `${partial.running ? 'running' : 'partial'}: ${partial.done} of ${partial.total} runs` }) : null]),
         el('p', { class: 'meta', text: meta }),
         s.task ? el('p', { class: 'meta', text: `Task: ${s.task}` }) : null,
       ]),
@@ -247,7 +247,8 @@ export class ReportView implements View {
       lossLog,
       smooth,
       el('span', { class: 'spacer' }),
-      save,
+      // A running study is not in the store yet: there is nothing of it to save until it ends or is cancelled.
+      partialOf(this.report!.study)?.running ? null : save,
     ]);
   }
 

@@ -36,9 +36,10 @@ export class PartialStudy {
   /**
    * The finished runs as a report: planned order first, then any others (check runs) in the
    * order they finished; each with its recommendations, as the whole study would give them.
-   * `total` is how many runs the study has in all (it grows when re-runs are added).
+   * `total` is how many runs the study has in all (it grows when re-runs are added);
+   * `running`: the live view while the study goes on (else the study was cancelled).
    */
-  report(total = this.plannedCount): Report {
+  report(total = this.plannedCount, running = false): Report {
     const rank = (id: string) => {
       const i = this.order.indexOf(id);
       return i < 0 ? this.order.length : i;
@@ -63,7 +64,7 @@ export class PartialStudy {
         task: this.spec.dataset.task,
         createdAt: this.createdAt,
         thresholds,
-        partial: { done: runs.length, total: Math.max(total, runs.length) },
+        partial: { done: runs.length, total: Math.max(total, runs.length), ...(running ? { running: true } : {}) },
       } as Report['study'],
       runs,
     };

@@ -73,7 +73,7 @@ export class StudyRunner implements vscode.Disposable {
             this.sink.busy(`${title}: ${overall.done}/${overall.total} runs done`, fraction);
           }, (run) => {
             partial.add(run);
-            this.sink.partial?.(partial.report(Math.max(overall.total, partial.planned)));
+            this.sink.partial?.(partial.report(Math.max(overall.total, partial.planned), true));
           });
           progress.report({ message: 'starting workers…' });
           return runStudy(spec, { signal: abort.signal, executor, onProgress: onStudyProgress });

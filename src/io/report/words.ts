@@ -181,14 +181,18 @@ export function anyClipping(runs: readonly ReportRun[]): boolean {
 export interface PartialInfo {
   done: number;
   total: number;
+  /** Still running (the panel's live view), rather than cancelled. */
+  running?: boolean;
 }
 
 export function partialOf(study: object): PartialInfo | null {
   const p = (study as { partial?: unknown }).partial as { done?: unknown; total?: unknown } | undefined;
   if (!p || typeof p !== 'object' || typeof p.done !== 'number' || typeof p.total !== 'number') return null;
-  return { done: p.done, total: p.total };
+  return { done: p.done, total: p.total, ...((p as { running?: unknown }).running === true ? { running: true } : {}) };
 }
 
 export function partialText(p: PartialInfo): string {
-  return `Partial study: cancelled after ${p.done} of ${p.total} runs; these are the runs that finished.`;
+  return p.running
+    ? `Running: ${p.done} of ${p.total} runs finished so far; the others appear as they finish.`
+    : `Partial study: cancelled after ${p.done} of ${p.total} runs; these are the runs that finished.`;
 }
