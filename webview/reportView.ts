@@ -269,7 +269,8 @@ export class ReportView implements View {
       this.select(c.id, false);
     });
     const verdict = c.verdict ?? 'not diagnosed';
-    const finalLoss = c.facts.find((f) => f.name === 'final loss')?.value ?? '—';
+    // The run record's loss (the probe batch after training): the number the summary, the CLI and the checks use.
+    const finalLoss = typeof run.loss === 'number' ? fmtNum(run.loss, 4) : (c.facts.find((f) => f.name === 'final loss')?.value ?? '—');
     const summary = el('summary', { class: 'run-summary' }, [
       this.swatch(run),
       pick,

@@ -254,6 +254,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
       if (outcome.partial) {
         const key = this.store.add(outcome.partial);
         this.datasets.set(key, spec.dataset);
+        this.revealSideBarOnce();
         this.showPanel(true);
         void vscode.window.showInformationMessage(`BPTT Lens: ${what}. The finished runs are kept as a partial study.`, 'Save Partial Report').then((choice) => {
           if (choice) void this.saveReport();

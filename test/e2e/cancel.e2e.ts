@@ -57,6 +57,7 @@ test('runs appear as they finish; Cancel keeps them as a partial study (dark)', 
     const text = await after.evaluate(() => document.body.innerText);
     assert.match(text, new RegExp(`partial: ${n} of 19 runs`));
     assert.match(text, new RegExp(`cancelled after ${n} of 19 runs`));
+    await vs.runCommand('BPTT Lens: Focus on Heatmaps View'); // the BPTT Lens side bar, Runs tree on top
     await vs.page.locator('.monaco-list-row', { hasText: `partial ${n}/19` }).first().waitFor({ state: 'visible', timeout: 10_000 });
     await vs.page.waitForTimeout(500);
     await vs.screenshot('cancel-partial');
