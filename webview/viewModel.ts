@@ -3,8 +3,9 @@
 import type { LayerRecord } from '../src/engine/types';
 import type { Recommendation, ReportRun, RunConfig, Verdict } from '../src/study/types';
 import { throughTime, throughTimeAtInit } from '../src/io/report/throughTime';
+import { changeWords, checkSentence, finalLoss, lossText } from '../src/study/format';
 import { formatExp } from './scales';
-import { lastFinite, nonFiniteIndices, type MaybeNum } from './series';
+import { nonFiniteIndices, type MaybeNum } from './series';
 
 /** The top layer's forward direction: what the per-timestep charts and heatmaps show. */
 export function topLayer(layers: readonly LayerRecord[]): LayerRecord | null {
@@ -88,17 +89,18 @@ export function horizonHeading(vanishEpsilon: number | undefined): string {
 export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const d = run.diagnosis;
   const h = run.history;
-  const finalLoss = lastFinite(h.loss as MaybeNum[]);
+  // One final loss everywhere: the probe-batch loss after training (src/study/format.ts).
+  const loss = finalLoss(run);
   const facts = [
     { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
     { name: horizonHeading(vanishEpsilon), value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
-    { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
+    { name: 'final loss', value: lossText(loss) },
     { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
     { name: 'clipping', value: clipDescription(run) },
   ];
   if (run.seedSpread) {
     const s = run.seedSpread.finalLoss;
-    facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${fmtNum(s.min)} … ${fmtNum(s.median)} … ${fmtNum(s.max)}` });
+    facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${lossText(s.min)} … ${lossText(s.median)} … ${lossText(s.max)}` });
   }
   const notes: string[] = [];
   if (run.nonFinite) {
@@ -121,23 +123,15 @@ export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
     facts,
     evidence: d?.evidence ?? [],
     notes,
-    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run, finalLoss)),
+    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run)),
   };
 }
 
-function recommendationModel(r: Recommendation, index: number, run: ReportRun, finalLoss: number | null): RecommendationModel {
+function recommendationModel(r: Recommendation, index: number, run: ReportRun): RecommendationModel {
   const c = r.check ?? null;
-  let check: string | null = null;
-  if (c) {
-    // Before -> after, so the reader sees whether the change helped.
-    const d = run.diagnosis;
-    const parts = [`verdict ${d ? `${d.verdict} → ` : ''}${c.verdict}`];
-    if (c.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmtNum(d.decayPerStep, 3)} → ` : ''}${fmtNum(c.decayPerStep, 3)}`);
-    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon, run.timesteps)} → ` : ''}${horizonText(c.horizon, run.timesteps)}`);
-    parts.push(`final loss ${finalLoss !== null ? `${fmtNum(finalLoss, 3)} → ` : ''}${fmtNum(c.finalLoss, 3)}`);
-    check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
-  }
-  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
+  // The same before → after sentence as report.md/html and the CLI (src/study/format.ts).
+  const check = c ? checkSentence(run, c, []) : null;
+  return { index, title: r.title, rationale: r.rationale, change: changeWords(r.change as Record<string, unknown>), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
 }
 
 /** A horizon in steps; null means the profile never fell that far within the T steps. */

@@ -8,16 +8,19 @@ import { isInputError, type InputError } from '../io/errors';
 import { DEFAULT_HEAD_ROWS, isSizeLimitError, type FileReadOptions } from '../io/sequenceHead';
 import { isMissingValuesError, SEQUENCE_EXTENSIONS, type MissingPolicy } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
-import { isSampleName, loadSample, type SampleName } from '../study/samples';
+import { isSampleName, loadSample, SAMPLES, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
 import type { Dataset, Report, ReportRun, RunConfig, StudyKind } from '../study/types';
-import { pickCells, pickClips, pickData, pickFile, pickTargetColumn } from './prompts';
+import { OPTION_LIMITS } from '../study/options';
+import { isWindowedSeries, suggestWindow, targetSeries } from '../study/window';
+import { pickCells, pickClips, pickData, pickFile, pickTargetColumn, pickWindow } from './prompts';
 import { findSavedReports, saveReportFolder } from './reportFiles';
 import { chooseSaveTarget, resolveReportDir } from './reportPaths';
 import { RunsTreeProvider } from './runsTree';
 import { readSettings, type LensSettings } from './settings';
 import type { RunStats } from './stallProbe';
 import { ReportStore } from './store';
+import { checkOf } from '../study/study';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
@@ -223,7 +226,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   private async loadSampleData(name: SampleName, settings: LensSettings): Promise<Dataset> {
-    return loadSample(name, { seed: settings.seed, ...(settings.sequenceLength > 0 ? { steps: settings.sequenceLength } : {}) });
+    return loadSample(name, { seed: settings.seed, ...(settings.length > 0 ? { steps: settings.length } : {}) });
   }
 
   /** Runs finish one by one: the panel shows each as it comes (opened on the first one). */
@@ -317,9 +320,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async runDiagnosis(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Run Diagnosis', 1, 2, true);
+    const data = await pickData('Run Diagnosis', 1, 2, 'diagnosis');
     if (!data) return;
-    if (data.kind === 'file') return this.diagnoseFile();
+    if (data.kind === 'file') return this.fileStudy('diagnosis', 'Run Diagnosis', undefined);
     const cells = await pickCells('Run Diagnosis', 2, 2, settings);
     if (!cells) return;
     await this.runSampleStudy('diagnosis', 'Run Diagnosis', data.name, { kind: 'diagnosis', cells }, settings);
@@ -328,8 +331,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async compareClipping(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Compare Clipping Thresholds', 1, 2, false);
-    if (!data || data.kind !== 'sample') return;
+    const data = await pickData('Compare Clipping Thresholds', 1, 2, 'clipping');
+    if (!data) return;
+    if (data.kind === 'file') return this.fileStudy('clipping', 'Compare Clipping Thresholds', undefined);
     const clips = await pickClips('Compare Clipping Thresholds', 2, 2, settings);
     if (!clips) return;
     await this.runSampleStudy('clipping', 'Compare Clipping Thresholds', data.name, { kind: 'clipping', clips }, settings);
@@ -338,17 +342,27 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async compareGates(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Compare Gate Choices', 1, 1, false);
-    if (!data || data.kind !== 'sample') return;
+    const data = await pickData('Compare Gate Choices', 1, 1, 'gates');
+    if (!data) return;
+    if (data.kind === 'file') return this.fileStudy('gates', 'Compare Gate Choices', undefined);
     await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates' }, settings);
   }
 
   /** From the explorer / editor context menu (uri), the active editor, or a file dialog. */
   async diagnoseFile(arg?: unknown): Promise<void> {
+    return this.fileStudy('diagnosis', 'Diagnose', arg);
+  }
+
+  /**
+   * A study on the user's own file: the file (argument, active editor or dialog), the target
+   * column when a CSV has several, the window T with a suggestion computed from the series,
+   * then (Compare Clipping) the clip settings. Every read runs in a worker.
+   */
+  private async fileStudy(kind: StudyKind, command: string, arg: unknown): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     let uri = arg instanceof vscode.Uri ? arg : undefined;
-    if (!uri) {
+    if (!uri && kind === 'diagnosis') {
       const active = vscode.window.activeTextEditor?.document.uri;
       const ext = path.extname(active?.fsPath ?? '').toLowerCase();
       if (active && active.scheme === 'file' && (SEQUENCE_EXTENSIONS as readonly string[]).includes(ext)) uri = active;
@@ -371,37 +385,58 @@ export class Lens implements vscode.Disposable, WebviewHost {
       if (!picked) return;
       targetColumn = picked.position;
     }
-    let options: FileReadOptions = {
-      ...(targetColumn !== undefined ? { targetColumn } : {}),
-      ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
-    };
-    let dataset: Dataset | undefined;
-    // At most three reads: as is, then with the user's choice for missing values and/or the head of a big file.
-    for (let attempt = 0; attempt < 3 && !dataset; attempt++) {
-      try {
-        const reading = this.workers.readSequenceFile(file, options);
-        vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
-        dataset = await reading;
-      } catch (e) {
-        if (isMissingValuesError(e) && !options.missing) {
-          const missing = await this.pickMissing(name, e);
-          if (!missing) return;
-          options = { ...options, missing };
-          continue;
+    const target = targetColumn !== undefined ? { targetColumn } : {};
+    // The user's answers about missing values and a file over the size limit: asked once, kept for the second read.
+    let answers: FileReadOptions = {};
+    const read = async (options: { window?: number }): Promise<Dataset | undefined> => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const reading = this.workers.readSequenceFile(file, { ...target, ...answers, ...options });
+          vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
+          return await reading;
+        } catch (e) {
+          if (isMissingValuesError(e) && !answers.missing) {
+            const missing = await this.pickMissing(name, e);
+            if (!missing) return undefined;
+            answers = { ...answers, missing };
+            continue;
+          }
+          if (isSizeLimitError(e) && answers.firstRows === undefined) {
+            const head = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
+            const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, head);
+            if (choice !== head) return undefined;
+            answers = { ...answers, firstRows: DEFAULT_HEAD_ROWS };
+            continue;
+          }
+          // The whole message (file, line, what was expected), with "Open at Line N".
+          this.showReadError(e, file);
+          return undefined;
         }
-        if (isSizeLimitError(e) && options.firstRows === undefined) {
-          const read = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
-          const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, read);
-          if (choice !== read) return;
-          options = { ...options, firstRows: DEFAULT_HEAD_ROWS };
-          continue;
-        }
-        this.showReadError(e, file);
-        return;
       }
+      return undefined;
+    };
+    // The window: asked for a series, with a suggestion from its autocorrelation (read once at T = 1).
+    const series = await read({ window: 1 });
+    if (!series) return;
+    let window: number | undefined;
+    if (isWindowedSeries(series)) {
+      const suggestion = suggestWindow(targetSeries(series), { maxWindow: OPTION_LIMITS.length.max, fallback: SAMPLES.airline.defaults.steps });
+      const prefilled = settings.length > 0
+        ? { ...suggestion, window: Math.min(settings.length, Math.max(1, series.count - 1)), reason: `bpttLens.sequenceLength is ${settings.length}; the series itself suggests ${suggestion.window}: ${suggestion.reason}` }
+        : suggestion;
+      window = await pickWindow(name, prefilled, series.count + 1, OPTION_LIMITS.length.max);
+      if (window === undefined) return;
+      this.output.appendLine(`${name}: window T = ${window} (suggested ${suggestion.window}: ${suggestion.reason})`);
     }
+    const dataset = window === undefined ? series : await read({ window });
     if (!dataset) return;
-    await this.runAndShow(buildStudySpec(dataset, settings, { kind: 'diagnosis', cells: settings.cells }), `Diagnose ${name}`);
+    const picks: StudyPicks = { kind };
+    if (kind === 'clipping') {
+      const clips = await pickClips(command, 2, 2, settings);
+      if (!clips) return;
+      picks.clips = clips;
+    }
+    await this.runAndShow(buildStudySpec(dataset, settings, picks), kind === 'diagnosis' ? `Diagnose ${name}` : `${command} on ${name}`);
   }
 
   /** Missing cells in a file: interpolate them or drop the windows that hold one (or give up). */
@@ -507,7 +542,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
-      i === index ? { ...r, check: { runId: checked.id, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss } } : r,
+      i === index ? { ...r, check: checkOf(checked) } : r,
     );
     const report: Report = {
       ...current.report,

@@ -2,6 +2,7 @@
 // studies (this session's and saved ones) -> runs with a verdict icon, ρ and horizon, and
 // the evidence as tooltip. runsTree.ts only maps these items onto vscode.TreeItem.
 import { partialOf, partialText } from '../io/report/words';
+import { finalLoss, lossText } from '../study/format';
 import type { Report, ReportRun, Verdict } from '../study/types';
 
 export interface IconSpec {
@@ -74,8 +75,7 @@ export function runTooltip(run: ReportRun): string[] {
     lines.push(d.horizon === null ? `horizon: the gradient never fell below ε within ${run.timesteps} steps` : `horizon = ${d.horizon} of ${run.timesteps} steps`);
     for (const e of d.evidence) lines.push(`• ${e}`);
   }
-  const losses = run.history?.loss ?? [];
-  if (losses.length > 0) lines.push(`final training loss ${formatNumber(losses[losses.length - 1])}`);
+  lines.push(`final loss ${lossText(finalLoss(run))} (on the probe batch after training)`);
   if (run.nonFinite) lines.push(`non-finite ${run.nonFinite.quantity}${run.nonFinite.t === null ? '' : ` at t = ${run.nonFinite.t}`}`);
   const rec = run.recommendations?.[0];
   if (rec) lines.push(`Recommendation: ${rec.title}`);

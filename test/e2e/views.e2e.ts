@@ -1,7 +1,7 @@
 // End to end, in each theme (dark, light, high contrast), at 1600 x 1000:
 //   - the layout rule: the first gradient chart of the report panel is on screen without
-//     scrolling, for the default 3-run diagnosis and for a 20-run study;
-//   - screenshots of the default diagnosis, the 19-run gate comparison, the clipping
+//     scrolling, for the default diagnosis and for a 20-run study;
+//   - screenshots of the default diagnosis, the gate comparison (17 runs), the clipping
 //     comparison, a heatmap opened in the editor, and a file error with its "Open at Line" action
 //     (which is clicked: the editor must land on that line).
 import assert from 'node:assert/strict';
@@ -17,15 +17,18 @@ import { canvasInk, openVsCode, type Session, type Theme } from './harness';
 
 type State = { verdicts: string[]; chartsDrawn: number };
 
-async function waitForCharts(frame: Frame, runs: number): Promise<void> {
+/** Waits for a finished (not running) report with `runs` runs (any number when null); returns how many. */
+async function waitForCharts(frame: Frame, runs: number | null): Promise<number> {
   await frame.waitForFunction(
     (n) => {
       const s = (window as unknown as { __bpttLensState?: State }).__bpttLensState;
-      return !!s && s.verdicts.length === n && s.chartsDrawn > 0;
+      const running = /running: \d+ of \d+ runs/.test(document.querySelector('.report-header')?.textContent ?? '');
+      return !!s && !running && (n === null ? s.verdicts.length > 0 : s.verdicts.length === n) && s.chartsDrawn > 0;
     },
     runs,
     { timeout: 120_000 },
   );
+  return frame.evaluate(() => (window as unknown as { __bpttLensState: State }).__bpttLensState.verdicts.length);
 }
 
 /** Where the first gradient chart sits in the panel's own viewport (the webview frame). */
@@ -46,7 +49,7 @@ async function study(spec: StudySpec): Promise<Report> {
   return runStudy(spec);
 }
 
-/** Saved reports made before VS Code starts: a 20-run study (10 cells x 2 clips) and the 19-run gate comparison. */
+/** Saved reports made before VS Code starts: a 20-run study (10 cells x 2 clips) and the gate comparison. */
 async function savedReports(): Promise<{ twenty: Report; gates: Report }> {
   const dataset = loadSample('airline', { seed: 1 });
   const base = defaultRunConfig(dataset, { iterations: 40 });
@@ -98,7 +101,7 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       },
     });
     try {
-      // 1. The default diagnosis (3 runs): charts first. The palette may not list the command
+      // 1. The default diagnosis: charts first. The palette may not list the command
       // yet while a loaded machine is still starting the extension host: one more try.
       await vs.runCommand('BPTT Lens: Run Diagnosis').catch(async () => {
         await vs.page.waitForTimeout(3000);
@@ -106,10 +109,10 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       });
       await vs.acceptPrompts();
       const report = await vs.webviewFrame('report', 90_000);
-      await waitForCharts(report, 3);
+      const defaultRuns = await waitForCharts(report, null);
       await vs.page.waitForTimeout(800);
       const three = await firstChart(report);
-      assertInView(three, '3 runs');
+      assertInView(three, `${defaultRuns} runs (default diagnosis)`);
       const ink = await canvasInk(report);
       assert.ok(ink.filter((n) => n > 500).length >= 3, `charts have ink: ${ink.join(', ')}`);
       await vs.screenshot('views-default-diagnosis');
@@ -137,15 +140,19 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       assertInView(twentyAt, '20 runs');
       await vs.screenshot('views-twenty-runs');
 
-      // 4. The gate comparison (19 configurations).
-      await openSaved(vs, '2026-11-27-gate-comparison', 19);
+      // 4. The gate comparison.
+      await openSaved(vs, '2026-11-27-gate-comparison', gates.runs.length);
       await vs.screenshot('views-gate-comparison');
 
       // 5. The clipping comparison, its clipping section in view.
       await vs.runCommand('BPTT Lens: Compare Clipping Thresholds');
       await vs.acceptPrompts();
       const clip = await vs.webviewFrame('report', 90_000);
-      await clip.waitForFunction(() => !!document.querySelector('#multiples-clip canvas') && document.title !== '', undefined, { timeout: 120_000 });
+      await clip.waitForFunction(
+        () => !!document.querySelector('#multiples-clip canvas') && !/running: /.test(document.querySelector('.report-header')?.textContent ?? ''),
+        undefined,
+        { timeout: 180_000 },
+      );
       await vs.page.mouse.move(8, 990);
       await vs.page.waitForTimeout(800);
       await vs.screenshot('views-clipping');
@@ -166,7 +173,7 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       await vs.screenshot('views-error-action');
       await action.click();
       await vs.page.locator('.statusbar-item', { hasText: /Ln 3, Col/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
-      console.log(`# ${theme}: first chart at ${three.top}..${three.bottom} of ${three.height} px (3 runs), ${twentyAt.top}..${twentyAt.bottom} (20 runs); heatmap readout: ${readout}; error: ${message.slice(0, 160)}`);
+      console.log(`# ${theme}: first chart at ${three.top}..${three.bottom} of ${three.height} px (${defaultRuns} runs), ${twentyAt.top}..${twentyAt.bottom} (20 runs); heatmap readout: ${readout}; error: ${message.slice(0, 160)}`);
     } finally {
       await vs.close();
     }

@@ -72,7 +72,7 @@ test('run tooltip lists verdict, evidence, final loss and the first recommendati
   const lines = runTooltip(run('a', diagnosis('exploding', 1.3, null)));
   assert.equal(lines[0], 'a, no clip: exploding');
   assert.ok(lines.includes('• ρ = 1.3 per step'));
-  assert.ok(lines.some((l) => l === 'final training loss 0.0625'));
+  assert.ok(lines.some((l) => l === 'final loss 0.1 (on the probe batch after training)'), 'the probe-batch loss, not the last minibatch (0.0625)');
   assert.ok(lines.some((l) => l.startsWith('Recommendation: Use an LSTM')));
 });
 

@@ -43,6 +43,8 @@ test('the bundle entry never imports the engine or node modules (only the shared
       assert.ok(SHARED.includes(target), `${file} imports ${spec} at run time: the webview would bundle it`);
     }
   }
+  const shared = readFileSync(join(root, 'src', 'study', 'format.ts'), 'utf8');
+  assert.deepEqual([...shared.matchAll(/^import\s+(?!type\b)[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]), [], 'src/study/format.ts imports only types');
 });
 
 test('webview.css takes every colour from VS Code theme variables', () => {

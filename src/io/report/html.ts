@@ -122,7 +122,7 @@ export function renderHtml(report: Report, figures: Figure[]): string {
     if (run.recommendations.length) {
       body.push('<h4>Recommendations</h4><ul class="recs">');
       for (const rec of run.recommendations) {
-        const check = checkText(rec.check, runs);
+        const check = checkText(rec.check, runs, run);
         const extra = changeBeyondTitle(rec);
         body.push(`<li><strong>${h(rec.title)}</strong>. ${h(rec.rationale)}<br>${extra ? `<span class="change">Re-run with: ${h(extra)}</span><br>` : ''}` +
           `<span class="check">${h(check ?? 'Not re-run yet: re-run the study with this change to check it.')}</span></li>`);
