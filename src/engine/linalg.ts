@@ -11,6 +11,9 @@ export interface GemmKernels {
   gemmAB(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void;
   /** C[M×N] += A[K×M]ᵀ · B[K×N] */
   gemmAtB(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void;
+  /** Optional: keep copies of arrays that will not change until unpinConstants (see withConstantOperands). */
+  pinConstants?(arrays: readonly Float64Array[]): void;
+  unpinConstants?(): void;
 }
 
 function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
@@ -114,6 +117,29 @@ let kernels: GemmKernels = jsKernels;
 /** Swaps in another kernel implementation (pass jsKernels to restore the default). */
 export function setKernels(k: GemmKernels): void {
   kernels = k;
+}
+
+let constantDepth = 0;
+
+/**
+ * Runs fn with `constants` (typically a model's weight matrices during one pass) declared
+ * unchanging: kernels that copy operands (the WebAssembly ones copy into their memory) may
+ * copy these once and use the copy in every product of fn instead of copying them per
+ * product. The arrays must not be written to before fn returns (results would use the
+ * stale copy); identity decides (the same Float64Array object, read from index 0). Nested
+ * calls add to the set; the outermost one releases it. Results are bit-identical either way.
+ */
+export function withConstantOperands<T>(constants: readonly Float64Array[], fn: () => T): T {
+  const k = kernels;
+  if (constantDepth === 0) k.unpinConstants?.();
+  constantDepth++;
+  try {
+    k.pinConstants?.(constants);
+    return fn();
+  } finally {
+    constantDepth--;
+    if (constantDepth === 0) k.unpinConstants?.();
+  }
 }
 
 export function gemmABt(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {

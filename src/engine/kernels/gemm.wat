@@ -14,11 +14,14 @@
   ;;   C[i][j] += ((A(i,k)B[k][j] + A(i,k+1)B[k+1][j]) + A(i,k+2)B[k+2][j]) + A(i,k+3)B[k+3][j]
   ;; then C[i][j] += A(i,k)B[k][j] for the K mod 4 remaining k.
   ;; A(i,k) is at a + 8*(i*ars + k*aks): gemmAB passes (ars, aks) = (K, 1), gemmAtB (1, M).
-  ;; B is K x N and C is M x N, row-major.
+  ;; B is K x N with rows ldb doubles apart, C is M x N with rows ldc apart: the caller
+  ;; passes blocks of larger matrices (cache blocking over k, i and j, see wasmGemm.ts).
+  ;; Splitting k into blocks that are multiples of 4, processed in increasing k, keeps every
+  ;; element's sum the same: C is stored and reloaded between blocks, exactly.
   (func (export "gemm_acc")
     (param $M i32) (param $N i32) (param $K i32)
-    (param $a i32) (param $ars i32) (param $aks i32) (param $b i32) (param $c i32)
-    (local $i i32) (local $j i32) (local $k i32)
+    (param $a i32) (param $ars i32) (param $aks i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $rowc i32)
     (local $rsa1 i32) (local $rsa2 i32) (local $rsa3 i32)
     (local $ksa1 i32) (local $ksa2 i32) (local $ksa3 i32) (local $ksa4 i32)
     (local $rowb i32) (local $rowb2 i32) (local $rowb3 i32) (local $rowb4 i32)
@@ -35,23 +38,26 @@
     (local.set $ksa2 (i32.shl (local.get $aks) (i32.const 4)))
     (local.set $ksa3 (i32.add (local.get $ksa1) (local.get $ksa2)))
     (local.set $ksa4 (i32.shl (local.get $aks) (i32.const 5)))
-    (local.set $rowb (i32.shl (local.get $N) (i32.const 3)))
-    (local.set $rowb2 (i32.shl (local.get $N) (i32.const 4)))
+    (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $rowb2 (i32.shl (local.get $ldb) (i32.const 4)))
     (local.set $rowb3 (i32.add (local.get $rowb) (local.get $rowb2)))
-    (local.set $rowb4 (i32.shl (local.get $N) (i32.const 5)))
-    (local.set $i (i32.const 0))
-    (block $rows_done
-      (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
-        (local.set $j (i32.const 0))
-        (block $cols_done
-          (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+    (local.set $rowb4 (i32.shl (local.get $ldb) (i32.const 5)))
+    (local.set $rowc (i32.shl (local.get $ldc) (i32.const 3)))
+    ;; Column tiles outside, row tiles inside: the strip of B a column tile reads stays in
+    ;; cache while every row tile uses it (B is the large operand when M is small).
+    (local.set $j (i32.const 0))
+    (block $cols_done
+      (loop $cols
+        (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
             (local.set $pc0 (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $N)) (local.get $j)) (i32.const 3))))
-            (local.set $pc1 (i32.add (local.get $pc0) (local.get $rowb)))
-            (local.set $pc2 (i32.add (local.get $pc1) (local.get $rowb)))
-            (local.set $pc3 (i32.add (local.get $pc2) (local.get $rowb)))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 3))))
+            (local.set $pc1 (i32.add (local.get $pc0) (local.get $rowc)))
+            (local.set $pc2 (i32.add (local.get $pc1) (local.get $rowc)))
+            (local.set $pc3 (i32.add (local.get $pc2) (local.get $rowc)))
             (local.set $c00 (v128.load (local.get $pc0)))
             (local.set $c01 (v128.load offset=16 (local.get $pc0)))
             (local.set $c10 (v128.load (local.get $pc1)))
@@ -178,10 +184,10 @@
             (v128.store offset=16 (local.get $pc2) (local.get $c21))
             (v128.store (local.get $pc3) (local.get $c30))
             (v128.store offset=16 (local.get $pc3) (local.get $c31))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $cols))))
 
   ;; linalg.ts's gemmABt, element by element: C[i][j] += s with
   ;;   s = 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... + A[i][K-1]B[j][K-1] in that order.
@@ -200,14 +206,16 @@
     (local.set $rowk2 (i32.shl (local.get $K) (i32.const 4)))
     (local.set $rowk3 (i32.add (local.get $rowk) (local.get $rowk2)))
     (local.set $rowc (i32.shl (local.get $N) (i32.const 3)))
-    (local.set $i (i32.const 0))
-    (block $rows_done
-      (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
-        (local.set $j (i32.const 0))
-        (block $cols_done
-          (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+    ;; Column tiles outside, row tiles inside: the strip of B a column tile reads stays in
+    ;; cache while every row tile uses it (B is the large operand when M is small).
+    (local.set $j (i32.const 0))
+    (block $cols_done
+      (loop $cols
+        (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
             ;; c{jj}{p}: column j+jj, rows i+2p (lane 0) and i+2p+1 (lane 1).
             (local.set $c00 (f64x2.splat (f64.const 0)))
             (local.set $c01 (local.get $c00))
@@ -263,10 +271,10 @@
             (f64.store offset=8 (local.get $q) (f64.add (f64.load offset=8 (local.get $q)) (f64x2.extract_lane 1 (local.get $c11))))
             (f64.store offset=16 (local.get $q) (f64.add (f64.load offset=16 (local.get $q)) (f64x2.extract_lane 1 (local.get $c21))))
             (f64.store offset=24 (local.get $q) (f64.add (f64.load offset=24 (local.get $q)) (f64x2.extract_lane 1 (local.get $c31))))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $cols))))
 
   ;; dst[c][r] = src[r][c]: src is R x C row-major, dst rows are ldd doubles apart.
   (func (export "transpose")
