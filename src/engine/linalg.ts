@@ -53,8 +53,10 @@ function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64A
 }
 
 function gemmABJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  // i-k-j order, four k at a time: the inner loop streams four rows of B into one row of C,
-  // so each C element is loaded and stored once per four products.
+  // Each element is one running sum in k order, C[i][j] = ((C[i][j] + p_0) + p_1) + ...,
+  // as the WebAssembly kernel keeps it in a register. i-k-j order, four k at a time: JS's
+  // left-to-right + keeps that order while each C element is loaded and stored once per
+  // four products (no parentheses: c + p0 + p1 is (c + p0) + p1).
   for (let i = 0; i < M; i++) {
     const ai = i * K;
     const ci = i * N;
@@ -68,7 +70,7 @@ function gemmABJs(M: number, N: number, K: number, A: Float64Array, B: Float64Ar
       const b1 = b0 + N;
       const b2 = b1 + N;
       const b3 = b2 + N;
-      for (let j = 0; j < N; j++) C[ci + j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
+      for (let j = 0; j < N; j++) C[ci + j] = C[ci + j] + a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
     }
     for (; k < K; k++) {
       const a = A[ai + k];
@@ -79,32 +81,24 @@ function gemmABJs(M: number, N: number, K: number, A: Float64Array, B: Float64Ar
 }
 
 function gemmAtBJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  // Rank-1 updates C += A[k,:]ᵀ B[k,:], four k at a time for the same reason as gemmAB.
-  let k = 0;
-  for (; k + 3 < K; k += 4) {
-    const a0 = k * M;
-    const a1 = a0 + M;
-    const a2 = a1 + M;
-    const a3 = a2 + M;
-    const b0 = k * N;
-    const b1 = b0 + N;
-    const b2 = b1 + N;
-    const b3 = b2 + N;
-    for (let i = 0; i < M; i++) {
-      const x0 = A[a0 + i];
-      const x1 = A[a1 + i];
-      const x2 = A[a2 + i];
-      const x3 = A[a3 + i];
-      const ci = i * N;
-      for (let j = 0; j < N; j++) C[ci + j] += x0 * B[b0 + j] + x1 * B[b1 + j] + x2 * B[b2 + j] + x3 * B[b3 + j];
+  // The same running sums as gemmABJs, A read down its columns (A(i,k) = A[k·M + i]).
+  for (let i = 0; i < M; i++) {
+    const ci = i * N;
+    let k = 0;
+    for (; k + 3 < K; k += 4) {
+      const a0 = A[k * M + i];
+      const a1 = A[(k + 1) * M + i];
+      const a2 = A[(k + 2) * M + i];
+      const a3 = A[(k + 3) * M + i];
+      const b0 = k * N;
+      const b1 = b0 + N;
+      const b2 = b1 + N;
+      const b3 = b2 + N;
+      for (let j = 0; j < N; j++) C[ci + j] = C[ci + j] + a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
     }
-  }
-  for (; k < K; k++) {
-    const ak = k * M;
-    const bk = k * N;
-    for (let i = 0; i < M; i++) {
-      const a = A[ak + i];
-      const ci = i * N;
+    for (; k < K; k++) {
+      const a = A[k * M + i];
+      const bk = k * N;
       for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
     }
   }

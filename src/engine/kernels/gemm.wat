@@ -1,7 +1,7 @@
 ;; WebAssembly SIMD (f64x2) matrix products for the engine, bit-identical to the TypeScript
 ;; kernels of src/engine/linalg.ts: every output element receives the same float64 products
 ;; added in the same order (no fused multiply-add, no reassociation). The speed comes from
-;; 4 x 4 register tiles (8 f64x2 accumulators) instead of a different summation.
+;; 4 x 4 register tiles (8 f64x2 accumulators) and cache blocking, not from a different summation.
 ;;
 ;; The caller (wasmGemm.ts) copies operands in with M and N padded to multiples of 4 (zero
 ;; rows/columns, results discarded), so there is no edge code here. Addresses are in bytes.
@@ -10,38 +10,29 @@
 (module
   (memory (export "memory") 1)
 
-  ;; linalg.ts's gemmAB / gemmAtB, element by element: for k in groups of four,
-  ;;   C[i][j] += ((A(i,k)B[k][j] + A(i,k+1)B[k+1][j]) + A(i,k+2)B[k+2][j]) + A(i,k+3)B[k+3][j]
-  ;; then C[i][j] += A(i,k)B[k][j] for the K mod 4 remaining k.
+  ;; linalg.ts's gemmAB / gemmAtB, element by element: one running sum per element,
+  ;;   C[i][j] = (((C[i][j] + A(i,0)B[0][j]) + A(i,1)B[1][j]) + ...) + A(i,K-1)B[K-1][j]
+  ;; A 4 x 4 tile of C lives in 8 f64x2 registers (lanes: two columns) for the whole k loop;
+  ;; per k, two loads of B's row and four splats of A's column: 11 live vectors, within x64's 16.
   ;; A(i,k) is at a + 8*(i*ars + k*aks): gemmAB passes (ars, aks) = (K, 1), gemmAtB (1, M).
-  ;; B is K x N with rows ldb doubles apart, C is M x N with rows ldc apart: the caller
-  ;; passes blocks of larger matrices (cache blocking over k, i and j, see wasmGemm.ts).
-  ;; Splitting k into blocks that are multiples of 4, processed in increasing k, keeps every
-  ;; element's sum the same: C is stored and reloaded between blocks, exactly.
+  ;; B is K x N with rows ldb doubles apart, C is M x N with rows ldc apart: the caller passes
+  ;; blocks of larger matrices (cache blocking over k and i, see wasmGemm.ts). Blocks of k
+  ;; processed in increasing order leave every element's sum unchanged: C is stored and
+  ;; reloaded between blocks, exactly.
   (func (export "gemm_acc")
     (param $M i32) (param $N i32) (param $K i32)
     (param $a i32) (param $ars i32) (param $aks i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32)
     (local $i i32) (local $j i32) (local $k i32) (local $rowc i32)
-    (local $rsa1 i32) (local $rsa2 i32) (local $rsa3 i32)
-    (local $ksa1 i32) (local $ksa2 i32) (local $ksa3 i32) (local $ksa4 i32)
-    (local $rowb i32) (local $rowb2 i32) (local $rowb3 i32) (local $rowb4 i32)
-    (local $pa i32) (local $par i32) (local $pb i32) (local $pc0 i32) (local $pc1 i32) (local $pc2 i32) (local $pc3 i32)
-    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $b0 v128) (local $b1 v128)
-    (local $q00 v128) (local $q01 v128) (local $q10 v128) (local $q11 v128)
-    (local $q20 v128) (local $q21 v128) (local $q30 v128) (local $q31 v128)
+    (local $rsa1 i32) (local $rsa2 i32) (local $rsa3 i32) (local $ksa i32) (local $rowb i32)
+    (local $pa i32) (local $pb i32) (local $pc0 i32) (local $pc1 i32) (local $pc2 i32) (local $pc3 i32)
+    (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $rsa1 (i32.shl (local.get $ars) (i32.const 3)))
     (local.set $rsa2 (i32.shl (local.get $ars) (i32.const 4)))
     (local.set $rsa3 (i32.add (local.get $rsa1) (local.get $rsa2)))
-    (local.set $ksa1 (i32.shl (local.get $aks) (i32.const 3)))
-    (local.set $ksa2 (i32.shl (local.get $aks) (i32.const 4)))
-    (local.set $ksa3 (i32.add (local.get $ksa1) (local.get $ksa2)))
-    (local.set $ksa4 (i32.shl (local.get $aks) (i32.const 5)))
+    (local.set $ksa (i32.shl (local.get $aks) (i32.const 3)))
     (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
-    (local.set $rowb2 (i32.shl (local.get $ldb) (i32.const 4)))
-    (local.set $rowb3 (i32.add (local.get $rowb) (local.get $rowb2)))
-    (local.set $rowb4 (i32.shl (local.get $ldb) (i32.const 5)))
     (local.set $rowc (i32.shl (local.get $ldc) (i32.const 3)))
     ;; Column tiles outside, row tiles inside: the strip of B a column tile reads stays in
     ;; cache while every row tile uses it (B is the large operand when M is small).
@@ -69,113 +60,27 @@
             (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsa1))))
             (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
             (local.set $k (local.get $K))
-            ;; Groups of four k.
-            (block $k4_done
-              (loop $k4
-                (br_if $k4_done (i32.lt_u (local.get $k) (i32.const 4)))
-                ;; The four rows of B this group reads, kept in registers for the four rows of A.
-                (local.set $q00 (v128.load (local.get $pb)))
-                (local.set $q01 (v128.load offset=16 (local.get $pb)))
-                (local.set $q10 (v128.load (i32.add (local.get $pb) (local.get $rowb))))
-                (local.set $q11 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb))))
-                (local.set $q20 (v128.load (i32.add (local.get $pb) (local.get $rowb2))))
-                (local.set $q21 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb2))))
-                (local.set $q30 (v128.load (i32.add (local.get $pb) (local.get $rowb3))))
-                (local.set $q31 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb3))))
-                (local.set $par (local.get $pa))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c00 (f64x2.add (local.get $c00)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c01 (f64x2.add (local.get $c01)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa1)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c10 (f64x2.add (local.get $c10)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c11 (f64x2.add (local.get $c11)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa2)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c20 (f64x2.add (local.get $c20)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c21 (f64x2.add (local.get $c21)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa3)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c30 (f64x2.add (local.get $c30)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c31 (f64x2.add (local.get $c31)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $pa (i32.add (local.get $pa) (local.get $ksa4)))
-                (local.set $pb (i32.add (local.get $pb) (local.get $rowb4)))
-                (local.set $k (i32.sub (local.get $k) (i32.const 4)))
-                (br $k4)))
-            ;; The remaining k, one at a time.
-            (block $k1_done
-              (loop $k1
-                (br_if $k1_done (i32.eqz (local.get $k)))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.eqz (local.get $k)))
                 (local.set $b0 (v128.load (local.get $pb)))
                 (local.set $b1 (v128.load offset=16 (local.get $pb)))
-                (local.set $s0 (v128.load64_splat (local.get $pa)))
-                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa1))))
-                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa2))))
-                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa3))))
-                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $pa (i32.add (local.get $pa) (local.get $ksa1)))
+                (local.set $s (v128.load64_splat (local.get $pa)))
+                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa1))))
+                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa2))))
+                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa3))))
+                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
                 (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-                (br $k1)))
+                (br $ks)))
             (v128.store (local.get $pc0) (local.get $c00))
             (v128.store offset=16 (local.get $pc0) (local.get $c01))
             (v128.store (local.get $pc1) (local.get $c10))
