@@ -21,6 +21,7 @@ interface GemmExports {
   memory: WebAssembly.Memory;
   gemm_acc(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, ldb: number, c: number, ldc: number): void;
   gemm_dot(M: number, N: number, K: number, at: number, b: number, c: number): void;
+  gemv_acc(N: number, K: number, a: number, aks: number, b: number, ldb: number, c: number): void;
   transpose(src: number, R: number, C: number, dst: number, ldd: number): void;
 }
 
@@ -34,6 +35,14 @@ const DEFAULT_MIN_WORK = 2048;
 function worthIt(M: number, N: number, K: number, minWork: number): boolean {
   return M * N * K >= minWork && M >= 4 && N >= 4;
 }
+
+/**
+ * Batch sizes 1-3 (M < 4) in gemmAB / gemmAtB go to the one-row kernel when B is resident
+ * (withConstantOperands: only the short vectors are copied) or when B is large enough that
+ * the SIMD product repays copying it.
+ */
+const GEMV_MIN_WORK_RESIDENT = 256;
+const GEMV_MIN_WORK_COPIED = 16384;
 
 const PAGE_BYTES = 65536;
 
@@ -64,7 +73,8 @@ function instantiate(): GemmExports | null {
 
 /**
  * WebAssembly SIMD kernels, or null where WebAssembly SIMD is unavailable. `everything`
- * sends every product to WebAssembly, however small (for tests).
+ * sends every product to WebAssembly, however small (for tests); products with M < 4 then
+ * take the one-row kernel (gemv_acc) for gemmAB / gemmAtB.
  */
 export function createWasmKernels(options: { minWork?: number; everything?: boolean } = {}): GemmKernels | null {
   const wasm = instantiate();
@@ -166,6 +176,56 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     return true;
   };
 
+  /**
+   * gemmAB / gemmAtB for M = 1..3, one row at a time (gemv_acc: the same running sums as
+   * gemm_acc, without padding a single row to a four-row tile). False when not worth it
+   * (N < 4, or too little work for the copies) or no room: the caller uses TypeScript.
+   */
+  const gemvRows = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean => {
+    const Np = up4(N);
+    const residentB = residentAt(B, K, N, K, Np);
+    if (!options.everything && (N < 4 || N * K < (residentB >= 0 ? GEMV_MIN_WORK_RESIDENT : GEMV_MIN_WORK_COPIED))) return false;
+    const offA = base;
+    const offB = residentB >= 0 ? residentB : even(offA + M * K);
+    const offC = even(residentB >= 0 ? offA + M * K : offB + K * Np);
+    if (!reserve(offC + M * Np)) return false;
+    mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
+    if (residentB < 0) place(B, K, N, offB, K, Np);
+    place(C, M, N, offC, M, Np);
+    for (let i = 0; i < M; i++) {
+      const a = aTransposed ? offA + i : offA + i * K;
+      wasm.gemv_acc(Np, K, a * 8, aTransposed ? M : 1, offB * 8, Np, (offC + i * Np) * 8);
+    }
+    copyOut(C, M, N, offC, Np);
+    return true;
+  };
+
+  /**
+   * gemmAtB with N = 1 (a weight gradient with input size 1: C[M] += A[K×M]ᵀ b[K]) is the
+   * one-row kernel with the roles swapped: b is the row whose values are splatted, A the
+   * matrix whose rows hold M lanes. Same running sums, C[i] + A[0][i]b[0] + A[1][i]b[1] + ...
+   */
+  const gemvColumn = (M: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
+    if (!options.everything && (M < 4 || M * K < GEMV_MIN_WORK_COPIED)) return false;
+    const Mp = up4(M);
+    const offB = base;
+    const offA = even(offB + K);
+    const offC = even(offA + K * Mp);
+    if (!reserve(offC + Mp)) return false;
+    mem.set(B.length === K ? B : B.subarray(0, K), offB);
+    place(A, K, M, offA, K, Mp);
+    place(C, 1, M, offC, 1, Mp);
+    wasm.gemv_acc(Mp, K, offB * 8, 1, offA * 8, Mp, offC * 8);
+    copyOut(C, 1, M, offC, Mp);
+    return true;
+  };
+
+  /** gemmAB / gemmAtB in WebAssembly if worth it; false: the caller uses TypeScript (same bits). */
+  const product = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean =>
+    (M < 4 && gemvRows(M, N, K, A, B, C, aTransposed)) ||
+    (N === 1 && aTransposed && gemvColumn(M, K, A, B, C)) ||
+    (useWasm(M, N, K) && accumulate(M, N, K, A, B, C, aTransposed));
+
   return {
     // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
     // B is used as given; per-element dot products.
@@ -189,11 +249,11 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     },
     // C[M×N] += A[M×K] · B[K×N]
     gemmAB(M, N, K, A, B, C) {
-      if (!useWasm(M, N, K) || !accumulate(M, N, K, A, B, C, false)) jsKernels.gemmAB(M, N, K, A, B, C);
+      if (!product(M, N, K, A, B, C, false)) jsKernels.gemmAB(M, N, K, A, B, C);
     },
     // C[M×N] += A[K×M]ᵀ · B[K×N]
     gemmAtB(M, N, K, A, B, C) {
-      if (!useWasm(M, N, K) || !accumulate(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
+      if (!product(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
     },
     pinConstants(arrays) {
       for (const a of arrays) {
