@@ -175,14 +175,32 @@ const SAFE_HIGH = 1e280;
  * off + r*stride. NaN if any value is NaN, Infinity if any is infinite.
  */
 export function blockNorm(x: Float64Array, off: number, rows: number, cols: number, stride: number): number {
-  let ss = 0;
+  // Four partial sums per row (summed as (s0 + s1) + (s2 + s3) at the end): one running sum
+  // waits on each addition's latency; four independent ones let the additions overlap.
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
   for (let r = 0; r < rows; r++) {
     const o = off + r * stride;
-    for (let c = 0; c < cols; c++) {
-      const v = x[o + c];
-      ss += v * v;
+    const end = o + cols;
+    let c = o;
+    for (; c + 3 < end; c += 4) {
+      const v0 = x[c];
+      const v1 = x[c + 1];
+      const v2 = x[c + 2];
+      const v3 = x[c + 3];
+      s0 += v0 * v0;
+      s1 += v1 * v1;
+      s2 += v2 * v2;
+      s3 += v3 * v3;
+    }
+    for (; c < end; c++) {
+      const v = x[c];
+      s0 += v * v;
     }
   }
+  const ss = s0 + s1 + (s2 + s3);
   if (ss > SAFE_LOW && ss < SAFE_HIGH) return Math.sqrt(ss);
   let scale = 0;
   for (let r = 0; r < rows; r++) {
