@@ -4,8 +4,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { realpath } from 'node:fs/promises';
-import { isInputError } from '../io/errors';
-import { SEQUENCE_EXTENSIONS } from '../io/sequences';
+import { isInputError, type InputError } from '../io/errors';
+import { DEFAULT_HEAD_ROWS, isSizeLimitError, type FileReadOptions } from '../io/sequenceHead';
+import { isMissingValuesError, SEQUENCE_EXTENSIONS, type MissingPolicy } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
 import { isSampleName, loadSample, SAMPLES, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
@@ -25,7 +26,7 @@ import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { clampSteps, clampUntrustedConfig, resolveRerunSource, workloadText } from './rerunGuard';
 import { boundReportForView, boundRunForView } from './viewBounds';
-import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
+import { HeatmapEditor, HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 import { defaultPoolSize, WorkerPool } from '../worker/pool';
 
 const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
@@ -45,6 +46,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
    */
   private readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
+  /** The running study's finished runs (shown in the panel as they come), while runAndShow waits. */
+  private live: Report | null = null;
+  private liveWanted = false;
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();
   private revealedSideBar = false;
@@ -59,6 +63,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.workers = new WorkerPool({ workerPath, size: Math.max(1, defaultPoolSize() - 1) });
     this.runner = new StudyRunner(this.workers, this.output, {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
+      partial: (report) => this.showLive(report),
       idle: () => this.setBusy(null),
     });
     // Saved reports are read and validated in a worker: a big report.json must not stall this thread.
@@ -92,8 +97,14 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const out: HostToWebview[] = [];
     if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
     const current = this.store.current();
+    if (view === 'heatmapEditor') {
+      const m = HeatmapEditor.message;
+      out.push(m ?? { type: 'clear' });
+      return out.filter((x) => x.type !== 'busy');
+    }
     if (view === 'report') {
-      out.push(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
+      if (this.live) out.push(this.reportMessage(this.live, undefined));
+      else out.push(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
     } else {
       const run = this.store.selectedRun();
       out.push(current && run ? this.runMessage(run, current.report.study) : { type: 'clear' });
@@ -117,10 +128,22 @@ export class Lens implements vscode.Disposable, WebviewHost {
       case 'applyRecommendation':
         void this.applyRecommendation(message.runId, message.index);
         break;
+      case 'openHeatmap':
+        this.openHeatmap(message.runId, message.kind, message.quantity);
+        break;
       case 'perf':
         this.output.appendLine(`${view} webview: ${message.name} ${message.ms.toFixed(1)} ms`);
         break;
     }
+  }
+
+  /** A heatmap of the current study full size in an editor tab. */
+  private openHeatmap(runId: string, kind: string, quantity: string): void {
+    const current = this.store.current();
+    const run = current?.report.runs.find((r) => r.id === runId);
+    if (!current || !run) return;
+    const bounded = boundRunForView(run).run;
+    HeatmapEditor.show(this, `Heatmap: ${plainLabel(run.label, 60)}`, { type: 'run', run: bounded, study: current.report.study, heatmap: { kind, quantity } });
   }
 
   /** The report as the panel draws it: bounded in runs and matrix sizes (viewBounds.ts), saying what is left out. */
@@ -206,15 +229,51 @@ export class Lens implements vscode.Disposable, WebviewHost {
     return loadSample(name, { seed: settings.seed, ...(settings.length > 0 ? { steps: settings.length } : {}) });
   }
 
-  /** Plans and runs a study, then shows it; a cancel or a failure leaves the views as they were. */
+  /** Runs finish one by one: the panel shows each as it comes (opened on the first one). */
+  private showLive(report: Report): void {
+    if (!this.liveWanted) return;
+    this.live = report;
+    if (!ReportPanel.current) this.showPanel(true);
+    ReportPanel.current?.post(this.reportMessage(report, undefined));
+    ReportPanel.current?.setTitle(`${panelTitle(report)} (running)`);
+  }
+
+  /**
+   * Plans and runs a study, then shows it. A cancel keeps the finished runs as a partial study
+   * (marked partial, savable); a failure leaves the views as they were.
+   */
   private async runAndShow(spec: StudySpec, title: string): Promise<Report | undefined> {
     if (this.refusedWhileBusy()) return undefined;
-    const outcome = await this.runner.run(spec, title);
+    this.liveWanted = true;
+    let outcome;
+    try {
+      outcome = await this.runner.run(spec, title);
+    } finally {
+      this.liveWanted = false;
+      this.live = null;
+    }
     if (outcome.kind === 'cancelled') {
-      vscode.window.setStatusBarMessage('BPTT Lens: study cancelled', 4000);
+      const what = `Cancelled after ${outcome.done} of ${outcome.total} runs`;
+      if (outcome.partial) {
+        const key = this.store.add(outcome.partial);
+        this.datasets.set(key, spec.dataset);
+        this.revealSideBarOnce();
+        this.showPanel(true);
+        void vscode.window.showInformationMessage(`BPTT Lens: ${what}. The finished runs are kept as a partial study.`, 'Save Partial Report').then((choice) => {
+          if (choice) void this.saveReport();
+        });
+        return outcome.partial;
+      }
+      // Nothing finished: the panel goes back to what it showed before.
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
+      if (current) ReportPanel.current?.setTitle(panelTitle(current.report));
+      void vscode.window.showInformationMessage(`BPTT Lens: ${what}.`);
       return undefined;
     }
     if (outcome.kind === 'failed') {
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
       ReportPanel.current?.post({ type: 'error', message: `${title} failed: ${outcome.error.message}` });
       void vscode.window.showErrorMessage(`BPTT Lens: ${title} failed: ${outcome.error.message}`, 'Show Log').then((c) => {
         if (c) this.output.show(true);
@@ -327,17 +386,34 @@ export class Lens implements vscode.Disposable, WebviewHost {
       targetColumn = picked.position;
     }
     const target = targetColumn !== undefined ? { targetColumn } : {};
+    // The user's answers about missing values and a file over the size limit: asked once, kept for the second read.
+    let answers: FileReadOptions = {};
     const read = async (options: { window?: number }): Promise<Dataset | undefined> => {
-      try {
-        const reading = this.workers.readSequenceFile(file, { ...target, ...options });
-        vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
-        return await reading;
-      } catch (e) {
-        // InputError's message names the file, the line and what was expected.
-        const message = isInputError(e) ? e.message : `${file}: ${(e as Error).message}`;
-        void vscode.window.showErrorMessage(`BPTT Lens: ${message}`);
-        return undefined;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const reading = this.workers.readSequenceFile(file, { ...target, ...answers, ...options });
+          vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
+          return await reading;
+        } catch (e) {
+          if (isMissingValuesError(e) && !answers.missing) {
+            const missing = await this.pickMissing(name, e);
+            if (!missing) return undefined;
+            answers = { ...answers, missing };
+            continue;
+          }
+          if (isSizeLimitError(e) && answers.firstRows === undefined) {
+            const head = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
+            const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, head);
+            if (choice !== head) return undefined;
+            answers = { ...answers, firstRows: DEFAULT_HEAD_ROWS };
+            continue;
+          }
+          // The whole message (file, line, what was expected), with "Open at Line N".
+          this.showReadError(e, file);
+          return undefined;
+        }
       }
+      return undefined;
     };
     // The window: asked for a series, with a suggestion from its autocorrelation (read once at T = 1).
     const series = await read({ window: 1 });
@@ -361,6 +437,43 @@ export class Lens implements vscode.Disposable, WebviewHost {
       picks.clips = clips;
     }
     await this.runAndShow(buildStudySpec(dataset, settings, picks), kind === 'diagnosis' ? `Diagnose ${name}` : `${command} on ${name}`);
+  }
+
+  /** Missing cells in a file: interpolate them or drop the windows that hold one (or give up). */
+  private async pickMissing(name: string, e: InputError): Promise<MissingPolicy | undefined> {
+    const count = /missing values: (\d+)/.exec(e.detail)?.[1] ?? 'some';
+    type Item = vscode.QuickPickItem & { policy: MissingPolicy };
+    const items: Item[] = [
+      { label: 'Interpolate the gaps', description: 'linear between the neighbouring values (the ends take the nearest value)', policy: 'interpolate' },
+      { label: 'Drop the windows that contain a gap', description: 'fewer examples, only observed values', policy: 'drop' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `BPTT Lens: ${plainLabel(name)} has ${count} missing cell${count === '1' ? '' : 's'} (empty, NA, n/a, NaN, null or -)`,
+      placeHolder: 'What should the diagnosis do with them? The report says how many.',
+      ignoreFocusOut: true,
+    });
+    return picked?.policy;
+  }
+
+  /** The whole message in the notification, with "Open at line N" when it names a line. */
+  private showReadError(e: unknown, file: string): void {
+    if (!isInputError(e)) {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${path.basename(file)}: ${(e as Error).message}`);
+      return;
+    }
+    const action = e.line !== null ? `Open at Line ${e.line}` : 'Open File';
+    this.output.appendLine(`could not read ${e.message}`);
+    void vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, action).then(async (choice) => {
+      if (choice !== action) return;
+      try {
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(e.file));
+        const line = Math.max(0, Math.min(doc.lineCount - 1, (e.line ?? 1) - 1));
+        const range = doc.lineAt(line).range;
+        await vscode.window.showTextDocument(doc, { selection: range, preview: false });
+      } catch (err) {
+        void vscode.window.showErrorMessage(`BPTT Lens: cannot open ${path.basename(e.file)}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** Re-runs a run with one of its recommendations applied; the result joins the same report. */
@@ -429,7 +542,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
-      i === index ? { ...r, check: checkOf(checked) } : r,
+      i === index ? { ...r, check: checkOf(checked, checked.id, run, run.recommendations[index + 1]?.title ?? null) } : r,
     );
     const report: Report = {
       ...current.report,
@@ -549,6 +662,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   dispose(): void {
     ReportPanel.current?.dispose();
+    HeatmapEditor.close();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
@@ -556,6 +670,12 @@ export class Lens implements vscode.Disposable, WebviewHost {
 function panelTitle(report: Report): string {
   const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
+}
+
+/** An InputError as one line naming the file by its base name (the notification shows it whole). */
+function shortMessage(e: InputError): string {
+  const name = path.basename(e.file);
+  return e.line === null ? `${name}: ${e.detail}` : `${name}:${e.line}: ${e.detail}`;
 }
 
 function uniqueId(report: Report, base: string): string {
