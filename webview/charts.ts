@@ -118,7 +118,7 @@ function tickLabel(v: number): string {
 
 export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Theme): Chart<'line'> {
   const font = { family: theme.fontFamily, size: Math.max(10, theme.fontSize - 2) };
-  const few = spec.series.every((s) => s.points.length <= 40);
+  const few = spec.series.every((s) => s.points.length <= 24);
   const config: ChartConfiguration<'line', Pt[]> = {
     type: 'line',
     data: {
