@@ -402,6 +402,7 @@ export class ReportView implements View {
         series, xTitle: metric.axis, yTitle: metric.short, yLog: true,
         yRange: profileRange, xMax: profileMax, gaps: gapsOf(ys, theme.red),
         threshold: metric.value === 'normalised' && typeof eps === 'number' ? { value: eps, label: `ε = ${fmtNum(eps)}${ht !== null ? ` · horizon at t = ${ht}` : ''}` } : null,
+        vline: ht,
       }, seriesSummary(`${run.label}, ${metric.label}, trained`, ys, metric.xName) + (init ? ` ${seriesSummary('At initialisation', init, metric.xName)}` : ''), ys, 'chart-box short');
     });
 
