@@ -542,7 +542,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
-      i === index ? { ...r, check: checkOf(checked) } : r,
+      i === index ? { ...r, check: checkOf(checked, checked.id, run, run.recommendations[index + 1]?.title ?? null) } : r,
     );
     const report: Report = {
       ...current.report,

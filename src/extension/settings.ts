@@ -72,7 +72,6 @@ export function readSettings(get: SettingGetter): SettingsResult {
       spectralRadius: pick('spectralRadius', (v) => numIn(v, L.spectralRadius.min, L.spectralRadius.max), d.spectralRadius),
       forgetBias: pick('forgetBias', (v) => typeof v === 'boolean', d.forgetBias),
       truncation: truncation > 0 ? { k1: truncation, k2: truncation } : null,
-      targetColumn: d.targetColumn,
       clipThresholds: pick('clipThresholds', isThresholdList, d.clipThresholds, (v) => [...new Set(v as number[])].sort((a, b) => a - b)),
       clipValue: pick('clipValue', (v) => numIn(v, 0, 1e6), d.clipValue),
       cells: pick('cells', isCellList, d.cells, (v) => [...new Set((v as string[]).map((x) => parseCellName(x)!))]),

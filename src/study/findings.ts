@@ -23,7 +23,7 @@ export interface FindingsContext {
 export function studyFindings(kind: StudyKind, runs: ReportRun[], ctx: FindingsContext): string[] {
   const studied = runs.filter((r) => !r.id.startsWith('check-'));
   if (studied.length === 0) return [];
-  const out = kind === 'clipping' ? clippingFindings(studied, ctx) : kind === 'gates' ? gateFindings(studied, ctx) : diagnosisFindings(studied, runs, ctx);
+  const out = kind === 'clipping' ? clippingFindings(studied) : kind === 'gates' ? gateFindings(studied, ctx) : diagnosisFindings(studied, runs, ctx);
   if (ctx.skipped.length > 0) out.push(`Not run, identical by construction: ${ctx.skipped.join('; ')}.`);
   return out;
 }
@@ -98,7 +98,7 @@ function diagnosisFindings(studied: ReportRun[], all: ReportRun[], ctx: Findings
   return out;
 }
 
-function clippingFindings(studied: ReportRun[], ctx: FindingsContext): string[] {
+function clippingFindings(studied: ReportRun[]): string[] {
   const out: string[] = [];
   const none = studied.filter((r) => (r.config.clip as { kind?: string } | undefined)?.kind === 'none');
   const clipped = studied.filter((r) => (r.config.clip as { kind?: string } | undefined)?.kind !== 'none');
@@ -133,7 +133,6 @@ function clippingFindings(studied: ReportRun[], ctx: FindingsContext): string[] 
   if (tooTight.length > 0) out.push(`${names(tooTight)} clipped more than 90% of the updates: at that rate clipping acts as a smaller learning rate.`);
   const lostDiverged = clipped.filter(diverged);
   if (lostDiverged.length > 0) out.push(`Diverged despite clipping: ${lostDiverged.map((r) => `${r.label} (${divergedText(r)})`).join(', ')}.`);
-  void ctx;
   return out;
 }
 

@@ -50,7 +50,7 @@ export function checkSentence(
   if (check.horizon !== undefined) parts.push(`horizon ${d ? `${horizonLabel(d.horizon, run.timesteps)} → ` : ''}${horizonLabel(check.horizon, run.timesteps)}`);
   parts.push(`final loss ${lossText(finalLoss(run))} → ${lossText(check.finalLoss)}`);
   let s = `Checked by re-running (${target ? target.label || target.id : check.runId}): ${parts.join(', ')}`;
-  if (check.outcome === 'confirmed') s += ': confirmed.';
+  if (check.outcome === 'confirmed') s += `: confirmed${check.next && d && check.verdict === d.verdict ? ` (loss), verdict still ${check.verdict}; next to try: ${check.next}` : ''}.`;
   else if (check.outcome) s += `: ${check.outcome === 'worse' ? 'worse' : 'no better'}${check.next ? `; next to try: ${check.next}` : ''}.`;
   else s += '.';
   return s;

@@ -35,8 +35,6 @@ export interface StudyOptions {
   forgetBias: boolean;
   /** Truncated BPTT: backpropagate k2 steps every k1 steps; null: full BPTT. */
   truncation: { k1: number; k2: number } | null;
-  /** Column of a CSV/TSV file to predict (1-based); 0: the last numeric column. */
-  targetColumn: number;
   seed: number;
   /** Seeds to repeat every run with (min/median/max shown); empty: just `seed`. */
   seeds: number[];
@@ -63,7 +61,6 @@ export const DEFAULT_STUDY_OPTIONS: Readonly<StudyOptions> = Object.freeze({
   spectralRadius: 0,
   forgetBias: false,
   truncation: null,
-  targetColumn: 0,
   seed: 1,
   seeds: [],
   cells: [...DEFAULT_CELLS],
@@ -81,7 +78,6 @@ export const OPTION_LIMITS = {
   learningRate: { min: 0, max: 10 },
   batchSize: { min: 0, max: 1024 },
   spectralRadius: { min: 0, max: 10 },
-  targetColumn: { min: 0, max: 10_000 },
   seed: { min: 0, max: 0xffff_ffff },
 } as const;
 

@@ -316,7 +316,8 @@ export function checkOf(checked: ReportRun, runId = checked.id, original?: Repor
   if (original) {
     const view = (r: ReportRun) => ({ ...r, config: r.config as RunConfig, loss: finalLoss(r) });
     check.outcome = didBetter(view(checked), view(original)) ? 'confirmed' : didBetter(view(original), view(checked)) ? 'worse' : 'unchanged';
-    if (check.outcome !== 'confirmed') check.next = next;
+    // Not confirmed, or the verdict did not move: say what to try next.
+    if (check.outcome !== 'confirmed' || check.verdict === original.diagnosis?.verdict) check.next = next;
   }
   return check;
 }

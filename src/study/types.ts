@@ -111,7 +111,7 @@ export interface RecommendationCheck {
    * worse: a worse verdict, or a final loss at least 10% higher; unchanged otherwise.
    */
   outcome?: 'confirmed' | 'unchanged' | 'worse';
-  /** When the check did not confirm it: the next recommendation to try (its title), if any. */
+  /** When the check did not confirm it, or left the verdict as it was: the next recommendation to try (its title), if any. */
   next?: string | null;
 }
 
