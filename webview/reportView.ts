@@ -455,7 +455,10 @@ export class ReportView implements View {
 
     this.highlight();
     this.app.perf('report', performance.now() - t0);
-    this.app.publish({ verdicts: runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
+    // A study still running is not a result yet: its verdicts are published once it is done
+    // (tests and tools that wait for "a report with verdicts" get the finished one).
+    const running = partialOf(r.study)?.running === true;
+    this.app.publish({ verdicts: running ? [] : runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
   }
 
   private placeholder(run: ReportRun, text: string): HTMLElement {
