@@ -275,28 +275,43 @@ export interface StepGradOperands {
   hPrev: Float64Array;
 }
 
-/** Scratch for stepWeightGradNorm: 4·B² values for the Gram matrices. */
-export function gramScratch(B: number): Float64Array {
-  return new Float64Array(4 * B * B);
+/** Scratch for stepWeightGradNorm: the four B×B Gram matrices (allocate once per workspace). */
+export interface GramScratch {
+  gi: Float64Array;
+  gh: Float64Array;
+  gu: Float64Array;
+  gp: Float64Array;
 }
 
-/** G[B×B] = A·Aᵀ for A[B×P] (overwrites G). Exactly symmetric: both kernels add the same products in the same order. */
+export function gramScratch(B: number): GramScratch {
+  const n = B * B;
+  return { gi: new Float64Array(n), gh: new Float64Array(n), gu: new Float64Array(n), gp: new Float64Array(n) };
+}
+
+/**
+ * G[B×B] = A·Aᵀ for A[B×P] (overwrites G). Exactly symmetric: both kernels add the same
+ * products in the same order. B = 1 is the dot product done here (0 + a₀a₀ + a₁a₁ + ...,
+ * the kernels' order), without a trip through the kernel table for one value.
+ */
 export function gramMatrix(B: number, P: number, A: Float64Array, G: Float64Array): void {
+  if (B === 1) {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += A[p] * A[p];
+    G[0] = s;
+    return;
+  }
   G.fill(0, 0, B * B);
   gemmABt(B, B, P, A, A, G);
 }
 
 /**
  * ‖P_t‖ by the Gram route, or -1 when that route is not safe for these values (see above):
- * the caller then materialises (weightGradPartNorm). `scratch` holds ≥ 4·B² values.
+ * the caller then materialises (weightGradPartNorm).
  */
-export function stepWeightGradNormByGram(s: StepGradOperands, scratch: Float64Array): number {
+export function stepWeightGradNormByGram(s: StepGradOperands, scratch: GramScratch): number {
   const { B, GH, inSize, H } = s;
-  const BB = B * B;
-  const gi = scratch.subarray(0, BB);
-  const gh = s.dGh === s.dGi ? gi : scratch.subarray(BB, 2 * BB);
-  const gu = scratch.subarray(2 * BB, 3 * BB);
-  const gp = scratch.subarray(3 * BB, 4 * BB);
+  const { gi, gu, gp } = scratch;
+  const gh = s.dGh === s.dGi ? gi : scratch.gh;
   gramMatrix(B, GH, s.dGi, gi);
   if (gh !== gi) gramMatrix(B, GH, s.dGh, gh);
   gramMatrix(B, inSize, s.input, gu);
@@ -362,7 +377,7 @@ export function weightGradPartNorm(s: StepGradOperands, parts: WeightGradParts):
  * route), else materialised into `parts`. Agrees with weightGradPartNorm to ~1e-10 relative
  * (see the accuracy note above); deterministic for given inputs.
  */
-export function stepWeightGradNorm(s: StepGradOperands, scratch: Float64Array, parts: WeightGradParts): number {
+export function stepWeightGradNorm(s: StepGradOperands, scratch: GramScratch, parts: WeightGradParts): number {
   const viaGram = stepWeightGradNormByGram(s, scratch);
   return viaGram >= 0 ? viaGram : weightGradPartNorm(s, parts);
 }
