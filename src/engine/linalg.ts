@@ -373,6 +373,18 @@ export function weightGradPartNorm(s: StepGradOperands, parts: WeightGradParts):
 }
 
 /**
+ * Whether the Gram route (plus one all-steps product for the gradient) beats materialising
+ * each step's part, for a layer: its multiply-adds B²·(GH + In + H) per step against the
+ * part's B·GH·(In + H), whose real cost is higher (GH·(In + H) values streamed through memory
+ * four times per step). Measured (CPU-time minima, one process): LSTM H = 64, B = 16 (ratio
+ * 0.31) 45.6 -> 40.6 ms; RNN H = 128, B = 32 (ratio 0.50) 115.6 vs 118.9 ms, a wash; GRU
+ * B = 1 27.8 -> 16.8 ms; LSTM H = 512, B = 16 2341 -> 1361 ms. Hence the 0.4 threshold.
+ */
+export function gramRoutePays(B: number, GH: number, inSize: number, H: number): boolean {
+  return B * B * (GH + inSize + H) <= 0.4 * B * GH * (inSize + H);
+}
+
+/**
  * ‖P_t‖, the per-step weight-gradient norm without materialising P_t when that is safe (Gram
  * route), else materialised into `parts`. Agrees with weightGradPartNorm to ~1e-10 relative
  * (see the accuracy note above); deterministic for given inputs.
