@@ -338,6 +338,8 @@ export class ReportView implements View {
     for (const node of this.content.querySelectorAll<HTMLElement>('[data-run]')) {
       const on = node.dataset.run === id;
       node.classList.toggle('selected', on);
+      // The selected run's line opens to its evidence and recommendations (others stay as the reader left them).
+      if (on && node instanceof HTMLDetailsElement) node.open = true;
       node.querySelector('.card-title, .row-select')?.setAttribute('aria-pressed', String(on));
     }
     this.emphasizeLoss(null);
