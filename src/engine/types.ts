@@ -136,6 +136,12 @@ export interface PassRecord {
   nonFinite: NonFinite | null;
   /** itemized[s][k] = ||dl_s/ds_k|| for k <= s (null entries for k > s are omitted: rows have length s+1). */
   itemized: number[][] | null;
+  /**
+   * Injected-gradient passes only (design §9, inject.ts): directGradNorm[t] = ‖grad_output_t‖,
+   * the gradient that arrives at step t from outside the module (the top layer's output),
+   * beside gradNormH[t], which also counts what arrives through the recurrence.
+   */
+  directGradNorm?: number[];
 }
 
 export interface PassResult {
