@@ -2,12 +2,12 @@
 // update; writes the run record (design §5–6). Everything is read and checked before the
 // pass runs, and the record is written atomically, so bad input changes nothing.
 
-import { readFileSync } from 'node:fs';
 import { runPass } from '../engine/bptt';
 import { gradNorm } from '../engine/clip';
 import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJson } from '../io/batchJson';
-import { fileReadError, InputError } from '../io/errors';
+import { InputError } from '../io/errors';
+import { readGuardedSync } from '../io/guardedRead';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
@@ -26,20 +26,11 @@ export interface GradientsOptions {
   out?: string;
 }
 
-/** Read a whole file, turning "no such file" and friends into one InputError line. */
-function readInputFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw fileReadError(path, e);
-  }
-}
-
 /** Builds the run record; pure apart from reading the two input files. */
 export function gradientsRecord(options: GradientsOptions): RunRecord {
   const loss: LossKind = options.loss ?? 'mse';
-  const weightBytes = readInputFile(options.weights);
-  const inputText = readInputFile(options.input).toString('utf8');
+  const weightBytes = readGuardedSync(options.weights, 'weights');
+  const inputText = readGuardedSync(options.input, 'input').toString('utf8');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
     ...(options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
