@@ -146,7 +146,8 @@ export type RunExecutor = (
   opts: { signal?: AbortSignal; onProgress?: (done: number, total: number, label: string) => void },
 ) => Promise<ReportRun[]>;
 
-export type StudyKind = 'diagnosis' | 'clipping' | 'gates';
+/** 'captures': replayed training captures (design §9), one run per captured step. */
+export type StudyKind = 'diagnosis' | 'clipping' | 'gates' | 'captures';
 
 export interface StudyInfo {
   kind: StudyKind;

@@ -9,6 +9,8 @@
 //                    ColumnsResult   the numeric columns offered as the target
 //                    InputFailure    the file's InputError (file, line, detail), rebuilt as one
 //                    RunFailure      anything else the job threw
+//   pool -> worker   AnalyzeCaptureRequest   read a training capture and replay it (io/captureRun.ts)
+//   worker -> pool   CaptureResult   its run record (or InputFailure / RunFailure as above)
 //
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
@@ -16,6 +18,7 @@
 // (runs) or `parseFileReply` (file jobs) before the pool believes it (a worker is our own code, but a bug there must surface as a
 // clear error, not as a malformed report further down).
 
+import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import type { SequenceOptions } from '../io/sequences';
 import type { Dataset, PlannedRun, ReportRun } from '../study/types';
@@ -64,6 +67,20 @@ export interface ListColumnsRequest {
   file: string;
 }
 
+/** Read a capture file (design §9) and replay it: the run record of analyzeCapture. */
+export interface AnalyzeCaptureRequest {
+  type: 'analyzeCapture';
+  jobId: number;
+  file: string;
+  options: CaptureRunOptions;
+}
+
+export interface CaptureResult {
+  type: 'capture';
+  jobId: number;
+  run: CaptureRunRecord;
+}
+
 export interface SequenceResult {
   type: 'dataset';
   jobId: number;
@@ -85,10 +102,10 @@ export interface InputFailure {
   detail: string;
 }
 
-export type FileRequest = ReadSequenceRequest | ListColumnsRequest;
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest | AnalyzeCaptureRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | CaptureResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -134,6 +151,21 @@ function checkReportRun(run: unknown, expectedId: string): ReportRun {
   if (!Array.isArray(h.recorded)) throw new ProtocolError('result.run.history.recorded is not an array');
   if (!Array.isArray(run.recommendations)) throw new ProtocolError('result.run.recommendations is not an array');
   return run as unknown as ReportRun;
+}
+
+/** A capture's run record: the run-record fields every reader uses, plus the replay check. */
+function checkCaptureRun(run: unknown): CaptureRunRecord {
+  if (!isRecord(run)) throw new ProtocolError('capture.run is not an object');
+  if (run.schema !== 'bptt-lens/run@1') throw new ProtocolError(`capture.run.schema is ${JSON.stringify(run.schema)}`);
+  if (!isCount(run.timesteps)) throw new ProtocolError('capture.run.timesteps is not a count');
+  if (!Array.isArray(run.layers) || !run.layers.every(isRecord)) throw new ProtocolError('capture.run.layers is not an array of layer records');
+  for (const key of ['inputGradNorm', 'directGradNorm'] as const) {
+    if (!isNumberArray(run[key])) throw new ProtocolError(`capture.run.${key} is not a number array`);
+  }
+  if (typeof run.replayError !== 'number') throw new ProtocolError('capture.run.replayError is not a number');
+  if (!(run.inputGradError === null || typeof run.inputGradError === 'number')) throw new ProtocolError('capture.run.inputGradError is not a number or null');
+  if (!isRecord(run.config) || !isCount(run.config.step)) throw new ProtocolError('capture.run.config.step is not a count');
+  return run as unknown as CaptureRunRecord;
 }
 
 /** Modes and losses a Dataset may carry (engine/types.ts Mode and LossKind). */
@@ -185,6 +217,9 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'columns':
       if (kind !== 'listColumns') break;
       return { type: 'columns', jobId, columns: checkColumns(msg.columns) };
+    case 'capture':
+      if (kind !== 'analyzeCapture') break;
+      return { type: 'capture', jobId, run: checkCaptureRun(msg.run) };
     case 'inputError':
       if (typeof msg.file !== 'string' || typeof msg.detail !== 'string' || !(msg.line === null || (isCount(msg.line) && msg.line >= 1))) {
         throw new ProtocolError('inputError needs file, line (null or >= 1) and detail');

@@ -8,6 +8,8 @@
 import { parentPort } from 'node:worker_threads';
 import { clearWorkspaceCache } from '../engine/workspace';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
+import { readCapture } from '../io/capture';
+import { analyzeCapture } from '../io/captureRun';
 import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
 import { readSequenceFile } from '../io/sequences';
@@ -76,6 +78,10 @@ async function fileJob(msg: FileRequest): Promise<void> {
       post({ type: 'columns', jobId, columns: await listTargetColumns(msg.file) });
       return;
     }
+    if (msg.type === 'analyzeCapture') {
+      post({ type: 'capture', jobId, run: analyzeCapture(await readCapture(msg.file), msg.options) });
+      return;
+    }
     const dataset = await readSequenceFile(msg.file, msg.options);
     // Moved, not copied: the caller's thread only takes over the buffers.
     post({ type: 'dataset', jobId, dataset }, [...new Set([dataset.x.buffer, dataset.y.buffer])] as ArrayBuffer[]);
@@ -93,6 +99,7 @@ port.on('message', (msg: PoolToWorker) => {
       break;
     case 'readSequence':
     case 'listColumns':
+    case 'analyzeCapture':
       void fileJob(msg).finally(becameIdle);
       break;
     default: {

@@ -14,7 +14,7 @@ const MAX_CONFIG_DEPTH = 8;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
-const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates'];
+const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates', 'captures'];
 
 /** Parse and validate report.json text. Throws only InputError. */
 export function parseReport(text: string, file: string): Report {
