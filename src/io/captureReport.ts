@@ -14,12 +14,19 @@ import { serializeReport } from './report/json';
 import { renderMarkdown } from './report/markdown';
 import type { ReportFiles } from './report/write';
 
-/** A capture's run record as a report run (id `step-<8 digits>`, label `step N`). */
-export function captureReportRun(record: CaptureRunRecord): ReportRun {
+/**
+ * A capture's run record as a report run (id `step-<8 digits>`, label `step N`). Its `loss` is
+ * the training batch loss when the recorder was given it (what a reader of the report expects
+ * in the loss column); the replay's own objective ⟨grad_output, output⟩ + … stays in
+ * `injectedObjective`.
+ */
+export function captureReportRun(record: CaptureRunRecord): ReportRun & { injectedObjective: number } {
   const step = Number(record.config.step);
   const trainingLoss = record.config.trainingLoss;
   return {
     ...record,
+    loss: typeof trainingLoss === 'number' ? trainingLoss : record.loss,
+    injectedObjective: record.loss,
     id: `step-${String(step).padStart(8, '0')}`,
     label: `step ${step}`,
     history: {
