@@ -6,11 +6,12 @@
 // more than the pass on big modules, so they are budgeted against it (counted in
 // multiply-adds, the unit of every product here):
 //   - the itemized matrix is one backward pass through the top layer per injection step s
-//     (O(T²)); when every row would cost more than ITEMIZED_BUDGET × the pass, only S rows
+//     (O(T²)); when every row would cost more than ITEMIZED_BUDGET × the pass (and more than
+//     SMALL_WORK), only S rows
 //     are computed, evenly spaced from the last injected step back (never fewer than
 //     MIN_ITEMIZED_ROWS). The many-to-many lag profile is the mean over the computed rows.
 //   - jacobianNorm runs power iterations (a JVP and a VJP per step); the iteration count is
-//     lowered to fit JACOBIAN_BUDGET × the pass, and the probe is skipped (null) below
+//     lowered to fit JACOBIAN_BUDGET × the pass (or SMALL_WORK), and the probe is skipped (null) below
 //     MIN_JACOBIAN_ITERATIONS, which would not converge.
 // What was sampled is written into the record's config (itemizedRows, jacobianIterations).
 import { runInjectedPass } from '../engine/inject';
@@ -23,6 +24,8 @@ import { toRunRecord } from './runRecord';
 
 export const ITEMIZED_BUDGET = 0.25;
 export const JACOBIAN_BUDGET = 0.3;
+/** Below this many multiply-adds (a fraction of a second) a probe runs in full whatever the pass costs. */
+export const SMALL_WORK = 5e8;
 export const MIN_ITEMIZED_ROWS = 4;
 const MIN_JACOBIAN_ITERATIONS = 5;
 
@@ -75,12 +78,13 @@ export function planProbes(c: Capture, itemizedRows: CaptureRunOptions['itemized
   else if (typeof itemizedRows === 'number') count = Math.max(1, Math.floor(itemizedRows));
   else {
     // A row s costs (s + 1) step-backwards of the top layer; evenly spaced rows average T/2.
-    const rowWork = B * GH * H * Math.max(1, T / 2);
-    count = Math.max(MIN_ITEMIZED_ROWS, Math.floor((ITEMIZED_BUDGET * pass) / rowWork));
+    const stepWork = B * GH * H;
+    const budget = Math.max(ITEMIZED_BUDGET * pass, SMALL_WORK);
+    count = (stepWork * T * (T + 1)) / 2 <= budget ? injected.length : Math.max(MIN_ITEMIZED_ROWS, Math.floor(budget / (stepWork * Math.max(1, T / 2))));
   }
   const rows = spread(injected, count);
   const perIteration = 2 * B * T * c.config.numLayers * D * GH * H;
-  let jacobianIterations = Math.min(DEFAULT_JACOBIAN_ITERATIONS, Math.floor((JACOBIAN_BUDGET * pass) / perIteration));
+  let jacobianIterations = Math.min(DEFAULT_JACOBIAN_ITERATIONS, Math.floor(Math.max(JACOBIAN_BUDGET * pass, SMALL_WORK) / perIteration));
   if (jacobianIterations < MIN_JACOBIAN_ITERATIONS) jacobianIterations = 0;
   return { rows, candidates: injected.length, jacobianIterations };
 }

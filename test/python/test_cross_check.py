@@ -2,7 +2,7 @@
 real (short) training runs, replayed by BPTT Lens's float64 engine, compared with an
 independent float64 unroll in PyTorch with the same captured tensors (test/python/unroll.py).
 
-Needs the built CLI (dist/cli.js); builds it when missing."""
+Needs the built CLI (dist/cli.js); builds it when missing or stale."""
 import contextlib
 import io
 import json
@@ -28,8 +28,13 @@ import train_brackets  # noqa: E402
 CLI = os.path.join(ROOT, 'dist', 'cli.js')
 
 
+def newest_source():
+    return max(os.path.getmtime(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(ROOT, 'src')) for f in fs)
+
+
 def run_cli(*args):
-    if not os.path.exists(CLI):
+    # Build when dist/cli.js is missing or older than the sources (npm test has just built).
+    if not os.path.exists(CLI) or os.path.getmtime(CLI) < newest_source():
         subprocess.run(['node', 'scripts/build.mjs'], cwd=ROOT, check=True)
     return subprocess.run(['node', CLI, *args], cwd=ROOT, capture_output=True, text=True)
 
