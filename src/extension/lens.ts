@@ -37,7 +37,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
    * this thread). One core stays free for the editor itself: on 2 cores, two busy workers
    * starved the extension host's main thread (300 ms stalls instead of under 40 ms).
    */
-  private readonly workers: WorkerPool;
+  readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();

@@ -4,6 +4,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readGuarded, READ_CAPS } from '../io/guardedRead';
+import { renderCapturesReportFiles } from '../io/captureReport';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
@@ -44,5 +45,9 @@ export async function readReportFile(file: string): Promise<Report> {
 
 /** Writes the report folder under parentDir; returns the folder's path. */
 export async function saveReportFolder(report: Report, parentDir: string): Promise<string> {
-  return writeReportFolder(report, parentDir, { name: reportName(report.study.kind, report.study.source || report.study.name) });
+  return writeReportFolder(report, parentDir, {
+    name: reportName(report.study.kind, report.study.source || report.study.name),
+    // Captures get the verdict over training and the timestep × training-step heatmap.
+    ...(report.study.kind === 'captures' ? { render: renderCapturesReportFiles } : {}),
+  });
 }
