@@ -139,7 +139,7 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, w: number, h: number,
   ctx.fillStyle = colors.muted;
   ctx.textAlign = 'left';
   ctx.textBaseline = 'middle';
-  const label = (x: number) => (spec.scale === 'log' ? `1e${x.toFixed(1).replace(/\.0$/, '')}` : x.toFixed(1));
+  const label = (x: number) => (spec.scale === 'log' ? (10 ** x).toExponential(1) : x.toFixed(1));
   ctx.fillText(label(hi), bar.left + bar.width + 4, bar.top + 4);
   ctx.fillText(label(lo), bar.left + bar.width + 4, bar.top + bar.height - 4);
   return { plot, lo, hi };
