@@ -5,7 +5,7 @@
 import { runPass } from '../engine/bptt';
 import { gradNorm } from '../engine/clip';
 import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
-import { parseBatchJson } from '../io/batchJson';
+import { parseBatchJsonBytes } from '../io/batchJson';
 import { InputError } from '../io/errors';
 import { readGuardedSync } from '../io/guardedRead';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
@@ -30,13 +30,13 @@ export interface GradientsOptions {
 export function gradientsRecord(options: GradientsOptions): RunRecord {
   const loss: LossKind = options.loss ?? 'mse';
   const weightBytes = readGuardedSync(options.weights, 'weights');
-  const inputText = readGuardedSync(options.input, 'input').toString('utf8');
+  const inputBytes = readGuardedSync(options.input, 'input');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
     ...(options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
     ...(options.variant ? { variant: options.variant } : {}),
   });
-  const batch = parseBatchJson(inputText, options.input, { model: model.config, loss, ...(options.mode ? { mode: options.mode } : {}) });
+  const batch = parseBatchJsonBytes(inputBytes, options.input, { model: model.config, modelFile: options.weights, loss, ...(options.mode ? { mode: options.mode } : {}) });
   if (options.itemized && batch.steps > ITEMIZED_MAX_STEPS) {
     throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
   }
@@ -70,14 +70,14 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
 }
 
 /** The command: the record goes to --out (atomically) or to stdout. */
-export function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): void {
+export async function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): Promise<void> {
   const record = gradientsRecord(options);
   const text = serializeRunRecord(record);
   if (!options.out) {
     io.out(text);
     return;
   }
-  writeFileAtomic(options.out, text);
+  await writeFileAtomic(options.out, text);
   const verdict = record.diagnosis ? `, verdict ${record.diagnosis.verdict}` : '';
   io.out(`wrote ${options.out}: loss ${record.loss}, gradient norm ${record.globalGradNorm}${verdict}\n`);
 }

@@ -8,6 +8,7 @@ import { renderCapturesReportFiles } from '../io/captureReport';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
+import { isInside } from './rerunGuard';
 
 /** report.json larger than this is refused before reading (a study's is a few MB). */
 export const MAX_REPORT_BYTES = READ_CAPS.report;
@@ -43,9 +44,17 @@ export async function readReportFile(file: string): Promise<Report> {
   return parseReport(text, file);
 }
 
-/** Writes the report folder under parentDir; returns the folder's path. */
-export async function saveReportFolder(report: Report, parentDir: string): Promise<string> {
-  return writeReportFolder(report, parentDir, {
+/**
+ * Writes the report folder under parentDir; returns the folder's path. A data file inside the
+ * workspace folder that will hold the report is recorded relative to it, so the report can be
+ * re-run there (and on another machine) without asking.
+ */
+export async function saveReportFolder(report: Report, parentDir: string, workspaceFolders: readonly string[] = []): Promise<string> {
+  const home = workspaceFolders.find((f) => isInside(f, path.resolve(parentDir)));
+  const source = report.study.source;
+  const relative = home && path.isAbsolute(source) && isInside(home, source) ? path.relative(home, source).split(path.sep).join('/') : null;
+  const saved = relative ? { ...report, study: { ...report.study, source: relative } } : report;
+  return writeReportFolder(saved, parentDir, {
     name: reportName(report.study.kind, report.study.source || report.study.name),
     // Captures get the verdict over training and the timestep × training-step heatmap.
     ...(report.study.kind === 'captures' ? { render: renderCapturesReportFiles } : {}),

@@ -13,6 +13,7 @@ import type { ParamSet } from '../engine/types';
 import { InputError } from './errors';
 import { readGuarded, readGuardedSync } from './guardedRead';
 import { readSafetensors, type HeaderEntry } from './safetensors';
+import { schemaProblem } from './schemas';
 
 export const CAPTURE_SCHEMA = 'bptt-lens/capture@1';
 /** `step-00000100.capture.safetensors`: what the recorder writes (any digit count is accepted). */
@@ -257,13 +258,20 @@ function checkHeader(entries: HeaderEntry[], metadata: Record<string, string> | 
     if (e.shape.length !== want!.shape.length || e.shape.some((v, k) => v !== want!.shape[k])) {
       fail(`'${e.name}' (${want!.what}) has shape ${shapeText(e.shape)}; expected ${shapeText(want!.shape)} for ${B} examples, T = ${T}, a ${L}-layer ${bidirectional ? 'bidirectional ' : ''}${module} with hidden size ${H} and input size ${I}`);
     }
-    if (e.name === 'lengths' ? e.dtype !== 'I64' && e.dtype !== 'F64' && e.dtype !== 'F32' : e.dtype === 'I64') {
+    if (e.name === 'lengths' ? e.dtype !== 'I64' : e.dtype === 'I64') {
       fail(`'${e.name}' has dtype ${e.dtype}; expected ${e.name === 'lengths' ? 'I64' : 'a float dtype (F64, F32, F16 or BF16)'}`);
     }
   }
   for (const [name, want] of expected) {
     if (want.required && !byName.has(name)) fail(`missing tensor '${name}' ${shapeText(want.shape)} (${want.what})`);
   }
+
+  // Last, the published schema (schemas/capture.schema.json), which the checks above imply
+  // except for what only it says (metadata value lengths, prototype keys).
+  const header: Record<string, unknown> = { __metadata__: meta };
+  for (const e of entries) header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: e.dataOffsets };
+  const problem = schemaProblem('capture', header);
+  if (problem) fail(`header${problem.path ? ` ${problem.path}` : ''}: ${problem.message}`);
 
   const num = (key: string): number | null => {
     const text = meta[key];

@@ -33,6 +33,8 @@ export interface HeaderEntry {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
+  /** [begin, end) in the data buffer, as the header gives them (already checked). */
+  dataOffsets: [number, number];
 }
 
 export interface ReadOptions {
@@ -125,7 +127,7 @@ export function readSafetensors(bytes: Uint8Array, file: string, options: ReadOp
   }
   if (cursor !== dataLength) fail(`the tensors cover ${cursor} bytes but the data buffer holds ${dataLength} (trailing bytes or truncated file)`);
 
-  options.checkHeader?.(entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape.slice() })), metadata);
+  options.checkHeader?.(entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape.slice(), dataOffsets: [e.begin, e.end] })), metadata);
   for (const e of entries) {
     const data = decode(view, dataStart + e.begin, e.end - e.begin, e.dtype);
     if (e.dtype === 'I64' && data.some((v) => !Number.isSafeInteger(v))) fail(`tensor '${e.name}': an I64 value is beyond ±2^53`);

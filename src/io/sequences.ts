@@ -80,6 +80,10 @@ export function parseSequenceBytes(bytes: Uint8Array, file: string, options: Seq
   const limits = limitsOf(options);
   formatOf(file);
   if (bytes.length > limits.maxBytes) throw new InputError(file, null, `file is ${megabytes(bytes.length)}; the limit is ${megabytes(limits.maxBytes)}`);
+  // UTF-32 LE's byte order mark begins with UTF-16 LE's: test the longer one first.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff)) {
+    throw new InputError(file, null, 'UTF-32 text; expected UTF-8 (save the file as UTF-8)');
+  }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw new InputError(file, null, 'UTF-16 text; expected UTF-8 (save the file as UTF-8)');
   }

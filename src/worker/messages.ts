@@ -5,8 +5,10 @@
 //                    RunResult       the finished ReportRun
 //                    RunFailure      executeRun threw; the worker stays usable
 //   pool -> worker   ReadSequenceRequest / ListColumnsRequest   read and parse a user's file
+//                    ReadReportRequest                          read and validate a saved report.json
 //   worker -> pool   SequenceResult  the Dataset (its x / y buffers transferred, not copied)
 //                    ColumnsResult   the numeric columns offered as the target
+//                    ReportResult    the validated Report
 //                    InputFailure    the file's InputError (file, line, detail), rebuilt as one
 //                    RunFailure      anything else the job threw
 //   pool -> worker   AnalyzeCaptureRequest   read a training capture and replay it (io/captureRun.ts)
@@ -21,7 +23,7 @@
 import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import type { SequenceOptions } from '../io/sequences';
-import type { Dataset, PlannedRun, ReportRun } from '../study/types';
+import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
 
 export interface RunRequest {
   type: 'run';
@@ -81,6 +83,19 @@ export interface CaptureResult {
   run: CaptureRunRecord;
 }
 
+/** Read and validate a saved report.json (readReportFile): up to 256 MB, kept off the caller's thread. */
+export interface ReadReportRequest {
+  type: 'readReport';
+  jobId: number;
+  file: string;
+}
+
+export interface ReportResult {
+  type: 'report';
+  jobId: number;
+  report: Report;
+}
+
 export interface SequenceResult {
   type: 'dataset';
   jobId: number;
@@ -102,10 +117,10 @@ export interface InputFailure {
   detail: string;
 }
 
-export type FileRequest = ReadSequenceRequest | ListColumnsRequest | AnalyzeCaptureRequest;
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest | AnalyzeCaptureRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | CaptureResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -220,6 +235,13 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'capture':
       if (kind !== 'analyzeCapture') break;
       return { type: 'capture', jobId, run: checkCaptureRun(msg.run) };
+    case 'report': {
+      if (kind !== 'readReport') break;
+      // The worker validated it in full (schema and semantics, io/report/read.ts); check the envelope.
+      const r = msg.report;
+      if (!isRecord(r) || r.schema !== 'bptt-lens/report@1' || !isRecord(r.study) || !Array.isArray(r.runs)) throw new ProtocolError('report is not a bptt-lens/report@1 object');
+      return { type: 'report', jobId, report: r as unknown as Report };
+    }
     case 'inputError':
       if (typeof msg.file !== 'string' || typeof msg.detail !== 'string' || !(msg.line === null || (isCount(msg.line) && msg.line >= 1))) {
         throw new ProtocolError('inputError needs file, line (null or >= 1) and detail');

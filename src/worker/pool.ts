@@ -120,7 +120,7 @@ function describe(run: PlannedRun): string {
 
 function describeFile(request: FileRequest): string {
   if (request.type === 'analyzeCapture') return `replaying the capture ${request.file}`;
-  return request.type === 'readSequence' ? `reading ${request.file}` : `listing the columns of ${request.file}`;
+  return request.type === 'listColumns' ? `listing the columns of ${request.file}` : `reading ${request.file}`;
 }
 
 export class WorkerPool {
@@ -201,6 +201,11 @@ export class WorkerPool {
   /** A training capture (design §9) read and replayed in a worker: its run record, or the file's InputError. */
   analyzeCapture(file: string, options: CaptureRunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<CaptureRunRecord> {
     return this.fileJob({ type: 'analyzeCapture', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<CaptureRunRecord>;
+  }
+
+  /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
+  readReportFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<Report> {
+    return this.fileJob({ type: 'readReport', jobId: this.nextJobId++, file }, opts.signal) as Promise<Report>;
   }
 
   private fileJob(request: FileRequest, signal: AbortSignal | undefined): Promise<unknown> {
@@ -386,6 +391,9 @@ export class WorkerPool {
           break;
         case 'capture':
           job.resolve(reply.run);
+          break;
+        case 'report':
+          job.resolve(reply.report);
           break;
         case 'inputError':
           job.reject(new InputError(reply.file, reply.line, reply.detail));

@@ -23,6 +23,21 @@ function refused(bytes: Uint8Array, pattern: RegExp): void {
   });
 }
 
+/** A capture with `lengths` as I64, as the recorder writes it (writeSafetensors writes floats only). */
+function withInt64Lengths(lengths: number[]): Uint8Array {
+  const bytes = makeCaptureBytes({ edit: (t) => t.set('lengths', { shape: [lengths.length], data: Float64Array.from(lengths) }) });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  const text = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+  const header = JSON.parse(text) as Record<string, { data_offsets: [number, number] }>;
+  const at = 8 + n + header.lengths!.data_offsets[0];
+  lengths.forEach((v, k) => view.setBigInt64(at + 8 * k, BigInt(v), true));
+  const patched = text.replace('"lengths":{"dtype":"F64"', '"lengths":{"dtype":"I64"');
+  assert.notEqual(patched, text);
+  bytes.set(new TextEncoder().encode(patched), 8);
+  return bytes;
+}
+
 test('a good capture: config, tensors, metadata', () => {
   const c = parseCapture(makeCaptureBytes({ module: 'GRU', layers: 2, bidirectional: true, hidden: 5, steps: 7, batch: 3, step: 40 }), FILE);
   assert.equal(c.step, 40);
@@ -50,7 +65,9 @@ test('bad captures: one line naming the file and what was expected', () => {
   refused(makeCaptureBytes({ edit: (_t, m) => { m.num_layers = 'two'; } }), /num_layers is 'two'; expected an integer/);
   refused(makeCaptureBytes({ edit: (t) => t.set('weight_hr_l0', { shape: [2, 6], data: new Float64Array(12) }) }), /proj_size/);
   refused(makeCaptureBytes({ edit: (t) => t.set('extra', { shape: [1], data: new Float64Array(1) }) }), /unexpected tensor 'extra'/);
-  refused(makeCaptureBytes({ edit: (t) => t.set('lengths', { shape: [2], data: Float64Array.of(9, 4) }) }), /shorter than T = 9 \(shortest 4\)/);
+  refused(withInt64Lengths([9, 4]), /shorter than T = 9 \(shortest 4\)/);
+  assert.equal(parseCapture(withInt64Lengths([9, 9]), FILE).steps, 9);
+  refused(makeCaptureBytes({ edit: (t) => t.set('lengths', { shape: [2], data: Float64Array.of(9, 9) }) }), /'lengths' has dtype F64; expected I64/);
   refused(makeCaptureBytes({ module: 'GRU', edit: (t) => t.set('c_0', { shape: [2, 2, 6], data: new Float64Array(24) }) }), /unexpected tensor 'c_0'/);
 });
 
@@ -140,4 +157,24 @@ test('firstVerdictChange', () => {
   const r = (step: number, verdict: 'vanishing' | 'healthy') => ({ config: { step }, diagnosis: { verdict } });
   assert.equal(firstVerdictChange([r(0, 'healthy'), r(10, 'healthy')]), null);
   assert.deepEqual(firstVerdictChange([r(0, 'healthy'), r(10, 'healthy'), r(20, 'vanishing')]), { step: 20, from: 'healthy', to: 'vanishing' });
+});
+
+test('the captures report: files render, report.json reads back through the report schema', async () => {
+  const { capturesReport, renderCapturesReportFiles, verdictOverTraining } = await import('../../src/io/captureReport');
+  const { parseReport } = await import('../../src/io/report/read');
+  const records = [30, 0, 10].map((step) => analyzeCapture(parseCapture(makeCaptureBytes({ step, seed: step + 2, steps: 10 }), `/c/${captureName(step)}`)));
+  const report = capturesReport(records, '/c');
+  assert.deepEqual(report.runs.map((r) => r.id), ['step-00000000', 'step-00000010', 'step-00000030']);
+  const files = renderCapturesReportFiles(report);
+  for (const name of ['report.json', 'report.md', 'report.html', 'heatmap-over-training.svg']) assert.ok(files.has(name), name);
+  assert.match(String(files.get('report.md')), /## Verdict over training/);
+  const back = parseReport(String(files.get('report.json')), 'report.json');
+  assert.equal(back.study.kind, 'captures');
+  assert.equal(back.runs.length, 3);
+  const first = back.runs[0] as unknown as { replayError: number; directGradNorm: number[] };
+  assert.equal(first.replayError, 0);
+  assert.equal(first.directGradNorm.length, 10);
+  const table = verdictOverTraining(report);
+  assert.equal(table.length, 2 + 3 + 2); // header, rule, a row per capture, a blank line, the verdict sentence
+  assert.match(table[table.length - 1]!, /^The verdict (changed first at step \d+|stayed \w+ over all 3 captured steps)/);
 });

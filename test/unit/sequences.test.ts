@@ -210,3 +210,15 @@ test('the shared airline CSV reads into the same windows as the built-in airline
   assert.deepEqual(fromFile.y, sample.y);
   assert.deepEqual(fromFile.normalization, sample.normalization);
 });
+
+test('an error message stays one line when the file puts a CR or a newline inside a name (fast-check counterexample; a lone CR counts as a line break, as in VS Code)', () => {
+  const text = '"a \rb"\r\n1\r\n2\r\nx\r\n4\r\n';
+  try {
+    parseSequenceText(text, 'm.csv', raw);
+    assert.fail('expected an InputError');
+  } catch (e) {
+    assert.ok(e instanceof InputError, String(e));
+    assert.doesNotMatch(e.message, /[\r\n]/);
+    assert.match(e.message, /^m\.csv:5: column "a \\rb": expected a number/);
+  }
+});
