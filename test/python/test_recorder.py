@@ -392,6 +392,25 @@ class WriteFailures(unittest.TestCase):
             self.assertEqual(os.listdir(d), [])
 
 
+class Packaging(unittest.TestCase):
+    def test_pip_install_of_the_python_folder(self):
+        # Offline (no index here): --no-build-isolation uses the installed setuptools. The folder is
+        # copied first so that the build leaves nothing in the source tree.
+        import shutil
+        import subprocess
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, 'src')
+            shutil.copytree(os.path.join(ROOT, 'python'), src, ignore=shutil.ignore_patterns('__pycache__', 'build', '*.egg-info'))
+            target = os.path.join(d, 'site')
+            run = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-build-isolation', '--no-deps', '--no-index',
+                                  '--target', target, src], capture_output=True, text=True)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            probe = subprocess.run([sys.executable, '-c', 'import bptt_lens, sys; print(bptt_lens.__file__, bptt_lens.Recorder.__name__)'],
+                                   capture_output=True, text=True, cwd=d, env={**os.environ, 'PYTHONPATH': target})
+            self.assertEqual(probe.returncode, 0, probe.stderr)
+            self.assertTrue(probe.stdout.startswith(os.path.join(target, 'bptt_lens')), probe.stdout)
+
+
 class SafetensorsFormat(unittest.TestCase):
     def test_own_writer_round_trips_and_aligns(self):
         tensors = {'a': torch.randn(2, 3), 'b': torch.arange(4, dtype=torch.int64), 'c': torch.randn(5, dtype=torch.float64)}
