@@ -4,7 +4,7 @@
 // land, an unreadable file is named in the view, and screenshots are taken in light and dark.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { canvasInk, openVsCode, repoRoot, type Theme } from './harness';
@@ -74,6 +74,25 @@ for (const theme of ['light', 'dark'] as Theme[]) {
       const rows = await frame.evaluate(() => document.querySelectorAll('table.verdicts tbody tr').length);
       assert.equal(rows, expected);
       const file = await vs.screenshot('captures-live');
+
+      // The Runs tree lists the folder as a study, one run per captured step.
+      await vs.runCommand('BPTT Lens: Focus on Runs View');
+      await vs.page.locator('.monaco-list-row', { hasText: 'Captures: bptt-captures' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await vs.page.locator('.monaco-list-row', { hasText: 'step 120' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await vs.screenshot('captures-runs-tree');
+
+      // Save Report from the view writes the captures report folder into the workspace.
+      await frame.locator('button.save').click();
+      const reports = join(vs.workspace, 'bptt-reports');
+      let saved: { study: { kind: string }; runs: unknown[] } | null = null;
+      for (let k = 0; k < 150 && !saved; k++) {
+        const folder = existsSync(reports) ? readdirSync(reports).find((f) => !f.startsWith('.')) : undefined;
+        if (folder && existsSync(join(reports, folder, 'report.json'))) saved = JSON.parse(readFileSync(join(reports, folder, 'report.json'), 'utf8'));
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(saved, 'Save Report wrote bptt-reports/<date>-captures-bptt-captures/report.json');
+      assert.equal(saved.study.kind, 'captures');
+      assert.equal(saved.runs.length, expected);
       console.log(`# captures view (${theme}): column counts seen while training ran: ${[...seenWhileRunning].sort((a, b) => a - b).join(', ')}; screenshot ${file}`);
     } finally {
       if (training && training.exitCode === null) training.kill('SIGTERM');

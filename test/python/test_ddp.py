@@ -16,6 +16,7 @@ sys.path.insert(0, HERE)
 
 from bptt_lens import Recorder, _safetensors  # noqa: E402
 from unroll import grad_norms, relative_error  # noqa: E402
+import test_cross_check  # noqa: E402  (a module, so its tests are not collected twice)
 
 
 class Net(nn.Module):
@@ -70,6 +71,10 @@ class DistributedDataParallelCaptures(unittest.TestCase):
                 r = grad_norms(tensors, meta)
                 self.assertLess(relative_error(r['output'], tensors['output']), 1e-5)
                 self.assertLess(relative_error(r['grad_input'], tensors['grad_input']), 1e-5)
+            # And through BPTT Lens itself, checked against the same unroll.
+            report, worst = test_cross_check.CrossCheck().check_report(folder, 3)
+            self.assertTrue(all(run['config']['worldSize'] == 2 and run['config']['rank'] == 0 for run in report['runs']))
+            self.assertLessEqual(worst, 1e-6)
 
 
 if __name__ == '__main__':

@@ -178,3 +178,22 @@ test('the captures report: files render, report.json reads back through the repo
   assert.equal(table.length, 2 + 3 + 2); // header, rule, a row per capture, a blank line, the verdict sentence
   assert.match(table[table.length - 1]!, /^The verdict (changed first at step \d+|stayed \w+ over all 3 captured steps)/);
 });
+
+test('Save Report of a captures study writes the captures report folder (verdict over training, heatmap over training)', async () => {
+  const { capturesReport } = await import('../../src/io/captureReport');
+  const { saveReportFolder } = await import('../../src/extension/reportFiles');
+  const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const parent = mkdtempSync(join(tmpdir(), 'bptt-save-captures-'));
+  try {
+    const records = [0, 5].map((step) => analyzeCapture(parseCapture(makeCaptureBytes({ step, seed: step + 9, steps: 6 }), `/c/${captureName(step)}`)));
+    const folder = await saveReportFolder(capturesReport(records, '/work/bptt-captures'), parent);
+    assert.match(folder, /captures-bptt-captures$/);
+    const files = readdirSync(folder);
+    assert.ok(files.includes('heatmap-over-training.svg') && files.includes('report.md') && files.includes('report.html'), files.join(', '));
+    assert.match(readFileSync(join(folder, 'report.md'), 'utf8'), /## Verdict over training/);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
