@@ -13,7 +13,7 @@ export interface CaptureSummary {
   replayError: number | null;
   inputGradError: number | null;
   trainingLoss: number | null;
-  /** Top layer's ‖∂L/∂h_t‖ per t (the total). */
+  /** ‖∂L/∂h_t‖ of the top layer's output per t (both directions when bidirectional): the total. */
   total: (number | null)[];
   /** ‖grad_output_t‖: what arrived directly at step t. */
   direct: (number | null)[];

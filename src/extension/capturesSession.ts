@@ -5,9 +5,8 @@
 // again; a file that vanishes is forgotten.
 import { basename } from 'node:path';
 import type { CaptureRunRecord } from '../io/captureRun';
-import { capturesReport, firstVerdictChange, recurrentShare } from '../io/captureReport';
+import { capturesReport, firstVerdictChange, recurrentShare, topOutputGradNorm } from '../io/captureReport';
 import { CAPTURE_SUFFIX } from '../io/capture';
-import { topLayer } from '../io/report/figures';
 import type { Report } from '../study/types';
 import type { CaptureSummary, CapturesState } from './capturesProtocol';
 
@@ -122,7 +121,6 @@ function finiteOrNull(v: unknown): number | null {
 
 /** The numbers one capture contributes to the view (series as plain arrays, non-finite as null). */
 export function summarize(r: CaptureRunRecord): CaptureSummary {
-  const top = topLayer(r.layers);
   const d = r.diagnosis;
   return {
     step: Number(r.config.step),
@@ -134,7 +132,7 @@ export function summarize(r: CaptureRunRecord): CaptureSummary {
     replayError: finiteOrNull(r.replayError),
     inputGradError: finiteOrNull(r.inputGradError),
     trainingLoss: finiteOrNull(r.config.trainingLoss),
-    total: (top?.gradNormH ?? []).map(finiteOrNull),
+    total: (topOutputGradNorm(r.layers) ?? []).map(finiteOrNull),
     direct: r.directGradNorm.map(finiteOrNull),
     recurrentShare: (recurrentShare(r) ?? []).map(finiteOrNull),
     layers: r.layers.map((l) => ({ label: `layer ${l.layer}${l.direction === 'reverse' ? ' reverse' : ''}`, gradNormH: l.gradNormH.map(finiteOrNull) })),

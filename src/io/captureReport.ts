@@ -127,12 +127,24 @@ export function overTrainingHeatmap(report: Report): Figure | null {
   };
 }
 
-/** The share of ‖∂L/∂h_t‖ that did not arrive directly: 1 − directGradNorm / gradNormH (top forward layer, unidirectional). */
+/**
+ * ‖∂L/∂h_t‖ of the top layer's output at each t: the forward state, joined with the reverse one
+ * for a bidirectional module (the output concatenates both), so it is comparable with
+ * directGradNorm, which spans all D·H output columns.
+ */
+export function topOutputGradNorm(layers: ReportRun['layers']): number[] | null {
+  const top = topLayer(layers);
+  if (!top) return null;
+  const reverse = layers.find((l) => l.layer === top.layer && l.direction === 'reverse');
+  return top.gradNormH.map((v, t) => (reverse ? Math.hypot(v, reverse.gradNormH[t]!) : v));
+}
+
+/** The share of the top output's ‖∂L/∂h_t‖ that did not arrive directly: 1 − directGradNorm / total, clamped to [0, 1]. */
 export function recurrentShare(run: { layers: ReportRun['layers']; directGradNorm?: number[] }): number[] | null {
-  const top = topLayer(run.layers);
+  const total = topOutputGradNorm(run.layers);
   const direct = run.directGradNorm;
-  if (!top || !direct || top.gradNormH.length !== direct.length) return null;
-  return top.gradNormH.map((total, t) => (total > 0 ? Math.max(0, 1 - direct[t]! / total) : 0));
+  if (!total || !direct || total.length !== direct.length) return null;
+  return total.map((v, t) => (v > 0 ? Math.min(1, Math.max(0, 1 - direct[t]! / v)) : 0));
 }
 
 /** Every file of a captures report folder (report.json, report.md with SVGs, report.html). Pure. */

@@ -126,6 +126,21 @@ class CrossCheck(unittest.TestCase):
                 self.check_report(d, 2)
 
 
+    def test_packed_bidirectional_lstm(self):
+        from torch.nn.utils.rnn import pack_padded_sequence
+        with tempfile.TemporaryDirectory() as d:
+            torch.manual_seed(12)
+            lstm = nn.LSTM(4, 6, num_layers=2, bidirectional=True, batch_first=True)
+            with Recorder(lstm, out_dir=d, every=1, max_examples=3):
+                x = torch.randn(5, 7, 4, requires_grad=True)
+                packed = pack_padded_sequence(x, torch.tensor([7, 3, 7, 7, 5]), batch_first=True, enforce_sorted=False)
+                out, (h, c) = lstm(packed)
+                (out.data.pow(2).sum() + h.sum() + c.pow(2).sum()).backward()
+            tensors, _ = _safetensors.load(os.path.join(d, os.listdir(d)[0]))
+            self.assertEqual(tensors['lengths'].tolist(), [7, 7, 7])
+            self.check_report(d, 1)
+
+
 class BadCaptures(unittest.TestCase):
     def test_one_bad_capture_is_named_and_the_others_reported(self):
         with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as out:
