@@ -22,7 +22,7 @@
 
 import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
-import type { SequenceOptions } from '../io/sequences';
+import type { FileReadOptions } from '../io/sequenceHead';
 import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
 
 export interface RunRequest {
@@ -59,7 +59,7 @@ export interface ReadSequenceRequest {
   type: 'readSequence';
   jobId: number;
   file: string;
-  options: SequenceOptions;
+  options: FileReadOptions;
 }
 
 /** The target-column candidates of a table-like file (listTargetColumns parses the whole file). */

@@ -13,6 +13,7 @@ import { readCapture } from '../io/capture';
 import { analyzeCapture } from '../io/captureRun';
 import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
+import { readSequenceFileHead } from '../io/sequenceHead';
 import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
 import { readReportFile } from '../extension/reportFiles';
@@ -88,7 +89,9 @@ async function fileJob(msg: FileRequest): Promise<void> {
       post({ type: 'capture', jobId, run: analyzeCapture(await readCapture(msg.file), msg.options) });
       return;
     }
-    const dataset = await readSequenceFile(msg.file, msg.options);
+    // `firstRows`: the user asked for the head of a file over the size limit.
+    const { firstRows, ...options } = msg.options;
+    const dataset = firstRows !== undefined ? await readSequenceFileHead(msg.file, firstRows, options) : await readSequenceFile(msg.file, options);
     // Moved, not copied: the caller's thread only takes over the buffers.
     post({ type: 'dataset', jobId, dataset }, [...new Set([dataset.x.buffer, dataset.y.buffer])] as ArrayBuffer[]);
   } catch (err) {
