@@ -196,7 +196,7 @@ test('finding 10: UTF-32 is named UTF-32; a blank line in a one-column CSV is re
   assert.throws(() => parseSequenceBytes(new Uint8Array([0xff, 0xfe, 0, 0, 0x31, 0, 0, 0]), 'a.csv'), /UTF-32 text/);
   assert.throws(() => parseSequenceBytes(new Uint8Array([0, 0, 0xfe, 0xff, 0, 0, 0, 0x31]), 'b.csv'), /UTF-32 text/);
   assert.throws(() => parseSequenceBytes(new Uint8Array([0xff, 0xfe, 0x31, 0]), 'c.csv'), /UTF-16 text/);
-  assert.throws(() => parseSequenceText('v\n1\n2\n\n3\n4\n', 'gap.csv', { window: 2 }), (e: unknown) => e instanceof InputError && e.line === 4 && /empty cell/.test(e.message));
+  assert.throws(() => parseSequenceText('v\n1\n2\n\n3\n4\n', 'gap.csv', { window: 2 }), (e: unknown) => e instanceof InputError && e.line === 4 && /is empty or marked missing/.test(e.message));
   const wide = writeFile(dir, 'wide.json', '{"x": [[[1, 2]]], "y": [[1]]}');
   oneLineExit2(runCli(['gradients', '--weights', weights, '--input', wide]), [wide, weights], /x has 2 inputs per step, but the model in .* reads 1/);
 });
