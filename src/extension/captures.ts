@@ -41,7 +41,7 @@ class CapturesPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     readonly session: CapturesSession,
     private readonly host: CapturesHost,
-    follow: boolean,
+    private readonly follow: boolean,
     onClose: () => void,
   ) {
     const webview = panel.webview;
@@ -125,7 +125,8 @@ class CapturesPanel implements vscode.Disposable {
 
   private changed(): void {
     if (!this.postTimer) this.postTimer = setTimeout(() => this.post(), POST_THROTTLE_MS);
-    if (!this.treeTimer) this.treeTimer = setTimeout(() => this.updateStore(false), TREE_THROTTLE_MS);
+    // A followed folder is listed in the Runs tree; a single file opened in the editor only when saved.
+    if (this.follow && !this.treeTimer) this.treeTimer = setTimeout(() => this.updateStore(false), TREE_THROTTLE_MS);
   }
 
   private post(): void {

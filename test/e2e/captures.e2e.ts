@@ -93,6 +93,16 @@ for (const theme of ['light', 'dark'] as Theme[]) {
       assert.ok(saved, 'Save Report wrote bptt-reports/<date>-captures-bptt-captures/report.json');
       assert.equal(saved.study.kind, 'captures');
       assert.equal(saved.runs.length, expected);
+
+      // Clicking a capture file opens it in the read-only captures editor: one column.
+      await vs.runCommand('View: Close All Editors');
+      await vs.page.keyboard.press('Control+P');
+      await vs.page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 10_000 });
+      await vs.page.keyboard.type('step-00000020.capture.safetensors', { delay: 5 });
+      await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'step-00000020' }).first().click({ timeout: 20_000 });
+      const editor = await vs.webviewFrame('captures', 60_000);
+      await editor.waitForFunction(() => (window as unknown as { __bpttCaptures?: CapturesInfo }).__bpttCaptures?.columns === 1, undefined, { timeout: 60_000 });
+      await vs.screenshot('capture-file-editor');
       console.log(`# captures view (${theme}): column counts seen while training ran: ${[...seenWhileRunning].sort((a, b) => a - b).join(', ')}; screenshot ${file}`);
     } finally {
       if (training && training.exitCode === null) training.kill('SIGTERM');
