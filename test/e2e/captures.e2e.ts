@@ -31,12 +31,7 @@ for (const theme of ['light', 'dark'] as Theme[]) {
     });
     let training: ReturnType<typeof spawn> | undefined;
     try {
-      // Under load the extension's commands can take a while to reach the palette: one retry.
-      await vs.runCommand('BPTT Lens: Open Training Captures').catch(async () => {
-        await vs.page.keyboard.press('Escape');
-        await vs.page.waitForTimeout(5000);
-        await vs.runCommand('BPTT Lens: Open Training Captures');
-      });
+      await vs.runCommand('BPTT Lens: Open Training Captures'); // the harness retries a palette that is not ready
       await vs.acceptPrompts({ quietMs: 1500, maxMs: 10_000 });
       const frame = await vs.webviewFrame('captures', 60_000);
       const info = () => frame.evaluate(() => (window as unknown as { __bpttCaptures?: CapturesInfo }).__bpttCaptures ?? null);
