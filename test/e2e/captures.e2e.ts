@@ -32,7 +32,9 @@ for (const theme of ['light', 'dark'] as Theme[]) {
     let training: ReturnType<typeof spawn> | undefined;
     try {
       await vs.runCommand('BPTT Lens: Open Training Captures'); // the harness retries a palette that is not ready
-      await vs.acceptPrompts({ quietMs: 1500, maxMs: 10_000 });
+      // The folder pick (the workspace's bptt-captures/ first) appears once the extension has
+      // activated, which can take a while on a loaded machine.
+      await vs.page.locator('.quick-input-list .monaco-list-row', { hasText: 'bptt-captures' }).first().click({ timeout: 60_000 });
       const frame = await vs.webviewFrame('captures', 60_000);
       const info = () => frame.evaluate(() => (window as unknown as { __bpttCaptures?: CapturesInfo }).__bpttCaptures ?? null);
       await frame.waitForFunction(() => ((window as unknown as { __bpttCaptures?: CapturesInfo }).__bpttCaptures?.errors ?? 0) >= 1, undefined, { timeout: 60_000 });
