@@ -87,14 +87,14 @@ export function validateBatch(model: Model, batch: Batch, checkTargets = true): 
 
 // ---------------------------------------------------------------- forward
 
-interface LayerWeights {
+export interface LayerWeights {
   wih: Float64Array;
   whh: Float64Array;
   bih: Float64Array;
   bhh: Float64Array;
 }
 
-function bindLayer(params: ParamSet, ld: LayerDir): LayerWeights {
+export function bindLayer(params: ParamSet, ld: LayerDir): LayerWeights {
   const n = ld.names;
   const cp = ld.cellParams;
   cp.wci = n.peepholes ? param(params, n.peepholes.ci).data : null;
@@ -117,26 +117,34 @@ function dirName(ld: LayerDir): Direction {
 }
 
 function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null, initial: readonly InitialState[] = hooks?.initialState ?? []): void {
+  forwardLayers(ws, model.params, batch.x, hooks, initial);
+  const { T, B, DH } = ws;
+  const top = ws.outs[ws.config.numLayers - 1];
+  fillRows(T * B, batch.outputSize, param(model.params, HEAD_BIAS).data, ws.Y);
+  gemmABt(T * B, batch.outputSize, DH, top, param(model.params, HEAD_WEIGHT).data, ws.Y);
+}
+
+/** The recurrent layers only (no head): x is batch-first [B][T][I]; fills ws.outs and the states. */
+export function forwardLayers(ws: Workspace, params: ParamSet, x: Float64Array, hooks: EngineHooks | null, initial: readonly InitialState[]): void {
   const { B, T, H, GH, DH, cell } = ws;
   const stepHooks = hooks && (hooks.perturb?.length || hooks.stepParams?.length) ? hooks : null;
-  const I = batch.inputSize;
-  const O = batch.outputSize;
+  const I = ws.config.inputSize;
   const BH = B * H;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const src = (b * T + t) * I;
       const dst = (t * B + b) * I;
-      for (let i = 0; i < I; i++) ws.xT[dst + i] = batch.x[src + i];
+      for (let i = 0; i < I; i++) ws.xT[dst + i] = x[src + i];
     }
   }
   for (const ld of ws.layers) {
-    const w = bindLayer(model.params, ld);
+    const w = bindLayer(params, ld);
     const U = layerInput(ws, ld.layer);
     const out = ws.outs[ld.layer];
     const In = ld.inSize;
     fillRows(T * B, GH, w.bih, ld.gi);
     gemmABt(T * B, GH, In, U, w.wih, ld.gi);
-    // The initial state: zero unless given (a checkpoint, or a test hook).
+    // The initial state: zero unless given (a checkpoint, a captured h_0, or a test hook).
     const slot = ld.reverse ? T + 1 : 0;
     const init = initial.find((s) => s.layer === ld.layer && s.direction === dirName(ld));
     ld.hs.fill(0, slot * BH, (slot + 1) * BH);
@@ -164,9 +172,6 @@ function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks |
       }
     }
   }
-  const top = ws.outs[ws.config.numLayers - 1];
-  fillRows(T * B, O, param(model.params, HEAD_BIAS).data, ws.Y);
-  gemmABt(T * B, O, DH, top, param(model.params, HEAD_WEIGHT).data, ws.Y);
 }
 
 /** One forward step with test perturbations applied (not on the product's path). */
@@ -286,9 +291,8 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOu
 }
 
 function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, weights: LayerWeights[], carry = false): void {
-  const { B, GH, DH } = ws;
+  const { B, DH } = ws;
   const O = ws.config.outputSize;
-  const I = ws.config.inputSize;
   const L = ws.config.numLayers;
   const { from, to, lossFrom, lossTo } = win;
   const top = ws.dOuts[L - 1];
@@ -301,6 +305,15 @@ function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, weights:
     param(model.params, HEAD_WEIGHT).data,
     top.subarray(lossFrom * B * DH, (lossTo + 1) * B * DH),
   );
+  backwardLayers(ws, win, weights, carry);
+}
+
+/** Backward through the layers of one window, from the external gradient already in ws.dOuts[top]. */
+export function backwardLayers(ws: Workspace, win: BackwardWindow, weights: LayerWeights[], carry: boolean): void {
+  const { B, GH, DH } = ws;
+  const I = ws.config.inputSize;
+  const L = ws.config.numLayers;
+  const { from, to } = win;
   const D = ws.config.bidirectional ? 2 : 1;
   const H = ws.H;
   const rows = (to - from + 1) * B;
@@ -337,7 +350,7 @@ function accumulateRows(dst: Float64Array, src: Float64Array, lo: number, hi: nu
  * parts (which the probe measures anyway); otherwise as one product over all steps.
  * Returns the per-step part norms per layer/direction (null when the probe is off).
  */
-function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hooks: EngineHooks | null): number[][] | null {
+export function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hooks: EngineHooks | null, head = true): number[][] | null {
   const { B, T, H, GH, DH } = ws;
   const BH = B * H;
   const stepNorms: number[][] = [];
@@ -360,10 +373,12 @@ function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hoo
       for (let t = 0; t < T; t++) addPeepholeGrads(ld.steps[t], ld.dGi, t * B * GH, B, H, gci, gcf, gco);
     }
   }
-  const O = ws.config.outputSize;
-  const top = ws.outs[ws.config.numLayers - 1];
-  gemmAtB(O, DH, T * B, ws.dY, top, param(grads, HEAD_WEIGHT).data);
-  addColumnSums(T * B, O, ws.dY, param(grads, HEAD_BIAS).data);
+  if (head) {
+    const O = ws.config.outputSize;
+    const top = ws.outs[ws.config.numLayers - 1];
+    gemmAtB(O, DH, T * B, ws.dY, top, param(grads, HEAD_WEIGHT).data);
+    addColumnSums(T * B, O, ws.dY, param(grads, HEAD_BIAS).data);
+  }
   return byStep ? stepNorms : null;
 }
 

@@ -59,6 +59,7 @@ export function buildRecord(
   globalNorm: number,
   grads: ParamSet,
   stepNorms: number[][] | null,
+  injection: RecordInjection | null = null,
 ): PassRecord {
   const p = options.probes ?? {};
   const layers = ws.layers.map((ld, k) =>
@@ -76,10 +77,47 @@ export function buildRecord(
     globalGradNorm: globalNorm,
     clippedGradNorm: globalNorm,
     nonFinite: null,
-    itemized: p.itemized ? itemized(ws, model, batch) : null,
+    itemized: p.itemized ? itemized(ws, model, onlyRows(injection ? injection.seed : headSeed(ws, model, batch), p.itemizedRows)) : null,
   };
-  record.nonFinite = findNonFinite(ws, model, batch, record, grads);
+  if (injection) record.directGradNorm = injection.directGradNorm;
+  record.nonFinite = findNonFinite(ws, model, batch, record, grads, injection === null);
   return record;
+}
+
+/** Restricts the itemized matrix to the given rows s (the others stay zero rows, which the lag profile skips). */
+function onlyRows(seed: ItemizedSeed, rows: readonly number[] | undefined): ItemizedSeed {
+  if (!rows) return seed;
+  const keep = new Set(rows);
+  return (s, seedH, seedC) => keep.has(s) && seed(s, seedH, seedC);
+}
+
+/**
+ * What the injected-gradient pass (inject.ts) adds to a record: ℓ_s for the itemized
+ * matrix (its `seed`) and directGradNorm. Without it, ℓ_s is the head's loss term.
+ */
+export interface RecordInjection {
+  seed: ItemizedSeed;
+  directGradNorm: number[];
+}
+
+/**
+ * The gradient that ℓ_s sends into the top layer at step s, as if it were the only loss:
+ * seedH [B][D*H] is ∂ℓ_s/∂(top output at s) (forward columns, then reverse), seedC [B][D*H]
+ * the same for the cell states (LSTM; ∂ℓ_s/∂c_s with h_s held fixed). Both arrive zeroed.
+ * Returns false when ℓ_s does not depend on the network (an unscored step).
+ */
+export type ItemizedSeed = (s: number, seedH: Float64Array, seedC: Float64Array) => boolean;
+
+/** ℓ_s = the head's loss term of step s: ∂ℓ_s/∂h_s = dL/dy_s · W_y, nothing into c. */
+function headSeed(ws: Workspace, model: Model, batch: Batch): ItemizedSeed {
+  const { B, DH } = ws;
+  const O = batch.outputSize;
+  const wy = param(model.params, HEAD_WEIGHT).data;
+  return (s, seedH) => {
+    if (!isScored(batch, s)) return false;
+    gemmAB(B, DH, O, ws.dY.subarray(s * B * O, (s + 1) * B * O), wy, seedH);
+    return true;
+  };
 }
 
 // ---------------------------------------------------------------- per layer
@@ -297,17 +335,16 @@ function normalizeRows(uh: Float64Array, uc: Float64Array, vh: Float64Array, vc:
 // ---------------------------------------------------------------- itemized
 
 /**
- * itemized[s][k] = ‖∂ℓ_s/∂s_k‖ for k ≤ s, s_k the top layer's state. Each scored step's
- * loss is backpropagated alone through the top layer (O(T²) steps); unscored rows are 0.
+ * itemized[s][k] = ‖∂ℓ_s/∂s_k‖ for k ≤ s, s_k the top layer's state. Each step's ℓ_s (see
+ * ItemizedSeed) is backpropagated alone through the top layer (O(T²) steps); rows whose ℓ_s
+ * does not depend on the network are 0.
  */
-function itemized(ws: Workspace, model: Model, batch: Batch): number[][] {
+function itemized(ws: Workspace, model: Model, seedAt: ItemizedSeed): number[][] {
   const { B, T, H, GH, DH, cell } = ws;
-  const O = batch.outputSize;
   const L = ws.config.numLayers;
   const D = ws.config.bidirectional ? 2 : 1;
   const fwd = ws.layers[(L - 1) * D];
   const whh = param(model.params, fwd.names.weightHh).data;
-  const wy = param(model.params, HEAD_WEIGHT).data;
   const sc = ws.probe;
   const { grads } = sc;
   const lstm = cell.hasCell;
@@ -320,12 +357,16 @@ function itemized(ws: Workspace, model: Model, batch: Batch): number[][] {
   for (let s = 0; s < T; s++) {
     const row = new Array<number>(s + 1).fill(0);
     rows.push(row);
-    if (!isScored(batch, s)) continue;
     sc.seed.fill(0);
-    gemmAB(B, DH, O, ws.dY.subarray(s * B * O, (s + 1) * B * O), wy, sc.seed);
-    const reversePart = D === 2 ? blockNorm(sc.seed, H, B, H, DH) : 0;
-    for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) dh[b * H + j] = sc.seed[b * DH + j];
-    dc.fill(0);
+    sc.seedC.fill(0);
+    if (!seedAt(s, sc.seed, sc.seedC)) continue;
+    const reversePart = D === 2 ? Math.hypot(blockNorm(sc.seed, H, B, H, DH), lstm ? blockNorm(sc.seedC, H, B, H, DH) : 0) : 0;
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        dh[b * H + j] = sc.seed[b * DH + j];
+        dc[b * H + j] = sc.seedC[b * DH + j];
+      }
+    }
     for (let k = s; k >= 0; k--) {
       const nh = norm2(dh);
       const here = lstm ? Math.hypot(nh, norm2(dc)) : nh;
@@ -354,7 +395,7 @@ function firstNonFinite(x: ArrayLike<number>): number {
  * states h/c (layer by layer, in time order), the head output y, loss, then the recorded
  * gradient series and the parameter gradients (`grads`). Never throws.
  */
-function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRecord, grads: ParamSet): NonFinite | null {
+function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRecord, grads: ParamSet, head: boolean): NonFinite | null {
   const { B, T, H } = ws;
   const BH = B * H;
   for (const [name, tensor] of model.params) {
@@ -375,7 +416,7 @@ function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRe
     }
   }
   const O = batch.outputSize;
-  const ky = firstNonFinite(ws.Y);
+  const ky = head ? firstNonFinite(ws.Y) : -1;
   if (ky >= 0) return { quantity: 'y', layer: null, t: Math.floor(ky / (B * O)), value: ws.Y[ky] };
   if (!Number.isFinite(record.loss)) return { quantity: 'loss', layer: null, t: null, value: record.loss };
   for (const lr of record.layers) {

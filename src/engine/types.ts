@@ -71,6 +71,12 @@ export interface ProbeOptions {
   itemized?: boolean;
   /** Cap on T for the itemized matrix (default ITEMIZED_MAX_STEPS). */
   itemizedMaxSteps?: number;
+  /**
+   * Compute only these rows s of the itemized matrix (one backward pass each; the other rows
+   * are zero and the many-to-many lag profile skips them). Default: every row. Used to bound
+   * the cost of big captures (O(T²) otherwise).
+   */
+  itemizedRows?: readonly number[];
 }
 
 export interface Truncation {
@@ -136,6 +142,12 @@ export interface PassRecord {
   nonFinite: NonFinite | null;
   /** itemized[s][k] = ||dl_s/ds_k|| for k <= s (null entries for k > s are omitted: rows have length s+1). */
   itemized: number[][] | null;
+  /**
+   * Injected-gradient passes only (design §9, inject.ts): directGradNorm[t] = ‖grad_output_t‖,
+   * the gradient that arrives at step t from outside the module (the top layer's output),
+   * beside gradNormH[t], which also counts what arrives through the recurrence.
+   */
+  directGradNorm?: number[];
 }
 
 export interface PassResult {

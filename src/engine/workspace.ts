@@ -107,8 +107,9 @@ export interface ProbeScratch {
   start: Float64Array;
   /** Per-batch-element σ estimates of the power iteration. */
   sigma: Float64Array;
-  /** Head gradient row block for the itemized probe, [B][D*H]. */
+  /** ∂ℓ_s/∂(top layer's h_s, c_s) for the itemized probe, [B][D*H] each. */
   seed: Float64Array;
+  seedC: Float64Array;
   partWih: Float64Array[];
   partWhh: Float64Array;
   partBih: Float64Array;
@@ -260,6 +261,7 @@ function buildWorkspace(config: ModelConfig, B: number, T: number, separatePass:
       start,
       sigma: new Float64Array(B),
       seed: new Float64Array(B * DH),
+      seedC: new Float64Array(B * DH),
       partWih: Array.from({ length: config.numLayers }, (_, l) => new Float64Array(GH * layerInputSize(config, l))),
       partWhh: new Float64Array(GH * H),
       partBih: new Float64Array(GH),

@@ -13,10 +13,10 @@
 // boundary states (fd.ts), whose gradient is what truncated BPTT computes.
 
 import assert from 'node:assert/strict';
-import { forwardDetailed, runPassWithHooks } from '../../src/engine/bptt';
+import { forwardDetailed, runPassWithHooks, type EngineHooks } from '../../src/engine/bptt';
 import { gateBlocks } from '../../src/engine/model';
-import type { PassRecord } from '../../src/engine/types';
-import { checkedErr, fdGradient, fdPerturbation, norm, objective, TOLERANCE, worst, type Case } from './fd';
+import type { ModelConfig, ParamSet, PassRecord } from '../../src/engine/types';
+import { checkedErr, fdGradient, fdPerturbation, norm, objective, TOLERANCE, worst, type Case, type Objective } from './fd';
 
 type Dir = 'forward' | 'reverse';
 
@@ -25,21 +25,55 @@ function close(analytic: number, numeric: number, what: string): void {
   assert.ok(e <= TOLERANCE, `${what}: recorded ${analytic} vs FD ${numeric} (relErr ${e})`);
 }
 
-export function checkProbes(c: Case, opts: { itemized: boolean }): void {
+/**
+ * What the probe checks need of a pass: a head-driven pass (a Case) or the injected-gradient
+ * pass (inject.ts) both fit.
+ */
+export interface ProbeSubject {
+  config: ModelConfig;
+  B: number;
+  T: number;
+  I: number;
+  /** The input, batch-first [B][T][I]; perturbed in place (and restored) for inputGradNorm. */
+  x: Float64Array;
+  /** The pass with all probes (jacobian off), per-step weight parts reported to the hook. */
+  run(itemized: boolean, hooks: EngineHooks): { record: PassRecord };
+  /** Parameter gradients by the other code path (weightGradByStep off). */
+  batchedGrads(): ParamSet;
+  /** L as a function of the test hooks. */
+  objective: Objective;
+  /** ℓ_s for every s, as a function of the test hooks (for itemized). */
+  terms(hooks: EngineHooks): Float64Array;
+}
+
+export function caseSubject(c: Case): ProbeSubject {
   const { model, batch } = c;
-  const { B, H, T } = { B: batch.batchSize, H: model.config.hiddenSize, T: batch.steps };
-  const GH = gateBlocks(model.config.cell) * H;
+  return {
+    config: model.config,
+    B: batch.batchSize,
+    T: batch.steps,
+    I: batch.inputSize,
+    x: batch.x,
+    run: (itemized, hooks) => runPassWithHooks(model, batch, { loss: c.loss, truncation: c.truncation, probes: { itemized, jacobian: false } }, hooks),
+    batchedGrads: () => runPassWithHooks(model, batch, { loss: c.loss, truncation: c.truncation, probes: { weightGradByStep: false, jacobian: false } }, null).grads,
+    objective: objective(c),
+    terms: (hooks) => forwardDetailed(model, batch, c.loss, hooks).terms,
+  };
+}
+
+export function checkProbes(c: Case, opts: { itemized: boolean }): void {
+  checkSubjectProbes(caseSubject(c), opts);
+}
+
+export function checkSubjectProbes(subject: ProbeSubject, opts: { itemized: boolean }): void {
+  const { B, T, config } = subject;
+  const H = config.hiddenSize;
+  const GH = gateBlocks(config.cell) * H;
   const parts = new Map<string, Map<string, Float64Array>>();
-  const result = runPassWithHooks(
-    model,
-    batch,
-    { loss: c.loss, truncation: c.truncation, probes: { itemized: opts.itemized, jacobian: false } },
-    { onWeightGradPart: (layer, dir, t, p) => parts.set(`${layer}:${dir}:${t}`, p) },
-  );
-  const rec: PassRecord = result.record;
-  const batched = runPassWithHooks(model, batch, { loss: c.loss, truncation: c.truncation, probes: { weightGradByStep: false, jacobian: false } }, null).grads;
-  const obj = objective(c);
-  const lstm = model.config.cell === 'lstm';
+  const rec: PassRecord = subject.run(opts.itemized, { onWeightGradPart: (layer, dir, t, p) => parts.set(`${layer}:${dir}:${t}`, p) }).record;
+  const batched = subject.batchedGrads();
+  const obj = subject.objective;
+  const lstm = config.cell === 'lstm';
 
   for (const lr of rec.layers) {
     const where = { layer: lr.layer, direction: lr.direction as Dir };
@@ -59,7 +93,7 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
       // All gates at once: the gi perturbation is [B][G*H]; each gate is a column block.
       const dA = fdPerturbation(obj, { ...where, t, target: 'gi' }, B * GH);
       for (const [gate, series] of Object.entries(lr.gateGradNorm)) {
-        const block = model.config.cell === 'lstm' ? 'ifgo'.indexOf(gate) : model.config.cell === 'gru' ? 'rzn'.indexOf(gate) : 0;
+        const block = config.cell === 'lstm' ? 'ifgo'.indexOf(gate) : config.cell === 'gru' ? 'rzn'.indexOf(gate) : 0;
         const v: number[] = [];
         for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) v.push(dA[b * GH + block * H + j]);
         close(series[t], norm(v), `${tag} gateGradNorm.${gate}[${t}]`);
@@ -94,18 +128,18 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
   }
 
   // inputGradNorm: perturb x directly.
-  const I = batch.inputSize;
+  const { I, x } = subject;
   for (let t = 0; t < T; t++) {
     const v: number[] = [];
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < I; i++) {
         const k = (b * T + t) * I + i;
-        const x0 = batch.x[k];
+        const x0 = x[k];
         v.push(
           fdGradient(1, (d) => {
-            batch.x[k] = x0 + d[0];
+            x[k] = x0 + d[0];
             const l = obj();
-            batch.x[k] = x0;
+            x[k] = x0;
             return l;
           })[0],
         );
@@ -114,18 +148,16 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
     close(rec.inputGradNorm[t], norm(v), `inputGradNorm[${t}]`);
   }
 
-  if (opts.itemized) checkItemized(c, rec);
+  if (opts.itemized) checkItemized(subject, rec);
 }
 
 /** itemized[s][k] against FD of the loss term ℓ_s w.r.t. the top layer's state at k. */
-function checkItemized(c: Case, rec: PassRecord): void {
-  const { model, batch } = c;
-  const B = batch.batchSize;
-  const H = model.config.hiddenSize;
-  const T = batch.steps;
-  const top = model.config.numLayers - 1;
-  const dirs: Dir[] = model.config.bidirectional ? ['forward', 'reverse'] : ['forward'];
-  const targets = model.config.cell === 'lstm' ? (['h', 'cAfterH'] as const) : (['h'] as const);
+function checkItemized(subject: ProbeSubject, rec: PassRecord): void {
+  const { B, T, config } = subject;
+  const H = config.hiddenSize;
+  const top = config.numLayers - 1;
+  const dirs: Dir[] = config.bidirectional ? ['forward', 'reverse'] : ['forward'];
+  const targets = config.cell === 'lstm' ? (['h', 'cAfterH'] as const) : (['h'] as const);
   assert.ok(rec.itemized);
   assert.equal(rec.itemized.length, T);
   // sq[s][k] accumulates Σ (∂ℓ_s/∂ state entry)² over every state entry at step k.
@@ -138,7 +170,7 @@ function checkItemized(c: Case, rec: PassRecord): void {
           // One FD per state entry gives ∂ℓ_s for every s at once.
           const at = (eps: number): Float64Array => {
             delta[e] = eps;
-            return forwardDetailed(model, batch, c.loss, { perturb: [{ layer: top, direction, t: k, target, delta }] }).terms;
+            return subject.terms({ perturb: [{ layer: top, direction, t: k, target, delta }] });
           };
           const h = 1e-2;
           const [p1, m1, p2, m2, p3, m3] = [at(h), at(-h), at(2 * h), at(-2 * h), at(3 * h), at(-3 * h)];

@@ -11,7 +11,7 @@ import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode
 import { InputError } from '../errors';
 import type { LayerRecord, NonFinite } from '../../engine/types';
 import type {
-  RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, StudyKind, TrainingHistory, Verdict,
+  RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, ReportKind, TrainingHistory, Verdict,
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
 import { schemaProblem, type SchemaName } from '../schemas';
@@ -23,7 +23,7 @@ const MAX_TIMESTEPS = 1_000_000;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
-const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates'];
+const STUDY_KINDS: readonly ReportKind[] = ['diagnosis', 'clipping', 'gates', 'captures'];
 
 /** Parse and validate report.json text. Throws only InputError. */
 export function parseReport(text: string, file: string): Report {
@@ -287,9 +287,9 @@ class Reader {
   private study(v: unknown, path: string): StudyInfo {
     const o = this.obj(v, path);
     const kind = o.kind;
-    if (!STUDY_KINDS.includes(kind as StudyKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
+    if (!STUDY_KINDS.includes(kind as ReportKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
     return this.merge(o, {
-      kind: kind as StudyKind,
+      kind: kind as ReportKind,
       name: this.str(o.name, `${path}.name`),
       source: this.str(o.source, `${path}.source`),
       description: this.str(o.description ?? '', `${path}.description`),
