@@ -39,6 +39,7 @@ function buildProgram(): Command {
     .option('--sample <name>', 'built-in data: adding (default; airline for --study clipping), airline, copy, binary-addition, sine, text')
     .option('--data <file>', 'your own sequence file: .csv, .tsv, .json or .txt (character level)')
     .option('--target <column>', 'CSV/TSV column to predict, by header name or 1-based position (default: the last numeric column)')
+    .addOption(new Option('--missing <policy>', 'missing cells in --data (empty, NA, n/a, NaN, null, -): drop the windows that hold one, or interpolate them (default: stop and say how many)').choices(['drop', 'interpolate']))
     .option('--length <T>', 'window / sequence length T (default: the sample\'s; for --data, suggested from the series\' autocorrelation)')
     .option('--cells <list>', 'comma-separated cells: rnn-tanh (or rnn), rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf (default rnn-tanh,lstm,gru)')
     .option('--clip <list>', 'comma-separated clip settings: none, norm:5 (or 5), value:0.5 (default: none; for --study clipping: none,norm:0.25,norm:1,norm:4,value:0.1)')

@@ -6,7 +6,7 @@
 
 import { existsSync, mkdtempSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readSequenceFile } from '../io/sequences';
+import { isMissingValuesError, readSequenceFile, type MissingPolicy } from '../io/sequences';
 import { InputError } from '../io/errors';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { writeReportFolder } from '../io/report/write';
@@ -28,6 +28,7 @@ export interface DiagnoseOptions {
   sample?: string;
   data?: string;
   target?: string;
+  missing?: string;
   length?: string | number;
   cells?: string;
   clip?: string;
@@ -108,6 +109,7 @@ export async function diagnoseCommand(flags: DiagnoseOptions, io: DiagnoseIo = d
   const { kind, options, cells, clips } = optionsFromFlags(flags);
   if (flags.sample !== undefined && flags.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
   if (flags.target !== undefined && flags.data === undefined) throw new InputError('--target', null, 'a target column needs a --data file');
+  if (flags.missing !== undefined && flags.data === undefined) throw new InputError('--missing', null, 'a missing-value policy needs a --data file');
   const outDir = flags.outDir ?? DEFAULT_OUT_DIR;
   checkOutDir(outDir);
   const { dataset, window } = await loadDataset(flags, kind, options);
@@ -194,11 +196,18 @@ async function loadDataset(flags: DiagnoseOptions, kind: StudyKind, options: Stu
   if (flags.data !== undefined) {
     if (flags.data.trim() === '') throw new InputError('--data', null, 'expected a file path');
     const target = flags.target === undefined ? undefined : /^\s*[0-9]+\s*$/.test(flags.target) ? Number(flags.target) : flags.target;
-    const base = { ...(target !== undefined ? { targetColumn: target } : {}) };
-    if (options.length > 0) return { dataset: await readSequenceFile(flags.data, { ...base, window: options.length }), window: null };
-    const window = await suggestFileWindow(flags.data, base);
-    if (!window) return { dataset: await readSequenceFile(flags.data, base), window: null };
-    return { dataset: await readSequenceFile(flags.data, { ...base, window: window.window }), window };
+    const missing: MissingPolicy | undefined = flags.missing === 'drop' || flags.missing === 'interpolate' ? flags.missing : undefined;
+    const base = { ...(target !== undefined ? { targetColumn: target } : {}), ...(missing ? { missing } : {}) };
+    try {
+      if (options.length > 0) return { dataset: await readSequenceFile(flags.data, { ...base, window: options.length }), window: null };
+      const window = await suggestFileWindow(flags.data, base);
+      if (!window) return { dataset: await readSequenceFile(flags.data, base), window: null };
+      return { dataset: await readSequenceFile(flags.data, { ...base, window: window.window }), window };
+    } catch (e) {
+      // The reader asks for a choice; on the command line the choice is a flag.
+      if (isMissingValuesError(e)) throw new InputError(e.file, e.line, `${e.detail} (--missing drop or --missing interpolate)`);
+      throw e;
+    }
   }
   const name = flags.sample ?? DEFAULT_SAMPLE[kind];
   if (!isSampleName(name)) throw new InputError('--sample', null, `unknown sample '${name}'; expected one of ${SAMPLE_NAMES.join(', ')}`);
@@ -215,7 +224,7 @@ async function loadDataset(flags: DiagnoseOptions, kind: StudyKind, options: Stu
  * column's autocorrelation. null for files that bring their own sequences (a {"x","y"} batch,
  * character-level text). Reads the file once with a window of 1, whose targets are the series.
  */
-export async function suggestFileWindow(file: string, base: { targetColumn?: string | number }): Promise<WindowSuggestion | null> {
+export async function suggestFileWindow(file: string, base: { targetColumn?: string | number; missing?: MissingPolicy }): Promise<WindowSuggestion | null> {
   const series = await readSequenceFile(file, { ...base, window: 1 });
   if (!isWindowedSeries(series)) return null;
   return suggestWindow(targetSeries(series), { maxWindow: OPTION_LIMITS.length.max, fallback: SAMPLES.airline.defaults.steps });

@@ -105,3 +105,26 @@ test('an --out-dir where no folder can be created exits 2 before the study runs,
   assert.equal(r.stdout, '');
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('--missing: a CSV with NA cells stops with the count unless --missing drop|interpolate says what to do; the report says how many', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-missing-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const rows = ['day,temp'];
+  for (let i = 0; i < 120; i++) rows.push(`${i},${i % 17 === 5 ? 'NA' : (Math.sin(i / 5) * 10).toFixed(3)}`);
+  writeFileSync(join(dir, 'gaps.csv'), rows.join('\n') + '\n');
+  const quick = ['--data', 'gaps.csv', '--length', '8', '--iterations', '3', '--cells', 'rnn', '--no-check', '--out-dir', 'out'];
+  const stop = run(quick, dir);
+  assert.equal(stop.status, 2, stop.stdout);
+  assert.match(stop.stderr.trim(), /^bptt-lens: gaps\.csv:\d+: missing values: 7 cells of "temp" .*\(--missing drop or --missing interpolate\)$/);
+  assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
+  for (const policy of ['drop', 'interpolate']) {
+    const r = run([...quick, '--missing', policy, '--out-dir', `out-${policy}`], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const folder = join(dir, `out-${policy}`, readdirSync(join(dir, `out-${policy}`))[0]!);
+    const md = readFileSync(join(folder, 'report.md'), 'utf8');
+    assert.match(md, policy === 'drop' ? /7 missing values: \d+ of \d+ windows dropped/ : /7 missing values interpolated/);
+  }
+  const bad = run(['--missing', 'guess'], dir);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--missing/);
+});
