@@ -57,23 +57,44 @@ export function checkSentence(
 }
 
 /** A config change in plain words, e.g. "cell gru", "forget-gate bias 1", "clip by global norm at 1". */
-export function changeWords(change: Record<string, unknown>): string {
-  const parts: string[] = [];
+const CELL_WORDS: Record<string, string> = {
+  'rnn-tanh': 'a tanh RNN', 'rnn-relu': 'a ReLU RNN', gru: 'a GRU', lstm: 'an LSTM',
+  'lstm-peephole': 'a peephole LSTM', 'lstm-cifg': 'a coupled-gate LSTM (CIFG)', 'lstm-nfg': 'an LSTM without forget gate',
+  'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate', 'lstm-niaf': 'an LSTM without input activation',
+  'lstm-noaf': 'an LSTM without output activation', indrnn: 'an IndRNN', mingru: 'a minGRU', minlstm: 'a minLSTM', lru: 'an LRU',
+  rglru: 'an RG-LRU', slstm: 'an sLSTM', mlstm: 'an mLSTM', s6: 'an S6 (Mamba) layer',
+};
+
+/**
+ * A recommendation's config change in plain words, e.g. "Switch to an LSTM with forget-gate
+ * bias 1": the one wording of a change in the panel, report.md/html, the CLI and check texts.
+ */
+export function changeWords(change: Partial<RunConfig> | Record<string, unknown>): string {
   const c = change as Partial<RunConfig>;
-  if (c.cellChoice !== undefined) parts.push(`cell ${c.cellChoice}`);
-  if (c.forgetBias !== undefined && (c.cellChoice === undefined || c.forgetBias)) parts.push(`forget-gate bias ${c.forgetBias ? 1 : 0}`);
-  if (c.init !== undefined) parts.push(`${c.init} init`);
-  if ('spectralRadius' in c) parts.push(c.spectralRadius === null ? (c.init === undefined ? 'no spectral-radius rescaling' : '') : `spectral radius ${fmt(c.spectralRadius)}`);
-  if (c.clip !== undefined) parts.push(c.clip.kind === 'none' ? 'no clipping' : c.clip.kind === 'norm' ? `clip by global norm at ${fmt(c.clip.threshold)}` : `clip each value at ±${fmt(c.clip.threshold)}`);
-  if (c.learningRate !== undefined) parts.push(`learning rate ${fmt(c.learningRate)}`);
-  if (c.iterations !== undefined) parts.push(`${c.iterations} iterations`);
-  if ('truncation' in c) parts.push(c.truncation ? `truncated BPTT, ${c.truncation.k2} steps back every ${c.truncation.k1}` : 'full BPTT');
-  if (c.optimizer !== undefined) parts.push(`optimizer ${c.optimizer}`);
-  if (c.hiddenSize !== undefined) parts.push(`hidden size ${c.hiddenSize}`);
-  const known = new Set(['cell', 'nonlinearity', 'variant', 'cellChoice', 'forgetBias', 'init', 'spectralRadius', 'clip', 'learningRate', 'iterations', 'truncation', 'optimizer', 'hiddenSize']);
-  for (const [k, v] of Object.entries(change)) if (!known.has(k)) parts.push(`${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  const words = parts.filter(Boolean);
-  return words.length > 0 ? words.join(', ') : 'no change';
+  const out: string[] = [];
+  const cell = c.cellChoice ?? (c.cell === 'rnn' ? undefined : c.cell);
+  if (cell !== undefined) out.push(`switch to ${CELL_WORDS[cell] ?? cell}${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
+  else if (c.variant === 'vanilla') out.push(`switch to the vanilla LSTM${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
+  else if (c.forgetBias === true) out.push('set the forget-gate bias to 1');
+  else if (c.forgetBias === false) out.push('set the forget-gate bias to 0');
+  if (c.init === 'orthogonal') out.push('initialise W_hh orthogonal');
+  else if (c.init === 'identity') out.push('initialise W_hh to the identity (IRNN)');
+  else if (c.init === 'xavier') out.push('use Xavier/Glorot initialisation');
+  else if (c.init === 'pytorch') out.push("use PyTorch's default initialisation");
+  if (typeof c.spectralRadius === 'number') out.push(`rescale W_hh to spectral radius ${fmt(c.spectralRadius)}`);
+  if (c.clip) {
+    if (c.clip.kind === 'none') out.push('turn clipping off');
+    else if (c.clip.kind === 'norm') out.push(`clip the gradient's global norm at ${fmt(c.clip.threshold)}`);
+    else out.push(`clip each gradient value to ±${fmt(c.clip.threshold)}`);
+  }
+  if (typeof c.learningRate === 'number') out.push(`set the learning rate to ${fmt(c.learningRate)}`);
+  if ('truncation' in c && c.truncation === null) out.push('backpropagate through the whole sequence');
+  else if (c.truncation) out.push(`truncate BPTT to ${c.truncation.k2} steps every ${c.truncation.k1}`);
+  if (typeof c.hiddenSize === 'number') out.push(`use hidden size ${c.hiddenSize}`);
+  if (typeof c.iterations === 'number') out.push(`train for ${c.iterations} iterations`);
+  if (out.length === 0) return 'no configuration change';
+  const s = out.join(', ');
+  return s[0]!.toUpperCase() + s.slice(1);
 }
 
 /** Compact number for evidence sentences: 3 significant digits, exponent form outside [1e-2, 1e4). */

@@ -106,7 +106,7 @@ test('recommendations in plain words, without internal keys, and not repeating t
   assert.doesNotMatch(lstm, /cellChoice|variant|forgetBias/);
   assert.equal(plainChange({ clip: { kind: 'norm', threshold: 2.3 } }), "Clip the gradient's global norm at 2.3");
   assert.equal(plainChange({ init: 'orthogonal', spectralRadius: null }), 'Initialise W_hh orthogonal');
-  assert.equal(plainChange({ learningRate: 0.001 }), 'Set the learning rate to 0.001');
+  assert.equal(plainChange({ learningRate: 0.001 }), 'Set the learning rate to 1e-3');
   // The title already says it: no second line repeating the clause.
   assert.equal(changeBeyondTitle({ title: 'Use an LSTM with forget bias 1', change: { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true } }), null);
   assert.equal(changeBeyondTitle({ title: 'Try the suggested cell', change: { cell: 'gru', cellChoice: 'gru' } }), 'Switch to a GRU');

@@ -33,7 +33,7 @@ test('verdict card: facts from the diagnosis and history, last finite loss, note
   assert.equal(c.recommendations.length, 2);
   assert.match(c.recommendations[1]!.check!, /^Checked by re-running \(rnn-tanh-orth\): verdict vanishing → vanishing, final loss 0\.\d+ → 0\.081\.$/);
   assert.equal(c.recommendations[0]!.check, null);
-  assert.equal(c.recommendations[0]!.change, 'cell lstm, forget-gate bias 1');
+  assert.equal(c.recommendations[0]!.change, 'Switch to an LSTM with forget-gate bias 1');
 
   const e = cardModel(exploding!);
   const loss = exploding!.history.loss;

@@ -2,8 +2,11 @@
 // titles that keep what tells runs apart, facts common to every run said once, each run's
 // deciding number, recommendations' changes in plain words, and the study's summary.
 // Pure (no DOM, no Node): the webview bundle imports it too.
-import type { Recommendation, Report, ReportRun, RunConfig } from '../../study/types';
-import { horizonLabel } from '../../study/format';
+import type { Recommendation, Report, ReportRun } from '../../study/types';
+import { changeWords, horizonLabel } from '../../study/format';
+
+/** A recommendation's change in plain words (one implementation: src/study/format.ts). */
+export const plainChange = changeWords;
 
 /** A label's parts: "lstm +forget bias 1, no clip" -> ["lstm +forget bias 1", "no clip"]. */
 function parts(label: string): string[] {
@@ -68,43 +71,6 @@ function fmt(v: number | null | undefined): string {
 }
 
 // ---------------------------------------------------------------- recommendations
-
-const CELL_WORDS: Record<string, string> = {
-  'rnn-tanh': 'a tanh RNN', 'rnn-relu': 'a ReLU RNN', gru: 'a GRU', lstm: 'an LSTM',
-  'lstm-peephole': 'a peephole LSTM', 'lstm-cifg': 'a coupled-gate LSTM (CIFG)', 'lstm-nfg': 'an LSTM without forget gate',
-  'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate', 'lstm-niaf': 'an LSTM without input activation',
-  'lstm-noaf': 'an LSTM without output activation', indrnn: 'an IndRNN', mingru: 'a minGRU', minlstm: 'a minLSTM', lru: 'an LRU',
-  rglru: 'an RG-LRU', slstm: 'an sLSTM', mlstm: 'an mLSTM', s6: 'an S6 (Mamba) layer',
-};
-
-/** A recommendation's config change in plain words, e.g. "Switch to an LSTM with forget-gate bias 1". */
-export function plainChange(change: Partial<RunConfig> | Record<string, unknown>): string {
-  const c = change as Partial<RunConfig>;
-  const out: string[] = [];
-  const cell = c.cellChoice ?? (c.cell === 'rnn' ? undefined : c.cell);
-  if (cell !== undefined) out.push(`switch to ${CELL_WORDS[cell] ?? cell}${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
-  else if (c.variant === 'vanilla') out.push(`switch to the vanilla LSTM${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
-  else if (c.forgetBias === true) out.push('set the forget-gate bias to 1');
-  else if (c.forgetBias === false) out.push('set the forget-gate bias to 0');
-  if (c.init === 'orthogonal') out.push('initialise W_hh orthogonal');
-  else if (c.init === 'identity') out.push('initialise W_hh to the identity (IRNN)');
-  else if (c.init === 'xavier') out.push('use Xavier/Glorot initialisation');
-  else if (c.init === 'pytorch') out.push("use PyTorch's default initialisation");
-  if (typeof c.spectralRadius === 'number') out.push(`rescale W_hh to spectral radius ${fmt(c.spectralRadius)}`);
-  if (c.clip) {
-    if (c.clip.kind === 'none') out.push('turn clipping off');
-    else if (c.clip.kind === 'norm') out.push(`clip the gradient's global norm at ${fmt(c.clip.threshold)}`);
-    else out.push(`clip each gradient value to ±${fmt(c.clip.threshold)}`);
-  }
-  if (typeof c.learningRate === 'number') out.push(`set the learning rate to ${fmt(c.learningRate)}`);
-  if ('truncation' in c && c.truncation === null) out.push('backpropagate through the whole sequence');
-  else if (c.truncation) out.push(`truncate BPTT to ${c.truncation.k2} steps every ${c.truncation.k1}`);
-  if (typeof c.hiddenSize === 'number') out.push(`use hidden size ${c.hiddenSize}`);
-  if (typeof c.iterations === 'number') out.push(`train for ${c.iterations} iterations`);
-  if (out.length === 0) return 'no configuration change';
-  const s = out.join(', ');
-  return s[0]!.toUpperCase() + s.slice(1);
-}
 
 /**
  * The plain change when it says something the title does not (null when the title already
