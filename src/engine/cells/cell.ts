@@ -34,10 +34,11 @@
 // time, not just ∂L/∂out_t (which is what arrives from above; the injected pass records it
 // as directGradNorm).
 //
-// Aux parts (`aux: true`): carried through time and stored like any part, but held constant
+// Held-constant parts (`heldConstant: true`): carried through time and stored like any part, but held constant
 // in the backward pass (a stabiliser such as xLSTM's m, design §8: h does not depend on it).
 // They get no gradient (the loop never reads dState/dPrev/dNext of an aux part and passes
-// zero-length arrays there), no tangent in the JVP, and count in no norm.
+// zero-length arrays there), no tangent in the JVP, count in no norm, and are never
+// perturbed by the FD checks. "Non-aux" elsewhere in this file means not held constant.
 //
 // Test hooks (finite-difference checks) perturb: proj_t before the step (gate
 // pre-activations), a state part after the step (then the loop recomputes out_t: copy or
@@ -70,8 +71,8 @@ export interface StatePart {
   name: string;
   /** Reals per example (a complex H-vector counts 2H; mLSTM's C counts H*H). */
   size: number;
-  /** Held constant in the backward pass (see the header); default false. */
-  aux?: boolean;
+  /** Carried but held constant in the backward pass (see the header); default false. */
+  heldConstant?: boolean;
 }
 
 export type GateActivation = 'sigmoid' | 'tanh' | 'relu' | 'identity' | 'exp' | 'softplus';
@@ -122,9 +123,9 @@ export interface BackwardIO extends StepIO {
 }
 
 export interface JvpIO extends StepIO {
-  v: Float64Array[]; // tangent of s_{t-1} (aux parts: zero-length)
+  v: Float64Array[]; // tangent of s_{t-1} (held-constant parts: zero-length)
   dRecV: Float64Array; // W_hh v[from] (computed by the loop), [B][G]; zero-length without `recurrent`
-  tOut: Float64Array[]; // written: tangent of s_t (aux parts: zero-length, leave them)
+  tOut: Float64Array[]; // written: tangent of s_t (held-constant parts: zero-length, leave them)
 }
 
 export interface Cell {
@@ -176,8 +177,8 @@ export type CellFactory = (inputSize: number, hiddenSize: number, options: CellO
 // catch up:
 // v2: `init(get, rng)` and `readout?(io)` are part of the contract (as the first new cells
 //     already had them; forward need not write out: the loop copies next[outPart] or calls
-//     readout, also after a test perturbs the state). New: `recShared`, `nodeC`, StatePart.aux
-//     (xLSTM's m), BackwardIO.wantOwn and dNodeC, StepIO.first's meaning across checkpointed
+//     readout, also after a test perturbs the state). New: `recShared`, `nodeC`,
+//     StatePart.heldConstant (xLSTM's m, the name slstm.ts already used), BackwardIO.wantOwn and dNodeC, StepIO.first's meaning across checkpointed
 //     segments, GateSpec's saturation rule per activation, CellOptions + CellFactory (the
 //     registry calls the constructor as (inputSize, hiddenSize, options)). gradNormH of
 //     readout cells = gradNormState (header).
