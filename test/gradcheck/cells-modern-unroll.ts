@@ -259,6 +259,8 @@ export function finalState(rec: ForwardRecord, k: number, d: number): Float64Arr
 
 export interface BackwardResult {
   grads: Map<string, Float64Array>;
+  /** ‖step t's part of the layer/direction's parameter gradient‖ (every parameter of it), [ld][t]. */
+  weightGradByStep: number[][];
   dx: Float64Array; // [B][T][I]
   dInitial: Float64Array[][]; // [ld][part] (zero-length for held-constant parts)
   dState: Float64Array[][][]; // [ld][t][part]
@@ -279,6 +281,7 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
   const dState: Float64Array[][][] = Array.from({ length: nLd }, () => new Array(T));
   const dNodeC: Float64Array[][] = Array.from({ length: nLd }, () => new Array(T));
   const dProjAll: Float64Array[][] = Array.from({ length: nLd }, () => new Array(T));
+  const weightGradByStep: number[][] = Array.from({ length: nLd }, () => new Array<number>(T).fill(0));
   let dOutLayer = dTop; // ∂L/∂(this layer's output), [T][B][D·outSize]
   let dx = new Float64Array(0);
   for (let l = net.spec.layers - 1; l >= 0; l--) {
@@ -293,7 +296,9 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
       const P = projectionWidth(cell);
       const G = cell.recurrent ? cell.recurrent.rows : 0;
       const own = ownParams(net, ld);
-      const dOwn = cell.params.filter((p) => p.role === 'own').map((p) => grads.get(p.name + ld.suffix)!);
+      // Each step accumulates into its own zeroed copy (its part), added to the totals after it.
+      const stepGrads = new Map(cell.params.map((p) => [p.name + ld.suffix, new Float64Array(grads.get(p.name + ld.suffix)!.length)] as const));
+      const dOwn = cell.params.filter((p) => p.role === 'own').map((p) => stepGrads.get(p.name + ld.suffix)!);
       const held = cell.state.map((p) => p.heldConstant === true);
       const sized = (parts: Float64Array[] | null): Float64Array[] =>
         cell.state.map((p, i) => (held[i] ? new Float64Array(0) : parts ? Float64Array.from(parts[i]) : new Float64Array(B * p.size)));
@@ -321,6 +326,7 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
           wantOwn: true,
           dNodeC: nodeC,
         };
+        for (const g of stepGrads.values()) g.fill(0);
         cell.backward(io);
         dState[k][t] = dStateT;
         dNodeC[k][t] = nodeC;
@@ -330,8 +336,8 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
         const u = r.inputs[t];
         for (const blk of cell.projection) {
           const W = net.param(ld, blk.weight);
-          const dW = grads.get(blk.weight + ld.suffix)!;
-          const db = blk.bias ? grads.get(blk.bias + ld.suffix)! : null;
+          const dW = stepGrads.get(blk.weight + ld.suffix)!;
+          const db = blk.bias ? stepGrads.get(blk.bias + ld.suffix)! : null;
           for (let b = 0; b < B; b++) {
             for (let q = 0; q < blk.rows; q++) {
               const g = dProj[b * P + c0 + q];
@@ -348,8 +354,8 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
           const from = cell.state.findIndex((s) => s.name === cell.recurrent!.from);
           const Hf = cell.state[from].size;
           const W = net.param(ld, cell.recurrent.weight);
-          const dW = grads.get(cell.recurrent.weight + ld.suffix)!;
-          const db = cell.recurrent.bias ? grads.get(cell.recurrent.bias + ld.suffix)! : null;
+          const dW = stepGrads.get(cell.recurrent.weight + ld.suffix)!;
+          const db = cell.recurrent.bias ? stepGrads.get(cell.recurrent.bias + ld.suffix)! : null;
           for (let b = 0; b < B; b++) {
             for (let q = 0; q < G; q++) {
               const g = dRec[b * G + q];
@@ -361,6 +367,15 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
             }
           }
         }
+        let part = 0;
+        for (const [name, g] of stepGrads) {
+          const total = grads.get(name)!;
+          for (let q = 0; q < g.length; q++) {
+            total[q] += g[q];
+            part += g[q] * g[q];
+          }
+        }
+        weightGradByStep[k][t] = Math.sqrt(part);
         dNext = dPrev;
       }
       dInitial[k] = dNext;
@@ -373,7 +388,7 @@ export function backward(net: Net, rec: ForwardRecord, dTop: Float64Array[], dFi
       for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let i = 0; i < I; i++) dx[(b * T + t) * I + i] = dIn[t][b * I + i];
     }
   }
-  return { grads, dx, dInitial, dState, dNodeC, dProj: dProjAll };
+  return { grads, weightGradByStep, dx, dInitial, dState, dNodeC, dProj: dProjAll };
 }
 
 /** The JVP of step t of one ld along v (held-constant parts: zero-length), with dRecV = W_hh v[from]. */
@@ -442,4 +457,133 @@ function gaugeFix(cell: Cell, next: Float64Array[], base: Float64Array[], B: num
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- head and losses (design §2)
+
+export interface Head {
+  weight: Float64Array; // [O][F]
+  bias: Float64Array; // [O]
+  O: number;
+}
+
+/**
+ * Loss of the head on the top outputs and ∂L/∂top per step. mse: mean over every scored
+ * output element; xent: softmax cross-entropy against target probabilities, mean over the
+ * scored rows. many-to-one scores t = T−1 only (y is [B][O]); many-to-many every t (y [B][T][O]).
+ */
+export function headLoss(head: Head, top: Float64Array[], B: number, T: number, y: Float64Array, kind: 'mse' | 'xent', mode: 'many-to-one' | 'many-to-many'): { loss: number; dTop: Float64Array[]; dWeight: Float64Array; dBias: Float64Array } {
+  const { O } = head;
+  const Fw = top[0].length / B;
+  const dTop = Array.from({ length: T }, () => new Float64Array(B * Fw));
+  const dWeight = new Float64Array(O * Fw);
+  const dBias = new Float64Array(O);
+  const scored = mode === 'many-to-one' ? [T - 1] : Array.from({ length: T }, (_, t) => t);
+  const rows = B * scored.length;
+  let loss = 0;
+  for (const t of scored) {
+    for (let b = 0; b < B; b++) {
+      const z = new Float64Array(O);
+      for (let o = 0; o < O; o++) {
+        let s = head.bias[o];
+        for (let f = 0; f < Fw; f++) s += head.weight[o * Fw + f] * top[t][b * Fw + f];
+        z[o] = s;
+      }
+      const target = y.subarray(mode === 'many-to-one' ? b * O : (b * T + t) * O);
+      const dz = new Float64Array(O);
+      if (kind === 'mse') {
+        for (let o = 0; o < O; o++) {
+          const e = z[o] - target[o];
+          loss += (e * e) / (rows * O);
+          dz[o] = (2 * e) / (rows * O);
+        }
+      } else {
+        let mx = -Infinity;
+        for (let o = 0; o < O; o++) mx = Math.max(mx, z[o]);
+        let se = 0;
+        for (let o = 0; o < O; o++) se += Math.exp(z[o] - mx);
+        const lse = mx + Math.log(se);
+        let tsum = 0;
+        for (let o = 0; o < O; o++) tsum += target[o];
+        for (let o = 0; o < O; o++) {
+          loss -= (target[o] * (z[o] - lse)) / rows;
+          dz[o] = (Math.exp(z[o] - lse) * tsum - target[o]) / rows;
+        }
+      }
+      for (let o = 0; o < O; o++) {
+        dBias[o] += dz[o];
+        for (let f = 0; f < Fw; f++) {
+          dWeight[o * Fw + f] += dz[o] * top[t][b * Fw + f];
+          dTop[t][b * Fw + f] += dz[o] * head.weight[o * Fw + f];
+        }
+      }
+    }
+  }
+  return { loss, dTop, dWeight, dBias };
+}
+
+/** Largest singular value of an n×n row-major J: √(largest eigenvalue of JᵀJ), by cyclic Jacobi rotations. */
+export function sigmaMax(J: Float64Array, n: number): number {
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let r = 0; r < n; r++) a[i * n + j] += J[r * n + i] * J[r * n + j];
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
+    if (off === 0) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const tt = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(tt * tt + 1);
+        const s = tt * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  let mx = 0;
+  for (let i = 0; i < n; i++) mx = Math.max(mx, a[i * n + i]);
+  return Math.sqrt(mx);
+}
+
+/** jacobianNorm[t] of one ld: mean over the batch of σ_max(∂s_t/∂s_{t-1}) over the non-held parts, from the JVP. */
+export function jacobianNorms(net: Net, rec: ForwardRecord, k: number): number[] {
+  const { cell } = net.lds[k];
+  const { B, T } = rec;
+  const parts = cell.state.map((p, i) => ({ i, size: p.size, held: p.heldConstant === true })).filter((p) => !p.held);
+  const S = parts.reduce((a, p) => a + p.size, 0);
+  const out: number[] = new Array(T).fill(0);
+  for (let t = 0; t < T; t++) {
+    const J = Array.from({ length: B }, () => new Float64Array(S * S));
+    let col = 0;
+    for (const p of parts) {
+      for (let j = 0; j < p.size; j++, col++) {
+        // e_col in every example at once (examples are independent).
+        const v = cell.state.map((s, i) => {
+          const a = new Float64Array(s.heldConstant ? 0 : B * s.size);
+          if (i === p.i) for (let b = 0; b < B; b++) a[b * s.size + j] = 1;
+          return a;
+        });
+        const tv = stepJvp(net, rec, k, t, v);
+        for (let b = 0; b < B; b++) {
+          let row = 0;
+          for (const q of parts) for (let r = 0; r < q.size; r++, row++) J[b][row * S + col] = tv[q.i][b * q.size + r];
+        }
+      }
+    }
+    for (let b = 0; b < B; b++) out[t] += sigmaMax(J[b], S) / B;
+  }
+  return out;
 }
