@@ -41,7 +41,7 @@ import { initializeModel } from '../src/engine/init';
 import { disableWasmKernels, enableWasmKernels } from '../src/engine/kernels/wasmGemm';
 import { createModel } from '../src/engine/model';
 import { Rng } from '../src/engine/rng';
-import type { Batch, CellKind, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
+import type { Batch, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
 import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
@@ -49,7 +49,7 @@ import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type
 
 interface Workload {
   name: string;
-  cell: CellKind;
+  cell: BenchWeights['cell'];
   nonlinearity: Nonlinearity;
   hiddenSize: number;
   batchSize: number;
@@ -159,7 +159,7 @@ interface Problem {
 }
 
 function makeProblem(
-  w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number },
+  w: { cell: BenchWeights['cell']; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number },
   seed: number,
   mode: Mode = 'many-to-one',
 ): Problem {
@@ -382,7 +382,7 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
         const train = (runs: PlannedRun[]): void => {
           for (const run of runs) {
             const c = run.config;
-            const p = makeProblem({ cell: c.cell, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
+            const p = makeProblem({ cell: c.cell as BenchWeights['cell'] /* the sweep's cells are classic */, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
             const m = new TfRecurrentModel(tf, p.weights, { batchSize: dataset.count, steps: dataset.steps, x: dataset.x, y: dataset.y });
             const threshold = c.clip.kind === 'norm' ? c.clip.threshold : null;
             for (let it = 0; it < c.iterations; it++) m.trainStep(c.learningRate, threshold);

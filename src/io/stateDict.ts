@@ -26,8 +26,9 @@ type NamedShape = { shape: number[]; data: Float64Array };
 
 const RECURRENT = /^(.*?)(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)_l(\d+)(_reverse)?$/;
 const HEAD = /^(.*?)(weight|bias)$/;
-const CELL_BY_GATES: Record<number, CellKind> = { 1: 'rnn', 3: 'gru', 4: 'lstm' };
-const CELL_LABEL: Record<CellKind, string> = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' };
+type ClassicKind = Extract<CellKind, 'rnn' | 'lstm' | 'gru'>;
+const CELL_BY_GATES: Record<number, ClassicKind> = { 1: 'rnn', 3: 'gru', 4: 'lstm' };
+const CELL_LABEL: Record<ClassicKind, string> = { rnn: 'RNN', lstm: 'LSTM', gru: 'GRU' };
 
 const shapeText = (s: number[]): string => `[${s.join(', ')}]`;
 

@@ -129,7 +129,7 @@ for (const c of CASES) {
       assertClose(batched.grads.get(name)!.data, numeric, `${name} (batched)`);
     }
     assertClose(res.gradInput, fdArray(inp, inp.input), 'gradInput');
-    if (inp.h0) assertClose(res.gradH0, fdArray(inp, inp.h0), 'gradH0');
+    if (inp.h0) assertClose(res.gradH0!, fdArray(inp, inp.h0), 'gradH0');
     if (inp.c0) assertClose(res.gradC0!, fdArray(inp, inp.c0), 'gradC0');
   });
 
@@ -157,8 +157,8 @@ test('injected pass: L = Σ ℓ_s, directGradNorm = ‖grad_output_t‖, the fin
     const top = (inp.config.numLayers - 1) * D;
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
-        assert.equal(res.hN[top * B * H + b * H + j], res.output[(b * T + T - 1) * D * H + j]);
-        if (D === 2) assert.equal(res.hN[(top + 1) * B * H + b * H + j], res.output[b * T * D * H + H + j]);
+        assert.equal(res.hN![top * B * H + b * H + j], res.output[(b * T + T - 1) * D * H + j]);
+        if (D === 2) assert.equal(res.hN![(top + 1) * B * H + b * H + j], res.output[b * T * D * H + H + j]);
       }
     }
     assert.equal(res.cN === null, inp.config.cell !== 'lstm');

@@ -111,7 +111,6 @@ export function objective(c: Case, onlyWindow: number | null = null): Objective 
   if (!truncation) return (hooks) => forwardDetailed(model, batch, loss, hooks ?? null).loss;
   const T = batch.steps;
   const { batchSize: B, inputSize: I, outputSize: O } = batch;
-  const H = model.config.hiddenSize;
   const frozen = forwardDetailed(model, batch, loss).states; // boundary states, computed once
   const all = backwardWindows(T, truncation);
   const windows = onlyWindow === null ? all : [all[onlyWindow]];
@@ -136,13 +135,18 @@ export function objective(c: Case, onlyWindow: number | null = null): Objective 
           : frozen.map((s) => ({
               layer: s.layer,
               direction: s.direction,
-              h: s.h.slice((w.from - 1) * B * H, w.from * B * H),
-              c: s.c ? s.c.slice((w.from - 1) * B * H, w.from * B * H) : undefined,
+              parts: Object.fromEntries(
+                Object.entries(s.parts).map(([name, v]) => {
+                  const n = v.length / T; // B·size
+                  return [name, v.slice((w.from - 1) * n, w.from * n)];
+                }),
+              ),
             }));
       const detail = forwardDetailed(model, sub, loss, {
         perturb: shift(hooks?.perturb),
         stepParams: shift(hooks?.stepParams),
         initialState,
+        continues: w.from > 0,
       });
       // Segment loss; the window's mean is over Tw steps, the full pass's over T.
       const scale = batch.mode === 'many-to-many' ? Tw / T : 1;
