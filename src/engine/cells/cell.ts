@@ -99,8 +99,8 @@ export interface StepIO {
   /** Whether this is the first step of the sequence in the direction's own time (t = 0 forward, T−1 reverse); false for a checkpointed segment or truncation window that continues a sequence. */
   first: boolean;
   proj: Float64Array; // [B][P]
-  rec: Float64Array; // [B][G] (zero-length without `recurrent`)
-  prev: Float64Array[]; // state parts at t-1, [B][size_p] each, in `state` order
+  rec: Float64Array; // [B][G] (zero-length without `recurrent`); valid during forward (and nodeC.reform) ONLY: one buffer reused by every step, so backward/jvp take what they need from the cache
+  prev: Float64Array[]; // state parts at t-1, [B][size_p] each, in `state` order (read-only arrays: never reassign their entries)
   next: Float64Array[]; // state parts at t, written by forward
   out: Float64Array; // [B][outSize]: written by readout (cells with outPart null); forward need not write it
   cache: Float64Array; // [B][cacheSize], the cell's saved activations for backward/jvp/readout
@@ -182,3 +182,7 @@ export type CellFactory = (inputSize: number, hiddenSize: number, options: CellO
 //     segments, GateSpec's saturation rule per activation, CellOptions + CellFactory (the
 //     registry calls the constructor as (inputSize, hiddenSize, options)). gradNormH of
 //     readout cells = gradNormState (header).
+// v3: no interface change. Spelled out: rec is valid during forward only (the loop reuses one
+//     buffer for every step); the prev/next arrays are shared per step (do not reassign their
+//     entries); proj stays valid for the whole pass. The engine's loop now runs on this
+//     contract (bptt.ts), and the registry (cells/index.ts) builds every cell.
