@@ -13,7 +13,7 @@ import { LruCell } from '../../src/engine/cells/lru';
 import { S6Cell } from '../../src/engine/cells/s6';
 import { softplus } from '../../src/engine/cells/rglru';
 import { Rng } from '../../src/engine/rng';
-import { forward, jacobianNorms, makeCell, MODERN_CELLS, Net, type ForwardRecord, type ModernCellName } from '../gradcheck/cells-modern-unroll';
+import { backward, forward, jacobianNorms, makeCell, MODERN_CELLS, Net, type ForwardRecord, type ModernCellName } from '../gradcheck/cells-modern-unroll';
 
 const I = 2;
 const H = 3;
@@ -298,5 +298,22 @@ test('RG-LRU: m = 1 on the first step each direction takes (t = 0 forward, t = T
         }
       }
     }
+  }
+});
+
+test('T = 1,000 with large inputs (×5; ×20 for the exponential gates of xLSTM): every output and gradient finite', () => {
+  for (const cell of MODERN_CELLS) {
+    const net = new Net({ cell, inputSize: I, hiddenSize: 6, layers: 1, bidirectional: false, options: options(cell) });
+    const rng = new Rng(1);
+    net.initialize(rng);
+    const T = 1000;
+    const B = 2;
+    const scale = cell === 'slstm' || cell === 'mlstm' ? 20 : 5;
+    const x = Float64Array.from({ length: B * T * I }, () => scale * rng.normal());
+    const rec = forward(net, x, B, T);
+    const res = backward(net, rec, rec.top.map((a) => a.map(() => rng.normal())), null);
+    for (const a of rec.top) assert.ok(a.every(Number.isFinite), `${cell}: non-finite output`);
+    for (const [name, g] of res.grads) assert.ok(g.every(Number.isFinite), `${cell}: non-finite gradient of ${name}`);
+    for (const parts of res.dState[0]) for (const p of parts) assert.ok(p.every(Number.isFinite), `${cell}: non-finite state gradient`);
   }
 });

@@ -172,23 +172,21 @@ export class LruCell implements Cell {
       const p = b * 3 * H;
       const dy = b * H;
       // Readout: dState = dNext + (C_re, −C_im)ᵀ dy; dC += dy hᵀ; dD x through dProj.
-      for (let j = 0; j < H; j++) {
-        let re = dNext[s + j];
-        let im = dNext[s + H + j];
-        for (let a = 0; a < H; a++) {
-          re += cRe[a * H + j] * dOut[dy + a];
-          im -= cIm[a * H + j] * dOut[dy + a];
-        }
-        dState[s + j] = re;
-        dState[s + H + j] = im;
-      }
+      // One pass over the rows of C (row-major access).
+      for (let j = 0; j < 2 * H; j++) dState[s + j] = dNext[s + j];
       for (let a = 0; a < H; a++) {
         const g = dOut[dy + a];
         dProj[p + 2 * H + a] = g;
+        if (g === 0) continue;
+        const row = a * H;
+        for (let j = 0; j < H; j++) {
+          dState[s + j] += cRe[row + j] * g;
+          dState[s + H + j] -= cIm[row + j] * g;
+        }
         if (!io.wantOwn) continue;
         for (let j = 0; j < H; j++) {
-          dCRe[a * H + j] += g * h[s + j];
-          dCIm[a * H + j] -= g * h[s + H + j];
+          dCRe[row + j] += g * h[s + j];
+          dCIm[row + j] -= g * h[s + H + j];
         }
       }
       // Recurrence h = λ h_prev + γ u (complex).
