@@ -1,17 +1,20 @@
 // The eight modern cells of design §8 against PyTorch autograd: reference implementations in
 // torch (float64) in scripts/make-torch-fixtures.py wrote test/fixtures/torch/modern_*.
-// Here the cells run in the reference loop of test/gradcheck/cells-modern-unroll.ts (the
-// contract's loop, done plainly) with a linear head and the §2 losses, and every number the
-// fixture holds is compared: loss, every parameter gradient (head included), and per
-// layer/direction and step gradNormState, gradNormH, gradNormC (slstm), gateGradNorm, gateMean,
-// weightGradByStep, jacobianNorm, and inputGradNorm. Required: ≤ 1e-10 relative (see maxRelErr
-// for entries that are ~0). torch is not needed here.
+// The cells run twice: in the reference loop of test/gradcheck/cells-modern-unroll.ts (the
+// contract's loop, done plainly) with a linear head and the §2 losses, and in the engine
+// (runPass: the generic loop of bptt.ts with its probes). Every number the fixture holds is
+// compared: loss, every parameter gradient (head included), and per layer/direction and step
+// gradNormState, gradNormH, gradNormC (slstm), gateGradNorm, gateMean, weightGradByStep,
+// jacobianNorm (engine: see DIAGONAL_WARM_START_TODO), and inputGradNorm. Required: ≤ 1e-10
+// relative (see maxRelErr for entries that are ~0). torch is not needed here.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CellOptions } from '../../src/engine/cells/cell';
+import { runPass } from '../../src/engine/bptt';
+import { createModel, defaultModelConfig } from '../../src/engine/model';
 import { readSafetensors } from '../../src/io/safetensors';
 import { backward, forward, headLoss, jacobianNorms, MODERN_CELLS, Net, type ModernCellName } from '../gradcheck/cells-modern-unroll';
 
@@ -163,6 +166,100 @@ for (const name of MODERN_TORCH_CASES) {
   });
 }
 
+for (const name of MODERN_TORCH_CASES) {
+  test(`${name}: the engine (runPass) reproduces PyTorch autograd (loss, every gradient, every recorded per-step series) to ${TOLERANCE} relative`, () => {
+    const ex = JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as ModernExpected;
+    const file = readSafetensors(readFileSync(join(FIXTURES, ex.weights)), ex.weights);
+    const { cell, inputSize, hiddenSize, numLayers, bidirectional, outputSize, cellOptions } = ex.config;
+    const model = createModel(defaultModelConfig({ cell, inputSize, hiddenSize, numLayers, bidirectional, outputSize, cellOptions }));
+    assert.equal(model.params.size, file.tensors.size, `${name}: parameter count`);
+    for (const [stored, tensor] of file.tensors) {
+      const engineName = stored.startsWith(ex.headPrefix) ? `head.${stored.slice(ex.headPrefix.length)}` : stored.slice(ex.statePrefix.length);
+      const p = model.params.get(engineName);
+      assert.ok(p, `${name}: the engine has no parameter ${engineName}`);
+      assert.deepEqual(p.shape, tensor.shape, `${name}: ${engineName} shape`);
+      p.data.set(tensor.data);
+    }
+    const input = JSON.parse(readFileSync(join(FIXTURES, ex.input), 'utf8')) as { x: number[][][]; y: number[][] | number[][][] };
+    const B = input.x.length;
+    const T = input.x[0].length;
+    const batch = { batchSize: B, steps: T, inputSize, outputSize, mode: ex.mode, x: Float64Array.from(input.x.flat(2)), y: Float64Array.from((input.y as number[][][]).flat(2)) };
+    // Power iteration to convergence (it stops once every estimate is still to 1e-13).
+    const result = runPass(model, batch, { loss: ex.lossKind, probes: { jacobianIterations: 20000 } });
+    const errs: Record<string, number> = {};
+    const note = (key: string, e: number): void => {
+      errs[key] = Math.max(errs[key] ?? 0, e);
+    };
+    note('loss', Math.abs(result.loss - ex.loss) / Math.abs(ex.loss));
+    for (const [stored, want] of Object.entries(ex.grads)) {
+      const engineName = stored.startsWith(ex.headPrefix) ? `head.${stored.slice(ex.headPrefix.length)}` : stored.slice(ex.statePrefix.length);
+      const got = result.grads.get(engineName);
+      assert.ok(got, `${name}: no gradient for ${engineName}`);
+      note('grads', maxRelErr(got.data, want, ex.globalGradNorm));
+    }
+    for (const want of ex.layers) {
+      const got = result.record.layers.find((l) => l.layer === want.layer && l.direction === want.direction);
+      assert.ok(got, `${name}: no record for layer ${want.layer} ${want.direction}`);
+      assert.ok(got.gradNormState, `${name}: gradNormState missing`);
+      note('gradNormState', maxRelErr(got.gradNormState, want.gradNormState));
+      note('gradNormH', maxRelErr(got.gradNormH, want.gradNormH));
+      if (want.gradNormC) {
+        assert.ok(got.gradNormC, `${name}: gradNormC missing`);
+        note('gradNormC', maxRelErr(got.gradNormC, want.gradNormC));
+      } else assert.equal(got.gradNormC, null, `${name}: gradNormC should be null`);
+      assert.deepEqual(Object.keys(got.gateGradNorm).sort(), Object.keys(want.gateGradNorm).sort(), `${name}: gate names`);
+      const gateScale = Math.max(0, ...Object.values(want.gateGradNorm).flat());
+      for (const [gate, series] of Object.entries(want.gateGradNorm)) {
+        note('gateGradNorm', maxRelErr(got.gateGradNorm[gate], series, gateScale));
+        note('gateMean', maxRelErr(got.gateMean[gate], want.gateMean[gate]));
+      }
+      note('weightGradByStep', maxRelErr(got.weightGradByStep, want.weightGradByStep));
+    }
+    note('inputGradNorm', maxRelErr(result.record.inputGradNorm, ex.inputGradNorm));
+    const worst = Math.max(...Object.values(errs));
+    engineWorstByCell.set(cell, Math.max(engineWorstByCell.get(cell) ?? 0, worst));
+    if (process.env.BPTT_LENS_VERBOSE) console.log(`engine ${name}: ${Object.entries(errs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+    for (const [key, e] of Object.entries(errs)) assert.ok(e <= TOLERANCE, `${name}: engine ${key} relative error ${e.toExponential(2)} vs PyTorch`);
+  });
+}
+
+/**
+ * The engine's jacobianNorm vs torch.linalg.svdvals of the autograd Jacobian. Known to fail
+ * (todo) for the cells with a DIAGONAL step Jacobian whose largest entry moves between units
+ * from step to step (indrnn, mingru, minlstm, s6): probes.ts warm-starts each step's power
+ * iteration from the previous step's vector, which for a diagonal Jacobian has converged to
+ * (a multiple of) one coordinate vector, its other components decayed to 0 — so the next
+ * step's iteration never sees the new largest entry and reports another one (it is also
+ * "settled" after one round). lru (constant diag(λ)), rglru, slstm and mlstm pass. Fix in the
+ * probe (e.g. start each step from v_{t-1} + the fixed random start, or from the start alone
+ * for cells without a hidden-to-hidden matrix); then drop the todo.
+ */
+const DIAGONAL_WARM_START_TODO = new Set(['indrnn', 'mingru', 'minlstm', 's6']);
+for (const name of MODERN_TORCH_CASES) {
+  const ex = JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as ModernExpected;
+  const todo = DIAGONAL_WARM_START_TODO.has(ex.config.cell) ? 'probes.ts warm start: diagonal step Jacobians (see the comment above)' : undefined;
+  test(`${name}: the engine's jacobianNorm is σ_max of PyTorch's autograd Jacobian (to 1e-9: power iteration to convergence)`, { todo }, () => {
+    const file = readSafetensors(readFileSync(join(FIXTURES, ex.weights)), ex.weights);
+    const { cell, inputSize, hiddenSize, numLayers, bidirectional, outputSize, cellOptions } = ex.config;
+    const model = createModel(defaultModelConfig({ cell, inputSize, hiddenSize, numLayers, bidirectional, outputSize, cellOptions }));
+    for (const [stored, tensor] of file.tensors) {
+      const engineName = stored.startsWith(ex.headPrefix) ? `head.${stored.slice(ex.headPrefix.length)}` : stored.slice(ex.statePrefix.length);
+      model.params.get(engineName)!.data.set(tensor.data);
+    }
+    const input = JSON.parse(readFileSync(join(FIXTURES, ex.input), 'utf8')) as { x: number[][][]; y: number[][] | number[][][] };
+    const batch = { batchSize: input.x.length, steps: input.x[0].length, inputSize, outputSize, mode: ex.mode, x: Float64Array.from(input.x.flat(2)), y: Float64Array.from((input.y as number[][][]).flat(2)) };
+    const { record } = runPass(model, batch, { loss: ex.lossKind, probes: { jacobianIterations: 20000 } });
+    for (const want of ex.layers) {
+      const got = record.layers.find((l) => l.layer === want.layer && l.direction === want.direction)!.jacobianNorm;
+      assert.ok(got, `${name}: jacobianNorm missing`);
+      const e = maxRelErr(got, want.jacobianNorm);
+      assert.ok(e <= 1e-9, `${name} layer ${want.layer} ${want.direction}: jacobianNorm ${JSON.stringify(got)} vs PyTorch ${JSON.stringify(want.jacobianNorm)} (relErr ${e.toExponential(2)})`);
+    }
+  });
+}
+
+const engineWorstByCell = new Map<string, number>();
+
 function series2(T: number, f: (t: number) => number): number[] {
   return Array.from({ length: T }, (_, t) => f(t));
 }
@@ -170,5 +267,8 @@ function series2(T: number, f: (t: number) => number): number[] {
 test('every modern cell has a PyTorch fixture', () => {
   const covered = new Set<string>(MODERN_TORCH_CASES.map((n) => (JSON.parse(readFileSync(join(FIXTURES, `${n}.expected.json`), 'utf8')) as ModernExpected).config.cell));
   for (const cell of MODERN_CELLS) assert.ok(covered.has(cell), `no fixture for ${cell}`);
-  if (process.env.BPTT_LENS_VERBOSE) for (const [cell, e] of worstByCell) console.log(`# ${cell}: max relative error vs PyTorch ${e.toExponential(2)}`);
+  if (process.env.BPTT_LENS_VERBOSE) {
+    for (const [cell, e] of worstByCell) console.log(`# ${cell}: reference loop, max relative error vs PyTorch ${e.toExponential(2)}`);
+    for (const [cell, e] of engineWorstByCell) console.log(`# ${cell}: engine, max relative error vs PyTorch ${e.toExponential(2)}`);
+  }
 });
