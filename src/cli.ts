@@ -29,7 +29,7 @@ function buildProgram(): Command {
     .option('--out <file>', 'write the run record here (default: stdout)')
     .action(async (options) => {
       const { gradientsCommand } = await import('./cli/gradients');
-      gradientsCommand(options);
+      await gradientsCommand(options);
     });
 
   program

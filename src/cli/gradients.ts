@@ -2,12 +2,12 @@
 // update; writes the run record (design §5–6). Everything is read and checked before the
 // pass runs, and the record is written atomically, so bad input changes nothing.
 
-import { readFileSync } from 'node:fs';
 import { runPass } from '../engine/bptt';
 import { gradNorm } from '../engine/clip';
 import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
-import { parseBatchJson } from '../io/batchJson';
-import { fileReadError, InputError } from '../io/errors';
+import { parseBatchJsonBytes } from '../io/batchJson';
+import { InputError } from '../io/errors';
+import { readGuardedSync } from '../io/guardedRead';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
@@ -26,26 +26,17 @@ export interface GradientsOptions {
   out?: string;
 }
 
-/** Read a whole file, turning "no such file" and friends into one InputError line. */
-function readInputFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw fileReadError(path, e);
-  }
-}
-
 /** Builds the run record; pure apart from reading the two input files. */
 export function gradientsRecord(options: GradientsOptions): RunRecord {
   const loss: LossKind = options.loss ?? 'mse';
-  const weightBytes = readInputFile(options.weights);
-  const inputText = readInputFile(options.input).toString('utf8');
+  const weightBytes = readGuardedSync(options.weights, 'weights');
+  const inputBytes = readGuardedSync(options.input, 'input');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
     ...(options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
     ...(options.variant ? { variant: options.variant } : {}),
   });
-  const batch = parseBatchJson(inputText, options.input, { model: model.config, loss, ...(options.mode ? { mode: options.mode } : {}) });
+  const batch = parseBatchJsonBytes(inputBytes, options.input, { model: model.config, modelFile: options.weights, loss, ...(options.mode ? { mode: options.mode } : {}) });
   if (options.itemized && batch.steps > ITEMIZED_MAX_STEPS) {
     throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
   }
@@ -79,14 +70,14 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
 }
 
 /** The command: the record goes to --out (atomically) or to stdout. */
-export function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): void {
+export async function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): Promise<void> {
   const record = gradientsRecord(options);
   const text = serializeRunRecord(record);
   if (!options.out) {
     io.out(text);
     return;
   }
-  writeFileAtomic(options.out, text);
+  await writeFileAtomic(options.out, text);
   const verdict = record.diagnosis ? `, verdict ${record.diagnosis.verdict}` : '';
   io.out(`wrote ${options.out}: loss ${record.loss}, gradient norm ${record.globalGradNorm}${verdict}\n`);
 }

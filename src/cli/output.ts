@@ -1,44 +1,99 @@
 // Atomic file output: write a temporary file in the destination's own directory, then
 // rename it over the destination. rename() within one directory is atomic on POSIX and
 // NTFS, so a reader (or a crash) sees the old file or the new one, never half of one.
+//
+// The destination is what the user meant, not the name they typed:
+//   - a symlink is followed to its target (renaming over the link would replace the link
+//     itself: `--out /dev/stdout` run as root replaced /dev/stdout for the whole machine);
+//   - a target that exists but is not a regular file (a device, a FIFO, a directory) is
+//     refused with a message saying what it is;
+//   - an existing file keeps its mode (and owner, where permitted); a file with several
+//     hard links is rewritten in place, after the new content is complete, so every link
+//     sees it.
+// An interrupt during the write removes the temporary file (see io/tempFiles.ts).
 
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { promises as fs, rmSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../io/errors';
+import { cleanupOnSignal, sweepStaleTemps, tempName } from '../io/tempFiles';
+
+const MAX_LINK_HOPS = 40;
+
+/** The path a write to `path` lands on: symlinks followed, even a dangling one's target. */
+async function resolveTarget(path: string): Promise<{ target: string; existing: Stats | null }> {
+  let current = resolve(path);
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    let info: Stats;
+    try {
+      info = await fs.lstat(current);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { target: current, existing: null };
+      throw new InputError(path, null, `cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!info.isSymbolicLink()) return { target: current, existing: info };
+    const link = await fs.readlink(current);
+    current = isAbsolute(link) ? link : resolve(dirname(current), link);
+  }
+  throw new InputError(path, null, `cannot write: more than ${MAX_LINK_HOPS} symbolic links (a loop?)`);
+}
+
+function whatItIs(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
 
 /** Write `data` to `path` atomically. Bad destinations are InputErrors naming the path. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const target = resolve(path);
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const { target, existing } = await resolveTarget(path);
+  const shown = target === resolve(path) ? '' : ` (a link to '${target}')`;
+  if (existing && !existing.isFile()) {
+    throw new InputError(path, null, `cannot write: ${path}${shown} is ${whatItIs(existing)}, not a regular file${existing.isCharacterDevice() || existing.isFIFO() ? '; leave out --out to write to standard output' : ''}`);
+  }
   const dir = dirname(target);
   let dirStat;
   try {
-    dirStat = statSync(dir);
+    dirStat = await fs.stat(dir);
   } catch {
     throw new InputError(path, null, `cannot write: directory '${dir}' does not exist`);
   }
   if (!dirStat.isDirectory()) throw new InputError(path, null, `cannot write: '${dir}' is not a directory`);
-  try {
-    if (statSync(target).isDirectory()) throw new InputError(path, null, 'cannot write: it is a directory');
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    // Absent: fine, it will be created.
-  }
-  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(temp, 'wx');
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temp, target);
-  } catch (e) {
-    if (fd !== null) closeSync(fd);
+  sweepStaleTemps(dir);
+
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const temp = join(dir, tempName(basename(target).replace(/[^\w.-]+/g, '_').slice(0, 60)));
+  const removeTemp = (): void => {
     rmSync(temp, { force: true });
-    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new InputError(path, null, `cannot write (${reason})`);
-  }
+  };
+  await cleanupOnSignal(removeTemp, async () => {
+    let handle: fs.FileHandle | null = null;
+    try {
+      handle = await fs.open(temp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
+      await handle.writeFile(bytes);
+      if (existing) {
+        await handle.chmod(existing.mode & 0o7777);
+        // Keep the owner where we may (root writing a user's file); elsewhere it is ours anyway.
+        await handle.chown(existing.uid, existing.gid).catch(() => undefined);
+      }
+      await handle.sync();
+      await handle.close();
+      handle = null;
+      if (existing && existing.nlink > 1) {
+        // Several names share this file: replacing one name would split them. The new
+        // content is complete on disk; copy it over the shared file and drop the temporary.
+        await fs.copyFile(temp, target);
+        await fs.rm(temp, { force: true });
+      } else {
+        await fs.rename(temp, target);
+      }
+    } catch (e) {
+      if (handle) await handle.close().catch(() => undefined);
+      removeTemp();
+      const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new InputError(path, null, `cannot write (${reason})`);
+    }
+  });
 }

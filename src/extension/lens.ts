@@ -3,14 +3,15 @@
 // validated messages); everything that changes state happens here.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { realpath } from 'node:fs/promises';
 import { isInputError } from '../io/errors';
 import { SEQUENCE_EXTENSIONS } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
 import { isSampleName, loadSample, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
-import type { Dataset, Report, RunConfig, StudyKind } from '../study/types';
+import type { Dataset, Report, ReportRun, RunConfig, StudyKind } from '../study/types';
 import { pickCells, pickClips, pickData, pickFile, pickTargetColumn } from './prompts';
-import { findSavedReports, readReportFile, saveReportFolder } from './reportFiles';
+import { findSavedReports, saveReportFolder } from './reportFiles';
 import { chooseSaveTarget, resolveReportDir } from './reportPaths';
 import { RunsTreeProvider } from './runsTree';
 import { readSettings, type LensSettings } from './settings';
@@ -19,6 +20,8 @@ import { ReportStore } from './store';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
+import { clampSteps, clampUntrustedConfig, resolveRerunSource, workloadText } from './rerunGuard';
+import { boundReportForView, boundRunForView } from './viewBounds';
 import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 import { defaultPoolSize, WorkerPool } from '../worker/pool';
 
@@ -55,7 +58,8 @@ export class Lens implements vscode.Disposable, WebviewHost {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
       idle: () => this.setBusy(null),
     });
-    this.tree = new RunsTreeProvider(this.store, readReportFile, () => findSavedReports(this.reportDirs()));
+    // Saved reports are read and validated in a worker: a big report.json must not stall this thread.
+    this.tree = new RunsTreeProvider(this.store, (file) => this.workers.readReportFile(file), () => findSavedReports(this.reportDirs()));
     this.heatmaps = new HeatmapsViewProvider(this);
     this.disposables.push(this.output, this.runner, this.tree, this.heatmaps, { dispose: () => void this.workers.close() });
     this.disposables.push(this.store.onChange((change) => this.onStoreChange(change)));
@@ -86,10 +90,10 @@ export class Lens implements vscode.Disposable, WebviewHost {
     if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
     const current = this.store.current();
     if (view === 'report') {
-      out.push(current ? { type: 'report', report: current.report, selectedRunId: this.store.selectedRun()?.id } : { type: 'clear' });
+      out.push(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
     } else {
       const run = this.store.selectedRun();
-      out.push(current && run ? { type: 'run', run, study: current.report.study } : { type: 'clear' });
+      out.push(current && run ? this.runMessage(run, current.report.study) : { type: 'clear' });
     }
     return out;
   }
@@ -116,6 +120,31 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
   }
 
+  /** The report as the panel draws it: bounded in runs and matrix sizes (viewBounds.ts), saying what is left out. */
+  private reportMessage(report: Report, selectedRunId: string | undefined): HostToWebview {
+    const bounded = boundReportForView(report, selectedRunId);
+    this.tellLeftOut(report, bounded.notes);
+    return { type: 'report', report: bounded.report, selectedRunId };
+  }
+
+  private runMessage(run: ReportRun, study: Report['study']): HostToWebview {
+    const bounded = boundRunForView(run);
+    this.tellLeftOut(run, bounded.notes);
+    return { type: 'run', run: bounded.run, study };
+  }
+
+  /** Once per report or run: every note to the log, the first one as a notification. */
+  private readonly toldLeftOut = new WeakSet<object>();
+  private tellLeftOut(key: object, notes: string[]): void {
+    if (notes.length === 0 || this.toldLeftOut.has(key)) return;
+    this.toldLeftOut.add(key);
+    for (const n of notes) this.output.appendLine(n);
+    const more = notes.length > 1 ? ` (${notes.length - 1} more note${notes.length > 2 ? 's' : ''} in the BPTT Lens output)` : '';
+    void vscode.window.showInformationMessage(`BPTT Lens: ${notes[0]}${more}`, 'Show Log').then((c) => {
+      if (c) this.output.show(true);
+    });
+  }
+
   private postToViews(report: HostToWebview | null, heatmaps: HostToWebview | null): void {
     if (report) ReportPanel.current?.post(report);
     if (heatmaps) this.heatmaps.post(heatmaps);
@@ -128,9 +157,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
     if (change === 'studies') for (const key of [...this.datasets.keys()]) if (!this.store.get(key)) this.datasets.delete(key);
     if (!current || change === 'studies') return;
     const run = this.store.selectedRun();
-    const runMessage: HostToWebview | null = run ? { type: 'run', run, study: current.report.study } : null;
+    const runMessage: HostToWebview | null = run ? this.runMessage(run, current.report.study) : null;
     if (change === 'current') {
-      this.postToViews({ type: 'report', report: current.report, selectedRunId: run?.id }, runMessage ?? { type: 'clear' });
+      this.postToViews(this.reportMessage(current.report, run?.id), runMessage ?? { type: 'clear' });
       ReportPanel.current?.setTitle(panelTitle(current.report));
     } else if (run) {
       this.postToViews({ type: 'select', runId: run.id }, runMessage);
@@ -157,7 +186,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const file = this.workspaceState.get<string>(LAST_REPORT_KEY);
     if (!file || this.store.current()) return;
     try {
-      this.store.add(await readReportFile(file), file);
+      this.store.add(await this.workers.readReportFile(file), file);
     } catch (e) {
       this.output.appendLine(`could not restore ${file}: ${(e as Error).message}`);
     }
@@ -314,7 +343,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const settings = this.settings();
     const seed = typeof run.config.seed === 'number' ? run.config.seed : settings.seed;
-    const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, run.timesteps, seed));
+    // A report read from disk is untrusted: its source and config are checked (rerunGuard.ts).
+    const untrusted = !this.datasets.has(current.key);
+    const dataset = this.datasets.get(current.key) ?? (await this.recoverDataset(current.report, current.file, clampSteps(run.timesteps), seed));
     // Every way out without a new run resends the report, so the webview's "Re-running…" button comes back.
     const giveUp = (): void => {
       if (this.store.current()?.key === current.key) this.store.replace(current.key, current.report, run.id, current.file);
@@ -338,6 +369,20 @@ export class Lens implements vscode.Disposable, WebviewHost {
       giveUp();
       return;
     }
+    if (untrusted) {
+      const clamped = clampUntrustedConfig(config);
+      config = clamped.config;
+      const lowered = clamped.changes.length > 0 ? ` Lowered to the settings' limits: ${clamped.changes.join(', ')}.` : '';
+      const go = await vscode.window.showWarningMessage(
+        `BPTT Lens: re-run "${plainLabel(rec.title)}" from a saved report?`,
+        { modal: true, detail: `It trains ${workloadText(config, dataset.steps, dataset.inputSize)}.${lowered}` },
+        'Re-run',
+      );
+      if (go !== 'Re-run') {
+        giveUp();
+        return;
+      }
+    }
     const spec = buildCheckSpec(dataset, settings, config);
     const outcome = await this.runner.run(spec, `Check "${rec.title}"`);
     if (outcome.kind === 'failed') {
@@ -360,25 +405,31 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.showPanel();
   }
 
-  /** A saved report's data: a built-in sample by name, or the file when it still exists. */
-  private async recoverDataset(report: Report, steps: number, seed: number): Promise<Dataset | undefined> {
-    const source = report.study.source;
+  /**
+   * A saved report's data: a built-in sample by name, or its file when that lies inside the
+   * workspace folder holding the report; any other file is read only if the user agrees,
+   * having seen its full path.
+   */
+  private async recoverDataset(report: Report, reportFile: string | undefined, steps: number, seed: number): Promise<Dataset | undefined> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     try {
-      const sample = sampleOfSource(source);
-      if (sample !== null && isSampleName(sample)) return loadSample(sample, { seed, steps });
-      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-      const candidates = path.isAbsolute(source) ? [source] : folders.map((f) => path.join(f, source));
-      for (const file of candidates) {
-        try {
-          return await this.workers.readSequenceFile(file, { window: steps });
-        } catch {
-          // try the next folder
-        }
+      const where = await resolveRerunSource(report.study.source, reportFile, folders, (s) => {
+        const sample = sampleOfSource(s);
+        return sample !== null && isSampleName(sample) ? sample : null;
+      }, (p) => realpath(p));
+      if (where.kind === 'sample') return loadSample(where.name as SampleName, { seed, steps });
+      if (where.kind === 'ask') {
+        const choice = await vscode.window.showWarningMessage(
+          'BPTT Lens: the saved report wants to re-run on a file outside its workspace folder.',
+          { modal: true, detail: `${where.file}\n\nRead this file? (${where.reason})` },
+          'Read This File',
+        );
+        if (choice !== 'Read This File') return undefined;
       }
+      return await this.workers.readSequenceFile(where.file, { window: steps });
     } catch {
-      // not recoverable
+      return undefined;
     }
-    return undefined;
   }
 
   // ------------------------------------------------------------------ reports
@@ -410,7 +461,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     if (!parentDir) return;
     let folder: string;
     try {
-      folder = await saveReportFolder(current.report, parentDir);
+      folder = await saveReportFolder(current.report, parentDir, folders);
     } catch (e) {
       void vscode.window.showErrorMessage(`BPTT Lens: the report could not be saved: ${(e as Error).message}`);
       return;
@@ -444,7 +495,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     let report: Report;
     try {
-      report = await readReportFile(file);
+      report = await this.workers.readReportFile(file);
     } catch (e) {
       void vscode.window.showErrorMessage(`BPTT Lens: ${(e as Error).message}`);
       return;

@@ -1,15 +1,16 @@
 // Saved reports on disk: finding them under the report folders, reading one back (through
 // parseReport: every problem becomes one InputError line), writing one (writeReportFolder:
 // atomic, never overwrites). No vscode here.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { InputError } from '../io/errors';
+import { readGuarded, READ_CAPS } from '../io/guardedRead';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
+import { isInside } from './rerunGuard';
 
 /** report.json larger than this is refused before reading (a study's is a few MB). */
-export const MAX_REPORT_BYTES = 256 * 1024 * 1024;
+export const MAX_REPORT_BYTES = READ_CAPS.report;
 
 /** `<dir>/<folder>/report.json` for every report folder directly under each dir, newest name first. */
 export async function findSavedReports(dirs: readonly string[]): Promise<string[]> {
@@ -36,22 +37,21 @@ export async function findSavedReports(dirs: readonly string[]): Promise<string[
 
 /** Reads and validates a report.json. Throws InputError (file, line, what was expected). */
 export async function readReportFile(file: string): Promise<Report> {
-  let text: string;
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new InputError(file, null, 'not a file; expected a report.json');
-    if (info.size > MAX_REPORT_BYTES) throw new InputError(file, null, `file is ${Math.round(info.size / 1048576)} MB; the limit is ${MAX_REPORT_BYTES / 1048576} MB`);
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(file, null, `cannot read: ${(e as Error).message}`);
-  }
+  const text = (await readGuarded(file, 'report', { maxBytes: MAX_REPORT_BYTES })).toString('utf8');
   // Loaded on first use: the reader pulls in jsonc-parser, and activation must not depend on it.
   const { parseReport } = await import('../io/report/read');
   return parseReport(text, file);
 }
 
-/** Writes the report folder under parentDir; returns the folder's path. */
-export async function saveReportFolder(report: Report, parentDir: string): Promise<string> {
-  return writeReportFolder(report, parentDir, { name: reportName(report.study.kind, report.study.source || report.study.name) });
+/**
+ * Writes the report folder under parentDir; returns the folder's path. A data file inside the
+ * workspace folder that will hold the report is recorded relative to it, so the report can be
+ * re-run there (and on another machine) without asking.
+ */
+export async function saveReportFolder(report: Report, parentDir: string, workspaceFolders: readonly string[] = []): Promise<string> {
+  const home = workspaceFolders.find((f) => isInside(f, path.resolve(parentDir)));
+  const source = report.study.source;
+  const relative = home && path.isAbsolute(source) && isInside(home, source) ? path.relative(home, source).split(path.sep).join('/') : null;
+  const saved = relative ? { ...report, study: { ...report.study, source: relative } } : report;
+  return writeReportFolder(saved, parentDir, { name: reportName(report.study.kind, report.study.source || report.study.name) });
 }

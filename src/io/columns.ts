@@ -3,8 +3,8 @@
 // is left for readSequenceFile to report with its line number, so this never throws.
 // The worker (src/worker/studyWorker.ts) runs this, off the extension host's main thread,
 // because it parses the whole file.
-import { readFile, stat } from 'node:fs/promises';
 import { parseCsvTable } from './csv';
+import { readGuarded } from './guardedRead';
 import { parseJsonInput } from './jsonSeries';
 import { DEFAULT_SEQUENCE_LIMITS } from './sequences';
 import { tableCellNumber, type Table } from './table';
@@ -34,8 +34,8 @@ export async function listTargetColumns(file: string): Promise<ColumnChoice[]> {
   const ext = /\.([^./\\]+)$/.exec(file)?.[1]?.toLowerCase();
   if (ext !== 'csv' && ext !== 'tsv' && ext !== 'json') return [];
   try {
-    if ((await stat(file)).size > DEFAULT_SEQUENCE_LIMITS.maxBytes) return [];
-    const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+    const bytes = await readGuarded(file, 'sequence', { maxBytes: DEFAULT_SEQUENCE_LIMITS.maxBytes });
+    const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
     if (ext === 'json') {
       const input = parseJsonInput(text, file, DEFAULT_SEQUENCE_LIMITS);
       return input.kind === 'table' ? numericColumns(input.table) : [];

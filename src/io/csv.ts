@@ -75,7 +75,29 @@ export function parseCsvTable(text: string, file: string, options: CsvOptions = 
   } else {
     columns = rows[0].map((_, i) => `column ${i + 1}`);
   }
+  if (columns.length === 1) keepInteriorBlankLines(text, rows, rowLines);
   return { columns, rows, lineOf: (row) => rowLines[row] ?? null, numbersOnly: false };
+}
+
+/**
+ * In a one-column series a blank line between two values is a missing observation, not
+ * formatting: dropping it would shift every later value by one step. Each becomes a row with
+ * one empty cell, so the reader reports it with its line (or applies its missing-value rule).
+ */
+function keepInteriorBlankLines(text: string, rows: string[][], rowLines: number[]): void {
+  if (rows.length < 2) return;
+  let lines: string[] | null = null;
+  for (let r = rows.length - 1; r > 0; r--) {
+    if (rowLines[r] - rowLines[r - 1] < 2) continue;
+    lines ??= text.split(/\r\n|\n|\r/);
+    // A quoted value spanning lines has no blank line of its own after it in a one-column file.
+    for (let line = rowLines[r] - 1; line > rowLines[r - 1]; line--) {
+      if (lines[line - 1]!.trim() === '') {
+        rows.splice(r, 0, ['']);
+        rowLines.splice(r, 0, line);
+      }
+    }
+  }
 }
 
 function skipBlankAndComments(text: string, from: number): number {

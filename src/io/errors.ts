@@ -7,9 +7,21 @@ export class InputError extends Error {
     readonly line: number | null,
     readonly detail: string,
   ) {
-    super(line === null ? `${file}: ${detail}` : `${file}:${line}: ${detail}`);
+    super(oneLine(line === null ? `${file}: ${detail}` : `${file}:${line}: ${detail}`));
     this.name = 'InputError';
   }
+}
+
+/**
+ * Control characters from the file (a CR inside a CSV header, a newline in a tensor name)
+ * are shown escaped, so the message stays the one line the contract promises.
+ */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 export function isInputError(e: unknown): e is InputError {

@@ -3,12 +3,12 @@
 // JSON {"x", "y"} is used as given; .txt becomes character-level next-character prediction.
 // Every problem with the file is an InputError naming the file, the line and what was
 // expected; nothing else escapes.
-import { readFile, stat } from 'node:fs/promises';
 import type { LossKind } from '../engine/types';
 import { minmax, windowSeries, zscore } from '../study/samples';
 import type { Dataset } from '../study/types';
 import { parseCsvTable } from './csv';
-import { fileReadError, InputError } from './errors';
+import { InputError } from './errors';
+import { readGuarded } from './guardedRead';
 import { parseJsonInput, type JsonExamples } from './jsonSeries';
 import { tableCellNumber, type Table } from './table';
 import { parseTextSeries } from './textSeries';
@@ -70,21 +70,8 @@ const DEFAULT_TEXT_WINDOW = 32;
 export async function readSequenceFile(path: string, options: SequenceOptions = {}): Promise<Dataset> {
   const limits = limitsOf(options);
   formatOf(path);
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new InputError(path, null, 'not a regular file; expected a .csv, .tsv, .json or .txt file');
-    size = info.size;
-  } catch (e) {
-    throw fileReadError(path, e);
-  }
-  if (size > limits.maxBytes) throw new InputError(path, null, `file is ${megabytes(size)}; the limit is ${megabytes(limits.maxBytes)}`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw fileReadError(path, e);
-  }
+  // Regular files only, refused before reading when too big (the cap is in the message).
+  const bytes = await readGuarded(path, 'sequence', { maxBytes: limits.maxBytes });
   return parseSequenceBytes(bytes, path, options);
 }
 
@@ -93,6 +80,10 @@ export function parseSequenceBytes(bytes: Uint8Array, file: string, options: Seq
   const limits = limitsOf(options);
   formatOf(file);
   if (bytes.length > limits.maxBytes) throw new InputError(file, null, `file is ${megabytes(bytes.length)}; the limit is ${megabytes(limits.maxBytes)}`);
+  // UTF-32 LE's byte order mark begins with UTF-16 LE's: test the longer one first.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff)) {
+    throw new InputError(file, null, 'UTF-32 text; expected UTF-8 (save the file as UTF-8)');
+  }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw new InputError(file, null, 'UTF-16 text; expected UTF-8 (save the file as UTF-8)');
   }

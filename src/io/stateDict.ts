@@ -79,14 +79,26 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
   if (ih0.shape.length !== 2 || ih0.shape[0] !== rows || ih0.shape[1] < 1) {
     fail(`tensor '${p}weight_ih_l0' has shape ${shapeText(ih0.shape)}, expected [${rows}, inputSize] to match '${p}weight_hh_l0' ${shapeText(hh0.shape)}`);
   }
-  let numLayers = 0;
   let bidirectional = false;
   let peephole = false;
+  // Layer indices are read from names, which a file can make up: they are checked against
+  // the tensors actually present before anything is sized by them (a lone
+  // 'bias_hh_l10000000' must not build a 10^7-layer model first).
+  const layerIndices = new Set<number>();
+  let highest = { index: -1, digits: '', name: '' };
   for (const name of recurrent.keys()) {
     const m = RECURRENT.exec(name)!;
-    numLayers = Math.max(numLayers, Number(m[3]) + 1);
+    const index = m[3].length > 15 ? Number.MAX_SAFE_INTEGER : Number(m[3]);
+    layerIndices.add(index);
+    if (index > highest.index) highest = { index, digits: m[3], name };
     if (m[4]) bidirectional = true;
     if (m[2].startsWith('weight_c')) peephole = true;
+  }
+  const numLayers = layerIndices.size;
+  if (highest.index >= numLayers) {
+    let gap = 0;
+    while (layerIndices.has(gap)) gap++;
+    fail(`tensor '${p}${highest.name}' names layer ${highest.digits.length > 24 ? `${highest.digits.slice(0, 24)}...` : highest.digits}, but the file holds no tensor of layer ${gap}: layers must be numbered 0 to N-1 without gaps (${numLayers} distinct layer index${numLayers === 1 ? '' : 'es'} found)`);
   }
   const D = bidirectional ? 2 : 1;
 
@@ -149,7 +161,8 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
   for (const name of tensors.keys()) {
     if (!expectedNames.has(name)) fail(`unexpected tensor '${name}' for ${described}`);
   }
-  const model = createModel(config);
+  // Every size is now backed by tensors present in the file: check them all, then allocate.
+  const checked: [string, Float64Array][] = [];
   for (const [engineName, shape] of expected) {
     const name = storedName(engineName);
     const t = tensors.get(name) ?? fail(`missing tensor '${name}' (expected shape ${shapeText(shape)} for ${described})`);
@@ -159,8 +172,10 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
     for (let k = 0; k < t.data.length; k++) {
       if (!Number.isFinite(t.data[k])) fail(`tensor '${name}' holds a non-finite value (${t.data[k]}) at ${indexText(k, shape)}`);
     }
-    model.params.get(engineName)!.data.set(t.data);
+    checked.push([engineName, t.data]);
   }
+  const model = createModel(config);
+  for (const [engineName, data] of checked) model.params.get(engineName)!.data.set(data);
   return model;
 }
 

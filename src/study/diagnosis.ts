@@ -269,7 +269,14 @@ export function jacobianSummary(record: PassRecord): { geoMean: number; min: num
   const vals = series.slice(1).filter((v) => Number.isFinite(v) && v > 0);
   if (vals.length === 0) return null;
   const geoMean = Math.exp(vals.reduce((a, v) => a + Math.log(v), 0) / vals.length);
-  return { geoMean, min: Math.min(...vals), max: Math.max(...vals), n: vals.length };
+  // A loop, not Math.min(...vals): a spread over T arguments overflows the stack for T ≳ 125,000.
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of vals) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { geoMean, min, max, n: vals.length };
 }
 
 function describeNonFinite(record: PassRecord): string {

@@ -5,8 +5,10 @@
 //                    RunResult       the finished ReportRun
 //                    RunFailure      executeRun threw; the worker stays usable
 //   pool -> worker   ReadSequenceRequest / ListColumnsRequest   read and parse a user's file
+//                    ReadReportRequest                          read and validate a saved report.json
 //   worker -> pool   SequenceResult  the Dataset (its x / y buffers transferred, not copied)
 //                    ColumnsResult   the numeric columns offered as the target
+//                    ReportResult    the validated Report
 //                    InputFailure    the file's InputError (file, line, detail), rebuilt as one
 //                    RunFailure      anything else the job threw
 //
@@ -18,7 +20,7 @@
 
 import type { ColumnChoice } from '../io/columns';
 import type { SequenceOptions } from '../io/sequences';
-import type { Dataset, PlannedRun, ReportRun } from '../study/types';
+import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
 
 export interface RunRequest {
   type: 'run';
@@ -64,6 +66,19 @@ export interface ListColumnsRequest {
   file: string;
 }
 
+/** Read and validate a saved report.json (readReportFile): up to 256 MB, kept off the caller's thread. */
+export interface ReadReportRequest {
+  type: 'readReport';
+  jobId: number;
+  file: string;
+}
+
+export interface ReportResult {
+  type: 'report';
+  jobId: number;
+  report: Report;
+}
+
 export interface SequenceResult {
   type: 'dataset';
   jobId: number;
@@ -85,10 +100,10 @@ export interface InputFailure {
   detail: string;
 }
 
-export type FileRequest = ReadSequenceRequest | ListColumnsRequest;
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | ReportResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -185,6 +200,13 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'columns':
       if (kind !== 'listColumns') break;
       return { type: 'columns', jobId, columns: checkColumns(msg.columns) };
+    case 'report': {
+      if (kind !== 'readReport') break;
+      // The worker validated it in full (schema and semantics, io/report/read.ts); check the envelope.
+      const r = msg.report;
+      if (!isRecord(r) || r.schema !== 'bptt-lens/report@1' || !isRecord(r.study) || !Array.isArray(r.runs)) throw new ProtocolError('report is not a bptt-lens/report@1 object');
+      return { type: 'report', jobId, report: r as unknown as Report };
+    }
     case 'inputError':
       if (typeof msg.file !== 'string' || typeof msg.detail !== 'string' || !(msg.line === null || (isCount(msg.line) && msg.line >= 1))) {
         throw new ProtocolError('inputError needs file, line (null or >= 1) and detail');

@@ -118,7 +118,7 @@ function describe(run: PlannedRun): string {
 }
 
 function describeFile(request: FileRequest): string {
-  return request.type === 'readSequence' ? `reading ${request.file}` : `listing the columns of ${request.file}`;
+  return request.type === 'listColumns' ? `listing the columns of ${request.file}` : `reading ${request.file}`;
 }
 
 export class WorkerPool {
@@ -194,6 +194,11 @@ export class WorkerPool {
   /** listTargetColumns (io/columns.ts) in a worker: it parses the whole file. Never rejects for a bad file. */
   listTargetColumns(file: string, opts: { signal?: AbortSignal } = {}): Promise<ColumnChoice[]> {
     return this.fileJob({ type: 'listColumns', jobId: this.nextJobId++, file }, opts.signal) as Promise<ColumnChoice[]>;
+  }
+
+  /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
+  readReportFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<Report> {
+    return this.fileJob({ type: 'readReport', jobId: this.nextJobId++, file }, opts.signal) as Promise<Report>;
   }
 
   private fileJob(request: FileRequest, signal: AbortSignal | undefined): Promise<unknown> {
@@ -376,6 +381,9 @@ export class WorkerPool {
           break;
         case 'columns':
           job.resolve(reply.columns);
+          break;
+        case 'report':
+          job.resolve(reply.report);
           break;
         case 'inputError':
           job.reject(new InputError(reply.file, reply.line, reply.detail));

@@ -51,7 +51,7 @@ function expectInputFailure(args: string[], fileNamed: string, detail: RegExp): 
   assert.match(lines[0], detail);
   assert.equal(r.stdout, '');
   assert.equal(existsSync(out), false, 'no output file');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.startsWith('.tmp-')), [], 'no temporary file left');
 }
 
 function isFiniteSeries(v: unknown): boolean {
@@ -168,9 +168,9 @@ test('bad input JSON: missing, wrong JSON with its line, ragged sequences, wrong
   const strings = writeTemp('strings.json', JSON.stringify({ x: [[[1, 'a', 3]]], y: [[1, 0, 0]] }));
   expectInputFailure(['gradients', '--weights', w, '--input', strings, '--loss', 'xent'], 'strings.json', /expected a finite number/);
   const wide = writeTemp('wide.json', JSON.stringify({ x: [[[1, 2]]], y: [[1, 0, 0]] }));
-  expectInputFailure(['gradients', '--weights', w, '--input', wide, '--loss', 'xent'], 'wide.json', /2 inputs per step, but the model reads 3/);
+  expectInputFailure(['gradients', '--weights', w, '--input', wide, '--loss', 'xent'], 'wide.json', /2 inputs per step, but the model in .*\.safetensors reads 3/);
   const outs = writeTemp('outs.json', JSON.stringify({ x: [[[1, 2, 3]]], y: [[1, 0]] }));
-  expectInputFailure(['gradients', '--weights', w, '--input', outs, '--loss', 'xent'], 'outs.json', /2 outputs per target, but the model's head gives 3/);
+  expectInputFailure(['gradients', '--weights', w, '--input', outs, '--loss', 'xent'], 'outs.json', /2 outputs per target, but the head of the model in .*\.safetensors gives 3/);
   const oneToMany = writeTemp('m2o.json', JSON.stringify({ x: [[[1, 2, 3]]], y: [[1, 0, 0]] }));
   expectInputFailure(['gradients', '--weights', w, '--input', oneToMany, '--mode', 'many-to-many'], 'm2o.json', /many-to-one, but mode many-to-many/);
   const labels = writeTemp('labels.json', JSON.stringify({ x: [[[1, 2, 3]]], y: [[2, 0, 0]] }));

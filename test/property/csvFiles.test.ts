@@ -51,8 +51,9 @@ const csvCase: fc.Arbitrary<CsvCase> = fc.record({
     const date = `${1950 + Math.floor(r / 12)}-${String((r % 12) + 1).padStart(2, '0')}`;
     push([...(g.dateColumn ? [date] : []), ...cells].join(g.delimiter), true);
     values.push(row.map((n) => n.value));
-    // Blank lines anywhere after the first data row are skipped (and still counted as lines).
-    if (g.blankAfter.includes(r) && r > 0) push('', false);
+    // Blank lines anywhere after the first data row are skipped (and still counted as lines),
+    // except in a one-column series, where one between two values is a missing value.
+    if (g.blankAfter.includes(r) && r > 0 && (g.columns > 1 || g.dateColumn || r === g.rows - 1)) push('', false);
     if (g.commentAfter.includes(r)) push('# note', false);
   }
   const text = (g.bom ? '\ufeff' : '') + lines.join(g.newline) + (g.trailingNewline ? g.newline : '');

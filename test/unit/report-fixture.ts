@@ -50,7 +50,11 @@ interface RunSpec {
 }
 
 function buildRun(spec: RunSpec, tiny = false): ReportRun {
-  const s = tiny ? { ...spec, T: Math.min(spec.T, 6), iterations: Math.min(spec.iterations, 12) } : spec;
+  // A tiny run keeps its numbers possible: its horizon fits its shorter sequence.
+  const s = tiny
+    ? { ...spec, T: Math.min(spec.T, 6), iterations: Math.min(spec.iterations, 12), horizon: spec.horizon === null ? null : Math.min(spec.horizon, Math.min(spec.T, 6) - 1),
+      ...(spec.nonFinite && spec.nonFinite.t !== null ? { nonFinite: { ...spec.nonFinite, t: Math.min(spec.nonFinite.t, Math.min(spec.T, 6) - 1) } } : {}) }
+    : spec;
   const recordEvery = Math.max(1, Math.floor(s.iterations / 20));
   const recorded: RecordedIteration[] = [];
   for (let it = 0; it < s.iterations; it += recordEvery) {

@@ -20,10 +20,11 @@ export function escapeXml(text: string): string {
  * and math (backslash, backtick, * _ [ ] | ~ $), turn `<`/`&`/`>` into entities (no raw HTML reaches the
  * preview), escape a leading block marker (# + - = or "1."), and fold newlines, which
  * would break a table row or a bullet. Other punctuation is left alone to keep the source
- * readable: with `[` and `]` escaped no link can form.
+ * readable: with `[` and `]` escaped no link can form, and breakAutolinks keeps URLs and
+ * e-mail addresses in file or column names from becoming live links.
  */
 export function escapeMarkdown(text: string): string {
-  return String(text)
+  return breakAutolinks(String(text))
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
     .replace(/\s*(\r\n|\r|\n)\s*/g, ' ')
     .replace(/[\\`*_[\]|~$]/g, (c) => '\\' + c)
@@ -31,6 +32,26 @@ export function escapeMarkdown(text: string): string {
     // Block markers only count when followed by a space (or alone): "- x", "# x", "1. x", "===".
     .replace(/^(\s*)(#{1,6}|[+\-]|\d{1,9}(?=[.)])|=+$)(?=[.)]?(\s|$))/, (_, space: string, mark: string) =>
       (/\d/.test(mark) ? `${space}${mark}\\` : `${space}\\${mark}`));
+}
+
+/** Zero-width space: invisible in the preview, but not part of any link in linkify-it's grammar. */
+const ZWSP = '\u200B';
+
+/**
+ * Autolinks need no markup: VS Code's preview (markdown-it with linkify; schema links and
+ * e-mail addresses) and GitHub (also `www.`) turn `http://…`, `//host`, `mailto:`, `a@b.c`
+ * and `www.x` in plain text into live links, and backslash escapes do not stop that in the
+ * markdown-it VS Code bundles (escaped characters rejoin the text before linkify runs).
+ * So the text itself is changed where a link would start: a zero-width space goes between
+ * the two slashes of `//`, before the colon of a scheme, before the `@` of an address and
+ * after `www`. What the reader sees is unchanged.
+ */
+export function breakAutolinks(text: string): string {
+  return text
+    .replace(/\/\//g, `/${ZWSP}/`)
+    .replace(/([a-z][a-z0-9+.-]*):(?=\/|[^\s]*@)/gi, `$1${ZWSP}:`)
+    .replace(/@/g, `${ZWSP}@`)
+    .replace(/\b(www)\./gi, `$1${ZWSP}.`);
 }
 
 /** Format a number for people: 4 significant digits, exponent form when very small/large. */

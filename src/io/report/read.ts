@@ -2,13 +2,20 @@
 // Every problem becomes an InputError naming the file, the line when JSON.parse reports a
 // position, and the JSON path of the offending value; nothing else is ever thrown.
 // A null inside a number series (how report.json stores NaN/Infinity) is read back as NaN.
+// Four stages, each naming the first problem: keys that could reach a prototype are refused;
+// the Reader below checks types and builds the Report; the published JSON Schema
+// (schemas/report.schema.json, Ajv) checks ranges (norms >= 0, rates in [0, 1], ...); and
+// semantics.ts checks what no schema can say (series of length T, itemized lower-triangular,
+// layer indices that fit the config, horizon <= T). The extension runs this in a worker.
 import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { InputError } from '../errors';
 import type { LayerRecord, NonFinite } from '../../engine/types';
 import type {
-  Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, StudyKind, TrainingHistory, Verdict,
+  RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, StudyKind, TrainingHistory, Verdict,
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
+import { schemaProblem, type SchemaName } from '../schemas';
+import { checkReportSemantics, checkRunSemantics, SemanticError } from './semantics';
 
 const MAX_CONFIG_DEPTH = 8;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
@@ -26,12 +33,48 @@ export function parseReport(text: string, file: string): Report {
     throw syntaxError(source, file, e);
   }
   try {
-    return new Reader().report(raw);
+    const hostile = schemaProblem('report', raw, { prototypeKeysOnly: true });
+    if (hostile) throw new PathError(hostile.path, hostile.message);
+    const report = new Reader().report(raw);
+    checkSchema('report', raw);
+    checkReportSemantics(report);
+    return report;
   } catch (e) {
-    if (e instanceof PathError) throw new InputError(file, lineOfPath(source, e.path), `${e.path}: ${e.message}`);
+    if (e instanceof PathError || e instanceof SemanticError) throw new InputError(file, lineOfPath(source, e.path), `${e.path || 'report'}: ${e.message}`);
     // A bug in the checks below must still surface as a clear input message.
     throw new InputError(file, null, `could not read the report (${e instanceof Error ? e.message : String(e)})`);
   }
+}
+
+/**
+ * A run record file (`bptt-lens gradients` output, schema bptt-lens/run@1), checked against
+ * schemas/run.schema.json and the same semantic checks as a report's runs.
+ */
+export function parseRunRecordText(text: string, file: string): RunRecord {
+  const source = typeof text === 'string' ? text.replace(/^\uFEFF/, '') : String(text);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(source);
+  } catch (e) {
+    throw syntaxError(source, file, e);
+  }
+  try {
+    checkSchema('run', raw);
+    const record = raw as RunRecord;
+    checkRunSemantics(record, '');
+    return record;
+  } catch (e) {
+    if (e instanceof PathError || e instanceof SemanticError) {
+      const path = e.path.replace(/^\./, '');
+      throw new InputError(file, lineOfPath(source, path), `${path || 'record'}: ${e.message}`);
+    }
+    throw new InputError(file, null, `could not read the run record (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function checkSchema(name: SchemaName, raw: unknown): void {
+  const problem = schemaProblem(name, raw);
+  if (problem) throw new PathError(problem.path, problem.message);
 }
 
 /** A validation failure at a JSON path such as runs[2].history.loss[7]. */
@@ -185,8 +228,10 @@ class Reader {
 
   private seriesMap(v: unknown, path: string): Record<string, number[]> {
     const o = this.obj(v ?? {}, path);
+    // Keys come from the file: define them as own properties (never through a setter such as
+    // __proto__'s), and such keys are refused before this anyway.
     const out: Record<string, number[]> = {};
-    for (const [k, s] of Object.entries(o)) out[k] = this.series(s, `${path}.${k}`);
+    for (const [k, s] of Object.entries(o)) Object.defineProperty(out, k, { value: this.series(s, `${path}.${k}`), enumerable: true, writable: true, configurable: true });
     return out;
   }
 

@@ -2,9 +2,10 @@
 // report.md with its SVG figures, and report.html. Writing is atomic: everything is built
 // in a hidden temporary folder inside the parent and renamed into place in one step; on
 // any error the temporary folder is removed and nothing is left behind. An existing
-// folder is never overwritten: the name gets -2, -3, ... instead.
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+// folder is never overwritten: the name gets -2, -3, ... instead. An interrupt (SIGINT,
+// SIGTERM, SIGHUP) during the write removes the temporary folder before the process ends;
+// one left by a process that died anyway is removed by the next write into the same parent.
+import { promises as fs, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Report } from '../../study/types';
 import { MAX_HEATMAPS, MAX_HTML_HEATMAPS, renderFigures } from './figures';
@@ -12,6 +13,7 @@ import { isoDate, slugify } from './format';
 import { renderHtml } from './html';
 import { serializeReport } from './json';
 import { renderMarkdown } from './markdown';
+import { cleanupOnSignal, sweepStaleTemps, tempName } from '../tempFiles';
 
 export type ReportFiles = Map<string, string | Uint8Array>;
 
@@ -47,31 +49,35 @@ export async function writeReportFolder(report: Report, parentDir: string, opts:
   const parent = path.resolve(parentDir);
   await fs.mkdir(parent, { recursive: true });
   const base = `${opts.date ? opts.date.toISOString().slice(0, 10) : isoDate(report.study?.createdAt)}-${slugify(opts.name ?? report.study?.name ?? 'report')}`;
-  const temp = path.join(parent, `.tmp-${base}-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(temp);
-  try {
-    for (const [rel, content] of files) {
-      const target = path.join(temp, rel);
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.writeFile(target, content, { flag: 'wx' });
-    }
-    for (let n = 1; n <= MAX_SUFFIX; n++) {
-      const final = path.join(parent, n === 1 ? base : `${base}-${n}`);
-      if (await exists(final)) continue;
-      try {
-        await fs.rename(temp, final);
-        return final;
-      } catch (e) {
-        // Someone created it between the check and the rename: try the next name.
-        if (isCode(e, 'EEXIST', 'ENOTEMPTY', 'EPERM', 'EISDIR') && (await exists(final))) continue;
-        throw e;
+  sweepStaleTemps(parent);
+  const temp = path.join(parent, tempName(base));
+  const removeTemp = (): void => rmSync(temp, { recursive: true, force: true });
+  return cleanupOnSignal(removeTemp, async () => {
+    await fs.mkdir(temp);
+    try {
+      for (const [rel, content] of files) {
+        const target = path.join(temp, rel);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.writeFile(target, content, { flag: 'wx' });
       }
+      for (let n = 1; n <= MAX_SUFFIX; n++) {
+        const final = path.join(parent, n === 1 ? base : `${base}-${n}`);
+        if (await exists(final)) continue;
+        try {
+          await fs.rename(temp, final);
+          return final;
+        } catch (e) {
+          // Someone created it between the check and the rename: try the next name.
+          if (isCode(e, 'EEXIST', 'ENOTEMPTY', 'EPERM', 'EISDIR') && (await exists(final))) continue;
+          throw e;
+        }
+      }
+      throw new Error(`no free report folder name: ${base} through ${base}-${MAX_SUFFIX} all exist in ${parent}`);
+    } catch (e) {
+      await fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
     }
-    throw new Error(`no free report folder name: ${base} through ${base}-${MAX_SUFFIX} all exist in ${parent}`);
-  } catch (e) {
-    await fs.rm(temp, { recursive: true, force: true }).catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 function checkRelativePath(rel: string): void {
