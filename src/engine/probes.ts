@@ -37,6 +37,8 @@ import { setStep, type EngineHooks } from './bptt';
 import type { LayerDir, Workspace } from './workspace';
 
 export const DEFAULT_JACOBIAN_ITERATIONS = 20;
+/** Share of the fixed start vector mixed into the warm start of the power iteration (see jacobianNorms). */
+const WARM_MIX = 1e-3;
 
 /** Throws before any work when the itemized matrix is requested for too long a sequence. */
 export function checkItemizedCap(options: PassOptions, T: number): void {
@@ -353,11 +355,19 @@ function jacobianNorms(ws: Workspace, ld: LayerDir, iterations: number): number[
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
       const n = rowNorm(ld, v, b);
-      if (t > 0 && n > 0 && Number.isFinite(n)) continue; // warm start from step t-1
+      // Warm start from step t-1's unit vector, with a little of the fixed start vector mixed
+      // in: a diagonal Jacobian (mingru, lru, s6, indrnn, …) drives every other coordinate of
+      // the converged vector to exactly 0 (underflow), and power iteration could then never
+      // find a new top direction at step t (or would stay at 0 where a relu unit died).
+      const warm = t > 0 && n > 0 && Number.isFinite(n);
       let off = 0;
       ld.parts.forEach((part, p) => {
         if (part.held) return;
-        for (let j = 0; j < part.size; j++) v[p][b * part.size + j] = sc.start[b * sc.startStride + off + j];
+        for (let j = 0; j < part.size; j++) {
+          const fresh = sc.start[b * sc.startStride + off + j];
+          const k = b * part.size + j;
+          v[p][k] = warm ? v[p][k] / n + WARM_MIX * fresh : fresh;
+        }
         off += part.size;
       });
     }
