@@ -138,7 +138,10 @@ export class RgLruCell implements Cell {
         dState[k] = dh;
         // ∂h/∂log a = a h_prev + (∂m/∂log a) i u, with ∂m/∂log a = −a²/m after the first step.
         let dLogA = dh * a * prev[k];
-        if (!first) dLogA -= (dh * i * u * a * a) / m;
+        const dM = dh * i * u;
+        // m = 0 only where a = 1 exactly (r·softplus(Λ) below 1e-17): the derivative is then
+        // unbounded (±Infinity, which the pass reports as non-finite), or 0 if nothing flows.
+        if (!first && dM !== 0) dLogA -= (dM * a * a) / m;
         const dr = dLogA * -8 * sp[j];
         if (dLambda) dLambda[j] += dLogA * -8 * r * sigmoid(lambda[j]);
         const dIu = dh * m;
