@@ -19,6 +19,11 @@
 // and so are ∂L/∂(C_t, n_t): perturbing C_t or n_t changes no later m. m is carried as a
 // third state part of one real per example, `heldConstant` (no gradient, no tangent, in no
 // norm, never perturbed by FD checks; the loop passes zero-length arrays for it).
+// (Differentiating m everywhere is exact too: scripts/make-torch-fixtures.py asserts both
+// give the same parameter gradients, to 1e-15.) Unlike xLSTM's code, §8 adds no eps to the
+// denominator, and its first step takes m_0 = ĩ_0 where xLSTM starts from m = 0 and takes
+// the max: h is the same either way; the stabilised C, n (so gradNormState and
+// jacobianNorm, which are about them) are expressed in that gauge.
 //
 // Params: weight_q, weight_k, weight_v, weight_o [H, I], bias_q, bias_k, bias_v, bias_o [H];
 // weight_if [2, I], bias_if [2] (rows i, f). Init: weights and the q, k, v, o biases
