@@ -4,6 +4,7 @@
 // Any other error is a bug: one line too, exit code 1 (BPTT_LENS_DEBUG=1 adds the stack).
 
 import { Command, CommanderError, Option } from 'commander';
+import { CELL_NAMES } from './engine/cells';
 import { isInputError } from './io/errors';
 
 const USAGE_EXIT = 2;
@@ -21,6 +22,7 @@ function buildProgram(): Command {
     .description('one forward/backward pass with the given weights on the given data (no update); writes a run record')
     .requiredOption('--weights <file>', 'weights as safetensors with PyTorch state_dict names (F32 or F64)')
     .requiredOption('--input <file>', 'input JSON {"x": [B][T][I], "y": [B][T][O] or [B][O]}')
+    .option('--cell <name>', `the cell, when the weights' shapes cannot tell it (slstm): ${CELL_NAMES.join(', ')}`)
     .addOption(new Option('--nonlinearity <act>', 'RNN nonlinearity (not stored in the weights)').choices(['tanh', 'relu']))
     .addOption(new Option('--variant <name>', 'LSTM gate variant (Greff et al. 2015)').choices(['vanilla', 'peephole', 'cifg', 'nfg', 'nig', 'nog', 'niaf', 'noaf']))
     .addOption(new Option('--loss <kind>', 'loss').choices(['mse', 'xent']).default('mse'))
@@ -37,7 +39,7 @@ function buildProgram(): Command {
     .description('a diagnosis study: trains the chosen cells and clip settings, writes a report folder, prints the verdict table')
     .option('--sample <name>', 'built-in data: airline (default), adding, copy, binary-addition, sine, text')
     .option('--data <file>', 'your own sequence file: .csv, .tsv, .json or .txt (character level)')
-    .option('--cells <list>', 'comma-separated cells from rnn-tanh, rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf (default rnn-tanh,lstm,gru)')
+    .option('--cells <list>', `comma-separated cells from ${CELL_NAMES.join(', ')} (default rnn-tanh,lstm,gru)`)
     .option('--clip <list>', 'comma-separated clip settings: none, norm:5 (or 5), value:0.5 (default none,norm:1)')
     .option('--iterations <n>', 'training iterations per run')
     .option('--seed <n>', 'random seed')

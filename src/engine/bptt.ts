@@ -215,8 +215,10 @@ export function forwardLayers(
         gemmABt(B, G, fromSize, io.prev[from], w.whh, ld.rec);
       }
       if (stepHooks) stepWithHooks(ws, ld, t, U, stepHooks);
-      else cell.forward(io);
-      emitOutput(ws, ld, t);
+      else {
+        cell.forward(io);
+        emitOutput(ws, ld, t);
+      }
     }
   }
 }
@@ -304,6 +306,9 @@ function stepWithHooks(ws: Workspace, ld: LayerDir, t: number, U: Float64Array, 
     else if (p.target === 'h') addInto(io.next[partIndex('h')], p.delta);
     else if (p.target === 'cAfterH') addInto(io.next[partIndex('c')], p.delta);
   }
+  // The output is formed from the (perturbed) state, with step t's (perturbed) parameters:
+  // a readout reads own parameters too (lru's C, s6's D).
+  emitOutput(ws, ld, t);
   io.own = ownSaved;
 }
 
@@ -818,9 +823,10 @@ export interface ForwardDetail {
   y: Float64Array;
   /**
    * States per layer/direction, time-major [T][B][size] per part (`parts`, every part of the
-   * cell incl. held-constant ones); h and c repeat the parts so named (null when absent).
+   * cell incl. held-constant ones); h and c repeat the parts so named (null when absent);
+   * proj = W_in u_t + b_in, [T][B][P].
    */
-  states: Array<{ layer: number; direction: Direction; h: Float64Array | null; c: Float64Array | null; parts: Record<string, Float64Array> }>;
+  states: Array<{ layer: number; direction: Direction; h: Float64Array | null; c: Float64Array | null; parts: Record<string, Float64Array>; proj: Float64Array }>;
 }
 
 /** Forward pass with test hooks, returning copies of everything a check needs. */
@@ -837,6 +843,6 @@ export function layerStates(ws: Workspace): ForwardDetail['states'] {
   return ws.layers.map((ld) => {
     const parts: Record<string, Float64Array> = {};
     for (const p of ld.parts) parts[p.name] = p.slots.slice(B * p.size, (T + 1) * B * p.size);
-    return { layer: ld.layer, direction: dirName(ld), h: parts.h ?? null, c: parts.c ?? null, parts };
+    return { layer: ld.layer, direction: dirName(ld), h: parts.h ?? null, c: parts.c ?? null, parts, proj: Float64Array.from(ld.proj) };
   });
 }

@@ -30,6 +30,11 @@ export function layerCells(config: ModelConfig): Cell[] {
   });
 }
 
+/** Reals of recurrent state per example and layer/direction (every part: LSTM 2H, s6 H·N, mlstm H² + H + 1, …). */
+export function stateReals(config: ModelConfig): number {
+  return makeCell(config, config.inputSize).state.reduce((n, s) => n + s.size, 0);
+}
+
 export const HEAD_WEIGHT = 'head.weight';
 export const HEAD_BIAS = 'head.bias';
 

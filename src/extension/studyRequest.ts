@@ -1,6 +1,6 @@
 // From settings + the user's quick-pick answers to the engine's StudySpec. Pure (no vscode),
 // so the mapping is unit-tested; commands.ts only asks the questions.
-import { ALL_CELLS, defaultRunConfig, type StudySpec } from '../study/study';
+import { GATE_STUDY_CELLS, defaultRunConfig, type StudySpec } from '../study/study';
 import { SAMPLES, SAMPLE_NAMES, type SampleName } from '../study/samples';
 import type { CellChoice, ClipSpec, Dataset, RunConfig, StudyKind } from '../study/types';
 import { CELL_CHOICES, type LensSettings } from './settings';
@@ -68,7 +68,7 @@ export function buildStudySpec(dataset: Dataset, settings: LensSettings, picks: 
       break;
     }
     case 'gates':
-      spec.cells = [...ALL_CELLS];
+      spec.cells = [...GATE_STUDY_CELLS];
       spec.clips = [{ kind: 'none' }];
       spec.forgetBiasBoth = true;
       break;
