@@ -69,7 +69,13 @@ export interface InjectedPassInput {
   /** ∂/∂h_n and ∂/∂c_n, [L·D,B,H]; zero when absent (final state unused downstream). */
   gradHn?: Float64Array | null;
   gradCn?: Float64Array | null;
-  /** Any state part's final-state gradient by part name, [L·D,B,size] (gradHn/gradCn are shorthands). */
+  /**
+   * Any state part's final-state gradient by part name, [L·D,B,size] (gradHn/gradCn are
+   * shorthands). With a held-constant stabiliser (slstm, mlstm: design §8) the final c/n/C are
+   * stabilised values c̄·e^{−m_T}: their gradient is taken with m held (the loop never
+   * differentiates m), which is the total derivative only for parts that do not depend on m
+   * (slstm's h). A module boundary exposes h; give the others only knowingly.
+   */
   gradFinalState?: Record<string, Float64Array>;
   /** The §3 probes, as for runPass (itemized off by default; capped at itemizedMaxSteps). */
   probes?: ProbeOptions;
