@@ -19,6 +19,11 @@
 //   through the worker pool, probing at iterations 0 and N only; TF.js runs the same SGD
 //   steps with the same global-norm clipping, one run after another.
 //
+// Cells of design §8 (cellsBench.ts): each at H = 64, B = 16, T = 128 with every per-timestep
+// probe incl. jacobianNorm, beside lstm and gru (select with --only cells, or cell-<name>);
+// with the extras, the peak RSS of one mlstm and one s6 pass at T = 1,000, plain and
+// checkpointed (child processes, like the LSTM one).
+//
 // Profile: node --cpu-prof --cpu-prof-dir=prof dist/bench.js --only lstm-h64-b16-t128
 //   --engine-only --no-sweep --no-extras --no-ts-kernels (add --no-turbo-inlining to keep
 //   inlined kernels apart), then node --import tsx bench/profileSummary.ts prof/*.cpuprofile.
@@ -45,6 +50,7 @@ import type { Batch, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engi
 import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
+import { benchCellRss, benchCells, childCellRss, printCells } from './cellsBench';
 import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type Tf } from './tfjsModels';
 
 interface Workload {
@@ -84,11 +90,13 @@ interface Args {
   /** Also time the TypeScript kernels when the WebAssembly ones are on. */
   tsKernels: boolean;
   childRss: number | null;
+  /** Child side of the §8 cells' peak-memory measurement (cellsBench.ts). */
+  childCellRss: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null, childCellRss: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -109,6 +117,7 @@ function parseArgs(argv: string[]): Args {
       case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
       case '--no-extras': args.extras = false; break;
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
+      case '--child-cell-rss': args.childCellRss = argv[++i] ?? null; break;
       case '--no-ts-kernels': args.tsKernels = false; break;
       case '--kernels': {
         const k = argv[++i];
@@ -510,10 +519,12 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const kernels = args.kernels === 'wasm' && enableWasmKernels() ? 'WebAssembly SIMD' : 'TypeScript';
   if (args.childRss !== null) return childRss(args.childRss);
+  if (args.childCellRss !== null) return childCellRss(args.childCellRss);
 
   const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
   const extras = args.extras && selected('extras');
   const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
+  const cellRss = extras ? benchCellRss(__filename) : null;
   const tf = args.engineOnly ? null : await loadTf();
   const environment = {
     node: process.version,
@@ -548,6 +559,7 @@ async function main(): Promise<void> {
     console.log(`  ${r.name}: 1 worker ${fmtMs(r.engine1WorkerMs as number)} ms, ${r.engineWorkers} workers ${fmtMs(r.engineMs)} ms (pool speedup ${fmtX(r.poolSpeedup as number)}, identical results: ${r.deterministicAcrossPoolSizes}), tfjs-wasm sequential ${fmtMs(r.tfjsWasmMs)} ms`);
   }
   const itemized = extras ? benchItemized(args) : null;
+  const cells = benchCells(args.reps, args.warmup, (c) => selected('cells') || selected(`cell-${c}`));
 
   console.log('');
   printTable(workloads);
@@ -562,8 +574,9 @@ async function main(): Promise<void> {
     const hwm = peakRss.peakVmHwmMiB !== null ? `; VmHWM ${peakRss.peakVmHwmMiB.toFixed(0)} vs ${peakRss.baselineVmHwmMiB!.toFixed(0)} MiB` : '';
     console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes (child process): maxRSS ${peakRss.peakRssMiB.toFixed(0)} MiB, a T=1 pass ${peakRss.baselineRssMiB.toFixed(0)} MiB${hwm}; pass ${fmtMs(peakRss.passMs)} ms`);
   }
+  printCells(cells, cellRss);
   if (args.out) {
-    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss }, null, 2) + '\n';
+    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss, cells, cellRss }, null, 2) + '\n';
     const tmp = `${args.out}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, json);
     fs.renameSync(tmp, args.out);
