@@ -1,6 +1,8 @@
-// `npm run bench`: the engine against TensorFlow.js (cpu and wasm backends) on the same
-// workloads, in one process, interleaved (engine, cpu, wasm, engine, cpu, wasm, ...) after
-// warm-up, reporting medians. Plus: a training sweep on 1 worker vs. every core (and
+// `npm run bench`: the engine against TensorFlow.js (cpu and wasm backends) and, when a
+// python3 can import torch, PyTorch (bench/torchChild.py, a persistent child driven over
+// stdin/stdout: fused f32 and f64, and unrolled f64 with retain_grad on every h_t and c_t,
+// one thread) on the same workloads and weights, interleaved (engine, cpu, wasm, torch...,
+// engine, ...) after warm-up, reporting medians and ratios. Plus: a training sweep on 1 worker vs. every core (and
 // TF.js sequentially), the itemized T×T matrix's cost at T = 256, and the peak RSS of a
 // 10,000-step LSTM pass (in a child process).
 //
@@ -11,6 +13,13 @@
 //   dtype on these backends) and only the loss and parameter gradients.
 // - Before timing, both sides' losses and gradients are compared on the same weights and
 //   data; the largest relative difference is reported (float32 accuracy expected).
+// - PyTorch runs in float64 (and float32) on one thread (torch.set_num_threads(1) and
+//   OMP/OPENBLAS/MKL_NUM_THREADS=1), each pass timed inside the child. The bench says which
+//   python it used, torch's BLAS_INFO and which BLAS library the child actually mapped:
+//   Debian's python3-torch says "generic" and uses whatever libblas.so.3 is — OpenBLAS once
+//   `apt-get install libopenblas0-pthread` is done, else the 2-6x slower reference BLAS.
+// - lstm-h512-b16-t128 (the size of captured models) skips TF.js (25 s per pass on its wasm
+//   backend) and the TypeScript-kernel timing.
 // - TF.js's wasm backend runs its SIMD binary single-threaded in Node (TF.js 4.22 disables
 //   wasm threads under Node).
 // - Wall-time medians are the headline; process CPU-time medians sit beside them because on
@@ -35,7 +44,8 @@
 // --kernels wasm|ts (the engine's matrix products: WebAssembly SIMD, the default and what
 // the study worker uses, or the pure-TypeScript reference; bit-identical results). With
 // wasm, the TypeScript kernels are timed too (engineTsKernelsMs) in the same interleave,
-// unless --no-ts-kernels (for profiling one path).
+// unless --no-ts-kernels (for profiling one path). --no-torch skips PyTorch, --python PATH
+// picks the interpreter (default /usr/bin/python3, then python3 on PATH).
 
 import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -51,7 +61,8 @@ import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
 import { benchCellRss, benchCells, childCellRss, printCells } from './cellsBench';
-import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type Tf } from './tfjsModels';
+import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type ParamName, type Tf } from './tfjsModels';
+import { TORCH_VARIANTS, TorchChild, type TorchInfo, type TorchVariant } from './torchSide';
 
 interface Workload {
   name: string;
@@ -60,16 +71,22 @@ interface Workload {
   hiddenSize: number;
   batchSize: number;
   steps: number;
+  /** Seconds per pass on the slow sides: skip TF.js (tens of seconds per pass) and the TypeScript kernels. */
+  heavy?: boolean;
 }
 
 const WORKLOADS: Workload[] = [
   { name: 'lstm-h64-b16-t128', cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 64, batchSize: 16, steps: 128 },
   { name: 'rnn-h128-b32-t256', cell: 'rnn', nonlinearity: 'tanh', hiddenSize: 128, batchSize: 32, steps: 256 },
   { name: 'gru-h32-b1-t1000', cell: 'gru', nonlinearity: 'tanh', hiddenSize: 32, batchSize: 1, steps: 1000 },
+  // The size of captured real models (issue 6): H = 512.
+  { name: 'lstm-h512-b16-t128', cell: 'lstm', nonlinearity: 'tanh', hiddenSize: 512, batchSize: 16, steps: 128, heavy: true },
 ];
 
 /** Every per-timestep probe except the O(T²) itemized matrix and the Jacobian power iterations. */
 const ENGINE_PROBES: ProbeOptions = { gates: true, weightGradByStep: true, jacobian: false, itemized: false };
+/** Only the per-step state-gradient norms ‖∂L/∂h_t‖ (‖∂L/∂c_t‖, ‖∂L/∂x_t‖), which the engine always records. */
+const ENGINE_NORMS_ONLY: ProbeOptions = { gates: false, weightGradByStep: false, jacobian: false, itemized: false };
 
 const SWEEP_CELLS: CellChoice[] = ['rnn-tanh', 'rnn-relu', 'lstm', 'gru'];
 const SWEEP_CLIPS: ClipSpec[] = [{ kind: 'none' }, { kind: 'norm', threshold: 0.1 }, { kind: 'norm', threshold: 1 }, { kind: 'norm', threshold: 10 }];
@@ -92,11 +109,14 @@ interface Args {
   childRss: number | null;
   /** Child side of the §8 cells' peak-memory measurement (cellsBench.ts). */
   childCellRss: string | null;
+  /** Time PyTorch too when a python3 can import torch. */
+  torch: boolean;
+  python: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null, childCellRss: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null, childCellRss: null, torch: true, python: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -119,6 +139,8 @@ function parseArgs(argv: string[]): Args {
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
       case '--child-cell-rss': args.childCellRss = argv[++i] ?? null; break;
       case '--no-ts-kernels': args.tsKernels = false; break;
+      case '--no-torch': args.torch = false; break;
+      case '--python': args.python = argv[++i] ?? null; if (!args.python) throw new Error('--python needs an interpreter path'); break;
       case '--kernels': {
         const k = argv[++i];
         if (k !== 'wasm' && k !== 'ts') throw new Error(`--kernels needs wasm or ts, got ${JSON.stringify(k)}`);
@@ -199,26 +221,44 @@ function enginePass(p: Problem, probes: ProbeOptions = ENGINE_PROBES): number {
   return runPass(p.model, p.batch, { loss: 'mse', probes }).loss;
 }
 
-/** Largest relative difference between the engine's and TF.js's loss and gradients (scaled by each tensor's max |value|). */
-function agreement(p: Problem, tfm: TfRecurrentModel): number {
-  const ours = runPass(p.model, p.batch, { loss: 'mse', probes: { gates: false, weightGradByStep: false, jacobian: false } });
-  const theirs = tfm.gradients();
-  let worst = Math.abs(ours.loss - theirs.loss) / Math.max(Math.abs(ours.loss), 1e-30);
+/** Largest relative difference of two losses and gradient sets (scaled by each tensor's max |value|). */
+function relativeDifference(a: { loss: number; grads: Record<ParamName, Float64Array> }, b: { loss: number; grads: Record<ParamName, Float64Array> }): number {
+  let worst = Math.abs(a.loss - b.loss) / Math.max(Math.abs(a.loss), 1e-30);
   for (const name of PARAM_ORDER) {
-    const a = ours.grads.get(name)!.data;
-    const b = theirs.grads[name];
+    const x = a.grads[name];
+    const y = b.grads[name];
+    if (!y || y.length !== x.length) throw new Error(`gradient ${name}: ${y?.length} values, expected ${x.length}`);
     let scale = 0;
     let diff = 0;
-    for (let k = 0; k < a.length; k++) {
-      scale = Math.max(scale, Math.abs(a[k]));
-      diff = Math.max(diff, Math.abs(a[k] - b[k]));
+    for (let k = 0; k < x.length; k++) {
+      scale = Math.max(scale, Math.abs(x[k]));
+      diff = Math.max(diff, Math.abs(x[k] - y[k]));
     }
     if (scale > 0) worst = Math.max(worst, diff / scale);
   }
   return worst;
 }
 
+/** The engine's loss and gradients (no probes), as the other sides report them. */
+function engineGradients(p: Problem): { loss: number; grads: Record<ParamName, Float64Array> } {
+  const ours = runPass(p.model, p.batch, { loss: 'mse', probes: { gates: false, weightGradByStep: false, jacobian: false } });
+  const grads = {} as Record<ParamName, Float64Array>;
+  for (const name of PARAM_ORDER) grads[name] = ours.grads.get(name)!.data;
+  return { loss: ours.loss, grads };
+}
+
 // ---------------------------------------------------------------- workloads
+
+interface TorchColumns {
+  /** Medians of wall ms per variant (timed inside the python child). */
+  ms: Record<TorchVariant, number>;
+  cpuMs: Record<TorchVariant, number>;
+  runsMs: Record<TorchVariant, number[]>;
+  /** Max relative difference of loss and gradients, engine vs each variant. */
+  agreement: Record<TorchVariant, number>;
+  /** Speed ratios: torch's median / the engine's (all probes); above 1 the engine is faster. */
+  ratio: Record<TorchVariant, number>;
+}
 
 interface WorkloadResult {
   name: string;
@@ -235,59 +275,101 @@ interface WorkloadResult {
   agreementWasm: number | null;
   /** Medians of process CPU time (ms) for the same repetitions. */
   cpuTimeMs?: { engine: number; tfjsCpu: number | null; tfjsWasm: number | null };
+  /** The engine with only the always-on per-step state-gradient norms (no gate statistics, no weightGradByStep). */
+  engineNormsOnlyMs?: number;
+  torch?: TorchColumns | null;
   [extra: string]: unknown;
 }
 
-async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<WorkloadResult> {
+const perVariant = <T>(f: (v: TorchVariant) => T): Record<TorchVariant, T> =>
+  Object.fromEntries(TORCH_VARIANTS.map((v) => [v, f(v)])) as Record<TorchVariant, T>;
+
+async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: TorchChild | null): Promise<WorkloadResult> {
   const p = makeProblem(w, 1234);
+  if (w.heavy) tf = null;
   let cpuModel: TfRecurrentModel | null = null;
   let wasmModel: TfRecurrentModel | null = null;
+  let torchId: number | null = null;
   const result: WorkloadResult = {
     name: w.name, engineMs: NaN, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
     engineRunsMs: [], tfjsCpuRunsMs: [], tfjsWasmRunsMs: [], agreementCpu: null, agreementWasm: null,
   };
   try {
+    const ours = engineGradients(p);
     if (tf) {
       await useBackend(tf, 'cpu');
       cpuModel = new TfRecurrentModel(tf, p.weights, p.data);
-      result.agreementCpu = agreement(p, cpuModel);
+      result.agreementCpu = relativeDifference(ours, cpuModel.gradients());
       await useBackend(tf, 'wasm');
       wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
-      result.agreementWasm = agreement(p, wasmModel);
+      result.agreementWasm = relativeDifference(ours, wasmModel.gradients());
+    }
+    let torchAgreement: Record<TorchVariant, number> | null = null;
+    if (torch) {
+      torchId = await torch.setup(p.weights, p.data);
+      torchAgreement = perVariant(() => NaN);
+      for (const v of TORCH_VARIANTS) torchAgreement[v] = relativeDifference(ours, await torch.gradients(torchId, v));
     }
     const cpu = { engine: [] as number[], tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
     const tsKernelRuns: number[] = [];
+    const normsOnlyRuns: number[] = [];
+    const torchRuns = perVariant(() => [] as number[]);
+    const torchCpu = perVariant(() => [] as number[]);
     for (let r = -args.warmup; r < args.reps; r++) {
       const e = timeBoth(() => enginePass(p));
       if (r >= 0) {
         result.engineRunsMs.push(e.wall);
         cpu.engine.push(e.cpu);
       }
-      if (args.kernels === 'wasm' && args.tsKernels) {
+      const n = timeIt(() => enginePass(p, ENGINE_NORMS_ONLY));
+      if (r >= 0) normsOnlyRuns.push(n);
+      if (args.kernels === 'wasm' && args.tsKernels && !w.heavy) {
         disableWasmKernels();
         const t = timeIt(() => enginePass(p));
         enableWasmKernels();
         if (r >= 0) tsKernelRuns.push(t);
       }
-      if (tf && cpuModel && wasmModel) {
+      if (tf && cpuModel) {
         await useBackend(tf, 'cpu');
         const c = timeBoth(() => cpuModel!.lossAndGrads());
+        if (r >= 0) {
+          result.tfjsCpuRunsMs.push(c.wall);
+          cpu.tfjsCpu.push(c.cpu);
+        }
+      }
+      if (tf && wasmModel) {
         await useBackend(tf, 'wasm');
         const m = timeBoth(() => wasmModel!.lossAndGrads());
         if (r >= 0) {
-          result.tfjsCpuRunsMs.push(c.wall);
           result.tfjsWasmRunsMs.push(m.wall);
-          cpu.tfjsCpu.push(c.cpu);
           cpu.tfjsWasm.push(m.cpu);
+        }
+      }
+      if (torch && torchId !== null) {
+        for (const v of TORCH_VARIANTS) {
+          const t = await torch.time(torchId, v);
+          if (r >= 0) {
+            torchRuns[v].push(t.wall);
+            torchCpu[v].push(t.cpu);
+          }
         }
       }
     }
     if (tsKernelRuns.length > 0) result.engineTsKernelsMs = median(tsKernelRuns);
+    result.engineNormsOnlyMs = median(normsOnlyRuns);
     result.cpuTimeMs = {
       engine: median(cpu.engine),
       tfjsCpu: cpu.tfjsCpu.length ? median(cpu.tfjsCpu) : null,
       tfjsWasm: cpu.tfjsWasm.length ? median(cpu.tfjsWasm) : null,
     };
+    result.engineMs = median(result.engineRunsMs);
+    if (torch && torchAgreement) {
+      const ms = perVariant((v) => median(torchRuns[v]));
+      result.torch = {
+        ms, cpuMs: perVariant((v) => median(torchCpu[v])), runsMs: torchRuns, agreement: torchAgreement,
+        ratio: perVariant((v) => ms[v] / result.engineMs),
+      };
+    }
   } finally {
     if (tf && cpuModel) {
       await useBackend(tf, 'cpu');
@@ -297,12 +379,15 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null): Promise<Wo
       await useBackend(tf, 'wasm');
       wasmModel.dispose();
     }
+    if (torch && torchId !== null) await torch.drop(torchId);
   }
   result.engineMs = median(result.engineRunsMs);
   if (result.tfjsCpuRunsMs.length > 0) {
     result.tfjsCpuMs = median(result.tfjsCpuRunsMs);
-    result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
     result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
+  }
+  if (result.tfjsWasmRunsMs.length > 0) {
+    result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
     result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
   }
   return result;
@@ -508,6 +593,26 @@ function printTable(rows: WorkloadResult[]): void {
     r.cpuTimeMs ? `${fmtX(ratio(r.cpuTimeMs.tfjsCpu, r.cpuTimeMs.engine))} / ${fmtX(ratio(r.cpuTimeMs.tfjsWasm, r.cpuTimeMs.engine))}` : '—',
     r.agreementCpu === null ? '—' : `${fmtE(r.agreementCpu)} / ${fmtE(r.agreementWasm)}`,
   ]);
+  printRows(header, body);
+}
+
+function printTorchTable(rows: WorkloadResult[]): void {
+  const withTorch = rows.filter((r) => r.torch);
+  if (withTorch.length === 0) return;
+  const header = ['workload', 'engine ms', 'norms-only ms', 'torch f32 ms', 'torch f64 ms', 'unrolled f64 ms', 'vs f32', 'vs f64', 'vs unrolled', 'CPU-time vs f64/unrolled', 'Δ f64 / unrolled'];
+  const body = withTorch.map((r) => {
+    const t = r.torch!;
+    const cpuRatio = (v: TorchVariant): number | null => (r.cpuTimeMs ? t.cpuMs[v] / r.cpuTimeMs.engine : null);
+    return [
+      r.name, fmtMs(r.engineMs), fmtMs(r.engineNormsOnlyMs), fmtMs(t.ms.fused32), fmtMs(t.ms.fused64), fmtMs(t.ms.unrolled64),
+      fmtX(t.ratio.fused32), fmtX(t.ratio.fused64), fmtX(t.ratio.unrolled64), `${fmtX(cpuRatio('fused64'))} / ${fmtX(cpuRatio('unrolled64'))}`,
+      `${fmtE(t.agreement.fused64)} / ${fmtE(t.agreement.unrolled64)}`,
+    ];
+  });
+  printRows(header, body);
+}
+
+function printRows(header: string[], body: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(header));
@@ -526,6 +631,9 @@ async function main(): Promise<void> {
   const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
   const cellRss = extras ? benchCellRss(__filename) : null;
   const tf = args.engineOnly ? null : await loadTf();
+  const torchStart = args.engineOnly || !args.torch ? null : await TorchChild.start(args.python);
+  const torch = torchStart && 'child' in torchStart ? torchStart.child : null;
+  const torchInfo: TorchInfo | null = torchStart && 'info' in torchStart ? torchStart.info : null;
   const environment = {
     node: process.version,
     cpus: os.cpus().length,
@@ -539,19 +647,31 @@ async function main(): Promise<void> {
     reps: args.reps,
     warmup: args.warmup,
     loadAverageAtStart: os.loadavg(),
+    torch: torchInfo,
+    torchUnavailable: torchStart && 'reason' in torchStart ? torchStart.reason : null,
   };
   console.log(`BPTT Lens engine (${kernels} kernels) vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
   if (os.loadavg()[0] > environment.availableParallelism * 0.5) {
     console.log(`WARNING: load average ${os.loadavg()[0].toFixed(1)} on ${environment.availableParallelism} cores: other processes compete for the CPU; wall times (and the pool speedup above all) are inflated. CPU times are in the JSON.`);
   }
-  console.log(`median of ${args.reps} interleaved repetitions after ${args.warmup} warm-up; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only.\n`);
+  if (torchInfo) {
+    const blas = torchInfo.blasLibraries.length ? torchInfo.blasLibraries.join(', ') : 'no BLAS library mapped';
+    console.log(`PyTorch ${torchInfo.torch} found as ${torchInfo.foundBy} (python ${torchInfo.pythonVersion}), ${torchInfo.threads} thread; BLAS: BLAS_INFO=${torchInfo.blasInfo} in torch.__config__.show(), loaded ${blas}.`);
+    console.log(torchInfo.openblas
+      ? '  OpenBLAS is in use (Debian: apt-get install libopenblas0-pthread; without it Debian\'s torch uses the reference BLAS, 2-6x slower).'
+      : '  WARNING: torch is NOT using OpenBLAS: its float64 products run on the reference BLAS (2-6x slower than what engineers run). Install it with apt-get install libopenblas0-pthread.');
+  } else if (!args.engineOnly && args.torch) {
+    console.log(`PyTorch not available${torchStart && 'reason' in torchStart ? ` (${torchStart.reason})` : ''}.`);
+  }
+  console.log(`median of ${args.reps} interleaved repetitions after ${args.warmup} warm-up; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only; PyTorch one thread, fused f32/f64 and unrolled f64 with retain_grad on every h_t (c_t).\n`);
 
   const workloads: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
     if (!selected(w.name)) continue;
-    const r = await benchWorkload(w, args, tf);
+    const r = await benchWorkload(w, args, tf, torch);
     workloads.push(r);
-    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms${r.engineTsKernelsMs !== undefined ? ` (TS kernels ${fmtMs(r.engineTsKernelsMs as number)} ms)` : ''}, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms`);
+    const t = r.torch ? `, torch f32 ${fmtMs(r.torch.ms.fused32)} / f64 ${fmtMs(r.torch.ms.fused64)} / unrolled f64 ${fmtMs(r.torch.ms.unrolled64)} ms` : '';
+    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms (norms only ${fmtMs(r.engineNormsOnlyMs)})${r.engineTsKernelsMs !== undefined ? ` (TS kernels ${fmtMs(r.engineTsKernelsMs as number)} ms)` : ''}, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms${t}`);
   }
   if (args.sweep && selected('sweep')) {
     const r = await benchSweep(WORKLOADS[0], args, tf);
@@ -561,8 +681,14 @@ async function main(): Promise<void> {
   const itemized = extras ? benchItemized(args) : null;
   const cells = benchCells(args.reps, args.warmup, (c) => selected('cells') || selected(`cell-${c}`));
 
+  if (torch) await torch.close();
+
   console.log('');
   printTable(workloads);
+  if (workloads.some((r) => r.torch)) {
+    console.log(`\nPyTorch (ratios: torch ms / engine ms, above 1× the engine is faster; Δ: max relative difference of loss and gradients vs the engine's float64)`);
+    printTorchTable(workloads);
+  }
   const sweep = workloads.find((r) => r.name.startsWith('sweep-'));
   if (sweep) {
     console.log(`\nsweep: ${sweep.runs} runs × ${sweep.iterationsPerRun} iterations; engine on 1 worker ${fmtMs(sweep.engine1WorkerMs as number)} ms vs ${sweep.engineWorkers} workers ${fmtMs(sweep.engineMs)} ms = ${fmtX(sweep.poolSpeedup as number)} (medians of ${args.sweepReps}; of minima ${fmtX(sweep.poolSpeedupOfMinima as number)}; CPU time ${fmtMs(sweep.engine1WorkerCpuMs as number)} vs ${fmtMs(sweep.engineAllWorkersCpuMs as number)} ms; load average ${(sweep.loadAverage as number[])[0].toFixed(1)}); TF.js runs the sweep sequentially${args.sweepTfjsCpu ? '' : ' (wasm only; --sweep-tfjs-cpu adds cpu)'}.`);

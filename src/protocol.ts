@@ -5,7 +5,11 @@
 import type { Report, ReportRun, StudyInfo } from './study/types';
 
 /** Which webview a page is; the HTML shell carries it as `<body data-view="...">`. */
-export type WebviewKind = 'report' | 'heatmaps';
+export type WebviewKind = 'report' | 'heatmaps' | 'heatmapEditor';
+
+/** Heatmap kinds and quantities a webview may name (webview/viewModel.ts draws them). */
+export const HEATMAP_KIND_NAMES = ['timestepIteration', 'timestepLayer', 'itemized'] as const;
+export const HEATMAP_QUANTITY_NAMES = ['gradNormH', 'gradNormC', 'weightGradByStep', 'inputGradNorm'] as const;
 
 // ---------------------------------------------------------------- host -> webview
 
@@ -21,6 +25,8 @@ export interface RunMessage {
   type: 'run';
   run: ReportRun;
   study: StudyInfo;
+  /** Which heatmap to show first (the editor opens the one the side bar showed). */
+  heatmap?: { kind: string; quantity: string };
 }
 
 /** Report panel: highlight a run without resending the report (the Runs tree was clicked). */
@@ -95,6 +101,14 @@ export interface ApplyRecommendationMessage {
   index: number;
 }
 
+/** Open this run's heatmap (kind, quantity: '' for the kind's own) full size in an editor tab. */
+export interface OpenHeatmapMessage {
+  type: 'openHeatmap';
+  runId: string;
+  kind: string;
+  quantity: string;
+}
+
 /** A render timing measured in the webview (ms), logged by the host. */
 export interface PerfMessage {
   type: 'perf';
@@ -108,6 +122,7 @@ export type WebviewToHost =
   | SaveReportMessage
   | RunCommandMessage
   | ApplyRecommendationMessage
+  | OpenHeatmapMessage
   | PerfMessage;
 
 // ---------------------------------------------------------------- validation
@@ -128,6 +143,8 @@ const isName = (v: unknown): boolean =>
   typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(v);
 const isIndex = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) < MAX_RECOMMENDATION_INDEX;
 const isMs = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_PERF_MS;
+const isHeatmapKind = (v: unknown): boolean => typeof v === 'string' && (HEATMAP_KIND_NAMES as readonly string[]).includes(v);
+const isHeatmapQuantity = (v: unknown): boolean => v === '' || (typeof v === 'string' && (HEATMAP_QUANTITY_NAMES as readonly string[]).includes(v));
 const isCommand = (v: unknown): boolean => typeof v === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(v);
 
 /** The exact fields (besides `type`) each message must have; all are required. */
@@ -137,6 +154,7 @@ const SCHEMAS: Record<WebviewToHost['type'], Fields> = {
   saveReport: {},
   runCommand: { command: isCommand },
   applyRecommendation: { runId: isId, index: isIndex },
+  openHeatmap: { runId: isId, kind: isHeatmapKind, quantity: isHeatmapQuantity },
   perf: { name: isName, ms: isMs },
 };
 

@@ -36,6 +36,10 @@ export interface LineSpec {
   /** Ranges of x (inclusive, in data units) whose values are non-finite: shaded and marked. */
   gaps?: GapRange[];
   legend?: boolean;
+  /** Called with the series under the pointer (null when it leaves): highlight-on-hover. */
+  onHoverSeries?: (index: number | null) => void;
+  /** Tooltip items: the nearest series only (many runs) instead of every series at that x. */
+  nearestOnly?: boolean;
 }
 
 interface OverlayOptions {
@@ -136,7 +140,12 @@ export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Them
       responsive: true,
       maintainAspectRatio: false,
       normalized: true,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      interaction: spec.nearestOnly ? { mode: 'nearest', axis: 'xy', intersect: false } : { mode: 'nearest', axis: 'x', intersect: false },
+      ...(spec.onHoverSeries
+        ? {
+            onHover: (_event: unknown, elements: { datasetIndex: number }[]) => spec.onHoverSeries!(elements[0]?.datasetIndex ?? null),
+          }
+        : {}),
       color: theme.foreground,
       font,
       scales: {

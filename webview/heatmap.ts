@@ -20,7 +20,12 @@ export interface HeatmapTimings {
 }
 
 const MARGIN = { left: 64, right: 12, top: 8, bottom: 40 };
+/** A side bar at its default width (about 180-300 px): smaller margins, so the plot keeps its room. */
+const NARROW_MARGIN = { left: 46, right: 6, top: 8, bottom: 36 };
+const NARROW_WIDTH = 320;
 const LEGEND_HEIGHT = 46;
+/** Narrow legends name the quantity on a line above the bar, and list special colours below it. */
+const LEGEND_LABEL = 16;
 
 export class HeatmapCanvas {
   readonly root: HTMLElement;
@@ -40,6 +45,9 @@ export class HeatmapCanvas {
   /** Pooled size the offscreen image was coloured at ('' = must recolour). */
   private imageKey = '';
   private cssHeight = 0;
+  private margin = MARGIN;
+  /** In an editor tab the plot may use the whole height. */
+  expand = false;
 
   constructor(private readonly onCursor: (c: Cursor | null) => void) {
     this.plot = el('canvas', { class: 'heatmap-plot', attrs: { tabindex: '0', role: 'img' } });
@@ -87,14 +95,19 @@ export class HeatmapCanvas {
     const t0 = performance.now();
     const m = this.m;
     if (!m || !this.theme) return 0;
-    const w = Math.max(200, Math.floor(width));
-    const plotW = w - MARGIN.left - MARGIN.right;
+    const w = Math.max(140, Math.floor(width));
+    this.margin = w < NARROW_WIDTH ? NARROW_MARGIN : MARGIN;
+    const MARGIN_ = this.margin;
+    const plotW = w - MARGIN_.left - MARGIN_.right;
     // Keep the legend and the readout on screen in a short side-bar view.
-    const maxH = Math.max(160, Math.min(560, window.innerHeight - 230));
-    const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(120, Math.min(maxH, m.rows * 24));
+    // Room left below the plot's top for the plot, the legend and the readout, in this view's height.
+    const top = this.root.isConnected ? this.root.getBoundingClientRect().top + window.scrollY : 150;
+    const below = MARGIN_.top + MARGIN_.bottom + LEGEND_HEIGHT + (MARGIN_ === NARROW_MARGIN ? LEGEND_LABEL : 0) + 56;
+    const maxH = Math.max(90, Math.min(this.expand ? 900 : 560, window.innerHeight - top - below));
+    const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(90, Math.min(maxH, m.rows * 24));
     this.cssWidth = w;
-    this.cssHeight = plotH + MARGIN.top + MARGIN.bottom;
-    this.rect = { left: MARGIN.left, top: MARGIN.top, width: plotW, height: plotH };
+    this.cssHeight = plotH + MARGIN_.top + MARGIN_.bottom;
+    this.rect = { left: MARGIN_.left, top: MARGIN_.top, width: plotW, height: plotH };
     const dpr = window.devicePixelRatio || 1;
     const pooled = { rows: Math.min(m.rows, Math.ceil(plotH * dpr)), cols: Math.min(m.cols, Math.ceil(plotW * dpr)) };
     const key = `${pooled.rows}x${pooled.cols}`;
@@ -188,16 +201,20 @@ export class HeatmapCanvas {
     const th = this.theme!;
     const d = this.domain!;
     const w = this.cssWidth;
-    const ctx = this.sized(this.legend, w, LEGEND_HEIGHT);
-    ctx.clearRect(0, 0, w, LEGEND_HEIGHT);
+    const narrow = this.margin === NARROW_MARGIN;
+    const specialRow = narrow && (this.stats.nonFinite > 0 || this.stats.zero > 0);
+    const height = LEGEND_HEIGHT + (narrow ? LEGEND_LABEL : 0) + (specialRow ? 20 : 0);
+    const ctx = this.sized(this.legend, w, height);
+    ctx.clearRect(0, 0, w, height);
     const lut = paletteLut(th.palette);
-    const barLeft = MARGIN.left;
+    // Narrow: the bar spans the whole width and the quantity is named above it, not beside it.
+    const barLeft = narrow ? 4 : this.margin.left;
     const specials: { label: string; rgb: readonly number[] }[] = [];
     if (this.stats.nonFinite > 0) specials.push({ label: 'non-finite', rgb: SPECIAL[th.palette].nonFinite });
     if (this.stats.zero > 0) specials.push({ label: '0', rgb: SPECIAL[th.palette].zero });
-    const specialsWidth = specials.length * 90;
-    const barW = Math.max(80, w - MARGIN.left - MARGIN.right - specialsWidth);
-    const barTop = 4;
+    const specialsWidth = narrow ? 0 : specials.length * 90;
+    const barW = Math.max(60, w - barLeft - this.margin.right - specialsWidth);
+    const barTop = narrow ? 4 + LEGEND_LABEL : 4;
     const barH = 14;
     for (let x = 0; x < barW; x++) {
       const c = lutColor(lut, Math.round((x / Math.max(1, barW - 1)) * (LUT_SIZE - 1)));
@@ -211,7 +228,7 @@ export class HeatmapCanvas {
     ctx.fillStyle = th.foreground;
     ctx.strokeStyle = th.foreground;
     ctx.textBaseline = 'top';
-    const ticks = legendTicks(d, Math.max(2, Math.floor(barW / 60)));
+    const ticks = legendTicks(d, Math.max(2, Math.floor(barW / (narrow ? 50 : 60))));
     for (const t of ticks) {
       const x = barLeft + t.fraction * barW;
       ctx.textAlign = t.fraction < 0.02 ? 'left' : t.fraction > 0.98 ? 'right' : 'center';
@@ -221,19 +238,28 @@ export class HeatmapCanvas {
       ctx.stroke();
       ctx.fillText(t.label, x, barTop + barH + 6);
     }
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
     ctx.fillStyle = th.muted;
-    ctx.fillText(this.m!.quantity, barLeft - 6, barTop + barH / 2);
-    let sx = barLeft + barW + 16;
+    if (narrow) {
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillText(`${this.m!.quantity}, log scale`, barLeft, 2);
+    } else {
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(this.m!.quantity, barLeft - 6, barTop + barH / 2);
+    }
+    ctx.textBaseline = 'middle';
+    let sx = narrow ? barLeft : barLeft + barW + 16;
+    const sy = narrow ? barTop + barH + 34 : barTop + barH / 2;
     ctx.textAlign = 'left';
     for (const s of specials) {
+      const top = sy - barH / 2;
       ctx.fillStyle = `rgb(${s.rgb[0]},${s.rgb[1]},${s.rgb[2]})`;
-      ctx.fillRect(sx, barTop, barH, barH);
+      ctx.fillRect(sx, top, barH, barH);
       ctx.strokeStyle = th.grid;
-      ctx.strokeRect(sx - 0.5, barTop - 0.5, barH + 1, barH + 1);
+      ctx.strokeRect(sx - 0.5, top - 0.5, barH + 1, barH + 1);
       ctx.fillStyle = th.foreground;
-      ctx.fillText(s.label, sx + barH + 6, barTop + barH / 2);
+      ctx.fillText(s.label, sx + barH + 6, sy);
       sx += 90;
     }
     this.legend.setAttribute(

@@ -27,6 +27,7 @@ export class HeatmapsView implements View {
     this.content = el('div', { class: 'heatmaps' });
     root.append(this.status, this.content);
     this.canvas = new HeatmapCanvas((c) => this.app.save({ cursor: c }));
+    this.canvas.expand = app.view === 'heatmapEditor';
     let pending = false;
     const relayout = () => {
       if (pending) return;
@@ -47,6 +48,12 @@ export class HeatmapsView implements View {
       case 'run':
         this.run = msg.run;
         this.study = msg.study;
+        if (msg.heatmap) {
+          // Opened from the side bar: start on the heatmap it showed.
+          const k = HEATMAP_KINDS.find((x) => x.value === msg.heatmap!.kind)?.value ?? null;
+          const q = HEATMAP_QUANTITIES.find((x) => x.value === msg.heatmap!.quantity)?.value ?? null;
+          this.app.save({ heatmapKind: k, heatmapQuantity: q, cursor: null });
+        }
         this.render();
         break;
       case 'busy': {
@@ -123,10 +130,21 @@ export class HeatmapsView implements View {
       this.fillQuantities(v);
       this.draw();
     });
+    // The side bar is narrow: any heatmap opens full size in an editor tab, with the same readout.
+    let open: HTMLElement | null = null;
+    if (this.app.view === 'heatmaps') {
+      open = el('vscode-button', { text: 'Open in editor', attrs: { secondary: '', title: 'Show this heatmap full size in an editor tab', class: 'open-editor' } });
+      open.addEventListener('click', () => {
+        const k = this.app.state.heatmapKind ?? kind;
+        const q = k === 'itemized' ? '' : (this.quantityOf(k) ?? '');
+        this.app.post({ type: 'openHeatmap', runId: run.id, kind: k, quantity: q });
+      });
+    }
     this.content.append(
       el('div', { class: 'toolbar' }, [
         el('label', { class: 'toolbar-label', text: 'Heatmap', attrs: { for: 'heatmap-kind' } }), select,
         this.quantityBox,
+        open,
       ]),
       this.tooLarge,
       this.canvas.root,

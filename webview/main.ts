@@ -26,7 +26,8 @@ declare global {
 
 function start(): void {
   const vscode = acquireVsCodeApi();
-  const kind: WebviewKind = document.body.dataset.view === 'heatmaps' ? 'heatmaps' : 'report';
+  const named = document.body.dataset.view;
+  const kind: WebviewKind = named === 'heatmaps' || named === 'heatmapEditor' ? named : 'report';
   const state: UiState = restoreState(vscode.getState());
   let theme: Theme = readTheme();
   window.__bpttLensPerf = {};
@@ -57,7 +58,7 @@ function start(): void {
   shell.removeAttribute('aria-busy');
   const root = el('div', { class: `view view-${kind}` });
   shell.append(root);
-  const view: View = kind === 'heatmaps' ? new HeatmapsView(root, app) : new ReportView(root, app);
+  const view: View = kind === 'report' ? new ReportView(root, app) : new HeatmapsView(root, app);
 
   window.addEventListener('message', (event: MessageEvent) => {
     // Anything that is not one of ours (another frame's traffic) is ignored quietly; one of

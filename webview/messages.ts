@@ -215,6 +215,11 @@ export function checkHostMessage(v: unknown): Checked<HostToWebview> {
       case 'run':
         run(o.run, 'run');
         study(o.study, 'study');
+        if (o.heatmap !== undefined) {
+          const hm = obj(o.heatmap, 'heatmap');
+          str(hm.kind, 'heatmap.kind');
+          if (typeof hm.quantity !== 'string') fail('heatmap.quantity', 'a string');
+        }
         break;
       case 'select':
         str(o.runId, 'runId');

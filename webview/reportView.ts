@@ -1,6 +1,9 @@
-// The Report panel: study header, one verdict card per run (evidence, recommendations with
-// "Apply & re-run"), small multiples of the per-timestep gradient norm on one shared log
-// axis, loss curves, and the pre-clip global norm against the clipping threshold.
+// The Report panel, charts first: the study's summary sentences, then small multiples of the
+// gradient through time (one shared log axis, the same picture as report.html: see
+// src/io/report/throughTime.ts), then one line per run with the number that decided its
+// verdict (expandable to the evidence and recommendations with "Apply & re-run"), the loss
+// curves (highlight on hover, optional smoothing) and, only when some run clips, the global
+// gradient norm before and after clipping. Every run keeps one colour (src/io/report/palette.ts).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -14,8 +17,13 @@ import { emphasize, lineChart, type GapRange, type LineSeries, type LineSpec } f
 import { clear, el, uid } from './dom';
 import { fade } from './scales';
 import { downsampleMinMax, forLog, indexRanges, nonFiniteIndices, sharedLogRange, type MaybeNum } from './series';
+import { runColors } from '../src/io/report/palette';
+import { horizonTimestep } from '../src/io/report/throughTime';
 import {
-  cardModel, fmtNum, horizonHeading, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, summaryRows, type CardModel, type ProfileMetric,
+  anyClipping, changeBeyondTitle, commonEvidence, commonFacts, decidingNumber, distinctLabels, ownEvidence, partialOf, partialText, studySummary,
+} from '../src/io/report/words';
+import {
+  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
@@ -142,35 +150,47 @@ export class ReportView implements View {
     this.destroyCharts();
     clear(this.content);
     const s = r.study;
+    this.colors = runColors(r.runs);
+    this.titles = new Map(distinctLabels(r.runs).map((t, i) => [r.runs[i]!.id, t]));
     const meta = [s.kind && `${s.kind} study`, s.source && `data: ${s.source}`, s.createdAt && new Date(s.createdAt).toLocaleString()].filter(Boolean).join(' · ');
+    const partial = partialOf(s);
+    const common = commonEvidence(r.runs);
+    const clipping = anyClipping(r.runs);
     this.content.append(
       el('header', { class: 'report-header' }, [
-        el('h1', { text: s.name }),
+        el('h1', {}, [el('span', { text: s.name }), partial ? el('span', { class: 'tag tag-partial', text: `${partial.running ? 'running' : 'partial'}: ${partial.done} of ${partial.total} runs` }) : null]),
         el('p', { class: 'meta', text: meta }),
-        s.task ? el('p', { class: 'task', text: `Task: ${s.task}` }) : null,
-        s.description ? el('p', { class: 'description', text: s.description }) : null,
+        s.task ? el('p', { class: 'meta', text: `Task: ${s.task}` }) : null,
+      ]),
+      el('section', { class: 'summary-block', attrs: { 'aria-label': 'Summary' } }, [
+        partial ? el('p', { class: 'partial-note', attrs: { role: 'note' }, text: partialText(partial) }) : null,
+        ...studySummary(r).map((line) => el('p', { class: 'summary-line', text: line })),
+        ...commonFacts(r).map((line) => el('p', { class: 'common-line', text: line })),
       ]),
       this.toolbar(),
-      el('section', { attrs: { 'aria-labelledby': 'h-verdicts' } }, [
-        el('h2', { text: 'Verdicts', attrs: { id: 'h-verdicts' } }),
-        this.summaryTable(r.runs),
-        el('h3', { class: 'subhead', text: 'Evidence and recommendations' }),
-        el('div', { class: 'cards' }, r.runs.map((run) => this.card(cardModel(run, r.study.thresholds?.vanishEpsilon)))),
-      ]),
       el('section', { attrs: { 'aria-labelledby': 'h-profile' } }, [
         el('h2', { attrs: { id: 'h-profile' }, text: 'Gradient through time' }),
-        el('p', { class: 'section-note', text: 'Solid: the trained network; dashed: the same network at initialisation. Every panel shares one logarithmic y axis, so heights compare across configurations. Shaded stretches marked ▼ hold non-finite values.' }),
+        el('p', { class: 'section-note', attrs: { id: 'profile-note' } }),
         el('div', { class: 'multiples', attrs: { id: 'multiples-profile' } }),
+      ]),
+      el('section', { attrs: { 'aria-labelledby': 'h-verdicts' } }, [
+        el('h2', { text: 'Verdicts', attrs: { id: 'h-verdicts' } }),
+        common.length
+          ? el('div', { class: 'common-evidence' }, [el('p', { class: 'section-note', text: 'Every run:' }), el('ul', {}, common.map((e) => el('li', { text: e })))])
+          : null,
+        el('div', { class: 'run-lines' }, r.runs.map((run) => this.runLine(run, cardModel(run, r.study.thresholds?.vanishEpsilon), common))),
       ]),
       el('section', { attrs: { 'aria-labelledby': 'h-loss' } }, [
         el('h2', { attrs: { id: 'h-loss' }, text: 'Training loss' }),
         el('div', { attrs: { id: 'loss-chart' } }),
       ]),
-      el('section', { attrs: { 'aria-labelledby': 'h-clip' } }, [
-        el('h2', { attrs: { id: 'h-clip' }, text: 'Pre-clip global gradient norm' }),
-        el('p', { class: 'section-note', text: 'Dashed line: the clipping threshold (norm clipping). Shared logarithmic y axis.' }),
-        el('div', { class: 'multiples', attrs: { id: 'multiples-clip' } }),
-      ]),
+      clipping
+        ? el('section', { attrs: { 'aria-labelledby': 'h-clip' } }, [
+            el('h2', { attrs: { id: 'h-clip' }, text: 'Global gradient norm and clipping' }),
+            el('p', { class: 'section-note', text: 'Solid: the norm before clipping; dashed: after clipping (what the update used); horizontal dashed line: the norm threshold. Shared logarithmic y axis.' }),
+            el('div', { class: 'multiples', attrs: { id: 'multiples-clip' } }),
+          ])
+        : el('span', { attrs: { hidden: '' } }),
     );
     this.renderCharts();
     const y = this.scrollRestored ? keepY : this.app.state.scrollY;
@@ -178,11 +198,29 @@ export class ReportView implements View {
     if (y > 0) requestAnimationFrame(() => window.scrollTo(0, y));
   }
 
+  private colors = new Map<string, string>();
+  private titles = new Map<string, string>();
+
+  private colorOf(run: ReportRun): string {
+    return this.colors.get(run.id) ?? this.app.theme().series[0]!;
+  }
+
+  private titleOf(run: ReportRun): string {
+    return this.titles.get(run.id) ?? run.label;
+  }
+
+  private swatch(run: ReportRun): HTMLElement {
+    const sw = el('span', { class: 'swatch', attrs: { 'aria-hidden': 'true' } });
+    // CSSOM, not a style attribute: allowed under the panel's CSP (no 'unsafe-inline').
+    sw.style.background = this.colorOf(run);
+    return sw;
+  }
+
   private toolbar(): HTMLElement {
-    const save = el('vscode-button', { text: 'Save report' });
+    const save = el('vscode-button', { text: partialOf(this.report!.study) ? 'Save partial report' : 'Save report' });
     save.addEventListener('click', () => this.app.post({ type: 'saveReport' }));
     const metricId = uid('metric');
-    const select = el('vscode-single-select', { attrs: { id: metricId, 'aria-label': 'Per-timestep quantity' } }) as HTMLElement & { value: string };
+    const select = el('vscode-single-select', { attrs: { id: metricId, 'aria-label': 'Gradient panels show' } }) as HTMLElement & { value: string };
     for (const m of PROFILE_METRICS) {
       select.append(el('vscode-option', { text: m.label, attrs: { value: m.value, ...(m.value === this.app.state.metric ? { selected: '' } : {}) } }));
     }
@@ -193,17 +231,24 @@ export class ReportView implements View {
         this.renderCharts();
       }
     });
-    const lossLog = el('vscode-checkbox', { attrs: { label: 'Log scale for loss', ...(this.app.state.lossLog ? { checked: '' } : {}) } }) as HTMLElement & { checked: boolean };
+    const lossLog = el('vscode-checkbox', { attrs: { label: 'Log-scale loss', ...(this.app.state.lossLog ? { checked: '' } : {}) } }) as HTMLElement & { checked: boolean };
     lossLog.addEventListener('change', () => {
       this.app.save({ lossLog: lossLog.checked });
       this.renderCharts();
     });
+    const smooth = el('vscode-checkbox', { attrs: { label: 'Smooth loss', ...(this.app.state.lossSmooth ? { checked: '' } : {}) } }) as HTMLElement & { checked: boolean };
+    smooth.addEventListener('change', () => {
+      this.app.save({ lossSmooth: smooth.checked });
+      this.renderCharts();
+    });
     return el('div', { class: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Report options' } }, [
-      el('label', { class: 'toolbar-label', text: 'Panels show', attrs: { for: metricId } }),
+      el('label', { class: 'toolbar-label', text: 'Gradient panels show', attrs: { for: metricId } }),
       select,
       lossLog,
+      smooth,
       el('span', { class: 'spacer' }),
-      save,
+      // A running study is not in the store yet: there is nothing of it to save until it ends or is cancelled.
+      partialOf(this.report!.study)?.running ? null : save,
     ]);
   }
 
@@ -214,44 +259,35 @@ export class ReportView implements View {
     if (scrollToCard) this.content.querySelector('.card.selected')?.scrollIntoView({ block: 'nearest' });
   }
 
-  private summaryTable(runs: ReportRun[]): HTMLElement {
-    const head = ['Run', 'Verdict', 'ρ per step', horizonHeading(this.report?.study.thresholds?.vanishEpsilon), 'final loss', 'clip rate', 'at init'];
-    const body = summaryRows(runs).map((row) => {
-      const pick = el('button', { class: 'row-select', text: row.label, attrs: { type: 'button', 'aria-pressed': 'false', title: 'Select this run and show its card' } });
-      pick.addEventListener('click', () => this.select(row.id, true));
-      return el('tr', { attrs: { 'data-run': row.id } }, [
-        el('th', { attrs: { scope: 'row' } }, [pick, row.isCheck ? el('span', { class: 'tag', text: 'check' }) : null]),
-        el('td', {}, [el('span', { class: `badge badge-${row.verdict ?? 'none'}`, text: row.verdict ?? 'not diagnosed' })]),
-        el('td', { class: 'num', text: row.rho }),
-        el('td', { class: 'num', text: row.horizon }),
-        el('td', { class: 'num', text: row.finalLoss }),
-        el('td', { class: 'num', text: row.clipRate }),
-        el('td', { text: row.atInit }),
-      ]);
-    });
-    return el('div', { class: 'table-scroll' }, [
-      el('table', { class: 'summary' }, [
-        el('caption', { class: 'visually-hidden', text: 'Verdict per run' }),
-        el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))]),
-        el('tbody', {}, body),
-      ]),
-    ]);
-  }
-
-  private card(c: CardModel): HTMLElement {
+  /** One line per run: colour, distinguishing title, verdict, deciding number; opens to the whole evidence. */
+  private runLine(run: ReportRun, c: CardModel, common: readonly string[]): HTMLElement {
     const titleId = uid('card');
-    const select = el('button', { class: 'card-title', text: c.label, attrs: { id: titleId, type: 'button', 'aria-pressed': 'false', title: 'Select this run (shows it in the Heatmaps view)' } });
-    select.addEventListener('click', () => this.select(c.id, false));
+    const title = this.titleOf(run);
+    const pick = el('button', { class: 'card-title', text: title, attrs: { id: titleId, type: 'button', 'aria-pressed': 'false', title: `${run.label} — select this run (shows it in the Heatmaps view)` } });
+    pick.addEventListener('click', (e) => {
+      e.preventDefault(); // a click on the name selects; the disclosure triangle opens
+      this.select(c.id, false);
+    });
     const verdict = c.verdict ?? 'not diagnosed';
+    // The run record's loss (the probe batch after training): the number the summary, the CLI and the checks use.
+    const finalLoss = typeof run.loss === 'number' ? fmtNum(run.loss, 4) : (c.facts.find((f) => f.name === 'final loss')?.value ?? '—');
+    const summary = el('summary', { class: 'run-summary' }, [
+      this.swatch(run),
+      pick,
+      el('span', { class: `badge badge-${c.verdict ?? 'none'}`, text: verdict }),
+      el('span', { class: 'deciding', text: decidingNumber(run) }),
+      el('span', { class: 'loss-fact', text: `final loss ${finalLoss}` }),
+      c.recommendations[0] ? el('span', { class: 'top-rec', text: `→ ${c.recommendations[0].title}` }) : null,
+    ]);
     const facts = el('dl', { class: 'facts' });
     for (const f of c.facts) facts.append(el('div', {}, [el('dt', { text: f.name }), el('dd', { text: f.value })]));
     const runIds = new Set(this.report?.runs.map((x) => x.id));
-    const recs = c.recommendations.map((r) => {
+    const recs = c.recommendations.map((r, i) => {
       // Already re-run (by the study or earlier): the button shows that run instead of training again.
       const checkRun = r.checkRunId !== null && runIds.has(r.checkRunId) ? r.checkRunId : null;
       const apply = checkRun
-        ? (el('vscode-button', { text: 'Show the re-run', attrs: { secondary: '', 'aria-label': `Show the run that re-ran ${c.label} with “${r.title}”` } }) as HTMLElement & { disabled: boolean })
-        : (el('vscode-button', { text: 'Apply & re-run', attrs: { 'aria-label': `Apply “${r.title}” and re-run ${c.label}` } }) as HTMLElement & { disabled: boolean });
+        ? (el('vscode-button', { text: 'Show the re-run', attrs: { secondary: '', 'aria-label': `Show the run that re-ran ${title} with “${r.title}”` } }) as HTMLElement & { disabled: boolean })
+        : (el('vscode-button', { text: 'Apply & re-run', attrs: { 'aria-label': `Apply “${r.title}” and re-run ${title}` } }) as HTMLElement & { disabled: boolean });
       apply.addEventListener('click', () => {
         if (checkRun) return this.select(checkRun, true);
         if (apply.disabled) return;
@@ -259,26 +295,25 @@ export class ReportView implements View {
         apply.textContent = 'Re-running…';
         this.app.post({ type: 'applyRecommendation', runId: c.id, index: r.index });
       });
+      const extra = changeBeyondTitle(run.recommendations[i]!);
       return el('li', { class: 'rec' }, [
         el('p', { class: 'rec-title', text: r.title }),
         el('p', { class: 'rec-why', text: r.rationale }),
-        r.change ? el('p', { class: 'rec-change', text: `Change: ${r.change}` }) : null,
-        r.check
-          ? el('p', { class: `rec-check verdict-text-${r.checkVerdict ?? 'none'}`, text: r.check })
-          : null,
+        extra ? el('p', { class: 'rec-change', text: `Re-run with: ${extra}` }) : null,
+        r.check ? el('p', { class: `rec-check verdict-text-${r.checkVerdict ?? 'none'}`, text: r.check }) : null,
         el('div', { class: 'rec-actions' }, [apply]),
       ]);
     });
-    return el('article', { class: `card verdict-${c.verdict ?? 'none'}`, attrs: { 'data-run': c.id, 'aria-labelledby': titleId } }, [
-      el('header', { class: 'card-header' }, [select, el('span', { class: `badge badge-${c.verdict ?? 'none'}`, text: verdict })]),
-      facts,
-      c.evidence.length ? el('ul', { class: 'evidence', attrs: { 'aria-label': 'Evidence' } }, c.evidence.map((e) => el('li', { text: e }))) : null,
-      ...c.notes.map((n) => el('p', { class: 'note', text: n })),
-      recs.length ? el('div', { class: 'recs' }, [el('h3', { text: 'Recommendations' }), el('ul', {}, recs.slice(0, 1))]) : null,
-      // The top recommendation is shown; the others fold away so many runs stay scannable.
-      recs.length > 1
-        ? el('details', { class: 'more-recs' }, [el('summary', { text: `${recs.length - 1} more recommendation${recs.length > 2 ? 's' : ''}` }), el('ul', {}, recs.slice(1))])
-        : null,
+    const evidence = ownEvidence(run, common);
+    return el('details', { class: `card run-line verdict-${c.verdict ?? 'none'}`, attrs: { 'data-run': c.id, 'aria-labelledby': titleId } }, [
+      summary,
+      el('div', { class: 'run-body' }, [
+        el('p', { class: 'meta', text: run.label }),
+        facts,
+        evidence.length ? el('ul', { class: 'evidence', attrs: { 'aria-label': 'Evidence' } }, evidence.map((e) => el('li', { text: e }))) : null,
+        ...c.notes.map((n) => el('p', { class: 'note', text: n })),
+        recs.length ? el('div', { class: 'recs' }, [el('h3', { text: 'Recommendations' }), el('ul', {}, recs)]) : null,
+      ]),
     ]);
   }
 
@@ -289,11 +324,20 @@ export class ReportView implements View {
       node.classList.toggle('selected', on);
       node.querySelector('.card-title, .row-select')?.setAttribute('aria-pressed', String(on));
     }
-    if (this.loss) {
-      const i = id === null ? -1 : this.loss.ids.indexOf(id);
-      const highContrast = this.app.theme().kind.startsWith('high-contrast');
-      emphasize(this.loss.chart, this.loss.colors, i >= 0 ? i : null, highContrast ? 0.7 : 0.3);
-    }
+    this.emphasizeLoss(null);
+  }
+
+  /** Bold the hovered loss curve (else the selected run's), the others faint. */
+  private emphasizeLoss(hovered: number | null): void {
+    if (!this.loss) return;
+    const id = this.app.state.selectedRunId;
+    const selected = id === null ? -1 : this.loss.ids.indexOf(id);
+    const i = hovered ?? (selected >= 0 ? selected : null);
+    const highContrast = this.app.theme().kind.startsWith('high-contrast');
+    // Pointing at a curve fades the others far; a selection in a small study only a little
+    // (three curves are readable together; twenty are not).
+    const few = this.loss.ids.length <= 6 && hovered === null;
+    emphasize(this.loss.chart, this.loss.colors, i, few ? 0.7 : highContrast ? 0.45 : 0.18);
   }
 
   // ---------------------------------------------------------------- charts
@@ -310,11 +354,16 @@ export class ReportView implements View {
     const t0 = performance.now();
     this.destroyCharts();
     const theme = this.app.theme();
-    const color = (i: number) => theme.series[i % theme.series.length]!;
     const runs = r.runs;
 
-    // Small multiples of the chosen per-timestep quantity, one shared log range.
+    // Small multiples on the shared timestep axis, one shared log range.
     const metric = PROFILE_METRICS.find((m) => m.value === this.app.state.metric) ?? PROFILE_METRICS[0]!;
+    const note = this.content.querySelector('#profile-note');
+    if (note) {
+      note.textContent = (metric.value === 'normalised'
+        ? 'p(k)/p(0): the gradient reaching t = T−1−k, relative to the scored step (1 at the right end). '
+        : '') + 'Timestep t runs left to right; the scored step is on the right (k = T−1−t steps back), so the gradient travels leftwards. Solid: trained; dashed: at initialisation. One shared log axis; shaded ▼ stretches are non-finite.';
+    }
     const profiles = runs.map((run) => profileSeries(run, metric.value));
     const atInit = runs.map((run) => profileSeriesAtInit(run, metric.value));
     const profileRange = sharedLogRange([...profiles, ...atInit].filter((p): p is MaybeNum[] => p !== null));
@@ -328,52 +377,64 @@ export class ReportView implements View {
         return;
       }
       const init = atInit[i];
-      // Trained network solid, the same network at initialisation dashed and faded.
-      const series: LineSeries[] = [{ label: 'trained', points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }];
-      if (init) series.push({ label: 'at initialisation', points: downsampleMinMax(init.map(forLog), MAX_POINTS), color: fade(color(i), 0.55), dashed: true });
+      const color = this.colorOf(run);
+      const series: LineSeries[] = [{ label: 'trained', points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color }];
+      if (init) series.push({ label: 'at initialisation', points: downsampleMinMax(init.map(forLog), MAX_POINTS), color: fade(color, 0.55), dashed: true });
+      const eps = r.study.thresholds?.vanishEpsilon;
+      const ht = metric.value === 'normalised' ? horizonTimestep(run) : null;
       this.figure(multiples, run, {
         series, xTitle: metric.axis, yTitle: metric.short, yLog: true,
         yRange: profileRange, xMax: profileMax, gaps: gapsOf(ys, theme.red),
-      }, seriesSummary(`${run.label}, ${metric.label}, trained`, ys, metric.xName) + (init ? ` ${seriesSummary('At initialisation', init, metric.xName)}` : ''), ys);
+        threshold: metric.value === 'normalised' && typeof eps === 'number' ? { value: eps, label: `ε = ${fmtNum(eps)}${ht !== null ? ` · horizon at t = ${ht}` : ''}` } : null,
+      }, seriesSummary(`${run.label}, ${metric.label}, trained`, ys, metric.xName) + (init ? ` ${seriesSummary('At initialisation', init, metric.xName)}` : ''), ys, 'chart-box short');
     });
 
-    // Loss curves, all runs on one chart.
+    // Loss curves, all runs on one chart: the hovered (or selected) one bold, the others faint.
     const lossBox = this.content.querySelector('#loss-chart')!;
     clear(lossBox);
     const lossLog = this.app.state.lossLog;
-    const lossSeries: LineSeries[] = runs.map((run, i) => ({
-      label: run.label,
-      points: downsampleMinMax((run.history.loss as MaybeNum[]).map((v) => (lossLog ? forLog(v) : v)), MAX_POINTS),
-      color: color(i),
-      dashed: i >= theme.series.length,
+    const smooth = this.app.state.lossSmooth;
+    const lossOf = (run: ReportRun): MaybeNum[] => (smooth ? ema(run.history.loss as MaybeNum[]) : (run.history.loss as MaybeNum[]));
+    const many = runs.length > 6;
+    const lossSeries: LineSeries[] = runs.map((run) => ({
+      label: this.titleOf(run),
+      points: downsampleMinMax(lossOf(run).map((v) => (lossLog ? forLog(v) : v)), MAX_POINTS),
+      color: this.colorOf(run),
     }));
-    const lossGaps = runs.flatMap((run, i) => gapsOf(run.history.loss as MaybeNum[], color(i)));
+    const lossGaps = runs.flatMap((run) => gapsOf(run.history.loss as MaybeNum[], this.colorOf(run)));
     const lossSummary = runs.map((run) => seriesSummary(`${run.label} loss`, run.history.loss as MaybeNum[], 'iteration')).join(' ');
     const lossChart = this.figure(lossBox, null, {
-      series: lossSeries, xTitle: 'iteration', yTitle: 'loss', yLog: lossLog, legend: true, gaps: lossGaps,
-      yRange: lossLog ? sharedLogRange(runs.map((run) => run.history.loss as MaybeNum[])) : null,
-    }, lossSummary, null, 'chart-box tall', lossNote(runs));
+      series: lossSeries, xTitle: 'iteration', yTitle: smooth ? 'loss (smoothed)' : 'loss', yLog: lossLog, legend: !many, gaps: lossGaps,
+      yRange: lossLog ? sharedLogRange(runs.map((run) => lossOf(run))) : null,
+      nearestOnly: many,
+      onHoverSeries: (i) => this.emphasizeLoss(i),
+    }, lossSummary, null, 'chart-box tall', [lossNote(runs), many ? 'Point at a curve to bring it forward (its run in the tooltip); pick a run to keep it bold.' : null].filter(Boolean).join(' ') || null);
     this.loss = { chart: lossChart, colors: lossSeries.map((x) => x.color), ids: runs.map((run) => run.id) };
 
-    // Pre-clip global norm per run, threshold dashed, shared log range including thresholds.
-    const clipBox = this.content.querySelector('#multiples-clip')!;
-    clear(clipBox);
-    const thresholds = runs.map(normClipThreshold);
-    const clipRange = sharedLogRange(runs.map((run) => run.history.preClipNorm as MaybeNum[]), thresholds);
-    const iterMax = Math.max(1, ...runs.map((run) => run.history.preClipNorm.length - 1));
-    runs.forEach((run, i) => {
-      const ys = run.history.preClipNorm as MaybeNum[];
-      const th = thresholds[i] ?? null;
-      const valueClip = run.config.clip?.kind === 'value';
-      const summary =
-        seriesSummary(`${run.label}, pre-clip global norm`, ys, 'iteration') +
-        (th !== null ? ` Threshold ${fmtNum(th)}; clipped on ${fmtNum((run.history.clipRate ?? 0) * 100)}% of iterations.` : valueClip ? ' Clipped elementwise by value.' : ' No norm clipping.');
-      this.figure(clipBox, run, {
-        series: [{ label: run.label, points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color: color(i) }],
-        xTitle: 'iteration', yTitle: '‖g‖ before clipping', yLog: true, yRange: clipRange, xMax: iterMax,
-        threshold: th !== null ? { value: th, label: `clip ${fmtNum(th)}` } : null, gaps: gapsOf(ys, theme.red),
-      }, summary, ys, 'chart-box', valueClip ? 'Clipped by value: no norm threshold to draw.' : th === null ? 'No clipping.' : null);
-    });
+    // Global norm before and after clipping, only when some run clips.
+    const clipBox = this.content.querySelector('#multiples-clip');
+    if (clipBox) {
+      clear(clipBox);
+      const thresholds = runs.map(normClipThreshold);
+      const clipRange = sharedLogRange(runs.flatMap((run) => [run.history.preClipNorm as MaybeNum[], run.history.postClipNorm as MaybeNum[]]), thresholds);
+      const iterMax = Math.max(1, ...runs.map((run) => run.history.preClipNorm.length - 1));
+      runs.forEach((run, i) => {
+        const ys = run.history.preClipNorm as MaybeNum[];
+        const post = run.history.postClipNorm as MaybeNum[];
+        const th = thresholds[i] ?? null;
+        const clips = run.config.clip && run.config.clip.kind !== 'none';
+        const color = this.colorOf(run);
+        const series: LineSeries[] = [{ label: 'before clipping', points: downsampleMinMax(ys.map(forLog), MAX_POINTS), color }];
+        if (clips) series.push({ label: 'after clipping', points: downsampleMinMax(post.map(forLog), MAX_POINTS), color: theme.foreground, dashed: true });
+        const summary =
+          seriesSummary(`${run.label}, global norm before clipping`, ys, 'iteration') +
+          (th !== null ? ` Threshold ${fmtNum(th)}; clipped on ${fmtNum((run.history.clipRate ?? 0) * 100)}% of iterations.` : clips ? ' Clipped elementwise by value.' : ' No clipping.');
+        this.figure(clipBox, run, {
+          series, xTitle: 'iteration', yTitle: '‖g‖', yLog: true, yRange: clipRange, xMax: iterMax,
+          threshold: th !== null ? { value: th, label: `clip ${fmtNum(th)} · ${fmtNum((run.history.clipRate ?? 0) * 100)}% clipped` } : null, gaps: gapsOf(ys, theme.red),
+        }, summary, ys, 'chart-box short', run.config.clip?.kind === 'value' ? 'Clipped by value: no norm threshold to draw.' : clips ? null : 'No clipping (reference).');
+      });
+    }
 
     this.highlight();
     this.app.perf('report', performance.now() - t0);
@@ -381,7 +442,7 @@ export class ReportView implements View {
   }
 
   private placeholder(run: ReportRun, text: string): HTMLElement {
-    return el('figure', { class: 'chart-figure empty-figure', attrs: { 'data-run': run.id } }, [el('figcaption', { text: run.label }), el('p', { class: 'note', text })]);
+    return el('figure', { class: 'chart-figure empty-figure', attrs: { 'data-run': run.id } }, [el('figcaption', { text: this.titleOf(run) }), el('p', { class: 'note', text })]);
   }
 
   private figure(
@@ -399,8 +460,11 @@ export class ReportView implements View {
       if (!spec.series.some((s) => s.points.some((p) => p.y !== null))) notes.push('No finite positive value to plot.');
     }
     if (extraNote) notes.push(extraNote);
+    const title = run ? this.titleOf(run) : '';
+    const pick = run ? el('button', { class: 'fig-title', text: title, attrs: { type: 'button', title: `${run.label} — select this run` } }) : null;
+    if (run && pick) pick.addEventListener('click', () => this.select(run.id, false));
     const caption = run
-      ? el('figcaption', {}, [el('span', { class: 'fig-title', text: run.label, attrs: { title: run.label } }), el('span', { class: `badge badge-${run.diagnosis?.verdict ?? 'none'}`, text: run.diagnosis?.verdict ?? 'not diagnosed' })])
+      ? el('figcaption', {}, [el('span', { class: 'fig-name' }, [this.swatch(run), pick]), el('span', { class: `badge badge-${run.diagnosis?.verdict ?? 'none'}`, text: run.diagnosis?.verdict ?? 'not diagnosed' })])
       : null;
     const fig = el('figure', { class: 'chart-figure', attrs: run ? { 'data-run': run.id } : {} }, [
       caption,
@@ -413,4 +477,16 @@ export class ReportView implements View {
     this.charts.push(chart);
     return chart;
   }
+}
+
+/** Exponential moving average (span ≈ 2 % of the curve, at least 3), skipping non-finite points. */
+export function ema(ys: readonly MaybeNum[]): MaybeNum[] {
+  const span = Math.max(3, Math.round(ys.length / 50));
+  const alpha = 2 / (span + 1);
+  let acc: number | null = null;
+  return ys.map((v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return v;
+    acc = acc === null ? v : acc + alpha * (v - acc);
+    return acc;
+  });
 }

@@ -7,6 +7,8 @@ export interface UiState {
   selectedRunId: string | null;
   metric: ProfileMetric;
   lossLog: boolean;
+  /** Loss curves drawn as an exponential moving average. */
+  lossSmooth: boolean;
   scrollY: number;
   heatmapKind: HeatmapKind | null;
   heatmapQuantity: HeatmapQuantity | null;
@@ -15,8 +17,9 @@ export interface UiState {
 
 export const DEFAULT_STATE: UiState = {
   selectedRunId: null,
-  metric: 'gradNormH',
+  metric: 'normalised',
   lossLog: true,
+  lossSmooth: false,
   scrollY: 0,
   heatmapKind: null,
   heatmapQuantity: null,
@@ -32,6 +35,7 @@ export function restoreState(saved: unknown): UiState {
   if (typeof o.selectedRunId === 'string' && o.selectedRunId.length <= 200) s.selectedRunId = o.selectedRunId;
   if (PROFILE_METRICS.some((m) => m.value === o.metric)) s.metric = o.metric as ProfileMetric;
   if (typeof o.lossLog === 'boolean') s.lossLog = o.lossLog;
+  if (typeof o.lossSmooth === 'boolean') s.lossSmooth = o.lossSmooth;
   if (typeof o.scrollY === 'number' && Number.isFinite(o.scrollY) && o.scrollY >= 0) s.scrollY = o.scrollY;
   if (HEATMAP_KINDS.some((k) => k.value === o.heatmapKind)) s.heatmapKind = o.heatmapKind as HeatmapKind;
   if (HEATMAP_QUANTITIES.some((q) => q.value === o.heatmapQuantity)) s.heatmapQuantity = o.heatmapQuantity as HeatmapQuantity;

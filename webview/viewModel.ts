@@ -2,8 +2,10 @@
 // "top", what a card says, how a heatmap matrix is laid out) are unit-tested in Node.
 import type { LayerRecord } from '../src/engine/types';
 import type { Recommendation, ReportRun, RunConfig, Verdict } from '../src/study/types';
+import { throughTime, throughTimeAtInit } from '../src/io/report/throughTime';
+import { changeWords, checkSentence, finalLoss, lossText } from '../src/study/format';
 import { formatExp } from './scales';
-import { lastFinite, nonFiniteIndices, type MaybeNum } from './series';
+import { nonFiniteIndices, type MaybeNum } from './series';
 
 /** The top layer's forward direction: what the per-timestep charts and heatmaps show. */
 export function topLayer(layers: readonly LayerRecord[]): LayerRecord | null {
@@ -87,17 +89,18 @@ export function horizonHeading(vanishEpsilon: number | undefined): string {
 export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const d = run.diagnosis;
   const h = run.history;
-  const finalLoss = lastFinite(h.loss as MaybeNum[]);
+  // One final loss everywhere: the probe-batch loss after training (src/study/format.ts).
+  const loss = finalLoss(run);
   const facts = [
     { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
     { name: horizonHeading(vanishEpsilon), value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
-    { name: 'final loss', value: finalLoss === null ? 'non-finite' : fmtNum(finalLoss, 4) },
+    { name: 'final loss', value: lossText(loss) },
     { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
     { name: 'clipping', value: clipDescription(run) },
   ];
   if (run.seedSpread) {
     const s = run.seedSpread.finalLoss;
-    facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${fmtNum(s.min)} … ${fmtNum(s.median)} … ${fmtNum(s.max)}` });
+    facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${lossText(s.min)} … ${lossText(s.median)} … ${lossText(s.max)}` });
   }
   const notes: string[] = [];
   if (run.nonFinite) {
@@ -120,23 +123,15 @@ export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
     facts,
     evidence: d?.evidence ?? [],
     notes,
-    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run, finalLoss)),
+    recommendations: run.recommendations.map((r, index) => recommendationModel(r, index, run)),
   };
 }
 
-function recommendationModel(r: Recommendation, index: number, run: ReportRun, finalLoss: number | null): RecommendationModel {
+function recommendationModel(r: Recommendation, index: number, run: ReportRun): RecommendationModel {
   const c = r.check ?? null;
-  let check: string | null = null;
-  if (c) {
-    // Before -> after, so the reader sees whether the change helped.
-    const d = run.diagnosis;
-    const parts = [`verdict ${d ? `${d.verdict} → ` : ''}${c.verdict}`];
-    if (c.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmtNum(d.decayPerStep, 3)} → ` : ''}${fmtNum(c.decayPerStep, 3)}`);
-    if (c.horizon !== undefined) parts.push(`horizon ${d ? `${horizonText(d.horizon, run.timesteps)} → ` : ''}${horizonText(c.horizon, run.timesteps)}`);
-    parts.push(`final loss ${finalLoss !== null ? `${fmtNum(finalLoss, 3)} → ` : ''}${fmtNum(c.finalLoss, 3)}`);
-    check = `Checked by re-running (${c.runId}): ${parts.join(' · ')}`;
-  }
-  return { index, title: r.title, rationale: r.rationale, change: describeChange(r.change), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
+  // The same before → after sentence as report.md/html and the CLI (src/study/format.ts).
+  const check = c ? checkSentence(run, c, []) : null;
+  return { index, title: r.title, rationale: r.rationale, change: changeWords(r.change as Record<string, unknown>), check, checkVerdict: c ? c.verdict : null, checkRunId: c ? c.runId : null };
 }
 
 /** A horizon in steps; null means the profile never fell that far within the T steps. */
@@ -181,18 +176,19 @@ export function summaryRows(runs: readonly ReportRun[]): SummaryRow[] {
 
 // ------------------------------------------------------------------ per-timestep series
 
-export type ProfileMetric = 'gradNormH' | 'lagProfile' | 'gradNormC' | 'jacobianNorm';
+export type ProfileMetric = 'normalised' | 'absolute' | 'gradNormC' | 'jacobianNorm';
 
+/** What the gradient panels can show; all on the same timestep axis (see throughTime.ts). */
 export const PROFILE_METRICS: { value: ProfileMetric; label: string; short: string; axis: string; xName: string }[] = [
-  { value: 'gradNormH', label: '‖∂L/∂h_t‖ per timestep (top layer)', short: '‖∂L/∂h_t‖', axis: 'timestep t', xName: 't' },
-  { value: 'lagProfile', label: 'lag profile p(k)', short: 'p(k)', axis: 'lag k', xName: 'k' },
-  { value: 'gradNormC', label: '‖∂L/∂c_t‖ per timestep (LSTM family)', short: '‖∂L/∂c_t‖', axis: 'timestep t', xName: 't' },
-  { value: 'jacobianNorm', label: 'Jacobian norm ‖∂s_t/∂s_{t-1}‖ (top layer)', short: '‖∂s_t/∂s_{t-1}‖', axis: 'timestep t', xName: 't' },
+  { value: 'normalised', label: 'normalised p(k)/p(0)', short: 'p(k) / p(0)', axis: 'timestep t', xName: 't' },
+  { value: 'absolute', label: 'absolute ‖∂L/∂h_t‖ (top layer)', short: '‖∂L/∂h_t‖', axis: 'timestep t', xName: 't' },
+  { value: 'gradNormC', label: '‖∂L/∂c_t‖ (LSTM family)', short: '‖∂L/∂c_t‖', axis: 'timestep t', xName: 't' },
+  { value: 'jacobianNorm', label: 'step Jacobian ‖∂s_t/∂s_{t−1}‖', short: '‖∂s_t/∂s_{t−1}‖', axis: 'timestep t', xName: 't' },
 ];
 
-/** The chosen per-timestep series of a run (final pass), or null when the run lacks it. */
+/** The chosen per-timestep series of a run (final pass, index t), or null when the run lacks it. */
 export function profileSeries(run: ReportRun, metric: ProfileMetric): MaybeNum[] | null {
-  if (metric === 'lagProfile') return (run.diagnosis?.lagProfile as MaybeNum[] | undefined) ?? null;
+  if (metric === 'normalised' || metric === 'absolute') return throughTime(run, metric);
   const top = topLayer(run.layers);
   if (!top) return null;
   const s = top[metric];
@@ -204,9 +200,9 @@ export function profileSeries(run: ReportRun, metric: ProfileMetric): MaybeNum[]
  * the trained one; null when iteration 0 was not recorded or lacks the series.
  */
 export function profileSeriesAtInit(run: ReportRun, metric: ProfileMetric): MaybeNum[] | null {
+  if (metric === 'normalised' || metric === 'absolute') return throughTimeAtInit(run, metric);
   const rec = run.history.recorded.find((r) => r.iteration === 0);
   if (!rec) return null;
-  if (metric === 'lagProfile') return (rec.lagProfile as MaybeNum[] | null | undefined) ?? null;
   const top = topLayer(rec.layers);
   return ((top?.[metric] as MaybeNum[] | null | undefined) ?? null);
 }
@@ -236,7 +232,7 @@ export function seriesSummary(name: string, ys: readonly MaybeNum[], xName: stri
 export type HeatmapKind = 'timestepIteration' | 'timestepLayer' | 'itemized';
 
 export const HEATMAP_KINDS: { value: HeatmapKind; label: string }[] = [
-  { value: 'timestepIteration', label: 'timestep × iteration (top layer, each recorded iteration)' },
+  { value: 'timestepIteration', label: 'timestep × iteration (top layer; later iterations on top)' },
   { value: 'timestepLayer', label: 'timestep × layer (final pass)' },
   { value: 'itemized', label: 'itemized T × T (‖∂ℓ_s/∂s_k‖)' },
 ];
@@ -318,7 +314,8 @@ function fromRows(series: (MaybeNum[] | null)[]): { values: Float64Array; rows: 
 export function heatmapMatrix(run: ReportRun, kind: HeatmapKind, quantity: HeatmapQuantity = 'gradNormH'): HeatmapMatrix | null {
   const symbol = HEATMAP_QUANTITIES.find((q) => q.value === quantity)!.symbol;
   if (kind === 'timestepIteration') {
-    const recs = run.history.recorded;
+    // Later iterations on top, as in report.html and the SVGs (iteration grows upwards like a y axis).
+    const recs = [...run.history.recorded].reverse();
     const m = fromRows(recs.map((r) => layerSeries(topLayer(r.layers), r.inputGradNorm, quantity)));
     if (!m) return null;
     return {

@@ -1,6 +1,8 @@
-// `bptt-lens diagnose`: build the data, run a diagnosis study (cells × clips), write the
-// report folder and print the verdict table. All input is checked before anything runs, so
-// bad input is one InputError line (the CLI prints it and exits 2) and nothing is written.
+// `bptt-lens diagnose`: the three studies of the extension's palette (--study diagnosis |
+// clipping | gates) from the same definition (src/study/options.ts studySpec) with a flag for
+// every setting, same defaults. Builds the data, runs the study, writes the report folder and
+// prints what the study found and the verdict table. All input is checked before anything
+// runs, so bad input is one InputError line (the CLI prints it and exits 2) and nothing is written.
 
 import { existsSync, mkdtempSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,26 +11,46 @@ import { InputError } from '../io/errors';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { writeReportFolder } from '../io/report/write';
 import { fmt } from '../study/diagnosis';
-import { horizonLabel } from '../study/format';
-import { isSampleName, loadSample, SAMPLE_NAMES } from '../study/samples';
-import { defaultRunConfig, isCellChoice, runStudy, type StudySpec } from '../study/study';
-import type { CellChoice, ClipSpec, Dataset, Report, RunExecutor } from '../study/types';
+import { checkSentence, finalLoss, horizonLabel, lossText } from '../study/format';
+import {
+  cellNames, DEFAULT_SAMPLE, DEFAULT_STUDY_OPTIONS, OPTION_LIMITS, parseCellName, parseClip, parseTruncation, presetNote, studySpec,
+  type StudyOptions,
+} from '../study/options';
+import { isSampleName, loadSample, SAMPLE_NAMES, SAMPLES } from '../study/samples';
+import { runStudy, type StudySpec } from '../study/study';
+import type { CellChoice, ClipSpec, Dataset, InitScheme, OptimizerKind, Report, RunExecutor, StudyKind } from '../study/types';
+import { isWindowedSeries, suggestWindow, targetSeries, type WindowSuggestion } from '../study/window';
 import { defaultWorkerPath, WorkerPool } from '../worker/pool';
 
+/** The flags as commander hands them over (strings, or booleans for switches). */
 export interface DiagnoseOptions {
+  study?: string;
   sample?: string;
   data?: string;
+  target?: string;
+  length?: string | number;
   cells?: string;
   clip?: string;
+  hidden?: string | number;
+  layers?: string | number;
   iterations?: string | number;
+  lr?: string | number;
+  optimizer?: string;
+  batch?: string | number;
+  init?: string;
+  spectralRadius?: string | number;
+  forgetBias?: boolean;
+  truncation?: string;
   seed?: string | number;
+  seeds?: string;
+  epsilon?: string | number;
+  rhoDelta?: string | number;
+  explodeGrowth?: string | number;
   outDir?: string;
   /** Re-run each configuration's top recommendation (default true). */
   check?: boolean;
 }
 
-export const DEFAULT_CELLS: CellChoice[] = ['rnn-tanh', 'lstm', 'gru'];
-export const DEFAULT_CLIPS: ClipSpec[] = [{ kind: 'none' }, { kind: 'norm', threshold: 1 }];
 export const DEFAULT_OUT_DIR = 'bptt-reports';
 
 export interface DiagnoseIo {
@@ -36,27 +58,65 @@ export interface DiagnoseIo {
   progress?(line: string): void;
 }
 
-/** Runs the command; throws InputError for bad input before anything runs or is written. */
-export async function diagnoseCommand(options: DiagnoseOptions, io: DiagnoseIo = defaultIo()): Promise<string> {
-  const cells = parseCells(options.cells);
-  const clips = parseClips(options.clip);
-  const iterations = options.iterations === undefined ? undefined : parseInteger('--iterations', options.iterations, 1, 1_000_000);
-  const seed = options.seed === undefined ? 1 : parseInteger('--seed', options.seed, 0, 0xffffffff);
-  if (options.sample !== undefined && options.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
-  const outDir = options.outDir ?? DEFAULT_OUT_DIR;
-  checkOutDir(outDir);
-  const dataset = await loadDataset(options, seed);
-
-  const base = defaultRunConfig(dataset, { seed, ...(iterations !== undefined ? { iterations } : {}) });
-  const spec: StudySpec = {
-    kind: 'diagnosis',
-    name: `diagnose-${dataset.name}`,
-    dataset,
-    base,
-    cells,
-    clips,
-    checkRecommendations: options.check ?? true,
+/** The flags as StudyOptions (the extension builds the same from its settings), plus the explicit lists. */
+export function optionsFromFlags(flags: DiagnoseOptions): { kind: StudyKind; options: StudyOptions; cells?: CellChoice[]; clips?: ClipSpec[] } {
+  const kind = (flags.study ?? 'diagnosis') as StudyKind;
+  if (!['diagnosis', 'clipping', 'gates'].includes(kind)) throw new InputError('--study', null, `unknown study '${kind}'; expected diagnosis, clipping or gates`);
+  const d = DEFAULT_STUDY_OPTIONS;
+  const L = OPTION_LIMITS;
+  const int = (flag: string, v: string | number | undefined, lim: { min: number; max: number }, min = lim.min): number | undefined =>
+    v === undefined ? undefined : parseInteger(flag, v, min, lim.max);
+  const num = (flag: string, v: string | number | undefined, min: number, max: number, exclusiveMin = true): number | undefined =>
+    v === undefined ? undefined : parseNumber(flag, v, min, max, exclusiveMin);
+  const seed = int('--seed', flags.seed, L.seed) ?? d.seed;
+  const cells = flags.cells === undefined ? undefined : parseCells(flags.cells);
+  const clips = flags.clip === undefined ? undefined : parseClips(flags.clip);
+  let truncation = d.truncation;
+  if (flags.truncation !== undefined) {
+    const t = parseTruncation(String(flags.truncation));
+    if (t === undefined) throw new InputError('--truncation', null, `bad truncation '${flags.truncation}'; expected K (K steps every K steps), K1:K2 with 1 <= K1 <= K2 <= ${L.length.max}, or none`);
+    truncation = t;
+  }
+  const options: StudyOptions = {
+    ...d,
+    length: int('--length', flags.length, L.length, 1) ?? d.length,
+    hiddenSize: int('--hidden', flags.hidden, L.hiddenSize, 1) ?? d.hiddenSize,
+    numLayers: int('--layers', flags.layers, L.numLayers) ?? d.numLayers,
+    iterations: int('--iterations', flags.iterations, L.iterations, 1) ?? d.iterations,
+    learningRate: num('--lr', flags.lr, 0, L.learningRate.max) ?? d.learningRate,
+    optimizer: (flags.optimizer as OptimizerKind | undefined) ?? d.optimizer,
+    batchSize: int('--batch', flags.batch, L.batchSize, 1) ?? d.batchSize,
+    init: (flags.init as InitScheme | undefined) ?? d.init,
+    spectralRadius: num('--spectral-radius', flags.spectralRadius, 0, L.spectralRadius.max) ?? d.spectralRadius,
+    forgetBias: flags.forgetBias ?? d.forgetBias,
+    truncation,
+    seed,
+    seeds: flags.seeds === undefined ? [] : splitList('--seeds', flags.seeds).map((s) => parseInteger('--seeds', s, L.seed.min, L.seed.max)),
+    cells: cells ?? [...d.cells],
+    thresholds: {
+      vanishEpsilon: num('--epsilon', flags.epsilon, 0, 1) ?? d.thresholds.vanishEpsilon,
+      rhoDelta: num('--rho-delta', flags.rhoDelta, 0, 1, false) ?? d.thresholds.rhoDelta,
+      explodeGrowth: num('--explode-growth', flags.explodeGrowth, 1, 1e12) ?? d.thresholds.explodeGrowth,
+    },
   };
+  if (options.thresholds.vanishEpsilon >= 1) throw new InputError('--epsilon', null, `expected a number above 0 and below 1, got '${flags.epsilon}'`);
+  return { kind, options, ...(cells ? { cells } : {}), ...(clips ? { clips } : {}) };
+}
+
+/** Runs the command; throws InputError for bad input before anything runs or is written. */
+export async function diagnoseCommand(flags: DiagnoseOptions, io: DiagnoseIo = defaultIo()): Promise<string> {
+  const { kind, options, cells, clips } = optionsFromFlags(flags);
+  if (flags.sample !== undefined && flags.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
+  if (flags.target !== undefined && flags.data === undefined) throw new InputError('--target', null, 'a target column needs a --data file');
+  const outDir = flags.outDir ?? DEFAULT_OUT_DIR;
+  checkOutDir(outDir);
+  const { dataset, window } = await loadDataset(flags, kind, options);
+  if (window) io.out(`Window T = ${window.window}: ${window.reason} (--length to choose another).`);
+
+  const spec: StudySpec = studySpec(kind, dataset, options, { cells, clips });
+  if (flags.check === false) spec.checkRecommendations = false;
+  const note = presetNote(kind, options);
+  if (note) spec.note = note;
 
   const { executor, close } = makeExecutor();
   let report: Report;
@@ -130,39 +190,53 @@ function checkOutDir(dir: string): void {
   }
 }
 
-async function loadDataset(options: DiagnoseOptions, seed: number): Promise<Dataset> {
-  if (options.data !== undefined) {
-    if (options.data.trim() === '') throw new InputError('--data', null, 'expected a file path');
-    return readSequenceFile(options.data, {});
+async function loadDataset(flags: DiagnoseOptions, kind: StudyKind, options: StudyOptions): Promise<{ dataset: Dataset; window: WindowSuggestion | null }> {
+  if (flags.data !== undefined) {
+    if (flags.data.trim() === '') throw new InputError('--data', null, 'expected a file path');
+    const target = flags.target === undefined ? undefined : /^\s*[0-9]+\s*$/.test(flags.target) ? Number(flags.target) : flags.target;
+    const base = { ...(target !== undefined ? { targetColumn: target } : {}) };
+    if (options.length > 0) return { dataset: await readSequenceFile(flags.data, { ...base, window: options.length }), window: null };
+    const window = await suggestFileWindow(flags.data, base);
+    if (!window) return { dataset: await readSequenceFile(flags.data, base), window: null };
+    return { dataset: await readSequenceFile(flags.data, { ...base, window: window.window }), window };
   }
-  const name = options.sample ?? 'airline';
+  const name = flags.sample ?? DEFAULT_SAMPLE[kind];
   if (!isSampleName(name)) throw new InputError('--sample', null, `unknown sample '${name}'; expected one of ${SAMPLE_NAMES.join(', ')}`);
-  return loadSample(name, { seed });
+  try {
+    return { dataset: loadSample(name, { seed: options.seed, ...(options.length > 0 ? { steps: options.length } : {}) }), window: null };
+  } catch (e) {
+    if (e instanceof RangeError) throw new InputError('--length', null, e.message);
+    throw e;
+  }
 }
 
-export function parseCells(list: string | undefined): CellChoice[] {
-  if (list === undefined) return DEFAULT_CELLS;
-  const items = splitList('--cells', list);
-  for (const item of items) {
-    if (!isCellChoice(item)) {
-      throw new InputError('--cells', null, `unknown cell '${item}'; expected a comma-separated list of rnn-tanh, rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf`);
-    }
+/**
+ * For a windowed series (CSV/TSV, JSON numbers or rows): the window suggested from its target
+ * column's autocorrelation. null for files that bring their own sequences (a {"x","y"} batch,
+ * character-level text). Reads the file once with a window of 1, whose targets are the series.
+ */
+export async function suggestFileWindow(file: string, base: { targetColumn?: string | number }): Promise<WindowSuggestion | null> {
+  const series = await readSequenceFile(file, { ...base, window: 1 });
+  if (!isWindowedSeries(series)) return null;
+  return suggestWindow(targetSeries(series), { maxWindow: OPTION_LIMITS.length.max, fallback: SAMPLES.airline.defaults.steps });
+}
+
+export function parseCells(list: string): CellChoice[] {
+  const out: CellChoice[] = [];
+  for (const item of splitList('--cells', list)) {
+    const cell = parseCellName(item);
+    if (!cell) throw new InputError('--cells', null, `unknown cell '${item}'; expected a comma-separated list of ${cellNames().join(', ')} (rnn = rnn-tanh)`);
+    if (!out.includes(cell)) out.push(cell);
   }
-  return items as CellChoice[];
+  return out;
 }
 
 /** `none`, a number (norm threshold), `norm:X` or `value:X`, comma-separated. */
-export function parseClips(list: string | undefined): ClipSpec[] {
-  if (list === undefined) return DEFAULT_CLIPS;
+export function parseClips(list: string): ClipSpec[] {
   return splitList('--clip', list).map((item): ClipSpec => {
-    if (item === 'none') return { kind: 'none' };
-    const m = /^(?:(norm|value):)?(.+)$/.exec(item)!;
-    const kind = (m[1] ?? 'norm') as 'norm' | 'value';
-    const threshold = Number(m[2]);
-    if (!/^[0-9.eE+-]+$/.test(m[2]!) || !Number.isFinite(threshold) || !(threshold > 0)) {
-      throw new InputError('--clip', null, `bad clip '${item}'; expected none, a positive norm threshold such as 5, norm:5 or value:0.5`);
-    }
-    return { kind, threshold };
+    const clip = parseClip(item);
+    if (!clip) throw new InputError('--clip', null, `bad clip '${item}'; expected none, a positive norm threshold such as 5, norm:5 or value:0.5`);
+    return clip;
   });
 }
 
@@ -175,6 +249,14 @@ function splitList(flag: string, list: string): string[] {
 function parseInteger(flag: string, value: string | number, min: number, max: number): number {
   const n = typeof value === 'number' ? value : /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new InputError(flag, null, `expected a whole number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+function parseNumber(flag: string, value: string | number, min: number, max: number, exclusiveMin: boolean): number {
+  const n = typeof value === 'number' ? value : /^\s*[0-9.eE+-]+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || (exclusiveMin ? n <= min : n < min) || n > max) {
+    throw new InputError(flag, null, `expected a number ${exclusiveMin ? 'above' : 'from'} ${min}${exclusiveMin ? ',' : ''} ${exclusiveMin ? 'at most' : 'to'} ${max}, got '${value}'`);
+  }
   return n;
 }
 
@@ -202,13 +284,16 @@ export function verdictTable(report: Report): string[] {
       fmt(d?.decayPerStep ?? null),
       d ? (d.horizon === null ? horizonLabel(null, r.timesteps) : `${d.horizon}/${r.timesteps}`) : '—',
       projectedSteps(d?.decayPerStep, eps),
-      fmt(r.loss),
+      lossText(finalLoss(r)),
       `${Math.round(r.history.clipRate * 100)}%`,
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-  const out = [report.study.description, '', line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const out = [report.study.description, ''];
+  const findings = report.study.findings ?? [];
+  if (findings.length > 0) out.push('Findings:', ...findings.map((f) => `- ${f}`), '');
+  out.push(line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
 
   const studied = report.runs.filter((r) => !r.id.startsWith('check-'));
   out.push('', ...summary(studied, eps));
@@ -221,14 +306,7 @@ export function verdictTable(report: Report): string[] {
   for (const r of studied) {
     const top = r.recommendations[0];
     if (!top) continue;
-    let s = `- ${r.label} (${r.diagnosis?.verdict ?? '—'}): ${top.title}`;
-    const c = top.check;
-    if (c) {
-      s += ` → re-run: ${c.verdict}, ρ ${fmt(r.diagnosis?.decayPerStep ?? null)} → ${fmt(c.decayPerStep ?? null)}` +
-        `, horizon ${horizonLabel(r.diagnosis?.horizon ?? null, r.timesteps)} → ${c.horizon === undefined ? '—' : horizonLabel(c.horizon, r.timesteps)}` +
-        `, final loss ${fmt(r.loss)} → ${fmt(c.finalLoss)}`;
-    }
-    advice.push(s);
+    advice.push(`- ${r.label} (${r.diagnosis?.verdict ?? '—'}): ${top.title}.` + (top.check ? ` ${checkSentence(r, top.check, report.runs)}` : ''));
   }
   if (advice.length > 0) out.push('', 'Recommendations (top one per configuration, checked by re-running):', ...advice);
   return out;
@@ -246,7 +324,7 @@ function summary(runs: Report['runs'], eps: number): string[] {
   const finite = runs.filter((r) => Number.isFinite(r.loss));
   if (finite.length > 0) {
     const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
-    lines.push(`Lowest final loss: ${best.label} (${fmt(best.loss)}).`);
+    lines.push(`Lowest final loss: ${best.label} (${lossText(finalLoss(best))}).`);
   }
   const decaying = runs.filter((r) => (r.diagnosis?.decayPerStep ?? 1) < 1);
   if (decaying.length > 0) {

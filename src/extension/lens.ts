@@ -4,25 +4,29 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { realpath } from 'node:fs/promises';
-import { isInputError } from '../io/errors';
-import { SEQUENCE_EXTENSIONS } from '../io/sequences';
+import { isInputError, type InputError } from '../io/errors';
+import { DEFAULT_HEAD_ROWS, isSizeLimitError, type FileReadOptions } from '../io/sequenceHead';
+import { isMissingValuesError, SEQUENCE_EXTENSIONS, type MissingPolicy } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
-import { isSampleName, loadSample, type SampleName } from '../study/samples';
+import { isSampleName, loadSample, SAMPLES, type SampleName } from '../study/samples';
 import type { StudySpec } from '../study/study';
 import type { Dataset, Report, ReportRun, RunConfig, StudyKind } from '../study/types';
-import { pickCells, pickClips, pickData, pickFile, pickTargetColumn } from './prompts';
+import { OPTION_LIMITS } from '../study/options';
+import { isWindowedSeries, suggestWindow, targetSeries } from '../study/window';
+import { pickCells, pickClips, pickData, pickFile, pickTargetColumn, pickWindow } from './prompts';
 import { findSavedReports, saveReportFolder } from './reportFiles';
 import { chooseSaveTarget, resolveReportDir } from './reportPaths';
 import { RunsTreeProvider } from './runsTree';
 import { readSettings, type LensSettings } from './settings';
 import type { RunStats } from './stallProbe';
 import { ReportStore } from './store';
+import { checkOf } from '../study/study';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
 import { displaySource, plainLabel, sampleOfSource } from './viewModel';
 import { clampSteps, clampUntrustedConfig, resolveRerunSource, workloadText } from './rerunGuard';
 import { boundReportForView, boundRunForView } from './viewBounds';
-import { HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
+import { HeatmapEditor, HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
 import { defaultPoolSize, WorkerPool } from '../worker/pool';
 
 const LAST_REPORT_KEY = 'bpttLens.lastReportFile';
@@ -42,6 +46,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
    */
   private readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
+  /** The running study's finished runs (shown in the panel as they come), while runAndShow waits. */
+  private live: Report | null = null;
+  private liveWanted = false;
   /** The data each session study trained on, to re-run a recommendation on the same data. */
   private readonly datasets = new Map<string, Dataset>();
   private revealedSideBar = false;
@@ -56,6 +63,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     this.workers = new WorkerPool({ workerPath, size: Math.max(1, defaultPoolSize() - 1) });
     this.runner = new StudyRunner(this.workers, this.output, {
       busy: (label, fraction) => this.setBusy({ label, fraction }),
+      partial: (report) => this.showLive(report),
       idle: () => this.setBusy(null),
     });
     // Saved reports are read and validated in a worker: a big report.json must not stall this thread.
@@ -89,8 +97,14 @@ export class Lens implements vscode.Disposable, WebviewHost {
     const out: HostToWebview[] = [];
     if (this.busyState) out.push({ type: 'busy', label: this.busyState.label, fraction: this.busyState.fraction });
     const current = this.store.current();
+    if (view === 'heatmapEditor') {
+      const m = HeatmapEditor.message;
+      out.push(m ?? { type: 'clear' });
+      return out.filter((x) => x.type !== 'busy');
+    }
     if (view === 'report') {
-      out.push(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
+      if (this.live) out.push(this.reportMessage(this.live, undefined));
+      else out.push(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
     } else {
       const run = this.store.selectedRun();
       out.push(current && run ? this.runMessage(run, current.report.study) : { type: 'clear' });
@@ -114,10 +128,22 @@ export class Lens implements vscode.Disposable, WebviewHost {
       case 'applyRecommendation':
         void this.applyRecommendation(message.runId, message.index);
         break;
+      case 'openHeatmap':
+        this.openHeatmap(message.runId, message.kind, message.quantity);
+        break;
       case 'perf':
         this.output.appendLine(`${view} webview: ${message.name} ${message.ms.toFixed(1)} ms`);
         break;
     }
+  }
+
+  /** A heatmap of the current study full size in an editor tab. */
+  private openHeatmap(runId: string, kind: string, quantity: string): void {
+    const current = this.store.current();
+    const run = current?.report.runs.find((r) => r.id === runId);
+    if (!current || !run) return;
+    const bounded = boundRunForView(run).run;
+    HeatmapEditor.show(this, `Heatmap: ${plainLabel(run.label, 60)}`, { type: 'run', run: bounded, study: current.report.study, heatmap: { kind, quantity } });
   }
 
   /** The report as the panel draws it: bounded in runs and matrix sizes (viewBounds.ts), saying what is left out. */
@@ -200,18 +226,54 @@ export class Lens implements vscode.Disposable, WebviewHost {
   }
 
   private async loadSampleData(name: SampleName, settings: LensSettings): Promise<Dataset> {
-    return loadSample(name, { seed: settings.seed, ...(settings.sequenceLength > 0 ? { steps: settings.sequenceLength } : {}) });
+    return loadSample(name, { seed: settings.seed, ...(settings.length > 0 ? { steps: settings.length } : {}) });
   }
 
-  /** Plans and runs a study, then shows it; a cancel or a failure leaves the views as they were. */
+  /** Runs finish one by one: the panel shows each as it comes (opened on the first one). */
+  private showLive(report: Report): void {
+    if (!this.liveWanted) return;
+    this.live = report;
+    if (!ReportPanel.current) this.showPanel(true);
+    ReportPanel.current?.post(this.reportMessage(report, undefined));
+    ReportPanel.current?.setTitle(`${panelTitle(report)} (running)`);
+  }
+
+  /**
+   * Plans and runs a study, then shows it. A cancel keeps the finished runs as a partial study
+   * (marked partial, savable); a failure leaves the views as they were.
+   */
   private async runAndShow(spec: StudySpec, title: string): Promise<Report | undefined> {
     if (this.refusedWhileBusy()) return undefined;
-    const outcome = await this.runner.run(spec, title);
+    this.liveWanted = true;
+    let outcome;
+    try {
+      outcome = await this.runner.run(spec, title);
+    } finally {
+      this.liveWanted = false;
+      this.live = null;
+    }
     if (outcome.kind === 'cancelled') {
-      vscode.window.setStatusBarMessage('BPTT Lens: study cancelled', 4000);
+      const what = `Cancelled after ${outcome.done} of ${outcome.total} runs`;
+      if (outcome.partial) {
+        const key = this.store.add(outcome.partial);
+        this.datasets.set(key, spec.dataset);
+        this.revealSideBarOnce();
+        this.showPanel(true);
+        void vscode.window.showInformationMessage(`BPTT Lens: ${what}. The finished runs are kept as a partial study.`, 'Save Partial Report').then((choice) => {
+          if (choice) void this.saveReport();
+        });
+        return outcome.partial;
+      }
+      // Nothing finished: the panel goes back to what it showed before.
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
+      if (current) ReportPanel.current?.setTitle(panelTitle(current.report));
+      void vscode.window.showInformationMessage(`BPTT Lens: ${what}.`);
       return undefined;
     }
     if (outcome.kind === 'failed') {
+      const current = this.store.current();
+      ReportPanel.current?.post(current ? this.reportMessage(current.report, this.store.selectedRun()?.id) : { type: 'clear' });
       ReportPanel.current?.post({ type: 'error', message: `${title} failed: ${outcome.error.message}` });
       void vscode.window.showErrorMessage(`BPTT Lens: ${title} failed: ${outcome.error.message}`, 'Show Log').then((c) => {
         if (c) this.output.show(true);
@@ -258,9 +320,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async runDiagnosis(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Run Diagnosis', 1, 2, true);
+    const data = await pickData('Run Diagnosis', 1, 2, 'diagnosis');
     if (!data) return;
-    if (data.kind === 'file') return this.diagnoseFile();
+    if (data.kind === 'file') return this.fileStudy('diagnosis', 'Run Diagnosis', undefined);
     const cells = await pickCells('Run Diagnosis', 2, 2, settings);
     if (!cells) return;
     await this.runSampleStudy('diagnosis', 'Run Diagnosis', data.name, { kind: 'diagnosis', cells }, settings);
@@ -269,8 +331,9 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async compareClipping(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Compare Clipping Thresholds', 1, 2, false);
-    if (!data || data.kind !== 'sample') return;
+    const data = await pickData('Compare Clipping Thresholds', 1, 2, 'clipping');
+    if (!data) return;
+    if (data.kind === 'file') return this.fileStudy('clipping', 'Compare Clipping Thresholds', undefined);
     const clips = await pickClips('Compare Clipping Thresholds', 2, 2, settings);
     if (!clips) return;
     await this.runSampleStudy('clipping', 'Compare Clipping Thresholds', data.name, { kind: 'clipping', clips }, settings);
@@ -279,17 +342,27 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async compareGates(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Compare Gate Choices', 1, 1, false);
-    if (!data || data.kind !== 'sample') return;
+    const data = await pickData('Compare Gate Choices', 1, 1, 'gates');
+    if (!data) return;
+    if (data.kind === 'file') return this.fileStudy('gates', 'Compare Gate Choices', undefined);
     await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates' }, settings);
   }
 
   /** From the explorer / editor context menu (uri), the active editor, or a file dialog. */
   async diagnoseFile(arg?: unknown): Promise<void> {
+    return this.fileStudy('diagnosis', 'Diagnose', arg);
+  }
+
+  /**
+   * A study on the user's own file: the file (argument, active editor or dialog), the target
+   * column when a CSV has several, the window T with a suggestion computed from the series,
+   * then (Compare Clipping) the clip settings. Every read runs in a worker.
+   */
+  private async fileStudy(kind: StudyKind, command: string, arg: unknown): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
     let uri = arg instanceof vscode.Uri ? arg : undefined;
-    if (!uri) {
+    if (!uri && kind === 'diagnosis') {
       const active = vscode.window.activeTextEditor?.document.uri;
       const ext = path.extname(active?.fsPath ?? '').toLowerCase();
       if (active && active.scheme === 'file' && (SEQUENCE_EXTENSIONS as readonly string[]).includes(ext)) uri = active;
@@ -312,21 +385,95 @@ export class Lens implements vscode.Disposable, WebviewHost {
       if (!picked) return;
       targetColumn = picked.position;
     }
-    let dataset: Dataset;
-    try {
-      const reading = this.workers.readSequenceFile(file, {
-        ...(targetColumn !== undefined ? { targetColumn } : {}),
-        ...(settings.sequenceLength > 0 ? { window: settings.sequenceLength } : {}),
-      });
-      vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
-      dataset = await reading;
-    } catch (e) {
-      // InputError's message names the file, the line and what was expected.
-      const message = isInputError(e) ? e.message : `${file}: ${(e as Error).message}`;
-      void vscode.window.showErrorMessage(`BPTT Lens: ${message}`);
+    const target = targetColumn !== undefined ? { targetColumn } : {};
+    // The user's answers about missing values and a file over the size limit: asked once, kept for the second read.
+    let answers: FileReadOptions = {};
+    const read = async (options: { window?: number }): Promise<Dataset | undefined> => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const reading = this.workers.readSequenceFile(file, { ...target, ...answers, ...options });
+          vscode.window.setStatusBarMessage(`$(sync~spin) BPTT Lens: reading ${name}…`, reading);
+          return await reading;
+        } catch (e) {
+          if (isMissingValuesError(e) && !answers.missing) {
+            const missing = await this.pickMissing(name, e);
+            if (!missing) return undefined;
+            answers = { ...answers, missing };
+            continue;
+          }
+          if (isSizeLimitError(e) && answers.firstRows === undefined) {
+            const head = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
+            const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, head);
+            if (choice !== head) return undefined;
+            answers = { ...answers, firstRows: DEFAULT_HEAD_ROWS };
+            continue;
+          }
+          // The whole message (file, line, what was expected), with "Open at Line N".
+          this.showReadError(e, file);
+          return undefined;
+        }
+      }
+      return undefined;
+    };
+    // The window: asked for a series, with a suggestion from its autocorrelation (read once at T = 1).
+    const series = await read({ window: 1 });
+    if (!series) return;
+    let window: number | undefined;
+    if (isWindowedSeries(series)) {
+      const suggestion = suggestWindow(targetSeries(series), { maxWindow: OPTION_LIMITS.length.max, fallback: SAMPLES.airline.defaults.steps });
+      const prefilled = settings.length > 0
+        ? { ...suggestion, window: Math.min(settings.length, Math.max(1, series.count - 1)), reason: `bpttLens.sequenceLength is ${settings.length}; the series itself suggests ${suggestion.window}: ${suggestion.reason}` }
+        : suggestion;
+      window = await pickWindow(name, prefilled, series.count + 1, OPTION_LIMITS.length.max);
+      if (window === undefined) return;
+      this.output.appendLine(`${name}: window T = ${window} (suggested ${suggestion.window}: ${suggestion.reason})`);
+    }
+    const dataset = window === undefined ? series : await read({ window });
+    if (!dataset) return;
+    const picks: StudyPicks = { kind };
+    if (kind === 'clipping') {
+      const clips = await pickClips(command, 2, 2, settings);
+      if (!clips) return;
+      picks.clips = clips;
+    }
+    await this.runAndShow(buildStudySpec(dataset, settings, picks), kind === 'diagnosis' ? `Diagnose ${name}` : `${command} on ${name}`);
+  }
+
+  /** Missing cells in a file: interpolate them or drop the windows that hold one (or give up). */
+  private async pickMissing(name: string, e: InputError): Promise<MissingPolicy | undefined> {
+    const count = /missing values: (\d+)/.exec(e.detail)?.[1] ?? 'some';
+    type Item = vscode.QuickPickItem & { policy: MissingPolicy };
+    const items: Item[] = [
+      { label: 'Interpolate the gaps', description: 'linear between the neighbouring values (the ends take the nearest value)', policy: 'interpolate' },
+      { label: 'Drop the windows that contain a gap', description: 'fewer examples, only observed values', policy: 'drop' },
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `BPTT Lens: ${plainLabel(name)} has ${count} missing cell${count === '1' ? '' : 's'} (empty, NA, n/a, NaN, null or -)`,
+      placeHolder: 'What should the diagnosis do with them? The report says how many.',
+      ignoreFocusOut: true,
+    });
+    return picked?.policy;
+  }
+
+  /** The whole message in the notification, with "Open at line N" when it names a line. */
+  private showReadError(e: unknown, file: string): void {
+    if (!isInputError(e)) {
+      void vscode.window.showErrorMessage(`BPTT Lens: ${path.basename(file)}: ${(e as Error).message}`);
       return;
     }
-    await this.runAndShow(buildStudySpec(dataset, settings, { kind: 'diagnosis', cells: settings.cells }), `Diagnose ${name}`);
+    const action = e.line !== null ? `Open at Line ${e.line}` : 'Open File';
+    this.output.appendLine(`could not read ${e.message}`);
+    void vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, action).then(async (choice) => {
+      if (choice !== action) return;
+      try {
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(e.file));
+        const line = Math.max(0, Math.min(doc.lineCount - 1, (e.line ?? 1) - 1));
+        const range = doc.lineAt(line).range;
+        await vscode.window.showTextDocument(doc, { selection: range, preview: false });
+      } catch (err) {
+        void vscode.window.showErrorMessage(`BPTT Lens: cannot open ${path.basename(e.file)}: ${(err as Error).message}`);
+      }
+    });
   }
 
   /** Re-runs a run with one of its recommendations applied; the result joins the same report. */
@@ -395,7 +542,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const checked = { ...outcome.report.runs[0]!, id: uniqueId(current.report, `${run.id}-rec${index + 1}`), label: `${run.label} → ${rec.title}` };
     const recommendations = run.recommendations.map((r, i) =>
-      i === index ? { ...r, check: { runId: checked.id, verdict: checked.diagnosis?.verdict ?? 'healthy', finalLoss: checked.loss } } : r,
+      i === index ? { ...r, check: checkOf(checked, checked.id, run, run.recommendations[index + 1]?.title ?? null) } : r,
     );
     const report: Report = {
       ...current.report,
@@ -515,6 +662,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 
   dispose(): void {
     ReportPanel.current?.dispose();
+    HeatmapEditor.close();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
@@ -522,6 +670,12 @@ export class Lens implements vscode.Disposable, WebviewHost {
 function panelTitle(report: Report): string {
   const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
+}
+
+/** An InputError as one line naming the file by its base name (the notification shows it whole). */
+function shortMessage(e: InputError): string {
+  const name = path.basename(e.file);
+  return e.line === null ? `${name}: ${e.detail}` : `${name}:${e.line}: ${e.detail}`;
 }
 
 function uniqueId(report: Report, base: string): string {

@@ -25,7 +25,13 @@ export interface StudyProgress {
  * `overall` is updated by runStudy's own onProgress (called synchronously from ours);
  * `report(fraction, label)` gets the study's fraction done in [0, 1], never decreasing.
  */
-export function laneExecutor(pool: RunPool, overall: StudyProgress, report: (fraction: number, label: string) => void): RunExecutor {
+export function laneExecutor(
+  pool: RunPool,
+  overall: StudyProgress,
+  report: (fraction: number, label: string) => void,
+  /** Each run as soon as it is back (the panel shows it; a cancel keeps it). */
+  onRunDone?: (run: ReportRun, planned: PlannedRun) => void,
+): RunExecutor {
   let reported = 0;
   return async (dataset, planned, opts) => {
     const linked = new AbortController();
@@ -61,6 +67,12 @@ export function laneExecutor(pool: RunPool, overall: StudyProgress, report: (fra
         fractionDone[i] = 1;
         runsDone++;
         tell(p.label);
+        // After the bookkeeping: a throwing listener must not lose the run or the count.
+        try {
+          onRunDone?.(run, p);
+        } catch {
+          // the listener's problem; the study goes on
+        }
       }
     };
     try {

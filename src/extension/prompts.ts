@@ -1,16 +1,19 @@
 // The questions the commands ask, each a QuickPick whose default is what Enter takes: the
-// first sample (airline), the cells and clip settings from the settings preselected. So a
+// study's default sample (adding; airline with the exploding setting for Compare Clipping),
+// the cells and clip settings from the settings preselected. So a
 // user (or the e2e test) pressing Enter through every prompt gets a useful study.
 import * as vscode from 'vscode';
 import type { SampleName } from '../study/samples';
-import type { CellChoice, ClipSpec } from '../study/types';
+import { EXPLODING_SETTING } from '../study/options';
+import type { CellChoice, ClipSpec, StudyKind } from '../study/types';
+import type { WindowSuggestion } from '../study/window';
 import type { ColumnChoice } from '../io/columns';
 import { CELL_CHOICES } from './settings';
 import { clipChoices, sampleChoices } from './studyRequest';
 import type { LensSettings } from './settings';
 import { plainLabel } from './viewModel';
 
-const CELL_DESCRIPTIONS: Record<CellChoice, string> = {
+const CELL_DESCRIPTIONS: Partial<Record<CellChoice, string>> = {
   'rnn-tanh': 'vanilla RNN, tanh',
   'rnn-relu': 'vanilla RNN, ReLU',
   gru: 'GRU (gates r, z, n)',
@@ -39,20 +42,21 @@ function title(command: string, step: number, total: number): string {
   return total > 1 ? `BPTT Lens: ${command} (${step}/${total})` : `BPTT Lens: ${command}`;
 }
 
-export async function pickData(command: string, step: number, total: number, allowFile: boolean): Promise<DataChoice | undefined> {
+export async function pickData(command: string, step: number, total: number, kind: StudyKind): Promise<DataChoice | undefined> {
   type Item = vscode.QuickPickItem & { choice: DataChoice };
-  const items: Item[] = sampleChoices().map((s, i) => ({
+  const choices = sampleChoices(kind);
+  const items: Item[] = choices.map((s, i) => ({
     label: s.name,
     description: i === 0 ? `(default) ${s.description}` : s.description,
-    detail: s.detail,
+    detail: i === 0 && kind === 'clipping' ? `${EXPLODING_SETTING.description}; ${s.detail}` : s.detail,
     choice: { kind: 'sample', name: s.name },
   }));
-  if (allowFile) {
+  {
     items.push({ label: 'Sequence file…', description: 'a .csv, .tsv, .json or .txt file of your own', kind: vscode.QuickPickItemKind.Default, choice: { kind: 'file' } });
   }
   const picked = await vscode.window.showQuickPick(items, {
     title: title(command, step, total),
-    placeHolder: 'Data to train on (Enter: airline passengers)',
+    placeHolder: `Data to train on (Enter: ${choices[0]!.name})`,
     matchOnDescription: true,
     ignoreFocusOut: true,
   });
@@ -111,4 +115,23 @@ export async function pickFile(): Promise<vscode.Uri | undefined> {
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return uris?.[0];
+}
+
+/**
+ * The window T for a series file: an input box prefilled with the suggestion computed from the
+ * series, its reason shown. undefined when dismissed.
+ */
+export async function pickWindow(fileName: string, suggestion: WindowSuggestion, values: number, maxWindow: number): Promise<number | undefined> {
+  const limit = Math.min(maxWindow, Math.max(1, values - 2));
+  const answer = await vscode.window.showInputBox({
+    title: `BPTT Lens: Diagnose ${plainLabel(fileName, 60)}: window T`,
+    prompt: `Steps each example reads before predicting the next value (1 to ${limit}). Suggested ${suggestion.window}: ${suggestion.reason}.`,
+    value: String(suggestion.window),
+    ignoreFocusOut: true,
+    validateInput: (text) => {
+      const n = Number(text.trim());
+      return /^\s*[0-9]+\s*$/.test(text) && n >= 1 && n <= limit ? null : `A whole number of steps from 1 to ${limit}.`;
+    },
+  });
+  return answer === undefined ? undefined : Number(answer.trim());
 }

@@ -1,40 +1,27 @@
 // The `bpttLens.*` settings, read through a getter so this module needs no vscode and can be
-// unit-tested. Settings are user input: every value is checked and a bad one falls back to
-// its default (with a note), so a typo in settings.json never breaks a study.
-import type { CellChoice, DiagnosisThresholds } from '../study/types';
+// unit-tested. They are the StudyOptions of src/study/options.ts (the CLI's flags are the
+// same options, with the same defaults and ranges) plus where reports go. Settings are user
+// input: every value is checked and a bad one falls back to its default (with a note), so a
+// typo in settings.json never breaks a study.
+import { ALL_CELLS } from '../study/study';
+import { DEFAULT_STUDY_OPTIONS, INIT_CHOICES, OPTIMIZER_CHOICES, OPTION_LIMITS, parseCellName, type StudyOptions } from '../study/options';
+import type { CellChoice } from '../study/types';
 
-export const CELL_CHOICES: readonly CellChoice[] = [
-  'rnn-tanh', 'rnn-relu', 'gru', 'lstm', 'lstm-peephole', 'lstm-cifg', 'lstm-nfg', 'lstm-nig', 'lstm-nog', 'lstm-niaf', 'lstm-noaf',
-];
+/** Cells offered in pickers and the `bpttLens.cells` setting (the study's cell list). */
+export const CELL_CHOICES: readonly CellChoice[] = ALL_CELLS;
 
-/** hiddenSize, sequenceLength, iterations and learningRate: 0 means "the sample's default". */
-export interface LensSettings {
-  hiddenSize: number;
+/** hiddenSize, sequenceLength, iterations, learningRate, batchSize, spectralRadius: 0 means "the sample's default". */
+export interface LensSettings extends StudyOptions {
+  /** = length: the window / sequence length T. */
   sequenceLength: number;
-  iterations: number;
-  learningRate: number;
-  /** Global-norm clipping thresholds offered by Compare Clipping. */
-  clipThresholds: number[];
-  /** Clip-by-value threshold added to Compare Clipping (0: none). */
-  clipValue: number;
-  cells: CellChoice[];
-  seed: number;
   reportFolder: string;
-  thresholds: DiagnosisThresholds;
 }
 
-/** Defaults; they match the `contributes.configuration` defaults in package.json. */
+/** Defaults: DEFAULT_STUDY_OPTIONS; package.json's `contributes.configuration` defaults match (tested). */
 export const DEFAULT_SETTINGS: LensSettings = {
-  hiddenSize: 0,
-  sequenceLength: 0,
-  iterations: 0,
-  learningRate: 0,
-  clipThresholds: [0.25, 1, 4],
-  clipValue: 0.1,
-  cells: ['rnn-tanh', 'lstm', 'gru'],
-  seed: 1,
+  ...structuredClone(DEFAULT_STUDY_OPTIONS as StudyOptions),
+  sequenceLength: DEFAULT_STUDY_OPTIONS.length,
   reportFolder: 'bptt-reports',
-  thresholds: { explodeGrowth: 10, vanishEpsilon: 1e-3, rhoDelta: 0.02 },
 };
 
 /** Reads one setting (key without the `bpttLens.` prefix); undefined when unset. */
@@ -65,20 +52,32 @@ export function readSettings(get: SettingGetter): SettingsResult {
     return fallback;
   }
   const isThresholdList = (v: unknown): boolean => Array.isArray(v) && v.length <= 20 && v.every((x) => numIn(x, 0, 1e6, true));
-  const isCellList = (v: unknown): boolean =>
-    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && (CELL_CHOICES as readonly string[]).includes(x));
+  const isCellList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && parseCellName(x) !== null);
+  const isSeedList = (v: unknown): boolean => Array.isArray(v) && v.length <= 20 && v.every((x) => intIn(x, L.seed.min, L.seed.max));
   const isFolder = (v: unknown): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= 500 && !v.includes('\0');
+  const L = OPTION_LIMITS;
+  const length = pick('sequenceLength', (v) => intIn(v, L.length.min, L.length.max), d.length);
+  const truncation = pick('truncation', (v) => intIn(v, 0, L.length.max), 0);
   return {
     settings: {
-      hiddenSize: pick('hiddenSize', (v) => intIn(v, 0, 256), d.hiddenSize),
-      sequenceLength: pick('sequenceLength', (v) => intIn(v, 0, 1000), d.sequenceLength),
-      iterations: pick('iterations', (v) => intIn(v, 0, 100_000), d.iterations),
-      learningRate: pick('learningRate', (v) => numIn(v, 0, 10), d.learningRate),
+      length,
+      sequenceLength: length,
+      hiddenSize: pick('hiddenSize', (v) => intIn(v, L.hiddenSize.min, L.hiddenSize.max), d.hiddenSize),
+      numLayers: pick('numLayers', (v) => intIn(v, L.numLayers.min, L.numLayers.max), d.numLayers),
+      iterations: pick('iterations', (v) => intIn(v, L.iterations.min, L.iterations.max), d.iterations),
+      learningRate: pick('learningRate', (v) => numIn(v, L.learningRate.min, L.learningRate.max), d.learningRate),
+      optimizer: pick('optimizer', (v) => (OPTIMIZER_CHOICES as readonly unknown[]).includes(v), d.optimizer),
+      batchSize: pick('batchSize', (v) => intIn(v, L.batchSize.min, L.batchSize.max), d.batchSize),
+      init: pick('init', (v) => (INIT_CHOICES as readonly unknown[]).includes(v), d.init),
+      spectralRadius: pick('spectralRadius', (v) => numIn(v, L.spectralRadius.min, L.spectralRadius.max), d.spectralRadius),
+      forgetBias: pick('forgetBias', (v) => typeof v === 'boolean', d.forgetBias),
+      truncation: truncation > 0 ? { k1: truncation, k2: truncation } : null,
       clipThresholds: pick('clipThresholds', isThresholdList, d.clipThresholds, (v) => [...new Set(v as number[])].sort((a, b) => a - b)),
       clipValue: pick('clipValue', (v) => numIn(v, 0, 1e6), d.clipValue),
-      cells: pick('cells', isCellList, d.cells, (v) => [...new Set(v as CellChoice[])]),
-      seed: pick('seed', (v) => intIn(v, 0, 0xffff_ffff), d.seed),
-      reportFolder: pick('reportFolder', isFolder, d.reportFolder, (v) => (v as string).trim()),
+      cells: pick('cells', isCellList, d.cells, (v) => [...new Set((v as string[]).map((x) => parseCellName(x)!))]),
+      seed: pick('seed', (v) => intIn(v, L.seed.min, L.seed.max), d.seed),
+      seeds: pick('seeds', isSeedList, d.seeds, (v) => [...new Set(v as number[])]),
+      reportFolder: pick('reportFolder', isFolder, 'bptt-reports', (v) => (v as string).trim()),
       thresholds: {
         explodeGrowth: pick('diagnosis.explodeGrowth', (v) => numIn(v, 1, 1e12, true), d.thresholds.explodeGrowth),
         vanishEpsilon: pick('diagnosis.vanishEpsilon', (v) => numIn(v, 0, 1, true) && (v as number) < 1, d.thresholds.vanishEpsilon),

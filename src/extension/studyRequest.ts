@@ -1,16 +1,14 @@
-// From settings + the user's quick-pick answers to the engine's StudySpec. Pure (no vscode),
-// so the mapping is unit-tested; commands.ts only asks the questions.
-import { GATE_STUDY_CELLS, defaultRunConfig, type StudySpec } from '../study/study';
+// From settings + the user's quick-pick answers to the engine's StudySpec, through the same
+// studySpec() the CLI calls (src/study/options.ts). Pure (no vscode), so the mapping is
+// unit-tested; lens.ts only asks the questions.
+import { baseRunConfig, DEFAULT_SAMPLE, presetNote, studySpec, type StudyPicks as OptionPicks } from '../study/options';
+import { defaultRunConfig, type StudySpec } from '../study/study';
 import { SAMPLES, SAMPLE_NAMES, type SampleName } from '../study/samples';
 import type { CellChoice, ClipSpec, Dataset, RunConfig, StudyKind } from '../study/types';
 import { CELL_CHOICES, type LensSettings } from './settings';
 
-export interface StudyPicks {
+export interface StudyPicks extends OptionPicks {
   kind: StudyKind;
-  /** Diagnosis: the cells to compare (default: settings.cells). Clipping: the first one is used. */
-  cells?: CellChoice[];
-  /** Clipping: the clip settings to compare (default: clipChoices(settings)). */
-  clips?: ClipSpec[];
 }
 
 export interface ClipChoice {
@@ -31,48 +29,22 @@ export function clipChoices(settings: LensSettings): ClipChoice[] {
   return out;
 }
 
-/** The sample quick pick's order: the default (airline) first, then the rest. */
-export function sampleChoices(): { name: SampleName; description: string; detail: string }[] {
-  return SAMPLE_NAMES.map((name) => ({ name, description: SAMPLES[name].description, detail: SAMPLES[name].task }));
+/** The sample quick pick's order: the study's default sample first (what Enter takes), then the rest. */
+export function sampleChoices(kind: StudyKind = 'diagnosis'): { name: SampleName; description: string; detail: string }[] {
+  const first = DEFAULT_SAMPLE[kind];
+  const names = [first, ...SAMPLE_NAMES.filter((n) => n !== first)];
+  return names.map((name) => ({ name, description: SAMPLES[name].description, detail: SAMPLES[name].task }));
 }
 
-/** The base run config: the sample's defaults, with every non-zero setting applied. */
+/** The base run config: the sample's defaults, with every non-default setting applied. */
 export function baseConfig(dataset: Dataset, settings: LensSettings, cell: CellChoice): RunConfig {
-  const partial: Partial<RunConfig> = { cellChoice: cell, seed: settings.seed };
-  if (settings.hiddenSize > 0) partial.hiddenSize = settings.hiddenSize;
-  if (settings.iterations > 0) partial.iterations = settings.iterations;
-  if (settings.learningRate > 0) partial.learningRate = settings.learningRate;
-  return defaultRunConfig(dataset, partial);
+  return baseRunConfig(dataset, settings, cell);
 }
 
 export function buildStudySpec(dataset: Dataset, settings: LensSettings, picks: StudyPicks): StudySpec {
-  const cells = picks.cells && picks.cells.length > 0 ? dedupe(picks.cells) : settings.cells;
-  const spec: StudySpec = {
-    kind: picks.kind,
-    name: `${picks.kind}-${dataset.name}`,
-    dataset,
-    base: baseConfig(dataset, settings, cells[0] ?? 'rnn-tanh'),
-    seeds: [settings.seed],
-    thresholds: { ...settings.thresholds },
-  };
-  switch (picks.kind) {
-    case 'diagnosis':
-      spec.cells = cells;
-      spec.clips = [{ kind: 'none' }];
-      spec.checkRecommendations = true;
-      break;
-    case 'clipping': {
-      const clips = picks.clips && picks.clips.length > 0 ? picks.clips : clipChoices(settings).map((c) => c.clip);
-      spec.cells = [cells[0] ?? 'rnn-tanh'];
-      spec.clips = clips;
-      break;
-    }
-    case 'gates':
-      spec.cells = [...GATE_STUDY_CELLS];
-      spec.clips = [{ kind: 'none' }];
-      spec.forgetBiasBoth = true;
-      break;
-  }
+  const spec = studySpec(picks.kind, dataset, settings, picks);
+  const note = presetNote(picks.kind, settings);
+  if (note) spec.note = note;
   return spec;
 }
 
@@ -105,10 +77,6 @@ export function applyRecommendation(config: Partial<RunConfig>, change: Partial<
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function dedupe<T>(xs: T[]): T[] {
-  return [...new Set(xs)];
 }
 
 /**

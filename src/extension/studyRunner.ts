@@ -1,21 +1,28 @@
 // Runs a study off the main thread: planning and bookkeeping here, every training run in the
-// worker pool (dist/worker.js). Shows a cancellable notification with runs done/total;
-// Cancel aborts the pool's workers. The study's Report exists only once every run is back,
-// so a cancelled or failed study leaves nothing behind. Around each study the longest
-// event-loop stall of this thread is measured and logged.
+// worker pool (dist/worker.js). Shows a cancellable notification with runs done/total; each
+// run is handed to the sink as soon as it is back (the panel shows it), and Cancel aborts the
+// pool's workers and keeps the finished runs as a partial study. Around each study the
+// longest event-loop stall of this thread is measured and logged.
 import * as vscode from 'vscode';
 import { writeFile } from 'node:fs/promises';
 import { runStudy, type StudySpec } from '../study/study';
 import type { Report } from '../study/types';
+import { PartialStudy } from './partialStudy';
 import { laneExecutor } from './poolExecutor';
 import type { WorkerPool } from '../worker/pool';
 import { startStallProbe, type RunStats } from './stallProbe';
 
-export type StudyOutcome = { kind: 'done'; report: Report; stats: RunStats } | { kind: 'cancelled' } | { kind: 'failed'; error: Error };
+export type StudyOutcome =
+  | { kind: 'done'; report: Report; stats: RunStats }
+  /** `partial`: the runs that finished before the cancel (null when none did). */
+  | { kind: 'cancelled'; partial: Report | null; done: number; total: number }
+  | { kind: 'failed'; error: Error };
 
 export interface ProgressSink {
   /** `fraction` in [0, 1]; label is what runs now. */
   busy(label: string, fraction: number): void;
+  /** The runs finished so far, as a partial report (called after each run). */
+  partial?(report: Report): void;
   idle(): void;
 }
 
@@ -44,6 +51,8 @@ export class StudyRunner implements vscode.Disposable {
     const abort = new AbortController();
     this.running = abort;
     const probe = startStallProbe(`${spec.kind}: ${spec.dataset.name}`);
+    const partial = new PartialStudy(spec);
+    const overall = { done: 0, total: 0 };
     this.output.appendLine(`[${new Date().toISOString()}] ${title}: ${spec.dataset.source}, T = ${spec.dataset.steps}, ${spec.dataset.count} examples`);
     try {
       const report = await vscode.window.withProgress(
@@ -53,7 +62,6 @@ export class StudyRunner implements vscode.Disposable {
           let reported = 0;
           // runStudy counts runs over all its executor calls (the main runs, then the re-runs
           // that check recommendations); the executor adds how far the running ones are.
-          const overall = { done: 0, total: 0 };
           const onStudyProgress = (done: number, total: number): void => {
             overall.done = done;
             overall.total = total;
@@ -63,6 +71,9 @@ export class StudyRunner implements vscode.Disposable {
             progress.report({ increment: Math.max(0, pct - reported), message: `${overall.done}/${overall.total} runs done · ${label}` });
             reported = Math.max(reported, pct);
             this.sink.busy(`${title}: ${overall.done}/${overall.total} runs done`, fraction);
+          }, (run) => {
+            partial.add(run);
+            this.sink.partial?.(partial.report(Math.max(overall.total, partial.planned), true));
           });
           progress.report({ message: 'starting workers…' });
           return runStudy(spec, { signal: abort.signal, executor, onProgress: onStudyProgress });
@@ -74,7 +85,9 @@ export class StudyRunner implements vscode.Disposable {
     } catch (err) {
       if (abort.signal.aborted || (err as Error)?.name === 'AbortError') {
         this.finish(probe.stop('cancelled'));
-        return { kind: 'cancelled' };
+        const total = Math.max(overall.total, partial.planned);
+        this.output.appendLine(`cancelled after ${partial.done} of ${total} runs`);
+        return { kind: 'cancelled', partial: partial.done > 0 ? partial.report(total) : null, done: partial.done, total };
       }
       this.finish(probe.stop('failed'));
       const error = err instanceof Error ? err : new Error(String(err));

@@ -9,7 +9,7 @@ import type { Report, ReportRun } from '../study/types';
 export const MAX_VIEW_RUNS = 50;
 /** The engine's own cap on itemized (ITEMIZED_MAX_STEPS): 512 × 513 / 2 cells. */
 export const MAX_VIEW_ITEMIZED_ROWS = 512;
-export const MAX_VIEW_RECORDED = 200;
+export const MAX_VIEW_RECORDED = 1000;
 
 export interface BoundedRun {
   run: ReportRun;

@@ -1,6 +1,8 @@
 // What the Runs tree shows, built from Reports without vscode so it can be unit-tested:
 // studies (this session's and saved ones) -> runs with a verdict icon, ρ and horizon, and
 // the evidence as tooltip. runsTree.ts only maps these items onto vscode.TreeItem.
+import { partialOf, partialText } from '../io/report/words';
+import { finalLoss, lossText } from '../study/format';
 import type { Report, ReportRun, Verdict } from '../study/types';
 
 export interface IconSpec {
@@ -73,8 +75,7 @@ export function runTooltip(run: ReportRun): string[] {
     lines.push(d.horizon === null ? `horizon: the gradient never fell below ε within ${run.timesteps} steps` : `horizon = ${d.horizon} of ${run.timesteps} steps`);
     for (const e of d.evidence) lines.push(`• ${e}`);
   }
-  const losses = run.history?.loss ?? [];
-  if (losses.length > 0) lines.push(`final training loss ${formatNumber(losses[losses.length - 1])}`);
+  lines.push(`final loss ${lossText(finalLoss(run))} (on the probe batch after training)`);
   if (run.nonFinite) lines.push(`non-finite ${run.nonFinite.quantity}${run.nonFinite.t === null ? '' : ` at t = ${run.nonFinite.t}`}`);
   const rec = run.recommendations?.[0];
   if (rec) lines.push(`Recommendation: ${rec.title}`);
@@ -119,9 +120,18 @@ export function sampleOfSource(source: string): string | null {
 
 const SAMPLE_PREFIX = 'sample:';
 
+/** The target column a file study predicts, from its task ('predict the next "temp_c" from ...'). */
+export function targetColumnOf(report: Report): string | null {
+  const m = /next "([^"]+)"/.exec(report.study.task ?? '');
+  return m ? m[1]! : null;
+}
+
+/** "Diagnosis: daily_weather.csv → temp_c, T = 24": kind, data, target column (files) and T. */
 export function studyLabel(report: Report): string {
   const kind = KIND_LABELS[report.study.kind] ?? report.study.kind;
-  return `${kind}: ${displaySource(report.study.source || report.study.name)}`;
+  const target = targetColumnOf(report);
+  const T = report.runs[0]?.timesteps;
+  return `${kind}: ${displaySource(report.study.source || report.study.name)}${target ? ` → ${target}` : ''}${T !== undefined ? `, T = ${T}` : ''}`;
 }
 
 /** Local time HH:MM for a session study, the date for a saved one. */
@@ -137,13 +147,16 @@ export function studyTime(createdAt: string, origin: 'session' | 'saved'): strin
 export function buildStudyItem(key: string, report: Report, origin: 'session' | 'saved', file?: string): StudyItem {
   const time = studyTime(report.study.createdAt, origin);
   const summary = verdictSummary(report);
+  const partial = partialOf(report.study);
+  // A saved report says so (and when); a session study that was saved too says "saved".
+  const where = origin === 'saved' ? `saved ${time}` : file ? `${time} · saved` : time;
   return {
     kind: 'study',
     key,
     label: studyLabel(report),
-    description: [summary, time].filter(Boolean).join(' · '),
-    tooltip: [report.study.name, report.study.description, `task: ${report.study.task}`, ...(file ? [`saved in ${file}`] : [])].filter(Boolean),
-    icon: origin === 'saved' ? { id: 'file' } : { id: 'beaker' },
+    description: [partial ? `partial ${partial.done}/${partial.total}` : '', summary, where].filter(Boolean).join(' · '),
+    tooltip: [report.study.name, report.study.description, `task: ${report.study.task}`, ...(partial ? [partialText(partial)] : []), ...(file ? [`saved in ${file}`] : ['not saved yet'])].filter(Boolean),
+    icon: origin === 'saved' ? { id: 'save' } : file ? { id: 'beaker', color: 'charts.green' } : { id: 'beaker' },
     origin,
     ...(file ? { file } : {}),
     runs: report.runs.map((r) => buildRunItem(key, r)),
@@ -156,9 +169,9 @@ export function buildUnreadSavedItem(key: string, file: string, folderName: stri
     kind: 'study',
     key,
     label: folderName,
-    description: 'saved',
+    description: 'saved report',
     tooltip: [`saved in ${file}`],
-    icon: { id: 'file' },
+    icon: { id: 'save' },
     origin: 'saved',
     file,
     runs: null,

@@ -134,6 +134,57 @@ export class ReportPanel implements vscode.Disposable {
   }
 }
 
+/**
+ * A heatmap full size in an editor tab ("Open in editor" in the Heatmaps view): the same view,
+ * readout and keyboard cursor, as wide as the editor. One tab, reused for the next heatmap.
+ */
+export class HeatmapEditor implements vscode.Disposable {
+  static readonly viewType = 'bpttLens.heatmapEditor';
+  private static instance: HeatmapEditor | undefined;
+
+  static show(host: WebviewHost, title: string, message: HostToWebview): HeatmapEditor {
+    const existing = HeatmapEditor.instance;
+    if (existing) {
+      existing.message = message;
+      existing.panel.title = title;
+      existing.channel.post(message);
+      existing.panel.reveal(existing.panel.viewColumn ?? vscode.ViewColumn.Active);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(HeatmapEditor.viewType, title, vscode.ViewColumn.Active, {
+      ...webviewOptions(host.extensionUri),
+      retainContextWhenHidden: false,
+    });
+    HeatmapEditor.instance = new HeatmapEditor(panel, host, message);
+    return HeatmapEditor.instance;
+  }
+
+  static close(): void {
+    HeatmapEditor.instance?.dispose();
+  }
+
+  /** What the tab shows (replayed when its page reloads). */
+  static get message(): HostToWebview | undefined {
+    return HeatmapEditor.instance?.message;
+  }
+
+  private readonly channel: WebviewChannel;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  private constructor(readonly panel: vscode.WebviewPanel, host: WebviewHost, private message: HostToWebview) {
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'bptt-lens.svg');
+    this.channel = new WebviewChannel(panel.webview, 'heatmapEditor', host, 'BPTT Lens Heatmap');
+    this.disposables.push(this.channel);
+    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
+  }
+
+  dispose(): void {
+    if (HeatmapEditor.instance === this) HeatmapEditor.instance = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
 /** The Heatmaps view in the side bar: the selected run's timestep x iteration heatmaps. */
 export class HeatmapsViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'bpttLens.heatmaps';

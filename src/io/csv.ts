@@ -2,7 +2,7 @@
 // What is ours: choosing and validating the delimiter, header detection, line numbers.
 import Papa from 'papaparse';
 import { InputError } from './errors';
-import { abbreviate, isNumericCell, LineIndex, type Table } from './table';
+import { abbreviate, isMissingCell, isNumericCell, LineIndex, type Table } from './table';
 
 export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
 
@@ -132,7 +132,8 @@ function detectDelimiter(text: string): string {
 function looksLikeHeader(rows: string[][]): boolean {
   const first = rows[0];
   if (rows.length === 1) return !first.some(isNumericCell);
-  return first.some((cell, i) => !isNumericCell(cell) && isNumericCell(rows[1][i]));
+  // A missing-value marker (empty, NA, n/a, -) in the first row is a gap in the data, not a name.
+  return first.some((cell, i) => !isNumericCell(cell) && !isMissingCell(cell) && isNumericCell(rows[1][i]));
 }
 
 function uniqueNames(names: string[]): string[] {

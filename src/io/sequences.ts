@@ -10,7 +10,7 @@ import { parseCsvTable } from './csv';
 import { InputError } from './errors';
 import { readGuarded } from './guardedRead';
 import { parseJsonInput, type JsonExamples } from './jsonSeries';
-import { tableCellNumber, type Table } from './table';
+import { isMissingCell, MISSING_MARKERS, tableCellNumber, type Table } from './table';
 import { parseTextSeries } from './textSeries';
 
 export interface SequenceLimits {
@@ -49,6 +49,12 @@ export interface SequenceOptions {
   normalize?: Normalize;
   /** Loss for JSON {"x","y"} examples (default mse). */
   loss?: LossKind;
+  /**
+   * Missing cells (empty, NA, n/a, NaN, null, -): 'drop' the windows that contain one, or
+   * 'interpolate' linearly between the neighbours (the ends take the nearest value). Unset: an
+   * InputError that counts them and asks for a choice (isMissingValuesError).
+   */
+  missing?: MissingPolicy;
   /** CSV: force the delimiter (comma, semicolon, tab or pipe). */
   delimiter?: string;
   /** CSV: force header / no header. */
@@ -61,6 +67,17 @@ export interface SequenceOptions {
 }
 
 export const SEQUENCE_EXTENSIONS = ['.csv', '.tsv', '.json', '.txt'] as const;
+
+export type MissingPolicy = 'drop' | 'interpolate';
+
+export { isMissingCell, MISSING_MARKERS };
+
+const MISSING_DETAIL = 'missing values: ';
+
+/** The error asking what to do about missing cells (its detail starts with "missing values: "). */
+export function isMissingValuesError(e: unknown): e is InputError {
+  return e instanceof InputError && e.detail.startsWith(MISSING_DETAIL);
+}
 type Format = 'csv' | 'tsv' | 'json' | 'txt';
 
 const DEFAULT_SERIES_WINDOW = 12;
@@ -208,7 +225,7 @@ function tableToDataset(table: Table, file: string, options: SequenceOptions, li
   const width = table.columns.length;
   const n = table.rows.length;
   // A non-numeric first column (dates, labels) is not an input unless asked for.
-  const labelFirst = width > 1 && !tableCellNumber(table, table.rows[0][0]).ok;
+  const labelFirst = width > 1 && !isMissingCell(table.rows[0][0]) && !tableCellNumber(table, table.rows[0][0]).ok;
   const candidates = [...Array(width).keys()].filter((c) => !(labelFirst && c === 0));
   const features = options.featureColumns?.length
     ? [...new Set(options.featureColumns.map((spec) => resolveColumn(table, file, spec, 'feature')))]
@@ -224,7 +241,20 @@ function tableToDataset(table: Table, file: string, options: SequenceOptions, li
   const window = options.window ?? DEFAULT_SERIES_WINDOW;
   checkWindow(file, window, limits);
   const columns = new Map<number, Float64Array>();
-  for (const c of used) columns.set(c, readColumn(table, file, c));
+  const gaps = new Map<number, number[]>();
+  for (const c of used) {
+    const col = readColumn(table, file, c);
+    columns.set(c, col.values);
+    if (col.missing.length > 0) gaps.set(c, col.missing);
+  }
+  const missingCount = [...gaps.values()].reduce((sum, rows) => sum + rows.length, 0);
+  if (missingCount > 0) {
+    if (!options.missing) throw missingValuesError(table, file, gaps, missingCount);
+    for (const [c, rows] of gaps) {
+      if (rows.length === n) throw new InputError(file, null, `column "${table.columns[c]}" has no value at all (every cell is empty or marked missing)`);
+      if (options.missing === 'interpolate') interpolateGaps(columns.get(c) as Float64Array);
+    }
+  }
   if (n < window + 1) {
     throw new InputError(file, null, `${n} rows; a window of ${window} steps needs at least ${window + 1} (the inputs and the next value)`);
   }
@@ -233,40 +263,60 @@ function tableToDataset(table: Table, file: string, options: SequenceOptions, li
   const stats: { name: string; a: number; b: number }[] = [];
   if (method !== 'none') {
     for (const c of used) {
-      const result = method === 'zscore' ? zscore(columns.get(c) as Float64Array, table.columns[c]) : minmax(columns.get(c) as Float64Array, table.columns[c]);
+      const values = columns.get(c) as Float64Array;
+      // Statistics over the values present (NaN marks a gap left for the windows to drop).
+      const present = gaps.has(c) && options.missing === 'drop' ? values.filter((v) => !Number.isNaN(v)) : values;
+      const result = method === 'zscore' ? zscore(present, table.columns[c]) : minmax(present, table.columns[c]);
       if (!Number.isFinite(result.column.b)) {
         throw new InputError(file, null, `column "${table.columns[c]}" spans more than the largest float64 number; min-max normalisation cannot record it (use zscore)`);
       }
-      columns.set(c, result.values);
+      columns.set(c, present === values ? result.values : values.map((v) => (v - result.column.a) / result.column.b));
       stats.push(result.column);
     }
   }
 
   const I = features.length;
-  const { stride, count } = chooseStride(file, n, window, window * I + 1, options, limits);
   let x: Float64Array;
   let y: Float64Array;
-  if (I === 1 && stride === 1) {
-    ({ x, y } = windowSeries(columns.get(features[0]) as Float64Array, window));
-    if (features[0] !== target) y = windowSeries(columns.get(target) as Float64Array, window).y;
-  } else {
-    x = new Float64Array(count * window * I);
-    y = new Float64Array(count);
-    const targetValues = columns.get(target) as Float64Array;
-    const featureValues = features.map((c) => columns.get(c) as Float64Array);
-    for (let i = 0; i < count; i++) {
-      const start = i * stride;
-      for (let t = 0; t < window; t++) {
-        for (let f = 0; f < I; f++) x[(i * window + t) * I + f] = featureValues[f][start + t];
-      }
-      y[i] = targetValues[start + window];
+  let count: number;
+  let stride: number;
+  let missingNote = '';
+  if (missingCount > 0 && options.missing === 'drop') {
+    // Windows (inputs and the next value) that contain no gap.
+    const usedValues = used.map((c) => columns.get(c) as Float64Array);
+    const bad = new Uint8Array(n);
+    for (const v of usedValues) for (let r = 0; r < n; r++) if (Number.isNaN(v[r])) bad[r] = 1;
+    const starts: number[] = [];
+    let badInWindow = 0;
+    for (let r = 0; r <= window; r++) badInWindow += bad[r]!;
+    for (let start = 0; start + window < n; start++) {
+      if (start > 0) badInWindow += bad[start + window]! - bad[start - 1]!;
+      if (badInWindow === 0) starts.push(start);
     }
+    const possible = n - window;
+    if (starts.length === 0) {
+      throw new InputError(file, null, `every window of ${window} steps holds a missing value (${missingCount} missing cells); interpolate them instead, or use a shorter window`);
+    }
+    ({ stride, count } = chooseStride(file, starts.length + window, window, window * I + 1, options, limits));
+    const picked = starts.filter((_, i) => i % stride === 0).slice(0, count);
+    count = picked.length;
+    ({ x, y } = gather(columns, features, target, picked, window));
+    missingNote = `${missingCount} missing value${missingCount === 1 ? '' : 's'}: ${possible - starts.length} of ${possible} windows dropped`;
+  } else {
+    ({ stride, count } = chooseStride(file, n, window, window * I + 1, options, limits));
+    if (I === 1 && stride === 1) {
+      ({ x, y } = windowSeries(columns.get(features[0]) as Float64Array, window));
+      if (features[0] !== target) y = windowSeries(columns.get(target) as Float64Array, window).y;
+    } else {
+      ({ x, y } = gather(columns, features, target, Array.from({ length: count }, (_, i) => i * stride), window));
+    }
+    if (missingCount > 0) missingNote = `${missingCount} missing value${missingCount === 1 ? '' : 's'} interpolated`;
   }
 
   const name = baseName(file);
   const targetName = table.columns[target];
   const inputs = features.map((c) => `"${table.columns[c]}"`).join(', ');
-  const notes = [stride > 1 ? `stride ${stride}` : '', method !== 'none' ? `${method}-normalised` : ''].filter(Boolean).join(', ');
+  const notes = [stride > 1 ? `stride ${stride}` : '', method !== 'none' ? `${method}-normalised` : '', missingNote].filter(Boolean).join(', ');
   return {
     name,
     description: `${name}: ${n} rows; input${I === 1 ? '' : 's'} ${inputs}`,
@@ -278,16 +328,67 @@ function tableToDataset(table: Table, file: string, options: SequenceOptions, li
   };
 }
 
-function readColumn(table: Table, file: string, c: number): Float64Array {
+/** A column's numbers; missing cells become NaN and are listed by row (the caller decides). */
+function readColumn(table: Table, file: string, c: number): { values: Float64Array; missing: number[] } {
   const values = new Float64Array(table.rows.length);
+  const missing: number[] = [];
   for (let r = 0; r < table.rows.length; r++) {
-    const cell = tableCellNumber(table, table.rows[r][c]);
+    const raw = table.rows[r][c];
+    if (isMissingCell(raw)) {
+      values[r] = NaN;
+      missing.push(r);
+      continue;
+    }
+    const cell = tableCellNumber(table, raw);
     if (!cell.ok) {
       throw new InputError(file, table.lineOf(r, c), `column "${table.columns[c]}": expected a number, found ${cell.found}`);
     }
     values[r] = cell.value;
   }
-  return values;
+  return { values, missing };
+}
+
+function missingValuesError(table: Table, file: string, gaps: Map<number, number[]>, count: number): InputError {
+  let first: { row: number; c: number } | null = null;
+  for (const [c, rows] of gaps) if (!first || rows[0]! < first.row) first = { row: rows[0]!, c };
+  const names = [...gaps.keys()].map((c) => `"${table.columns[c]}"`).join(', ');
+  return new InputError(file, table.lineOf(first!.row, first!.c),
+    `${MISSING_DETAIL}${count} cell${count === 1 ? '' : 's'} of ${names} ${count === 1 ? 'is' : 'are'} empty or marked missing (NA, n/a, NaN, null, -); ` +
+    'choose to drop the windows that contain them or to interpolate them');
+}
+
+/** Linear interpolation over NaN runs; a run at either end takes the nearest value. */
+export function interpolateGaps(v: Float64Array): void {
+  const n = v.length;
+  let prev = -1;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && Number.isNaN(v[i])) continue;
+    // Gap (prev, i): fill it.
+    if (i - prev > 1) {
+      for (let j = prev + 1; j < i; j++) {
+        if (prev < 0) v[j] = v[i]!;
+        else if (i >= n) v[j] = v[prev]!;
+        else v[j] = v[prev]! + ((v[i]! - v[prev]!) * (j - prev)) / (i - prev);
+      }
+    }
+    prev = i;
+  }
+}
+
+/** Next-value examples starting at `starts`: x = features over the window, y = the target after it. */
+function gather(columns: Map<number, Float64Array>, features: number[], target: number, starts: number[], window: number): { x: Float64Array; y: Float64Array } {
+  const I = features.length;
+  const x = new Float64Array(starts.length * window * I);
+  const y = new Float64Array(starts.length);
+  const targetValues = columns.get(target) as Float64Array;
+  const featureValues = features.map((c) => columns.get(c) as Float64Array);
+  starts.forEach((start, i) => {
+    for (let t = 0; t < window; t++) {
+      for (let f = 0; f < I; f++) x[(i * window + t) * I + f] = featureValues[f][start + t];
+    }
+    y[i] = targetValues[start + window];
+  });
+  return { x, y };
 }
 
 // ---- JSON examples ----

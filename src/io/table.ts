@@ -15,6 +15,13 @@ export interface Table {
 // Plain decimal or scientific notation, as written by spreadsheets, numpy and JS alike.
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
+/** Cell texts read as a missing value (case-insensitive, trimmed); a JSON null too. */
+export const MISSING_MARKERS: readonly string[] = ['', 'na', 'n/a', '#n/a', 'nan', 'null', 'none', '-'];
+
+export function isMissingCell(cell: unknown): boolean {
+  return cell === null || (typeof cell === 'string' && MISSING_MARKERS.includes(cell.trim().toLowerCase()));
+}
+
 export type CellValue = { ok: true; value: number } | { ok: false; found: string };
 
 /** A cell as a finite number, or a short description of what was found instead. */

@@ -10,7 +10,11 @@
 //                              many-to-one formula on the total gradient and say so)
 //   decay per step:            ρ = exp(slope of the least-squares line through (k, ln p(k))),
 //                              over the finite, positive points
-//   horizon(ε):                smallest k with p(k) < ε·p(0); null when it never gets there
+//   horizon(ε):                smallest k from which p stays below ε·p(0) at every larger lag
+//                              (p(j) < ε·p(0) for all j ≥ k); null when the last lag is not
+//                              below. A profile that dips below and recovers (the LSTM's cell
+//                              path, gates that close and reopen) is not cut at the first dip;
+//                              the evidence says where it dipped and how far it came back.
 //   verdict:  exploding  if any value is non-finite, or max_k p(k)/p(0) ≥ explodeGrowth, or the
 //                        pre-clip gradient norm grew ≥ explodeGrowth× over training (median of
 //                        the last quarter of iterations / median of the first quarter)
@@ -19,7 +23,10 @@
 //   ρ > 1+δ or ρ < 1−δ is reported as supporting evidence (and projected to a horizon).
 
 import type { CellKind, LayerRecord, Mode, PassRecord } from '../engine/types';
+import { fmt } from './format';
 import type { Diagnosis, DiagnosisThresholds, Verdict } from './types';
+
+export { fmt };
 
 export const DEFAULT_THRESHOLDS: DiagnosisThresholds = {
   explodeGrowth: 10,
@@ -116,14 +123,46 @@ export function fitDecay(profile: number[]): number | null {
   return Math.exp((n * sky - sk * sy) / den);
 }
 
-/** Smallest lag with p(k) < ε·p(0); null when p(0) is not a positive finite number or the profile never falls that far. */
+/**
+ * Smallest lag k with p(j) < ε·p(0) for every j ≥ k: the gradient stays vanished from there on.
+ * null when p(0) is not a positive finite number or the profile is not below ε·p(0) at its
+ * last lag. A non-finite point counts as not below.
+ */
 export function horizon(profile: number[], epsilon: number): number | null {
   const p0 = profile[0];
   if (p0 === undefined || !(p0 > 0) || !Number.isFinite(p0)) return null;
-  for (let k = 1; k < profile.length; k++) {
-    if (profile[k]! < epsilon * p0) return k;
+  const below = (p: number) => p < epsilon * p0; // false for NaN
+  let k = profile.length;
+  while (k > 1 && below(profile[k - 1]!)) k--;
+  return k < profile.length ? k : null;
+}
+
+export interface ProfileDip {
+  /** First lag with p(k) < ε·p(0). */
+  firstBelow: number;
+  /** Lag of the largest p(j)/p(0) after the first dip (where the profile came back to). */
+  recoveredAt: number;
+  /** p(recoveredAt)/p(0), ≥ ε. */
+  recoveredRatio: number;
+}
+
+/**
+ * When the profile falls below ε·p(0) and later comes back above it: where it first fell and
+ * the highest point it came back to. null when it never dips, or dips and stays below.
+ */
+export function profileDip(profile: number[], epsilon: number): ProfileDip | null {
+  const p0 = profile[0];
+  if (p0 === undefined || !(p0 > 0) || !Number.isFinite(p0)) return null;
+  let firstBelow = -1;
+  for (let k = 1; k < profile.length; k++) if (profile[k]! < epsilon * p0) { firstBelow = k; break; }
+  if (firstBelow < 0) return null;
+  let recoveredAt = -1;
+  let best = -Infinity;
+  for (let k = firstBelow + 1; k < profile.length; k++) {
+    const r = profile[k]! / p0;
+    if (r >= epsilon && r > best) { best = r; recoveredAt = k; }
   }
-  return null;
+  return recoveredAt < 0 ? null : { firstBelow, recoveredAt, recoveredRatio: best };
 }
 
 export interface DiagnoseOptions {
@@ -152,17 +191,6 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Compact number for evidence sentences: 3 significant digits, exponent form outside [1e-2, 1e4). */
-export function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined) return 'n/a';
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e4 || a < 1e-2) return x.toExponential(1).replace('.0e', 'e').replace('e+', 'e');
-  return Number(x.toPrecision(3)).toString();
 }
 
 /** Diagnose one pass (and optionally its training history). */
@@ -234,6 +262,22 @@ export function diagnosePass(record: PassRecord, opts: DiagnoseOptions): Diagnos
     evidence.push(`horizon(${fmt(eps)}) = ${hz} steps of ${T}.`);
   } else if (verdict !== 'exploding' && p0 !== undefined && p0 > 0 && T > 0) {
     evidence.push(`p(${T - 1})/p(0) = ${fmt(profile[T - 1]! / p0)} ≥ ${fmt(eps)}: the gradient from step 0 keeps at least ${fmt(eps)} of its size at the last step (horizon(${fmt(eps)}) beyond the ${T}-step sequence).`);
+  }
+
+  if (verdict === 'vanishing' && hz !== null && T - hz >= 8) {
+    // A flat tail: what little gets past the first steps is carried on unchanged (an additive
+    // path such as the LSTM's cell without forget gate); the loss happens where it enters.
+    const tail = fitDecay(profile.slice(hz));
+    if (tail !== null && tail >= 1 - th.rhoDelta && tail <= 1 + th.rhoDelta) {
+      evidence.push(`Beyond the horizon the profile is flat: ρ = ${fmt(tail)} per step over k = ${hz}..${T - 1}, p(k)/p(0) ≈ ${fmt(profile[T - 1]! / p0!)}. ` +
+        'The gradient that gets past the first steps is carried back unchanged (an additive path such as the cell state); it is small because little enters it at the scored step (a saturated tanh(c) or a closed output gate).');
+    }
+  }
+
+  const dip = profileDip(profile, eps);
+  if (dip) {
+    evidence.push(`The profile dips below ${fmt(eps)}·p(0) at k = ${dip.firstBelow} and recovers: p(${dip.recoveredAt})/p(0) = ${fmt(dip.recoveredRatio)} ≥ ${fmt(eps)}, ` +
+      (hz === null ? 'so the gradient from the start of the sequence still arrives; the horizon is beyond the sequence.' : `so the horizon counts from k = ${hz}, where it stays below.`));
   }
 
   if (rho !== null) {

@@ -15,8 +15,16 @@
 //              W_hh rescaled above 1 -> spectral radius 1
 //   healthy    norm clipping that fires on most updates -> raise it to the median (it acts as a
 //              smaller learning rate); a loss that did not move -> a larger learning rate
+//   any        a final loss within a few percent of the trivial baseline -> train longer;
+//              still vanishing after all that -> truncated BPTT at the horizon (the gradient
+//              beyond it is lost anyway) as the last resort
+// With the study's other runs (ctx.others): a change that lands on a configuration a run on
+// screen already shows, and that run did no better, is dropped; a run on screen that did
+// better with another cell is recommended first ("Switch to a GRU: the study's gru run …").
+// Titles are plain words a person would say; the change itself is data (`change`).
 
 import { DEFAULT_THRESHOLDS, fmt, median } from './diagnosis';
+import { lossText } from './format';
 import type { Recommendation, ReportRun, RunConfig } from './types';
 
 export interface RecommendContext {
@@ -24,9 +32,16 @@ export interface RecommendContext {
   steps: number;
   /** The ε the run's horizon was measured at (default DEFAULT_THRESHOLDS.vanishEpsilon). */
   vanishEpsilon?: number;
+  /** The study's other runs on the same data: what they already show is not recommended again. */
+  others?: RunView[];
 }
 
-type RunView = Pick<ReportRun, 'diagnosis' | 'history' | 'timesteps'> & { config: RunConfig };
+export type RunView = Pick<ReportRun, 'diagnosis' | 'history' | 'timesteps'> & { config: RunConfig; label?: string; loss?: number; baseline?: ReportRun['baseline'] };
+
+/** A final loss this close to the trivial baseline (relative) counts as "not learned yet". */
+export const BASELINE_MARGIN = 0.05;
+/** Most iterations a "train longer" recommendation asks for. */
+const MAX_ITERATIONS = 100_000;
 
 /** Two significant digits, for thresholds people read and type. */
 export function roundNice(x: number): number {
@@ -38,8 +53,25 @@ function rec(title: string, rationale: string, change: Partial<RunConfig>): Reco
   return { title, rationale, change, check: null };
 }
 
-/** Recommendations for one run, best first. */
+/** Recommendations for one run, best first, in the light of the study's other runs. */
 export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[] {
+  const own = ownRecommendations(run, ctx);
+  return ctx?.others ? weighAgainstStudy(run, own, ctx.others) : own;
+}
+
+/** Plain name of a cell choice with its forget bias, for titles: "an LSTM with forget-gate bias 1", "a GRU". */
+export function cellPhrase(cellChoice: string, forgetBias = false): string {
+  const names: Record<string, string> = {
+    'rnn-tanh': 'a tanh RNN', 'rnn-relu': 'a ReLU RNN', gru: 'a GRU', lstm: 'an LSTM',
+    'lstm-peephole': 'an LSTM with peepholes', 'lstm-cifg': 'an LSTM with coupled input and forget gates',
+    'lstm-nfg': 'an LSTM without forget gate', 'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate',
+    'lstm-niaf': 'an LSTM without input activation', 'lstm-noaf': 'an LSTM without output activation',
+  };
+  const name = names[cellChoice] ?? `a ${cellChoice} cell`;
+  return forgetBias ? `${name} with forget-gate bias 1` : name;
+}
+
+function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendation[] {
   const d = run.diagnosis;
   if (!d) return [];
   const c = run.config;
@@ -53,23 +85,23 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
     const lost = d.lagProfile.length > 0 && d.lagProfile[0]! > 0 ? d.lagProfile[T - 1]! / d.lagProfile[0]! : Number.NaN;
     const lostText = Number.isFinite(lost) ? `; the gradient from step 0 is ${fmt(lost)} of the last step's` : '';
     if (c.truncation && c.truncation.k2 < T) {
-      out.push(rec('Backpropagate through the whole sequence', `Truncated BPTT keeps only the last ${c.truncation.k2} of ${T} steps, so nothing older can be learned (${numbers}).`, { truncation: null }));
+      out.push(rec('Backpropagate through the whole sequence (no truncation)', `Truncated BPTT keeps only the last ${c.truncation.k2} of ${T} steps, so nothing older can be learned (${numbers}).`, { truncation: null }));
     }
     if (c.cell === 'rnn') {
       out.push(rec(
-        'Use an LSTM with forget bias 1',
+        'Switch to an LSTM with forget-gate bias 1',
         `The ${c.cellChoice} gradient shrinks by a factor ρ = ${fmt(d.decayPerStep)} per step (${numbers}${lostText}). An LSTM carries gradient along its additive cell path c_t = f ⊙ c_{t−1} + i ⊙ g, scaled only by the forget gate, and forget bias 1 starts f near σ(1) = 0.73 instead of 0.5.`,
         { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true },
       ));
       out.push(rec(
-        'Use a GRU',
+        'Switch to a GRU',
         `The GRU's update h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} passes gradient straight through when z is near 1 (${numbers}).`,
-        { cell: 'gru', cellChoice: 'gru' },
+        { cell: 'gru', variant: 'vanilla', cellChoice: 'gru', forgetBias: false },
       ));
       if (c.nonlinearity === 'relu' && c.init !== 'identity') {
-        out.push(rec('Initialise W_hh to the identity (IRNN)', `With ReLU and W_hh = I the state is copied forward at init, so the gradient neither shrinks nor grows through time (Le et al. 2015; ${numbers}).`, { init: 'identity', spectralRadius: null }));
+        out.push(rec('Initialise the recurrent weights to the identity (IRNN)', `With ReLU and W_hh = I the state is copied forward at init, so the gradient neither shrinks nor grows through time (Le et al. 2015; ${numbers}).`, { init: 'identity', spectralRadius: null }));
       } else if (c.init !== 'orthogonal') {
-        out.push(rec('Initialise W_hh orthogonal', `An orthogonal W_hh has every singular value 1, so the linear part of each step preserves the gradient norm (Saxe et al. 2014; ${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
+        out.push(rec('Initialise the recurrent weights orthogonally', `An orthogonal W_hh has every singular value 1, so the linear part of each step preserves the gradient norm (Saxe et al. 2014; ${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
     } else if (c.cell === 'lstm') {
       // cifg (f = 1 − i) and nfg (f = 1) have no forget-gate bias to set.
@@ -79,28 +111,38 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
       }
       if (c.variant !== 'vanilla' && c.variant !== 'peephole') {
         out.push(rec(
-          'Use the vanilla LSTM with forget bias 1',
+          'Switch to the standard LSTM with forget-gate bias 1',
           `The ${c.variant} variant removes part of the gating that Greff et al. 2015 found matters; the vanilla cell with its own forget gate at bias 1 keeps the cell path open (${numbers}).`,
           { variant: 'vanilla', cellChoice: 'lstm', forgetBias: true },
         ));
       }
       if (c.init !== 'orthogonal') {
-        out.push(rec('Initialise W_hh orthogonal', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
+        out.push(rec('Initialise the recurrent weights orthogonally', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
+      out.push(rec('Switch to a GRU', `The GRU's update h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} passes gradient straight through when z is near 1 (${numbers}).`, { cell: 'gru', variant: 'vanilla', cellChoice: 'gru', forgetBias: false }));
     } else {
       if (c.init !== 'orthogonal') {
-        out.push(rec('Initialise W_hh orthogonal', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
+        out.push(rec('Initialise the recurrent weights orthogonally', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
-      out.push(rec('Use an LSTM with forget bias 1', `A separate cell state with an additive update keeps gradient over longer lags (${numbers}).`, { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true }));
+      out.push(rec('Switch to an LSTM with forget-gate bias 1', `A separate cell state with an additive update keeps gradient over longer lags (${numbers}).`, { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true }));
     }
-  } else if (d.verdict === 'exploding') {
+    const hz = d.horizon;
+    if (hz !== null && hz >= 1 && hz < T && !(c.truncation && c.truncation.k2 <= hz)) {
+      out.push(rec(
+        `Backpropagate only the last ${hz} steps (truncated BPTT)`,
+        `Nothing older than ${hz} steps reaches the weights anyway (${numbers}); truncated BPTT (Williams & Peng 1990) says so openly and costs ${Math.round((100 * hz) / T)}% of the backward pass. If the task needs longer memory, a shorter window or a cell that keeps the gradient is the fix.`,
+        { truncation: { k1: hz, k2: hz } },
+      ));
+    }
+  }
+  if (d.verdict === 'exploding') {
     const stopped = run.history.stoppedAt ?? null;
     const what = stopped !== null ? `training hit a non-finite value at iteration ${stopped}` : d.evidence[0] ?? 'the gradient grows';
     const theta = roundNice(medianNorm);
     const medianText = Number.isFinite(medianNorm) ? `the median pre-clip norm was ${fmt(medianNorm)}` : 'no finite pre-clip norm was recorded';
     if (c.clip.kind === 'none') {
       out.push(rec(
-        `Clip the gradient by global norm at ${fmt(theta)}`,
+        `Clip the gradient's global norm at ${fmt(theta)}`,
         `${capital(what)}; ${medianText}. Rescaling any update whose norm exceeds it keeps the direction and cuts only the spikes (Pascanu et al. 2013).`,
         { clip: { kind: 'norm', threshold: theta } },
       ));
@@ -118,14 +160,14 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
       ));
     }
     if (c.spectralRadius !== null && c.spectralRadius > 1) {
-      out.push(rec('Rescale W_hh to spectral radius 1', `W_hh was rescaled to spectral radius ${fmt(c.spectralRadius)} > 1, so the linear part of each step amplifies the gradient (ρ = ${fmt(d.decayPerStep)} per step).`, { spectralRadius: 1 }));
+      out.push(rec('Rescale the recurrent weights to spectral radius 1', `W_hh was rescaled to spectral radius ${fmt(c.spectralRadius)} > 1, so the linear part of each step amplifies the gradient (ρ = ${fmt(d.decayPerStep)} per step).`, { spectralRadius: 1 }));
     }
     out.push(rec(
       `Lower the learning rate to ${fmt(c.learningRate / 10)}`,
       `${capital(what)} at learning rate ${fmt(c.learningRate)}; a step 10× smaller keeps the weights out of the region where the recurrence amplifies.`,
       { learningRate: c.learningRate / 10 },
     ));
-  } else {
+  } else if (d.verdict === 'healthy') {
     if (c.clip.kind === 'norm' && run.history.clipRate > 0.5 && Number.isFinite(medianNorm) && medianNorm > c.clip.threshold) {
       const theta = roundNice(medianNorm);
       out.push(rec(
@@ -144,7 +186,104 @@ export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[
       ));
     }
   }
+  const learned = notLearned(run);
+  if (learned && c.iterations < MAX_ITERATIONS && d.verdict !== 'exploding') {
+    const more = Math.min(MAX_ITERATIONS, c.iterations * 4);
+    const longer = rec(
+      `Train longer (${more} iterations instead of ${c.iterations})`,
+      `The final loss ${lossText(learned.loss)} is within ${Math.round(BASELINE_MARGIN * 100)}% of the trivial baseline ${lossText(learned.baseline)} (${learned.what}): the network has not learned the task yet, and the gradient of an untrained network says little about the trained one.`,
+      { iterations: more },
+    );
+    // Healthy but untrained: training longer is the first thing to try.
+    if (d.verdict === 'healthy') out.unshift(longer);
+    else out.splice(Math.min(out.length, 2), 0, longer);
+  }
   return out;
+}
+
+/** The run's final loss and baseline when the loss is within BASELINE_MARGIN of the baseline (or above it). */
+export function notLearned(run: Pick<RunView, 'loss' | 'baseline'>): { loss: number; baseline: number; what: string } | null {
+  const b = run.baseline;
+  const loss = run.loss;
+  if (!b || loss === undefined || !Number.isFinite(loss) || !(b.loss > 0)) return null;
+  if (loss < b.loss * (1 - BASELINE_MARGIN)) return null;
+  return { loss, baseline: b.loss, what: b.kind === 'mean' ? 'always predicting the mean target' : 'always predicting the class frequencies' };
+}
+
+/** Rank of a verdict for "did better": healthy above the rest. */
+function verdictRank(run: RunView): number {
+  return run.diagnosis?.verdict === 'healthy' ? 1 : 0;
+}
+
+/** `a` did better than `b`: a better verdict, or the same verdict and a final loss at least 10% lower. */
+export function didBetter(a: RunView, b: RunView): boolean {
+  const ra = verdictRank(a);
+  const rb = verdictRank(b);
+  if (ra !== rb) return ra > rb;
+  const la = a.loss ?? Number.NaN;
+  const lb = b.loss ?? Number.NaN;
+  if (!Number.isFinite(la)) return false;
+  return !Number.isFinite(lb) || la < 0.9 * lb;
+}
+
+/** The configuration a change leads to (cell fields follow the cell choice; forget bias only where it applies). */
+export function applyChange(config: RunConfig, change: Partial<RunConfig>): RunConfig {
+  const next: RunConfig = { ...config, ...change };
+  if (next.cell !== 'lstm' || next.variant === 'cifg' || next.variant === 'nfg') next.forgetBias = false;
+  return next;
+}
+
+function sameConfig(a: RunConfig, b: RunConfig): boolean {
+  return canonicalKey(a) === canonicalKey(b);
+}
+
+function canonicalKey(c: RunConfig): string {
+  const { cell, nonlinearity, variant, cellChoice, hiddenSize, numLayers, bidirectional, init, spectralRadius, forgetBias, optimizer, learningRate, clip, truncation, iterations, batchSize, seed } = c;
+  return JSON.stringify([cell, nonlinearity, variant, cellChoice, hiddenSize, numLayers, bidirectional, init, spectralRadius, forgetBias, optimizer, learningRate, clip, truncation, iterations, batchSize, seed]);
+}
+
+/** Same configuration apart from the cell (choice, variant, nonlinearity, forget bias). */
+function sameButCell(a: RunConfig, b: RunConfig): boolean {
+  const strip = (c: RunConfig): RunConfig => ({ ...c, cell: 'rnn', nonlinearity: 'tanh', variant: 'vanilla', cellChoice: 'rnn-tanh', forgetBias: false });
+  return sameConfig(strip(a), strip(b)) && a.cellChoice + a.forgetBias !== b.cellChoice + b.forgetBias;
+}
+
+function outcomeText(r: RunView): string {
+  const d = r.diagnosis;
+  const hz = d ? (d.horizon === null ? `the gradient reaches back the whole ${r.timesteps} steps` : `horizon ${d.horizon} of ${r.timesteps} steps`) : 'not diagnosed';
+  return `${d?.verdict ?? 'no verdict'}, ${hz}, final loss ${lossText(r.loss)}`;
+}
+
+/**
+ * Drops what a run on screen already shows to be no better; puts first a switch to the cell of
+ * a run on screen that did better (same settings otherwise), with that run's numbers.
+ */
+function weighAgainstStudy(run: RunView, own: Recommendation[], others: RunView[]): Recommendation[] {
+  const peers = others.filter((o) => o !== run && o.diagnosis);
+  const kept: Recommendation[] = [];
+  for (const r of own) {
+    const target = applyChange(run.config, r.change);
+    const shown = peers.find((o) => sameConfig(o.config, target));
+    if (shown && !didBetter(shown, run)) continue; // a run on screen already shows it does not help
+    if (shown) r.rationale += ` The study's run "${shown.label ?? shown.config.cellChoice}" is exactly this configuration: ${outcomeText(shown)}.`;
+    kept.push(r);
+  }
+  const better = peers.filter((o) => sameButCell(o.config, run.config) && didBetter(o, run));
+  better.sort((a, b) => verdictRank(b) - verdictRank(a) || (a.loss ?? Infinity) - (b.loss ?? Infinity));
+  const best = better[0];
+  if (best) {
+    const change: Partial<RunConfig> = { cell: best.config.cell, nonlinearity: best.config.nonlinearity, variant: best.config.variant, cellChoice: best.config.cellChoice, forgetBias: best.config.forgetBias };
+    const existing = kept.findIndex((r) => sameConfig(applyChange(run.config, r.change), best.config));
+    const title = `Switch to ${cellPhrase(best.config.cellChoice, best.config.forgetBias)}`;
+    const rationale = `The study's run "${best.label ?? best.config.cellChoice}" has the same settings with that cell: ${outcomeText(best)}, against ${outcomeText(run)} here.`;
+    if (existing >= 0) {
+      const [r] = kept.splice(existing, 1);
+      kept.unshift({ ...r!, title, rationale: `${rationale} ${r!.rationale.replace(/ The study's run "[^"]*" is exactly this configuration: [^.]*\.$/, '')}` });
+    } else {
+      kept.unshift(rec(title, rationale, change));
+    }
+  }
+  return kept;
 }
 
 function capital(s: string): string {

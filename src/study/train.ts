@@ -24,6 +24,8 @@ import { createOptimizer } from '../engine/optim';
 import { Rng } from '../engine/rng';
 import type { Batch, Model, NonFinite, PassRecord, ProbeOptions } from '../engine/types';
 import { diagnosePass, lagProfile } from './diagnosis';
+import { lossText } from './format';
+import { BASELINE_MARGIN, notLearned } from './recommend';
 import type { Dataset, Diagnosis, PlannedRun, RecordedIteration, ReportRun, RunConfig } from './types';
 
 /** Above this T the O(T²) itemized matrix is not requested and many-to-many falls back (said in the evidence). */
@@ -185,6 +187,9 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
 
   const nonFinite = trainingNonFinite ?? lastRecord.nonFinite;
   const diagnosis = diagnose({ ...lastRecord, nonFinite }, { history: history.preClipNorm, stoppedAt: history.stoppedAt });
+  const baseline = trivialBaseline(probeBatch, config.loss);
+  const finding = baselineFinding(lastRecord.loss, baseline);
+  if (finding) diagnosis.evidence.push(finding);
 
   return {
     schema: 'bptt-lens/run@1',
@@ -204,7 +209,44 @@ export function executeRun(dataset: Dataset, planned: PlannedRun, opts: ExecuteR
     initialDiagnosis,
     history,
     recommendations: [],
+    baseline,
   };
+}
+
+/**
+ * The best constant prediction's loss on `batch`: mse — every output predicts the mean of its
+ * target over the scored outputs (loss = their variance); xent — the class frequencies of the
+ * scored targets (loss = their entropy). A network at this loss has learned nothing about its input.
+ */
+export function trivialBaseline(batch: Batch, loss: RunConfig['loss']): { kind: 'mean' | 'prior'; loss: number } {
+  const O = batch.outputSize;
+  const n = batch.y.length / O;
+  const mean = new Float64Array(O);
+  for (let i = 0; i < n; i++) for (let o = 0; o < O; o++) mean[o] += batch.y[i * O + o]! / n;
+  if (loss === 'xent') {
+    let sum = 0;
+    for (let o = 0; o < O; o++) sum += mean[o]!;
+    let entropy = 0;
+    for (let o = 0; o < O; o++) {
+      const p = mean[o]! / (sum || 1);
+      if (p > 0) entropy -= p * Math.log(p);
+    }
+    return { kind: 'prior', loss: entropy };
+  }
+  let sq = 0;
+  for (let i = 0; i < n; i++) for (let o = 0; o < O; o++) sq += (batch.y[i * O + o]! - mean[o]!) ** 2;
+  return { kind: 'mean', loss: sq / (n * O) };
+}
+
+/** The evidence sentence for a final loss within BASELINE_MARGIN of the trivial baseline (or above it); null otherwise. */
+export function baselineFinding(finalLoss: number, baseline: { kind: 'mean' | 'prior'; loss: number }): string | null {
+  const learned = notLearned({ loss: finalLoss, baseline });
+  if (!learned) return null;
+  const rel = (finalLoss - baseline.loss) / baseline.loss;
+  const where = Math.abs(rel) <= BASELINE_MARGIN
+    ? `within ${Math.max(1, Math.ceil(Math.abs(rel) * 100))}% of`
+    : `above`;
+  return `Final loss ${lossText(finalLoss)} is ${where} the trivial baseline ${lossText(baseline.loss)} (${learned.what}): the network has not learned the task yet.`;
 }
 
 const NO_PROBES: ProbeOptions = { gates: false, weightGradByStep: false, jacobian: false, itemized: false };

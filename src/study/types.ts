@@ -96,7 +96,23 @@ export interface Recommendation {
   /** The config change that checks it by re-running. */
   change: Partial<RunConfig>;
   /** Filled when the recommendation was re-run: the verdict it gave. */
-  check?: { runId: string; verdict: Verdict; finalLoss: number; decayPerStep?: number | null; horizon?: number | null } | null;
+  check?: RecommendationCheck | null;
+}
+
+export interface RecommendationCheck {
+  runId: string;
+  verdict: Verdict;
+  /** The re-run's final loss (src/study/format.ts finalLoss). */
+  finalLoss: number;
+  decayPerStep?: number | null;
+  horizon?: number | null;
+  /**
+   * confirmed: a better verdict, or the same verdict and a final loss at least 10% lower;
+   * worse: a worse verdict, or a final loss at least 10% higher; unchanged otherwise.
+   */
+  outcome?: 'confirmed' | 'unchanged' | 'worse';
+  /** When the check did not confirm it, or left the verdict as it was: the next recommendation to try (its title), if any. */
+  next?: string | null;
 }
 
 export interface ReportRun extends RunRecord {
@@ -112,6 +128,11 @@ export interface ReportRun extends RunRecord {
   group?: string;
   /** Spread over the seeds of this run's group, when several seeds were asked for. */
   seedSpread?: SeedSpread | null;
+  /**
+   * The trivial baseline on the same probe batch as the final loss: always predicting the mean
+   * target (mse) or the class frequencies (xent). A final loss near it means "not learned yet".
+   */
+  baseline?: { kind: 'mean' | 'prior'; loss: number };
 }
 
 export interface Spread {
@@ -157,6 +178,13 @@ export interface StudyInfo {
   task: string;
   createdAt: string;
   thresholds: DiagnosisThresholds;
+  /**
+   * What the study found, as sentences, most important first (the panel and the reports open
+   * with them): e.g. "Norm clipping at 1 kept training finite and reached loss 0.03357; …".
+   */
+  findings?: string[];
+  /** Runs left out because they would be identical by construction to runs made, with why. */
+  skipped?: string[];
 }
 
 export interface Report {

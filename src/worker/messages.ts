@@ -19,7 +19,7 @@
 // clear error, not as a malformed report further down).
 
 import type { ColumnChoice } from '../io/columns';
-import type { SequenceOptions } from '../io/sequences';
+import type { FileReadOptions } from '../io/sequenceHead';
 import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
 
 export interface RunRequest {
@@ -56,7 +56,7 @@ export interface ReadSequenceRequest {
   type: 'readSequence';
   jobId: number;
   file: string;
-  options: SequenceOptions;
+  options: FileReadOptions;
 }
 
 /** The target-column candidates of a table-like file (listTargetColumns parses the whole file). */

@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ColumnChoice } from '../io/columns';
 import { InputError } from '../io/errors';
-import type { SequenceOptions } from '../io/sequences';
+import type { FileReadOptions } from '../io/sequenceHead';
 import { runStudy, type StudySpec } from '../study/study';
 import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor } from '../study/types';
 import { parseFileReply, parseWorkerMessage, type FileRequest, type RunRequest } from './messages';
@@ -187,7 +187,7 @@ export class WorkerPool {
    * readSequenceFile (io/sequences.ts) in a worker: the same Dataset, bit for bit, or the same
    * InputError (file, line, detail). Cancelling stops the worker and rejects with an AbortError.
    */
-  readSequenceFile(file: string, options: SequenceOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<Dataset> {
+  readSequenceFile(file: string, options: FileReadOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<Dataset> {
     return this.fileJob({ type: 'readSequence', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<Dataset>;
   }
 

@@ -11,6 +11,7 @@ import { clearWorkspaceCache } from '../engine/workspace';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
+import { readSequenceFileHead } from '../io/sequenceHead';
 import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
 import { readReportFile } from '../extension/reportFiles';
@@ -82,7 +83,9 @@ async function fileJob(msg: FileRequest): Promise<void> {
       post({ type: 'columns', jobId, columns: await listTargetColumns(msg.file) });
       return;
     }
-    const dataset = await readSequenceFile(msg.file, msg.options);
+    // `firstRows`: the user asked for the head of a file over the size limit.
+    const { firstRows, ...options } = msg.options;
+    const dataset = firstRows !== undefined ? await readSequenceFileHead(msg.file, firstRows, options) : await readSequenceFile(msg.file, options);
     // Moved, not copied: the caller's thread only takes over the buffers.
     post({ type: 'dataset', jobId, dataset }, [...new Set([dataset.x.buffer, dataset.y.buffer])] as ArrayBuffer[]);
   } catch (err) {

@@ -21,6 +21,9 @@ test('Compare Clipping Thresholds draws one configuration per threshold', { time
     await vs.page.waitForTimeout(800);
     const state = await report.evaluate(() => (window as unknown as { __bpttLensState: { verdicts: string[] } }).__bpttLensState);
     assert.ok(state.verdicts.length >= 3, `a sweep compares several thresholds, got ${state.verdicts.length}`);
+    // The built-in exploding setting: the unclipped run diverges, the clipped ones train.
+    assert.equal(state.verdicts.filter((v) => v === 'exploding').length, 1, `verdicts ${state.verdicts.join(', ')}`);
+    assert.ok(state.verdicts.includes('healthy'), `verdicts ${state.verdicts.join(', ')}`);
     const text = await report.evaluate(() => document.body.innerText);
     assert.match(text, /clip/i);
     const ink = await canvasInk(report);

@@ -25,6 +25,8 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       await vs.page.waitForTimeout(800); // let chart animations settle before reading pixels
       const state = await report.evaluate(() => (window as unknown as { __bpttLensState: { verdicts: string[] } }).__bpttLensState);
       for (const v of state.verdicts) assert.match(v, /^(vanishing|exploding|healthy)$/);
+      // The default study makes its point: the gradient vanishes in one configuration and not in another.
+      assert.ok(state.verdicts.includes('vanishing') && state.verdicts.includes('healthy'), `default verdicts ${state.verdicts.join(', ')}`);
       const text = await report.evaluate(() => document.body.innerText);
       assert.match(text, /vanishing|exploding|healthy/i, 'the verdict is shown as text');
       const ink = await canvasInk(report);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerRecord, PassRecord } from '../../src/engine/types';
-import { diagnosePass, fitDecay, horizon, itemizedLagProfile, jacobianSummary, lagProfile, normGrowth } from '../../src/study/diagnosis';
+import { diagnosePass, fitDecay, horizon, itemizedLagProfile, jacobianSummary, lagProfile, normGrowth, profileDip } from '../../src/study/diagnosis';
 
 function layer(gradNormH: number[], gradNormC: number[] | null = null, l = 0, direction: 'forward' | 'reverse' = 'forward'): LayerRecord {
   return {
@@ -37,13 +37,42 @@ test('fitDecay skips zero and non-finite points and needs two points', () => {
   assert.equal(fitDecay([]), null);
 });
 
-test('horizon is the first lag strictly below epsilon * p(0)', () => {
+test('horizon is the lag from which the profile stays strictly below epsilon * p(0)', () => {
   const profile = Array.from({ length: 40 }, (_, k) => Math.pow(0.5, k));
   // 0.5^9 = 1.95e-3, 0.5^10 = 9.8e-4 < 1e-3
   assert.equal(horizon(profile, 1e-3), 10);
   assert.equal(horizon(profile, 0.5), 2); // 0.5^1 is not strictly below 0.5
   assert.equal(horizon([1, 1, 1], 1e-3), null);
   assert.equal(horizon([0, 0], 1e-3), null);
+});
+
+test('horizon of a non-monotone profile: a dip that recovers is not the horizon', () => {
+  // Dips below 1e-3 at k = 4, comes back to 5e-3 at k = 7, then stays below from k = 12.
+  const p = [1, 0.1, 0.01, 0.002, 5e-4, 4e-4, 1e-3, 5e-3, 2e-3, 1.5e-3, 1.1e-3, 1e-3, 9e-4, 5e-4, 1e-5];
+  assert.equal(horizon(p, 1e-3), 12);
+  assert.deepEqual(profileDip(p, 1e-3), { firstBelow: 4, recoveredAt: 7, recoveredRatio: 5e-3 });
+  // Recovers and is above epsilon at the last lag: no horizon within the sequence.
+  const q = [1, 0.1, 5e-4, 2e-4, 3e-3, 4.7e-3];
+  assert.equal(horizon(q, 1e-3), null);
+  assert.deepEqual(profileDip(q, 1e-3), { firstBelow: 2, recoveredAt: 5, recoveredRatio: 4.7e-3 });
+  // A monotone profile has no dip to report; NaN counts as not below.
+  assert.equal(profileDip(Array.from({ length: 20 }, (_, k) => 0.5 ** k), 1e-3), null);
+  assert.equal(horizon([1, 1e-5, NaN, 1e-5], 1e-3), 3);
+});
+
+test('a dip that recovers (the constant error carousel) is healthy and the evidence says where it dipped', () => {
+  // lstm-nfg on the adding problem: p(4)/p(0) < 1e-3, then the cell path brings p back to 4.7e-3 at k = 99.
+  const profile = Array.from({ length: 100 }, (_, k) => (k === 0 ? 1 : k < 4 ? 0.01 : k < 10 ? 5e-4 : 4.7e-3 * Math.pow(0.999, 99 - k)));
+  const byTime = [...profile].reverse();
+  const d = diagnosePass(pass([layer(byTime)]), { mode: 'many-to-one', cell: 'lstm' });
+  assert.equal(d.horizon, null);
+  assert.equal(d.verdict, 'healthy', d.evidence.join('\n'));
+  assert.ok(d.evidence.some((e) => e.includes('dips below 1e-3·p(0) at k = 4 and recovers')), d.evidence.join('\n'));
+  // The same profile cut to end inside the dip: vanishing, horizon = where it stays below.
+  const cut = profile.slice(0, 8);
+  const dc = diagnosePass(pass([layer([...cut].reverse())]), { mode: 'many-to-one', cell: 'lstm' });
+  assert.equal(dc.verdict, 'vanishing');
+  assert.equal(dc.horizon, 4);
 });
 
 test('lag profile of many-to-one reverses time and joins h and c for the LSTM', () => {

@@ -43,6 +43,8 @@ test('settings defaults in package.json match the ones the host falls back to', 
   const d = DEFAULT_SETTINGS;
   const expected: Record<string, unknown> = {
     hiddenSize: d.hiddenSize, sequenceLength: d.sequenceLength, iterations: d.iterations, learningRate: d.learningRate,
+    optimizer: d.optimizer, batchSize: d.batchSize, numLayers: d.numLayers, init: d.init, spectralRadius: d.spectralRadius,
+    forgetBias: d.forgetBias, truncation: 0, seeds: d.seeds,
     clipThresholds: d.clipThresholds, clipValue: d.clipValue, cells: d.cells, seed: d.seed, reportFolder: d.reportFolder,
     'diagnosis.vanishEpsilon': d.thresholds.vanishEpsilon, 'diagnosis.rhoDelta': d.thresholds.rhoDelta, 'diagnosis.explodeGrowth': d.thresholds.explodeGrowth,
   };

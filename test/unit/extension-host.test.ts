@@ -35,8 +35,10 @@ test('settings: unset values take the defaults; bad values are refused with a wa
   assert.match(warnings[0]!, /bpttLens\.hiddenSize = -3/);
 });
 
-test('Run Diagnosis defaults: airline first, the settings cells, no clipping, recommendations checked', () => {
-  assert.equal(sampleChoices()[0]!.name, 'airline');
+test('Run Diagnosis defaults: adding first, the settings cells, no clipping, recommendations checked', () => {
+  assert.equal(sampleChoices('diagnosis')[0]!.name, 'adding');
+  assert.equal(sampleChoices('gates')[0]!.name, 'adding');
+  assert.equal(sampleChoices('clipping')[0]!.name, 'airline');
   const dataset = loadSample('airline', { seed: 1 });
   const spec = buildStudySpec(dataset, DEFAULT_SETTINGS, { kind: 'diagnosis' });
   assert.equal(spec.kind, 'diagnosis');
@@ -80,8 +82,8 @@ test('Compare Gates: every cell, LSTM family with and without forget bias', () =
   const spec = buildStudySpec(loadSample('airline', { seed: 1 }), DEFAULT_SETTINGS, { kind: 'gates' });
   const planned = planRuns(spec);
   const labels = planned.map((p) => p.config.cellChoice + (p.config.forgetBias ? '+fb' : ''));
-  for (const want of ['rnn-tanh', 'rnn-relu', 'gru', 'lstm', 'lstm+fb', 'lstm-cifg', 'lstm-cifg+fb', 'lstm-nfg']) assert.ok(labels.includes(want), want);
-  assert.equal(labels.includes('gru+fb'), false);
+  for (const want of ['rnn-tanh', 'rnn-relu', 'gru', 'lstm', 'lstm+fb', 'lstm-cifg', 'lstm-nfg', 'lstm-noaf+fb']) assert.ok(labels.includes(want), want);
+  for (const never of ['gru+fb', 'lstm-cifg+fb', 'lstm-nfg+fb']) assert.equal(labels.includes(never), false, never);
 });
 
 test('applying a recommendation: the change wins, cell fields follow the cell choice', () => {

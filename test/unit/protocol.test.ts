@@ -10,6 +10,8 @@ test('accepts every well-formed webview message and returns a copy', () => {
     { type: 'saveReport' },
     { type: 'runCommand', command: 'bpttLens.runDiagnosis' },
     { type: 'applyRecommendation', runId: 'lstm', index: 0 },
+    { type: 'openHeatmap', runId: 'lstm', kind: 'timestepIteration', quantity: 'gradNormC' },
+    { type: 'openHeatmap', runId: 'lstm', kind: 'itemized', quantity: '' },
     { type: 'perf', name: 'heatmap', ms: 12.5 },
   ];
   for (const m of good) {
@@ -43,6 +45,9 @@ test('rejects missing, extra, mistyped and out-of-range fields', () => {
     { type: 'runCommand', command: ['bpttLens.runDiagnosis'] },
     { type: 'runCommand', command: 'bpttLens.runDiagnosis', args: ['x'] },
     { type: 'applyRecommendation', runId: 'r', index: -1 },
+    { type: 'openHeatmap', runId: 'r', kind: 'everything', quantity: '' },
+    { type: 'openHeatmap', runId: 'r', kind: 'itemized', quantity: 'loss' },
+    { type: 'openHeatmap', runId: 'r', kind: 'itemized' },
     { type: 'applyRecommendation', runId: 'r', index: 1.5 },
     { type: 'applyRecommendation', runId: 'r', index: '0' },
     { type: 'applyRecommendation', runId: 'r', index: Number.NaN },

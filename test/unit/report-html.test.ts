@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderFigures } from '../../src/io/report/figures';
+import { throughTime } from '../../src/io/report/throughTime';
 import { escapeMarkdown } from '../../src/io/report/format';
 import { embedJson, pageData, renderHtml } from '../../src/io/report/html';
 import { parseReport } from '../../src/io/report/read';
@@ -91,17 +92,18 @@ test('report.md has the study info, summary, how-to-read, figures, evidence and 
   assert.ok(md.includes('| rnn-tanh | **vanishing** | 0.76 | 26 |'));
   assert.ok(md.includes('- p(k) falls below 1e-3 × p(0) at lag 26'));
   assert.match(md, /\*\*Use an LSTM with forget bias 1\*\*/);
-  assert.ok(md.includes('Checked by re-running (lstm (forget bias 1)): healthy, final loss 0.021'));
+  assert.match(md, /Checked by re-running \(lstm \(forget bias 1\)\): verdict vanishing → healthy, final loss [0-9.]+ → 0\.021\./);
   assert.ok(md.includes('Not re-run yet'));
   assert.ok(md.includes('First non-finite value: gradNormH (layer 0, t = 7) = ∞.'));
 });
 
-test('in a browser: no console errors under the CSP, hover readouts and run toggles work', { skip: !existsSync('/usr/bin/chromium') && 'chromium not installed' }, async () => {
+test('in a browser: no console errors under the CSP, hover readouts (the panel\'s numbers, on the panel\'s timestep axis), the scale switch and run toggles work', { skip: !existsSync('/usr/bin/chromium') && 'chromium not installed' }, async () => {
   const { chromium } = await import('playwright-core');
   const parent = mkdtempSync(path.join(tmpdir(), 'bptt-html-'));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
-    const dir = await writeReportFolder(fixtureReport({ long: false, hostileLabel: HOSTILE }), parent);
+    const report = fixtureReport({ long: false, hostileLabel: HOSTILE });
+    const dir = await writeReportFolder(report, parent);
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const problems: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
@@ -109,7 +111,8 @@ test('in a browser: no console errors under the CSP, hover readouts and run togg
     page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`request ${r.url()}`); });
     page.on('dialog', (d) => { problems.push(`dialog ${d.message()}`); void d.dismiss(); });
     await page.goto('file://' + path.join(dir, 'report.html'));
-    const loss = page.locator('figure svg').nth(1);
+    const byTitle = (t: RegExp) => page.locator('figure svg', { has: page.locator('title', { hasText: t }) }).first();
+    const loss = byTitle(/^Training loss$/);
     await loss.scrollIntoViewIfNeeded();
     let box = (await loss.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
@@ -124,14 +127,29 @@ test('in a browser: no console errors under the CSP, hover readouts and run togg
     const after = (await page.locator('#tip').textContent())!;
     assert.doesNotMatch(after, /lstm/, 'hidden run left out of the readout');
     assert.equal(await loss.locator('g[data-run="1"]').first().evaluate((e) => getComputedStyle(e).display), 'none');
-    const lag = page.locator('figure svg').first();
+    const lag = page.locator('figure[data-file="lag-profiles.svg"] svg');
     await lag.scrollIntoViewIfNeeded();
     const lb = (await lag.boundingBox())!;
     // First panel's plot area starts at x = 84 of the SVG's width, y = 84 of its height.
     const vb = await lag.evaluate((e) => [(e as SVGSVGElement).viewBox.baseVal.width, (e as SVGSVGElement).viewBox.baseVal.height]);
     await page.mouse.move(lb.x + (150 / vb[0]!) * lb.width, lb.y + (150 / vb[1]!) * lb.height);
-    assert.match((await page.locator('#tip').textContent())!, /^rnn-tanhlag k = \d+p\(k\) = [\d.e-]+p\(k\)\/p\(0\) = [\d.e-]+verdict: vanishing/);
-    const heat = page.locator('figure svg').nth(3);
+    const tip = (await page.locator('#tip').textContent())!;
+    const m = /^rnn-tanhtimestep t = (\d+) \(k = (\d+) steps back\)p\(k\)\/p\(0\) = ([\d.e+-]+)p\(k\) = [\d.e+-]+verdict: vanishing/.exec(tip);
+    assert.ok(m, tip);
+    // The number the panel plots at that timestep (the same shared function draws it there).
+    const t = Number(m[1]);
+    assert.equal(Number(m[2]), report.runs[0]!.timesteps - 1 - t, 'k = T-1-t: the scored step is on the right');
+    const panel = throughTime(report.runs[0]!, 'normalised')![t]!;
+    assert.ok(Math.abs(Number(m[3]) - panel) <= 1e-4 * Math.abs(panel), `report ${m[3]} vs panel ${panel}`);
+    // The scale switch shows the absolute figure with its own readout.
+    await page.locator('input[name="scale"][value="gradient-absolute.svg"]').check();
+    assert.equal(await lag.isVisible(), false);
+    const abs = page.locator('figure[data-file="gradient-absolute.svg"] svg');
+    assert.ok(await abs.isVisible());
+    const ab = (await abs.boundingBox())!;
+    await page.mouse.move(ab.x + (150 / vb[0]!) * ab.width, ab.y + (150 / vb[1]!) * ab.height);
+    assert.match((await page.locator('#tip').textContent())!, /^rnn-tanhtimestep t = \d+ \(k = \d+ steps back\)‖∂L\/∂h_t‖ = [\d.e+-]+$/);
+    const heat = byTitle(/^Gradient norm by timestep and iteration/);
     await heat.scrollIntoViewIfNeeded();
     const hb = (await heat.boundingBox())!;
     await page.mouse.move(hb.x + hb.width * 0.3, hb.y + hb.height * 0.4);

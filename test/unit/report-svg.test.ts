@@ -24,7 +24,7 @@ test('escapeXml escapes the five specials and drops characters XML forbids', () 
 
 test('every figure of the fixture report is well-formed SVG with a background and stays under 200 KB', () => {
   const figures = renderFigures(fixtureReport());
-  assert.deepEqual(figures.slice(0, 3).map((f) => f.file), ['lag-profiles.svg', 'loss.svg', 'grad-norm.svg']);
+  assert.deepEqual(figures.slice(0, 4).map((f) => f.file), ['lag-profiles.svg', 'gradient-absolute.svg', 'loss.svg', 'grad-norm.svg']);
   assert.equal(figures.filter((f) => f.file.startsWith('heatmap-')).length, 5);
   assert.equal(new Set(figures.map((f) => f.file)).size, figures.length);
   for (const f of figures) {

@@ -78,7 +78,7 @@ test('CSV: target and feature columns by name or 1-based position', () => {
 });
 
 test('CSV errors name the file line, the column and what was expected', () => {
-  rejects(() => parseSequenceText('a,b\n1,2\n\n3,\n', 'e.csv', raw), 'e.csv', 4, /column "b": expected a number, found an empty cell/);
+  rejects(() => parseSequenceText('a,b\n1,2\n\n3,\n', 'e.csv', raw), 'e.csv', 4, /missing values: 1 cell of "b" is empty or marked missing \(NA, n\/a, NaN, null, -\); choose to drop/);
   rejects(() => parseSequenceText('a,b\n1,2\n3,x1\n', 'e.csv', raw), 'e.csv', 3, /column "b": expected a number, found 'x1'/);
   rejects(() => parseSequenceText('a;b\n1;2\n3;4,5\n', 'e.csv', raw), 'e.csv', 3, /decimal comma/);
   rejects(() => parseSequenceText('a,b\r\n1,2\r\n3\r\n', 'e.csv', raw), 'e.csv', 3, /expected 2 comma-separated fields \(as on line 1\), found 1/);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSample } from '../../src/study/samples';
 import { CELL_NAMES } from '../../src/engine/cells';
-import { ALL_CELLS, attachSeedSpread, canonicalJson, defaultRunConfig, GATE_STUDY_CELLS, isCellChoice, planRuns, runStudy, sequentialExecutor } from '../../src/study/study';
+import { ALL_CELLS, attachSeedSpread, canonicalJson, defaultRunConfig, GATE_STUDY_CELLS, hasForgetBias, isCellChoice, planRuns, runStudy, sequentialExecutor, skippedRuns } from '../../src/study/study';
 import type { ReportRun } from '../../src/study/types';
 
 const airline = loadSample('airline', { seed: 1 });
@@ -28,15 +28,25 @@ test('clipping sweep: same cell, data, init and seed; none, norm and value clipp
   assert.equal(new Set(planned.map((p) => p.id)).size, planned.length);
 });
 
-test('gates: every classic cell choice by default, LSTM family with forget bias on and off', () => {
+test('gates: every classic cell choice by default; forget bias on and off only where the variant has a forget-gate bias; no identical runs', () => {
   const base = defaultRunConfig(airline);
-  const planned = planRuns({ kind: 'gates', name: 'g', dataset: airline, base });
-  const lstmFamily = GATE_STUDY_CELLS.filter((c) => c.startsWith('lstm'));
-  assert.equal(planned.length, GATE_STUDY_CELLS.length + lstmFamily.length);
+  const spec = { kind: 'gates' as const, name: 'g', dataset: airline, base };
+  const planned = planRuns(spec);
+  const withBias = GATE_STUDY_CELLS.filter((c) => hasForgetBias(c));
+  assert.deepEqual(withBias, ['lstm', 'lstm-peephole', 'lstm-nig', 'lstm-nog', 'lstm-niaf', 'lstm-noaf']);
+  assert.equal(planned.length, GATE_STUDY_CELLS.length + withBias.length);
   for (const c of GATE_STUDY_CELLS) assert.ok(planned.some((p) => p.config.cellChoice === c), c);
-  assert.ok(planned.some((p) => p.config.cellChoice === 'lstm-nfg' && p.config.forgetBias));
-  assert.ok(planned.some((p) => p.config.cellChoice === 'lstm-nfg' && !p.config.forgetBias));
+  for (const c of ['lstm-nfg', 'lstm-cifg']) {
+    assert.ok(!planned.some((p) => p.config.cellChoice === c && p.config.forgetBias), `${c} with forget bias 1 is the bias-0 run`);
+    assert.ok(planned.some((p) => p.config.cellChoice === c && !p.config.forgetBias), c);
+  }
   assert.ok(planned.every((p) => p.config.cell === 'lstm' || !p.config.forgetBias));
+  // No two planned runs train the same network: their configs differ.
+  assert.equal(new Set(planned.map((p) => canonicalJson(p.config))).size, planned.length);
+  const skipped = skippedRuns(spec);
+  assert.equal(skipped.length, 2);
+  assert.match(skipped[0]!, /^lstm-cifg with forget-gate bias 1 \(its forget gate is f = 1 − i/);
+  assert.match(skipped[1]!, /^lstm-nfg with forget-gate bias 1 \(it has no forget gate: f = 1/);
 });
 
 test('seeds: every run per seed, grouped, and the spread is min/median/max', () => {
@@ -58,18 +68,18 @@ test('seeds: every run per seed, grouped, and the spread is min/median/max', () 
 test('runStudy: deterministic, reports progress, and checks the top recommendation by re-running it', async () => {
   const adding = loadSample('adding', { seed: 2, steps: 60, count: 32 });
   const base = defaultRunConfig(adding, { iterations: 3, hiddenSize: 8, batchSize: 8 });
-  const spec = { kind: 'diagnosis' as const, name: 'tiny', dataset: adding, base, cells: ['rnn-tanh' as const, 'gru' as const], checkRecommendations: true };
+  const spec = { kind: 'diagnosis' as const, name: 'tiny', dataset: adding, base, cells: ['rnn-tanh' as const], checkRecommendations: true };
   const seen: string[] = [];
   const a = await runStudy(spec, { onProgress: (done, total, label) => seen.push(`${done}/${total} ${label}`) });
   const b = await runStudy(spec, { executor: sequentialExecutor });
   assert.equal(a.schema, 'bptt-lens/report@1');
   assert.deepEqual(a.runs.map((r) => r.loss), b.runs.map((r) => r.loss));
-  assert.equal(seen[0], '1/2 rnn-tanh, no clip');
+  assert.equal(seen[0], '1/1 rnn-tanh');
   assert.equal(seen[seen.length - 1]!.split(' ')[0], `${a.runs.length}/${a.runs.length}`);
   const rnn = a.runs[0]!;
   assert.equal(rnn.diagnosis!.verdict, 'vanishing');
   const top = rnn.recommendations[0]!;
-  assert.equal(top.title, 'Use an LSTM with forget bias 1');
+  assert.equal(top.title, 'Switch to an LSTM with forget-gate bias 1');
   const checked = a.runs.find((r) => r.id === top.check!.runId)!;
   assert.equal(checked.config.cellChoice, 'lstm');
   assert.equal(checked.config.forgetBias, true);
@@ -77,12 +87,16 @@ test('runStudy: deterministic, reports progress, and checks the top recommendati
   assert.equal(top.check!.verdict, checked.diagnosis!.verdict);
   assert.equal(top.check!.decayPerStep, checked.diagnosis!.decayPerStep);
   assert.ok(top.check!.decayPerStep! > rnn.diagnosis!.decayPerStep!, 'the LSTM keeps more gradient per step');
+  assert.ok(['confirmed', 'unchanged', 'worse'].includes(top.check!.outcome!));
+  if (top.check!.outcome !== 'confirmed') assert.equal(top.check!.next, rnn.recommendations[1]?.title ?? null, 'an unconfirmed check offers the next recommendation');
 });
 
 test('gates study: every cell and variant trains on the engine and is diagnosed', async () => {
   const base = defaultRunConfig(airline, { iterations: 2, hiddenSize: 4, batchSize: 8 });
   const report = await runStudy({ kind: 'gates', name: 'g', dataset: airline, base });
-  assert.equal(report.runs.length, 19);
+  assert.equal(report.runs.length, 17);
+  assert.equal(report.study.skipped?.length, 2);
+  assert.ok(report.study.findings!.some((f) => f.startsWith('Not run, identical by construction: lstm-cifg with forget-gate bias 1')), report.study.findings!.join('\n'));
   for (const r of report.runs) {
     assert.ok(r.diagnosis && r.diagnosis.lagProfile.length === airline.steps, r.label);
     assert.equal(r.layers[0]!.gradNormC === null, r.config.cell !== 'lstm', r.label);

@@ -72,24 +72,28 @@ test('run tooltip lists verdict, evidence, final loss and the first recommendati
   const lines = runTooltip(run('a', diagnosis('exploding', 1.3, null)));
   assert.equal(lines[0], 'a, no clip: exploding');
   assert.ok(lines.includes('• ρ = 1.3 per step'));
-  assert.ok(lines.some((l) => l === 'final training loss 0.0625'));
+  assert.ok(lines.some((l) => l === 'final loss 0.1 (on the probe batch after training)'), 'the probe-batch loss, not the last minibatch (0.0625)');
   assert.ok(lines.some((l) => l.startsWith('Recommendation: Use an LSTM')));
 });
 
-test('study item: label from kind and source, verdict summary, runs in report order with icons', () => {
+test('study item: label from kind, source and T, verdict summary, runs in report order with icons; saved reports marked', () => {
   const r = report([run('a', diagnosis('vanishing', 0.8, 5)), run('b', diagnosis('healthy', 0.99, null)), run('c', diagnosis('vanishing', 0.7, 3))]);
   const item = buildStudyItem('study-1', r, 'session');
-  assert.equal(item.label, 'Diagnosis: airline');
+  assert.equal(item.label, `Diagnosis: airline, T = ${r.runs[0]!.timesteps}`);
   assert.ok(item.description.startsWith('2 vanishing, 1 healthy'));
   assert.equal(item.icon.id, 'beaker');
   assert.deepEqual(item.runs?.map((x) => [x.runId, x.icon.id, x.studyKey]), [['a', 'arrow-down', 'study-1'], ['b', 'pass', 'study-1'], ['c', 'arrow-down', 'study-1']]);
   const saved = buildStudyItem('saved:/w/r/report.json', r, 'saved', '/w/r/report.json');
-  assert.equal(saved.icon.id, 'file');
-  assert.equal(saved.description.split(' · ')[1], '2026-11-22');
+  assert.equal(saved.icon.id, 'save');
+  assert.equal(saved.description.split(' · ')[1], 'saved 2026-11-22');
+  assert.notEqual(saved.description, item.description, 'a saved report does not look like a live study');
   assert.ok(saved.tooltip.includes('saved in /w/r/report.json'));
   const unread = buildUnreadSavedItem('saved:/w/x/report.json', '/w/x/report.json', '2026-11-22-diagnosis-airline');
   assert.equal(unread.runs, null);
   assert.equal(unread.label, '2026-11-22-diagnosis-airline');
+  // A file study names its target column.
+  const file = { ...r, study: { ...r.study, source: '/data/daily_weather.csv', task: 'predict the next "temp_c" from the previous 24 rows (zscore-normalised)' } };
+  assert.equal(buildStudyItem('k', file, 'session').label, `Diagnosis: daily_weather.csv → temp_c, T = ${r.runs[0]!.timesteps}`);
 });
 
 test('verdict summary counts undiagnosed runs too', () => {

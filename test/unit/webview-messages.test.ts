@@ -81,9 +81,9 @@ test('the checker never throws on arbitrary JSON (property)', () => {
 test('restoreState keeps valid fields and drops garbage', () => {
   assert.deepEqual(restoreState(null), DEFAULT_STATE);
   assert.deepEqual(restoreState('x'), DEFAULT_STATE);
-  const good = { selectedRunId: 'lstm', metric: 'lagProfile', lossLog: false, scrollY: 120, heatmapKind: 'itemized', heatmapQuantity: 'gradNormC', cursor: { row: 3, col: 4 } };
+  const good = { selectedRunId: 'lstm', metric: 'absolute', lossLog: false, lossSmooth: true, scrollY: 120, heatmapKind: 'itemized', heatmapQuantity: 'gradNormC', cursor: { row: 3, col: 4 } };
   assert.deepEqual(restoreState(good), good);
-  const g = restoreState({ selectedRunId: 5, metric: 'eval', lossLog: 'yes', scrollY: -1, heatmapKind: 'x', heatmapQuantity: 'loss', cursor: { row: -1, col: 2 } });
+  const g = restoreState({ selectedRunId: 5, metric: 'eval', lossLog: 'yes', lossSmooth: 1, scrollY: -1, heatmapKind: 'x', heatmapQuantity: 'loss', cursor: { row: -1, col: 2 } });
   assert.deepEqual(g, DEFAULT_STATE);
 });
 

@@ -1,3 +1,4 @@
+import { lossText } from '../../src/study/format';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerRecord } from '../../src/engine/types';
@@ -30,14 +31,15 @@ test('verdict card: facts from the diagnosis and history, last finite loss, note
   assert.equal(fact('clipping'), 'no clipping');
   assert.deepEqual(c.evidence, vanishing!.diagnosis!.evidence);
   assert.equal(c.recommendations.length, 2);
-  assert.match(c.recommendations[1]!.check!, /^Checked by re-running \(rnn-tanh-orth\): verdict vanishing → vanishing · final loss 0\.\d+ → 0\.081$/);
+  assert.match(c.recommendations[1]!.check!, /^Checked by re-running \(rnn-tanh-orth\): verdict vanishing → vanishing, final loss 0\.\d+ → 0\.081\.$/);
   assert.equal(c.recommendations[0]!.check, null);
-  assert.equal(c.recommendations[0]!.change, 'cell: lstm, cellChoice: lstm, forgetBias: true');
+  assert.equal(c.recommendations[0]!.change, 'cell lstm, forget-gate bias 1');
 
   const e = cardModel(exploding!);
   const loss = exploding!.history.loss;
-  const lastFiniteLoss = (loss as (number | null)[]).filter((v) => v !== null).pop()!;
-  assert.equal(e.facts.find((f) => f.name === 'final loss')!.value, fmtNum(lastFiniteLoss, 4));
+  // The final loss is the probe-batch loss after training (the run record's loss), not the last minibatch's.
+  assert.ok((loss as (number | null)[]).some((v) => v !== null));
+  assert.equal(e.facts.find((f) => f.name === 'final loss')!.value, lossText(exploding!.loss));
   assert.ok(e.notes.some((n) => n.includes('Non-finite loss')));
   assert.ok(e.notes.some((n) => n.includes('stopped at iteration 150')));
   assert.equal(e.facts.find((f) => f.name === 'clipping')!.value, 'value ≤ 5');
@@ -47,7 +49,7 @@ test('a check with ρ and horizon reads before → after', () => {
   const [r] = runs();
   r!.recommendations[0]!.check = { runId: 'chk', verdict: 'healthy', finalLoss: 0.05, decayPerStep: 0.99, horizon: null };
   const c = cardModel(r!);
-  assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy · ρ 0\.8 → 0\.99 · horizon 31 → ≥ 30 · final loss .* → 0\.05$/);
+  assert.match(c.recommendations[0]!.check!, /verdict vanishing → healthy, ρ 0\.8 → 0\.99, horizon 31 → ≥ 30, final loss .* → 0\.05\.$/);
 });
 
 test('a recommendation names the run that re-ran it (the card offers to show it instead of training again)', () => {
@@ -106,35 +108,42 @@ test('norm threshold only for norm clipping', () => {
   assert.equal(normClipThreshold(valueClip!), null);
 });
 
-test('profileSeries picks the top layer series or the lag profile', () => {
+test('profileSeries: absolute is the top layer by timestep, normalised is p(T-1-t)/p(0)', () => {
   const [r] = runs();
-  assert.deepEqual(profileSeries(r!, 'gradNormH'), topLayer(r!.layers)!.gradNormH);
-  assert.deepEqual(profileSeries(r!, 'lagProfile'), r!.diagnosis!.lagProfile);
+  assert.deepEqual(profileSeries(r!, 'absolute'), topLayer(r!.layers)!.gradNormH);
+  const p = r!.diagnosis!.lagProfile;
+  const n = profileSeries(r!, 'normalised')!;
+  assert.equal(n.length, p.length);
+  assert.equal(n[n.length - 1], 1, 'the scored step (right end) is p(0)/p(0)');
+  p.forEach((v, k) => assert.equal(n[p.length - 1 - k], v / p[0]!));
   assert.equal(profileSeries(r!, 'gradNormC'), null, 'RNN has no cell state');
 });
 
 test('profileSeriesAtInit reads recorded iteration 0, or nothing when it was not recorded', () => {
   const [r] = runs();
-  assert.deepEqual(profileSeriesAtInit(r!, 'lagProfile'), r!.history.recorded[0]!.lagProfile);
-  assert.deepEqual(profileSeriesAtInit(r!, 'gradNormH'), topLayer(r!.history.recorded[0]!.layers)!.gradNormH);
-  const late = { ...r!, history: { ...r!.history, recorded: r!.history.recorded.slice(1) } };
-  assert.equal(profileSeriesAtInit(late, 'lagProfile'), null);
+  const p0 = r!.initialDiagnosis?.lagProfile ?? r!.history.recorded[0]!.lagProfile;
+  assert.deepEqual(profileSeriesAtInit(r!, 'normalised'), [...p0].reverse().map((v) => v / p0[0]!));
+  assert.deepEqual(profileSeriesAtInit(r!, 'absolute'), topLayer(r!.history.recorded[0]!.layers)!.gradNormH);
+  const late = { ...r!, initialDiagnosis: null, history: { ...r!.history, recorded: r!.history.recorded.slice(1) } };
+  assert.equal(profileSeriesAtInit(late, 'normalised'), null);
 });
 
-test('timestep x iteration heatmap: one row per recorded iteration, nulls become NaN', () => {
+test('timestep x iteration heatmap: one row per recorded iteration, later iterations on top, nulls become NaN', () => {
   const r = runs()[3]!; // exploding: late recorded iterations carry nulls
   const m = heatmapMatrix(r, 'timestepIteration')!;
-  assert.equal(m.rows, r.history.recorded.length);
+  const n = r.history.recorded.length;
+  assert.equal(m.rows, n);
   assert.equal(m.cols, 30);
   const rec = r.history.recorded[2]!;
   const top = topLayer(rec.layers)!;
-  assert.equal(m.values[2 * m.cols + 7], top.gradNormH[7]);
-  assert.equal(m.rowLabels(2), String(rec.iteration));
-  const last = m.rows - 1;
-  const lastTop = topLayer(r.history.recorded[last]!.layers)!.gradNormH as (number | null)[];
+  const row = n - 1 - 2; // row 0 (drawn at the top) is the last recorded iteration
+  assert.equal(m.values[row * m.cols + 7], top.gradNormH[7]);
+  assert.equal(m.rowLabels(row), String(rec.iteration));
+  assert.equal(m.rowLabels(0), String(r.history.recorded[n - 1]!.iteration));
+  const lastTop = topLayer(r.history.recorded[n - 1]!.layers)!.gradNormH as (number | null)[];
   const nullAt = lastTop.indexOf(null);
   assert.ok(nullAt >= 0);
-  assert.ok(Number.isNaN(m.values[last * m.cols + nullAt]!));
+  assert.ok(Number.isNaN(m.values[0 * m.cols + nullAt]!));
 });
 
 test('timestep x layer heatmap: top layer in the first row', () => {
@@ -187,9 +196,11 @@ test('heatmap quantities: what each kind can show, and the matrix holds that ser
   assert.deepEqual(availableQuantities(lstm!, 'itemized'), []);
   const c = heatmapMatrix(lstm!, 'timestepIteration', 'gradNormC')!;
   assert.equal(c.quantity, '‖∂L/∂c_t‖');
-  assert.equal(c.values[3 * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
+  // Row 0 is the last recorded iteration (later iterations on top).
+  const lastRow = (n: number, i: number) => n - 1 - i;
+  assert.equal(c.values[lastRow(c.rows, 3) * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
   const x = heatmapMatrix(rnn!, 'timestepIteration', 'inputGradNorm')!;
-  assert.equal(x.values[2 * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
+  assert.equal(x.values[lastRow(x.rows, 2) * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
   assert.equal(heatmapMatrix(rnn!, 'timestepIteration', 'gradNormC'), null, 'an RNN has no cell state');
   assert.equal(heatmapMatrix(rnn!, 'timestepLayer', 'inputGradNorm'), null, 'the input gradient is not per layer');
 });
@@ -200,7 +211,8 @@ test('the 1000 x 500 heatmap matrix has one row per recorded iteration', () => {
   const m = heatmapMatrix(big, 'timestepIteration')!;
   assert.equal(m.rows, 500);
   assert.equal(m.cols, 1000);
-  assert.equal(m.values[499 * 1000 + 999], big.history.recorded[499]!.layers[0]!.gradNormH[999]);
+  assert.equal(m.values[0 * 1000 + 999], big.history.recorded[499]!.layers[0]!.gradNormH[999], 'the last iteration is the top row');
+  assert.equal(m.values[499 * 1000 + 3], big.history.recorded[0]!.layers[0]!.gradNormH[3], 'iteration 0 is the bottom row');
 });
 
 test('seriesSummary names extremes and counts non-finite values', () => {

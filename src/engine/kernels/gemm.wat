@@ -1,7 +1,7 @@
 ;; WebAssembly SIMD (f64x2) matrix products for the engine, bit-identical to the TypeScript
 ;; kernels of src/engine/linalg.ts: every output element receives the same float64 products
 ;; added in the same order (no fused multiply-add, no reassociation). The speed comes from
-;; 4 x 4 register tiles (8 f64x2 accumulators) instead of a different summation.
+;; 4 x 4 register tiles (8 f64x2 accumulators) and cache blocking, not from a different summation.
 ;;
 ;; The caller (wasmGemm.ts) copies operands in with M and N padded to multiples of 4 (zero
 ;; rows/columns, results discarded), so there is no edge code here. Addresses are in bytes.
@@ -10,48 +10,45 @@
 (module
   (memory (export "memory") 1)
 
-  ;; linalg.ts's gemmAB / gemmAtB, element by element: for k in groups of four,
-  ;;   C[i][j] += ((A(i,k)B[k][j] + A(i,k+1)B[k+1][j]) + A(i,k+2)B[k+2][j]) + A(i,k+3)B[k+3][j]
-  ;; then C[i][j] += A(i,k)B[k][j] for the K mod 4 remaining k.
+  ;; linalg.ts's gemmAB / gemmAtB, element by element: one running sum per element,
+  ;;   C[i][j] = (((C[i][j] + A(i,0)B[0][j]) + A(i,1)B[1][j]) + ...) + A(i,K-1)B[K-1][j]
+  ;; A 4 x 4 tile of C lives in 8 f64x2 registers (lanes: two columns) for the whole k loop;
+  ;; per k, two loads of B's row and four splats of A's column: 11 live vectors, within x64's 16.
   ;; A(i,k) is at a + 8*(i*ars + k*aks): gemmAB passes (ars, aks) = (K, 1), gemmAtB (1, M).
-  ;; B is K x N and C is M x N, row-major.
+  ;; B is K x N with rows ldb doubles apart, C is M x N with rows ldc apart: the caller passes
+  ;; blocks of larger matrices (cache blocking over k and i, see wasmGemm.ts). Blocks of k
+  ;; processed in increasing order leave every element's sum unchanged: C is stored and
+  ;; reloaded between blocks, exactly.
   (func (export "gemm_acc")
     (param $M i32) (param $N i32) (param $K i32)
-    (param $a i32) (param $ars i32) (param $aks i32) (param $b i32) (param $c i32)
-    (local $i i32) (local $j i32) (local $k i32)
-    (local $rsa1 i32) (local $rsa2 i32) (local $rsa3 i32)
-    (local $ksa1 i32) (local $ksa2 i32) (local $ksa3 i32) (local $ksa4 i32)
-    (local $rowb i32) (local $rowb2 i32) (local $rowb3 i32) (local $rowb4 i32)
-    (local $pa i32) (local $par i32) (local $pb i32) (local $pc0 i32) (local $pc1 i32) (local $pc2 i32) (local $pc3 i32)
-    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $b0 v128) (local $b1 v128)
-    (local $q00 v128) (local $q01 v128) (local $q10 v128) (local $q11 v128)
-    (local $q20 v128) (local $q21 v128) (local $q30 v128) (local $q31 v128)
+    (param $a i32) (param $ars i32) (param $aks i32) (param $b i32) (param $ldb i32) (param $c i32) (param $ldc i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $rowc i32)
+    (local $rsa1 i32) (local $rsa2 i32) (local $rsa3 i32) (local $ksa i32) (local $rowb i32)
+    (local $pa i32) (local $pb i32) (local $pc0 i32) (local $pc1 i32) (local $pc2 i32) (local $pc3 i32)
+    (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $rsa1 (i32.shl (local.get $ars) (i32.const 3)))
     (local.set $rsa2 (i32.shl (local.get $ars) (i32.const 4)))
     (local.set $rsa3 (i32.add (local.get $rsa1) (local.get $rsa2)))
-    (local.set $ksa1 (i32.shl (local.get $aks) (i32.const 3)))
-    (local.set $ksa2 (i32.shl (local.get $aks) (i32.const 4)))
-    (local.set $ksa3 (i32.add (local.get $ksa1) (local.get $ksa2)))
-    (local.set $ksa4 (i32.shl (local.get $aks) (i32.const 5)))
-    (local.set $rowb (i32.shl (local.get $N) (i32.const 3)))
-    (local.set $rowb2 (i32.shl (local.get $N) (i32.const 4)))
-    (local.set $rowb3 (i32.add (local.get $rowb) (local.get $rowb2)))
-    (local.set $rowb4 (i32.shl (local.get $N) (i32.const 5)))
-    (local.set $i (i32.const 0))
-    (block $rows_done
-      (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
-        (local.set $j (i32.const 0))
-        (block $cols_done
-          (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+    (local.set $ksa (i32.shl (local.get $aks) (i32.const 3)))
+    (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $rowc (i32.shl (local.get $ldc) (i32.const 3)))
+    ;; Column tiles outside, row tiles inside: the strip of B a column tile reads stays in
+    ;; cache while every row tile uses it (B is the large operand when M is small).
+    (local.set $j (i32.const 0))
+    (block $cols_done
+      (loop $cols
+        (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
             (local.set $pc0 (i32.add (local.get $c)
-              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $N)) (local.get $j)) (i32.const 3))))
-            (local.set $pc1 (i32.add (local.get $pc0) (local.get $rowb)))
-            (local.set $pc2 (i32.add (local.get $pc1) (local.get $rowb)))
-            (local.set $pc3 (i32.add (local.get $pc2) (local.get $rowb)))
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldc)) (local.get $j)) (i32.const 3))))
+            (local.set $pc1 (i32.add (local.get $pc0) (local.get $rowc)))
+            (local.set $pc2 (i32.add (local.get $pc1) (local.get $rowc)))
+            (local.set $pc3 (i32.add (local.get $pc2) (local.get $rowc)))
             (local.set $c00 (v128.load (local.get $pc0)))
             (local.set $c01 (v128.load offset=16 (local.get $pc0)))
             (local.set $c10 (v128.load (local.get $pc1)))
@@ -63,113 +60,27 @@
             (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsa1))))
             (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
             (local.set $k (local.get $K))
-            ;; Groups of four k.
-            (block $k4_done
-              (loop $k4
-                (br_if $k4_done (i32.lt_u (local.get $k) (i32.const 4)))
-                ;; The four rows of B this group reads, kept in registers for the four rows of A.
-                (local.set $q00 (v128.load (local.get $pb)))
-                (local.set $q01 (v128.load offset=16 (local.get $pb)))
-                (local.set $q10 (v128.load (i32.add (local.get $pb) (local.get $rowb))))
-                (local.set $q11 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb))))
-                (local.set $q20 (v128.load (i32.add (local.get $pb) (local.get $rowb2))))
-                (local.set $q21 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb2))))
-                (local.set $q30 (v128.load (i32.add (local.get $pb) (local.get $rowb3))))
-                (local.set $q31 (v128.load offset=16 (i32.add (local.get $pb) (local.get $rowb3))))
-                (local.set $par (local.get $pa))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c00 (f64x2.add (local.get $c00)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c01 (f64x2.add (local.get $c01)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa1)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c10 (f64x2.add (local.get $c10)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c11 (f64x2.add (local.get $c11)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa2)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c20 (f64x2.add (local.get $c20)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c21 (f64x2.add (local.get $c21)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $par (i32.add (local.get $pa) (local.get $rsa3)))
-                (local.set $s0 (v128.load64_splat (local.get $par)))
-                (local.set $s1 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa1))))
-                (local.set $s2 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa2))))
-                (local.set $s3 (v128.load64_splat (i32.add (local.get $par) (local.get $ksa3))))
-                (local.set $c30 (f64x2.add (local.get $c30)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q00))
-                    (f64x2.mul (local.get $s1) (local.get $q10)))
-                    (f64x2.mul (local.get $s2) (local.get $q20)))
-                    (f64x2.mul (local.get $s3) (local.get $q30)))))
-                (local.set $c31 (f64x2.add (local.get $c31)
-                  (f64x2.add (f64x2.add (f64x2.add
-                    (f64x2.mul (local.get $s0) (local.get $q01))
-                    (f64x2.mul (local.get $s1) (local.get $q11)))
-                    (f64x2.mul (local.get $s2) (local.get $q21)))
-                    (f64x2.mul (local.get $s3) (local.get $q31)))))
-                (local.set $pa (i32.add (local.get $pa) (local.get $ksa4)))
-                (local.set $pb (i32.add (local.get $pb) (local.get $rowb4)))
-                (local.set $k (i32.sub (local.get $k) (i32.const 4)))
-                (br $k4)))
-            ;; The remaining k, one at a time.
-            (block $k1_done
-              (loop $k1
-                (br_if $k1_done (i32.eqz (local.get $k)))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.eqz (local.get $k)))
                 (local.set $b0 (v128.load (local.get $pb)))
                 (local.set $b1 (v128.load offset=16 (local.get $pb)))
-                (local.set $s0 (v128.load64_splat (local.get $pa)))
-                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa1))))
-                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa2))))
-                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $s0 (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa3))))
-                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $s0) (local.get $b0))))
-                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s0) (local.get $b1))))
-                (local.set $pa (i32.add (local.get $pa) (local.get $ksa1)))
+                (local.set $s (v128.load64_splat (local.get $pa)))
+                (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa1))))
+                (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa2))))
+                (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load64_splat (i32.add (local.get $pa) (local.get $rsa3))))
+                (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $s) (local.get $b0))))
+                (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s) (local.get $b1))))
+                (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
                 (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
                 (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-                (br $k1)))
+                (br $ks)))
             (v128.store (local.get $pc0) (local.get $c00))
             (v128.store offset=16 (local.get $pc0) (local.get $c01))
             (v128.store (local.get $pc1) (local.get $c10))
@@ -178,10 +89,87 @@
             (v128.store offset=16 (local.get $pc2) (local.get $c21))
             (v128.store (local.get $pc3) (local.get $c30))
             (v128.store offset=16 (local.get $pc3) (local.get $c31))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $cols))))
+
+  ;; One row of gemm_acc (batch size 1, no padding to four rows): c[j] = ((c[j] + a(0)B[0][j])
+  ;; + a(1)B[1][j]) + ... with a(k) at a + 8*k*aks, B K x N (rows ldb apart), N a multiple of 4.
+  ;; Sixteen columns at a time (8 accumulators), then four.
+  (func (export "gemv_acc")
+    (param $N i32) (param $K i32) (param $a i32) (param $aks i32) (param $b i32) (param $ldb i32) (param $c i32)
+    (local $j i32) (local $k i32) (local $ksa i32) (local $rowb i32) (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $s v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local.set $ksa (i32.shl (local.get $aks) (i32.const 3)))
+    (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $j (i32.const 0))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $N)))
+        (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $c0 (v128.load (local.get $pc)))
+        (local.set $c1 (v128.load offset=16 (local.get $pc)))
+        (local.set $c2 (v128.load offset=32 (local.get $pc)))
+        (local.set $c3 (v128.load offset=48 (local.get $pc)))
+        (local.set $c4 (v128.load offset=64 (local.get $pc)))
+        (local.set $c5 (v128.load offset=80 (local.get $pc)))
+        (local.set $c6 (v128.load offset=96 (local.get $pc)))
+        (local.set $c7 (v128.load offset=112 (local.get $pc)))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $k (local.get $K))
+        (block $k_done
+          (loop $ks
+            (br_if $k_done (i32.eqz (local.get $k)))
+            (local.set $s (v128.load64_splat (local.get $pa)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $pb)))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $s) (v128.load offset=32 (local.get $pb)))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $s) (v128.load offset=48 (local.get $pb)))))
+            (local.set $c4 (f64x2.add (local.get $c4) (f64x2.mul (local.get $s) (v128.load offset=64 (local.get $pb)))))
+            (local.set $c5 (f64x2.add (local.get $c5) (f64x2.mul (local.get $s) (v128.load offset=80 (local.get $pb)))))
+            (local.set $c6 (f64x2.add (local.get $c6) (f64x2.mul (local.get $s) (v128.load offset=96 (local.get $pb)))))
+            (local.set $c7 (f64x2.add (local.get $c7) (f64x2.mul (local.get $s) (v128.load offset=112 (local.get $pb)))))
+            (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
+            (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $ks)))
+        (v128.store (local.get $pc) (local.get $c0))
+        (v128.store offset=16 (local.get $pc) (local.get $c1))
+        (v128.store offset=32 (local.get $pc) (local.get $c2))
+        (v128.store offset=48 (local.get $pc) (local.get $c3))
+        (v128.store offset=64 (local.get $pc) (local.get $c4))
+        (v128.store offset=80 (local.get $pc) (local.get $c5))
+        (v128.store offset=96 (local.get $pc) (local.get $c6))
+        (v128.store offset=112 (local.get $pc) (local.get $c7))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $wide)))
+    (block $narrow_done
+      (loop $narrow
+        (br_if $narrow_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $c0 (v128.load (local.get $pc)))
+        (local.set $c1 (v128.load offset=16 (local.get $pc)))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $k (local.get $K))
+        (block $k4_done
+          (loop $k4
+            (br_if $k4_done (i32.eqz (local.get $k)))
+            (local.set $s (v128.load64_splat (local.get $pa)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $pb)))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
+            (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
+            (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $k4)))
+        (v128.store (local.get $pc) (local.get $c0))
+        (v128.store offset=16 (local.get $pc) (local.get $c1))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $narrow))))
 
   ;; linalg.ts's gemmABt, element by element: C[i][j] += s with
   ;;   s = 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... + A[i][K-1]B[j][K-1] in that order.
@@ -200,14 +188,16 @@
     (local.set $rowk2 (i32.shl (local.get $K) (i32.const 4)))
     (local.set $rowk3 (i32.add (local.get $rowk) (local.get $rowk2)))
     (local.set $rowc (i32.shl (local.get $N) (i32.const 3)))
-    (local.set $i (i32.const 0))
-    (block $rows_done
-      (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
-        (local.set $j (i32.const 0))
-        (block $cols_done
-          (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+    ;; Column tiles outside, row tiles inside: the strip of B a column tile reads stays in
+    ;; cache while every row tile uses it (B is the large operand when M is small).
+    (local.set $j (i32.const 0))
+    (block $cols_done
+      (loop $cols
+        (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
             ;; c{jj}{p}: column j+jj, rows i+2p (lane 0) and i+2p+1 (lane 1).
             (local.set $c00 (f64x2.splat (f64.const 0)))
             (local.set $c01 (local.get $c00))
@@ -263,10 +253,10 @@
             (f64.store offset=8 (local.get $q) (f64.add (f64.load offset=8 (local.get $q)) (f64x2.extract_lane 1 (local.get $c11))))
             (f64.store offset=16 (local.get $q) (f64.add (f64.load offset=16 (local.get $q)) (f64x2.extract_lane 1 (local.get $c21))))
             (f64.store offset=24 (local.get $q) (f64.add (f64.load offset=24 (local.get $q)) (f64x2.extract_lane 1 (local.get $c31))))
-            (local.set $j (i32.add (local.get $j) (i32.const 4)))
-            (br $cols)))
-        (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows))))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $rows)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $cols))))
 
   ;; dst[c][r] = src[r][c]: src is R x C row-major, dst rows are ldd doubles apart.
   (func (export "transpose")

@@ -7,16 +7,19 @@
 import type { LayerRecord } from '../../engine/types';
 import type { Report, ReportRun } from '../../study/types';
 import { horizonText } from './summary';
+import { runColorList } from './palette';
+import { GRADIENT_SCALES, horizonTimestep, throughTime, throughTimeAtInit, topLayerOf, type GradientScale } from './throughTime';
+import { anyClipping, distinctLabels } from './words';
 import { decadeLabel, escapeXml, fmtNum, fmtPercent, slugify } from './format';
 import {
   allPositive, attrs, decadeRange, decadesOfLogs, drawAxes, drawSeries, finiteRange, fitText, GRID, INK, linearScale, logScale, MUTED,
-  NONFINITE_COLOR, r1, type Rect, type Scale, seriesStyle, Svg, textWidth, VERDICT_COLORS, viridis, yAxisTitle, ZERO_COLOR,
+  NONFINITE_COLOR, r1, type Rect, type Scale, Svg, textWidth, VERDICT_COLORS, viridis, yAxisTitle, ZERO_COLOR,
 } from './svg';
 
 /** The untrained network's lag profile: light enough to sit behind the trained one. */
 const INIT_COLOR = '#afb8c1';
-const PRE_CLIP_COLOR = '#0072B2';
-const POST_CLIP_COLOR = '#E69F00';
+const PRE_CLIP_COLOR = '#8c959f';
+const POST_CLIP_COLOR = '#1f2328';
 
 export interface Figure {
   /** File name beside report.md. */
@@ -38,7 +41,9 @@ export const MAX_HTML_HEATMAPS = 40;
 export function renderFigures(report: Report, maxHeatmaps = MAX_HEATMAPS): Figure[] {
   const figures: Figure[] = [];
   if (report.runs.length === 0) return figures;
-  figures.push(lagProfileFigure(report), lossFigure(report), gradNormFigure(report));
+  figures.push(lagProfileFigure(report, 'normalised'), lagProfileFigure(report, 'absolute'), lossFigure(report));
+  // No clipping section in a study without clipping (every panel would say "no clipping").
+  if (anyClipping(report.runs)) figures.push(gradNormFigure(report));
   const used = new Set<string>();
   report.runs.slice(0, maxHeatmaps).forEach((run, index) => {
     const fig = heatmapFigure(run, index);
@@ -56,39 +61,7 @@ export function renderFigures(report: Report, maxHeatmaps = MAX_HEATMAPS): Figur
 
 /** The layer whose ‖∂L/∂h_t‖ the heatmap and fallbacks show: the top forward layer. */
 export function topLayer(layers: LayerRecord[]): LayerRecord | null {
-  let best: LayerRecord | null = null;
-  for (const l of layers) if (l.direction === 'forward' && (!best || l.layer > best.layer)) best = l;
-  return best ?? layers[layers.length - 1] ?? null;
-}
-
-/** p(k) of the untrained network (to compare with the trained one), when the report has it and it differs. */
-export function initialLagProfile(run: ReportRun): number[] | null {
-  const first = run.history.recorded[0];
-  const p = run.initialDiagnosis?.lagProfile ?? (first?.iteration === 0 ? first.lagProfile : undefined);
-  const final = run.diagnosis?.lagProfile;
-  if (!p || p.length === 0 || !final || final.length === 0) return null;
-  const same = p.length === final.length && p.every((v, k) => Object.is(v, final[k]));
-  return same ? null : p;
-}
-
-/**
- * What a lag-profile panel plots: p(k) from the diagnosis, else ‖∂L/∂h_{T-1-k}‖ of the top
- * layer (the many-to-one lag profile without the cell state).
- */
-export function lagSeries(run: ReportRun): { values: number[]; isLag: boolean } {
-  const p = run.diagnosis?.lagProfile;
-  if (p && p.length > 0) return { values: p, isLag: true };
-  return { values: [...(topLayer(run.layers)?.gradNormH ?? [])].reverse(), isLag: false };
-}
-
-/**
- * p(k)/p(0): the shape of the profile whatever its scale, so one shared axis serves a
- * network whose gradient is 1e-3 and one whose gradient overflowed. The reference is p(0),
- * or the first finite positive value when p(0) is not one.
- */
-export function relativeProfile(values: number[]): number[] {
-  const ref = values.find((v) => v > 0 && Number.isFinite(v));
-  return ref === undefined ? values.slice() : values.map((v) => v / ref);
+  return topLayerOf(layers);
 }
 
 /** Shared decades for relative profiles: room for ε below 1, at most 8 decades of growth above it, 32 in all. */
@@ -130,16 +103,18 @@ function plotData(kind: string, plot: Rect, x: Scale, run: number | null): strin
   return attrs({ class: 'plot', 'data-kind': kind, 'data-run': run === null ? undefined : String(run), 'data-plot': `${r1(plot.x)} ${r1(plot.y)} ${r1(plot.w)} ${r1(plot.h)}`, 'data-x': `${x.lo} ${x.hi}` });
 }
 
-function panelTitle(svg: Svg, plot: Rect, run: ReportRun, index: number, subtitle: string): void {
+function panelTitle(svg: Svg, plot: Rect, run: ReportRun, index: number, subtitle: string, title?: string, color?: string): void {
   const verdict = run.diagnosis?.verdict;
-  const label = run.label || run.id;
+  const label = title ?? (run.label || run.id);
   const verdictText = verdict ? ` — ${verdict}` : '';
-  const room = plot.w + 20;
+  const swatch = color ? 16 : 0;
+  const room = plot.w + 20 - swatch;
   const shown = fitText(label, room - textWidth(verdictText, 13), 13);
-  svg.add(`<text${attrs({ x: plot.x, y: plot.y - 22, 'font-size': 13, 'font-weight': 600, 'data-run': String(index) })}>` +
-    `<title>${escapeXml(label)}</title>${escapeXml(shown)}` +
+  if (color) svg.rect({ x: plot.x, y: plot.y - 33, w: 11, h: 11 }, { fill: color, rx: 2 });
+  svg.add(`<text${attrs({ x: plot.x + swatch, y: plot.y - 22, 'font-size': 13, 'font-weight': 600, 'data-run': String(index) })}>` +
+    `<title>${escapeXml(run.label || run.id)}</title>${escapeXml(shown)}` +
     (verdict ? `<tspan fill="${VERDICT_COLORS[verdict] ?? INK}">${escapeXml(verdictText)}</tspan>` : '') + '</text>');
-  svg.text(plot.x, plot.y - 7, fitText(subtitle, room, 11), { 'font-size': 11, fill: MUTED });
+  svg.text(plot.x, plot.y - 7, fitText(subtitle, plot.w + 20, 11), { 'font-size': 11, fill: MUTED });
 }
 
 function legendMarks(svg: Svg, x: number, y: number, items: { label: string; color: string; dash?: string; kind?: 'line' | 'cross' | 'floor' }[]): void {
@@ -153,66 +128,86 @@ function legendMarks(svg: Svg, x: number, y: number, items: { label: string; col
   }
 }
 
-// ---------------------------------------------------------------- (a) lag profiles
+// ---------------------------------------------------------------- (a) gradient through time
 
-export function lagProfileFigure(report: Report): Figure {
+/**
+ * Small multiples of the gradient through time, drawn like the panel (throughTime.ts): x =
+ * timestep t with the scored step on the right, y = p(k)/p(0) at t = T−1−k (normalised, the
+ * default) or the absolute ‖∂L/∂h_t‖ of the top layer, one shared log axis, each run in its
+ * palette colour with the title that tells it apart.
+ */
+export function lagProfileFigure(report: Report, scale: GradientScale = 'normalised'): Figure {
   const runs = report.runs;
   const g = gridFor(runs.length, 320, 250);
   const left = 70;
   const top = 44;
   const width = left + g.cols * g.panelW + 10;
   const height = top + g.rows * g.panelH + 30;
-  const series = runs.map((run) => { const s = lagSeries(run); return { ...s, values: relativeProfile(s.values) }; });
-  const initials = runs.map((run) => { const p = initialLagProfile(run); return p ? relativeProfile(p) : null; });
+  const colors = runColorList(runs);
+  const titles = distinctLabels(runs);
+  const toNum = (v: (number | null)[] | null): number[] | null => (v ? v.map((x) => (x === null ? NaN : x)) : null);
+  const series = runs.map((run) => toNum(throughTime(run, scale)) ?? []);
+  const initials = runs.map((run) => toNum(throughTimeAtInit(run, scale)));
+  const normalised = scale === 'normalised';
   const eps = report.study.thresholds?.vanishEpsilon;
-  const range = relativeRange([...series.map((s) => s.values), ...initials.filter((p): p is number[] => p !== null)]);
-  const svg = new Svg(width, height, 'Gradient reaching k steps back (lag profile)', 'Per-run lag profile p(k)/p(0) on a shared log axis; dashed: the vanishing threshold and the horizon.');
-  svg.text(left, 22, 'How much gradient reaches k steps back — p(k) / p(0), shared log scale', { 'font-size': 15, 'font-weight': 600 });
+  const all = [...series, ...initials.filter((p): p is number[] => p !== null)];
+  const range = normalised ? relativeRange(all) : (decadeRange(all, 1000) ?? [-1, 0]);
+  const yTitle = GRADIENT_SCALES.find((s) => s.value === scale)!.yTitle;
+  const heading = normalised
+    ? 'Gradient through time — p(k)/p(0) at timestep t = T−1−k, shared log scale'
+    : 'Gradient through time — ‖∂L/∂h_t‖ of the top layer, shared log scale';
+  const svg = new Svg(width, height, heading, 'One panel per configuration; x: timestep t with the scored step on the right; y on one log axis for all panels.');
+  svg.text(left, 22, heading, { 'font-size': 15, 'font-weight': 600 });
   legendMarks(svg, left, 38, [
-    { label: 'after training', color: INK },
-    ...(initials.some((p) => p !== null) ? [{ label: 'at initialisation', color: INIT_COLOR }] : []),
-    { label: 'fit ρ^k', color: MUTED, dash: '2 3' },
-    { label: 'ε and horizon', color: MUTED, dash: '5 4' },
-    { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
-    { label: 'off the axis (or 0)', color: ZERO_COLOR, kind: 'floor' },
+    { label: 'after training (run colour)', color: INK },
+    ...(initials.some((p) => p !== null) ? [{ label: 'at initialisation', color: INIT_COLOR, dash: '5 3' }] : []),
+    ...(normalised ? [{ label: 'fit ρ^k', color: MUTED, dash: '2 3' }, { label: 'ε and horizon', color: MUTED, dash: '5 4' }] : []),
+    { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' as const },
+    { label: 'off the axis (or 0)', color: ZERO_COLOR, kind: 'floor' as const },
   ]);
   runs.forEach((run, i) => {
     const plot = panelPlot(g, i, top, left);
-    const { values, isLag } = series[i]!;
-    const x = indexScale(values.length, plot);
+    const values = series[i]!;
+    const n = values.length;
+    const x = indexScale(n, plot);
     const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
     const d = run.diagnosis;
-    const sub = isLag
-      ? `ρ = ${fmtNum(d?.decayPerStep ?? null, 3)}/step · horizon ${horizonText(d, run.timesteps)} · T = ${run.timesteps}`
-      : `no lag profile: ‖∂L/∂h‖ of the top layer · T = ${run.timesteps}`;
-    panelTitle(svg, plot, run, i, sub);
-    svg.add(`<g${plotData('lag', plot, x, i)}>`);
-    drawAxes(svg, plot, x, y, { xTitle: 'lag k (steps back)', yLabels: i % g.cols === 0 });
-    const color = VERDICT_COLORS[d?.verdict ?? ''] ?? seriesStyle(i).color;
-    if (eps !== undefined && eps > 0 && Number.isFinite(eps) && eps >= y.lo) {
-      const py = y.map(eps);
-      svg.line(plot.x, py, plot.x + plot.w, py, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
-    }
-    if (isLag && d) {
-      if (d.horizon !== null && d.horizon >= 0 && d.horizon <= values.length - 1) {
-        const px = x.map(d.horizon);
+    const sub = `ρ = ${fmtNum(d?.decayPerStep ?? null, 3)}/step · horizon ${horizonText(d, run.timesteps)} · T = ${run.timesteps}`;
+    panelTitle(svg, plot, run, i, sub, titles[i]!, colors[i]!);
+    svg.add(`<g${plotData(normalised ? 'lag' : 'abs', plot, x, i)}>`);
+    drawAxes(svg, plot, x, y, { xTitle: 'timestep t (scored step on the right)', yLabels: i % g.cols === 0 });
+    if (normalised && d) {
+      if (eps !== undefined && eps > 0 && Number.isFinite(eps) && eps >= y.lo) {
+        const py = y.map(eps);
+        svg.line(plot.x, py, plot.x + plot.w, py, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
+      }
+      const ht = horizonTimestep(run);
+      if (ht !== null) {
+        const px = x.map(ht);
         svg.line(px, plot.y, px, plot.y + plot.h, { stroke: MUTED, 'stroke-dasharray': '5 4', 'stroke-width': 1 });
       }
-      const fit = fitLine(values, d.decayPerStep);
-      if (fit) drawSeries(svg, plot, x, y, fit, { color: MUTED, width: 1.2, dash: '2 3' }, undefined, false);
+      const fit = fitLine([...values].reverse(), d.decayPerStep);
+      if (fit) drawSeries(svg, plot, x, y, fit.reverse(), { color: MUTED, width: 1.2, dash: '2 3' }, undefined, false);
     }
     const initial = initials[i];
-    if (isLag && initial) drawSeries(svg, plot, x, y, initial, { color: INIT_COLOR, width: 1.4 }, undefined, false);
-    drawSeries(svg, plot, x, y, values, { color, width: 2, data: { 'data-run': String(i) } });
+    if (initial) drawSeries(svg, plot, x, y, initial, { color: INIT_COLOR, width: 1.4, dash: '5 3' }, undefined, false);
+    drawSeries(svg, plot, x, y, values, { color: colors[i]!, width: 2, data: { 'data-run': String(i) } });
     svg.add('</g>');
-    if (i % g.cols === 0) yAxisTitle(svg, plot, 'p(k) / p(0)');
+    if (i % g.cols === 0) yAxisTitle(svg, plot, yTitle);
   });
-  return {
-    file: 'lag-profiles.svg',
-    title: 'Lag profiles',
-    caption: 'Each panel is one configuration: how much gradient reaches k steps before the scored step, relative to the scored step itself (p(k)/p(0)), after training (colour) and at initialisation (light grey), on the same log scale for every panel. A straight falling line is geometric decay at ρ per step; the dashed lines mark the vanishing threshold ε and the horizon where the profile crosses it.',
-    svg: svg.toString(),
-  };
+  return normalised
+    ? {
+        file: 'lag-profiles.svg',
+        title: 'Gradient through time (normalised)',
+        caption: 'One panel per configuration, in its colour. x: timestep t, left to right, with the scored step on the right, so the gradient travels leftwards; y: p(k)/p(0), the gradient reaching t = T−1−k relative to the scored step (1 at the right end), on one log scale for every panel. Grey dashed: the same network at initialisation. A straight line is geometric decay at ρ per step; the dashed lines mark the vanishing threshold ε and the horizon where the profile crosses it.',
+        svg: svg.toString(),
+      }
+    : {
+        file: 'gradient-absolute.svg',
+        title: 'Gradient through time (absolute)',
+        caption: 'The same panels with the absolute ‖∂L/∂h_t‖ of the top layer (not normalised), on one shared log scale: heights compare across configurations.',
+        svg: svg.toString(),
+      };
 }
 
 /** The least-squares line exp(a + k·ln ρ) through log p(k), with ρ from the diagnosis. */
@@ -231,7 +226,9 @@ function fitLine(values: number[], rho: number | null): number[] | null {
 
 export function lossFigure(report: Report): Figure {
   const runs = report.runs;
-  const legendW = Math.min(260, Math.max(110, ...runs.map((r) => textWidth(r.label || r.id) + 40)));
+  const colors = runColorList(runs);
+  const titles = distinctLabels(runs);
+  const legendW = Math.min(260, Math.max(110, ...runs.map((r) => textWidth(titles[runs.indexOf(r)] ?? r.label) + 40)));
   const plot: Rect = { x: 80, y: 44, w: 560, h: 300 };
   const width = plot.x + plot.w + 20 + legendW;
   const height = Math.max(plot.y + plot.h + 50, 60 + runs.length * 18);
@@ -248,21 +245,20 @@ export function lossFigure(report: Report): Figure {
   const kinds = new Set(runs.map((r) => r.config.loss).filter((k) => typeof k === 'string'));
   const lossName = kinds.size === 1 ? ` (${[...kinds][0] === 'xent' ? 'cross-entropy' : [...kinds][0] === 'mse' ? 'mean squared error' : String([...kinds][0])})` : '';
   drawAxes(svg, plot, x, y, { xTitle: 'iteration', yTitle: `loss${lossName}` });
-  runs.forEach((run, i) => drawSeries(svg, plot, x, y, run.history.loss, { ...seriesStyle(i), width: 1.8, data: { 'data-run': String(i) } }));
+  runs.forEach((run, i) => drawSeries(svg, plot, x, y, run.history.loss, { color: colors[i]!, width: 1.6, data: { 'data-run': String(i) } }));
   svg.add('</g>');
   runs.forEach((run, i) => {
     const ly = plot.y + 8 + i * 18;
     const lx = plot.x + plot.w + 16;
-    const st = seriesStyle(i);
     svg.add(`<g${attrs({ 'data-run': String(i), class: 'legend' })}>`);
-    svg.line(lx, ly - 4, lx + 20, ly - 4, { stroke: st.color, 'stroke-width': 2.5, 'stroke-dasharray': st.dash });
-    svg.text(lx + 26, ly, fitText(run.label || run.id, legendW - 30, 12));
+    svg.line(lx, ly - 4, lx + 20, ly - 4, { stroke: colors[i]!, 'stroke-width': 3 });
+    svg.add(`<text${attrs({ x: lx + 26, y: ly })}><title>${escapeXml(run.label || run.id)}</title>${escapeXml(fitText(titles[i]!, legendW - 30, 12))}</text>`);
     svg.add('</g>');
   });
   return {
     file: 'loss.svg',
     title: 'Training loss',
-    caption: 'Loss per training iteration, every configuration overlaid. Gaps with a red × are iterations where the loss was not a finite number.',
+    caption: 'Loss per training iteration, every configuration overlaid in its colour (report.html: point at a curve or a legend entry to bring it forward). Gaps with a red × are iterations where the loss was not a finite number.',
     svg: svg.toString(),
   };
 }
@@ -285,6 +281,8 @@ function lossDecades(all: number[][]): [number, number] {
 
 export function gradNormFigure(report: Report): Figure {
   const runs = report.runs;
+  const colors = runColorList(runs);
+  const titles = distinctLabels(runs);
   const g = gridFor(runs.length, 320, 250);
   const left = 70;
   const top = 44;
@@ -300,8 +298,8 @@ export function gradNormFigure(report: Report): Figure {
   const svg = new Svg(width, height, 'Global gradient norm before clipping', 'Pre-clip global gradient norm per iteration; dashed: the clip threshold.');
   svg.text(left, 22, `Global gradient norm per iteration — ${sharedOk ? 'shared log scale' : 'log scale per panel (the runs span too many decades to share one)'}`, { 'font-size': 15, 'font-weight': 600 });
   legendMarks(svg, left, 38, [
-    { label: 'before clipping', color: PRE_CLIP_COLOR },
-    { label: 'after clipping', color: POST_CLIP_COLOR },
+    { label: 'before clipping (run colour)', color: PRE_CLIP_COLOR },
+    { label: 'after clipping', color: POST_CLIP_COLOR, dash: '4 3' },
     { label: 'clip threshold', color: NONFINITE_COLOR, dash: '6 4' },
     { label: 'non-finite', color: NONFINITE_COLOR, kind: 'cross' },
   ]);
@@ -314,11 +312,13 @@ export function gradNormFigure(report: Report): Figure {
     const y = logScale(range[0], range[1], plot.y + plot.h, plot.y);
     const t = thresholds[i];
     const clipText = !t ? 'no clipping' : t.kind === 'norm' ? `clip norm ${fmtNum(t.threshold, 3)}` : `clip value ±${fmtNum(t.threshold, 3)} (elementwise)`;
-    panelTitle(svg, plot, run, i, `${clipText} · clipped ${fmtPercent(h.clipRate)} of updates`);
+    panelTitle(svg, plot, run, i, t ? `${clipText} · clipped ${fmtPercent(h.clipRate)} of updates` : 'no clipping (reference)', titles[i]!, colors[i]!);
     svg.add(`<g${plotData('norm', plot, x, i)}>`);
     drawAxes(svg, plot, x, y, { xTitle: 'iteration', yLabels: !sharedOk || i % g.cols === 0 });
-    if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: POST_CLIP_COLOR, width: 2.2 }, undefined, false);
-    drawSeries(svg, plot, x, y, h.preClipNorm, { color: PRE_CLIP_COLOR, width: 1.4, data: { 'data-run': String(i) } });
+    // Before clipping first, in the run's colour; after clipping dashed on top, so where the
+    // two coincide (no clip fired) the dashes still show over the coloured line.
+    drawSeries(svg, plot, x, y, h.preClipNorm, { color: colors[i]!, width: 2.2, data: { 'data-run': String(i) } });
+    if (t) drawSeries(svg, plot, x, y, h.postClipNorm, { color: POST_CLIP_COLOR, width: 1.5, dash: '4 3' }, undefined, false);
     if (t?.kind === 'norm' && t.threshold > 0 && Number.isFinite(t.threshold)) {
       const py = y.map(t.threshold);
       svg.line(plot.x, py, plot.x + plot.w, py, { stroke: NONFINITE_COLOR, 'stroke-dasharray': '6 4', 'stroke-width': 1.5 });
@@ -329,7 +329,7 @@ export function gradNormFigure(report: Report): Figure {
   return {
     file: 'grad-norm.svg',
     title: 'Gradient norm and clipping',
-    caption: 'Global L2 norm of the whole gradient at each iteration, before clipping (blue) and after (orange, runs with clipping only); the red dashed line is the clip-by-norm threshold. Spikes far above the line are the updates clipping tamed.',
+    caption: 'Global L2 norm of the whole gradient at each iteration, before clipping (solid, in the run\'s colour) and after (black dashes, runs with clipping only); the red dashed line is the clip-by-norm threshold. Spikes far above the line are the updates clipping tamed.',
     svg: svg.toString(),
   };
 }

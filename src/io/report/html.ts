@@ -10,8 +10,10 @@ import type { Report } from '../../study/types';
 import { escapeXml as h, fmtNum } from './format';
 import type { Figure } from './figures';
 import { serializeReport } from './json';
-import { seriesStyle, VERDICT_COLORS } from './svg';
-import { changeText, checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
+import { runColorList } from './palette';
+import { VERDICT_COLORS } from './svg';
+import { changeBeyondTitle, commonEvidence, commonFacts, distinctLabels, ownEvidence, partialOf, partialText, studySummary } from './words';
+import { checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
 
 /** Embed JSON in a <script> element: `<` never appears raw (no `</script>`, no `<!--`); U+2028/9 escaped for old parsers. */
 export function embedJson(json: string): string {
@@ -43,51 +45,74 @@ function sha256(text: string): string {
 
 export function renderHtml(report: Report, figures: Figure[]): string {
   const { study, runs } = report;
+  const colors = runColorList(runs);
+  const titles = distinctLabels(runs);
+  const partial = partialOf(study);
+  const common = commonEvidence(runs);
   const body: string[] = [];
-  body.push(`<header><h1>BPTT Lens report: ${h(study.name)}</h1>`);
-  if (study.description) body.push(`<p>${h(study.description)}</p>`);
-  body.push('<table class="info"><tbody>');
+  body.push(`<header><h1>BPTT Lens report: ${h(study.name)}${partial ? ` <span class="partial">partial: ${partial.done} of ${partial.total} runs</span>` : ''}</h1>`);
   const info: [string, string][] = [['Study', study.kind], ['Source', study.source], ['Task', study.task], ['Created', study.createdAt], ['Runs', String(runs.length)]];
-  for (const [k, v] of info) if (v) body.push(`<tr><th scope="row">${h(k)}</th><td>${h(v)}</td></tr>`);
-  body.push('</tbody></table></header>');
+  body.push(`<p class="hint">${info.filter(([, v]) => v).map(([k, v]) => `${h(k)}: ${h(v)}`).join(' · ')}</p>`);
+  if (partial) body.push(`<p class="partial-note">${h(partialText(partial))}</p>`);
+  // Charts first: the summary sentences, then the gradient through time.
+  for (const line of studySummary(report)) body.push(`<p class="lead">${h(line)}</p>`);
+  for (const line of commonFacts(report)) body.push(`<p class="hint">${h(line)}</p>`);
+  body.push('</header>');
 
-  body.push('<section><h2>Summary</h2>');
+  const through = figures.filter((f) => f.file === 'lag-profiles.svg' || f.file === 'gradient-absolute.svg');
+  const rest = figures.filter((f) => !through.includes(f));
+  if (through.length > 0) {
+    body.push('<section><h2>Gradient through time</h2>');
+    if (through.length > 1) {
+      body.push('<p class="switch" role="radiogroup" aria-label="Gradient scale">Show: ' +
+        '<label><input type="radio" name="scale" value="lag-profiles.svg" checked> normalised p(k)/p(0)</label> ' +
+        '<label><input type="radio" name="scale" value="gradient-absolute.svg"> absolute ‖∂L/∂h_t‖</label></p>');
+    }
+    for (const f of through) {
+      // The SVGs are our own output with every user string escaped: safe to inline.
+      body.push(`<figure data-file="${h(f.file)}"${f.file === 'gradient-absolute.svg' ? ' hidden' : ''}><figcaption>${h(f.caption)}</figcaption><div class="chart">${f.svg.trim()}</div></figure>`);
+    }
+    body.push('</section>');
+  }
+
+  body.push('<section><h2>Verdicts</h2>');
   if (runs.length === 0) body.push('<p>This study has no runs.</p>');
   else {
     const keys = Object.keys(SUMMARY_HEADERS) as (keyof SummaryRow)[];
     body.push('<table class="summary"><thead><tr><th>Show</th>' + keys.map((k) => `<th scope="col">${h(SUMMARY_HEADERS[k])}</th>`).join('') + '</tr></thead><tbody>');
     runs.forEach((run, i) => {
-      const row = summaryRow(run);
+      const row = { ...summaryRow(run), configuration: titles[i]! };
       const verdict = run.diagnosis?.verdict ?? '';
-      body.push(`<tr data-run="${i}"><td><label class="toggle"><input type="checkbox" checked data-toggle="${i}" aria-label="show ${h(row.configuration)}"><span class="swatch"></span></label></td>` +
-        keys.map((k) => (k === 'verdict' ? `<td><span class="verdict v-${h(verdict)}">${h(row[k])}</span></td>` : `<td${k === 'configuration' ? '' : ' class="num"'}>${h(row[k])}</td>`)).join('') + '</tr>');
+      body.push(`<tr data-run="${i}"><td><label class="toggle"><input type="checkbox" checked data-toggle="${i}" aria-label="show ${h(run.label || run.id)}"><span class="swatch"></span></label></td>` +
+        keys.map((k) => (k === 'verdict' ? `<td><span class="verdict v-${h(verdict)}">${h(row[k])}</span></td>` : k === 'configuration' ? `<td title="${h(run.label || run.id)}">${h(row[k])}</td>` : `<td class="num">${h(row[k])}</td>`)).join('') + '</tr>');
     });
     body.push('</tbody></table><p class="hint">Untick a run to hide it in every figure. Hover a chart for exact values. Every series (gate statistics, Jacobian norms and more) is in report.json beside this page.</p>');
   }
   body.push('</section>');
+
+  if (rest.length > 0) {
+    body.push('<section><h2>Figures</h2>');
+    for (const f of rest) {
+      body.push(`<figure><figcaption><strong>${h(f.title)}</strong> ${h(f.caption)}</figcaption><div class="chart">${f.svg.trim()}</div></figure>`);
+    }
+    body.push('</section>');
+  }
 
   body.push('<section><h2>How to read this</h2><ul>');
   const th = study.thresholds;
   for (const line of howToRead(th?.vanishEpsilon, th?.rhoDelta, th?.explodeGrowth)) body.push(`<li>${h(line)}</li>`);
   body.push('</ul></section>');
 
-  if (figures.length > 0) {
-    body.push('<section><h2>Figures</h2>');
-    for (const f of figures) {
-      // The SVGs are our own output with every user string escaped: safe to inline.
-      body.push(`<figure><figcaption><strong>${h(f.title)}</strong> ${h(f.caption)}</figcaption><div class="chart">${f.svg.trim()}</div></figure>`);
-    }
-    body.push('</section>');
-  }
-
   body.push('<section><h2>Runs</h2>');
+  if (common.length) body.push('<p>Every run:</p><ul class="evidence">' + common.map((e) => `<li>${h(e)}</li>`).join('') + '</ul>');
   runs.forEach((run, i) => {
     const d = run.diagnosis;
-    body.push(`<article data-run="${i}"><h3>${h(run.label || run.id)} <span class="verdict v-${h(d?.verdict ?? '')}">${h(d ? d.verdict : 'not diagnosed')}</span></h3>`);
+    body.push(`<article data-run="${i}"><h3>${h(titles[i]!)} <span class="verdict v-${h(d?.verdict ?? '')}">${h(d ? d.verdict : 'not diagnosed')}</span></h3>`);
     body.push(`<p class="config">${h(configLine(run))}</p>`);
     if (d) {
       body.push(`<p>Decay per step ρ = ${h(fmtNum(d.decayPerStep))}, horizon ${h(horizonText(d, run.timesteps))} steps.</p>`);
-      if (d.evidence.length) body.push('<ul class="evidence">' + d.evidence.map((e) => `<li>${h(e)}</li>`).join('') + '</ul>');
+      const own = ownEvidence(run, common);
+      if (own.length) body.push('<ul class="evidence">' + own.map((e) => `<li>${h(e)}</li>`).join('') + '</ul>');
     }
     for (const note of runNotes(run)) body.push(`<p>${h(note)}</p>`);
     if (run.nonFinite) {
@@ -97,8 +122,9 @@ export function renderHtml(report: Report, figures: Figure[]): string {
     if (run.recommendations.length) {
       body.push('<h4>Recommendations</h4><ul class="recs">');
       for (const rec of run.recommendations) {
-        const check = checkText(rec.check, runs);
-        body.push(`<li><strong>${h(rec.title)}</strong>. ${h(rec.rationale)}<br><span class="change">Change: ${h(changeText(rec.change))}</span><br>` +
+        const check = checkText(rec.check, runs, run);
+        const extra = changeBeyondTitle(rec);
+        body.push(`<li><strong>${h(rec.title)}</strong>. ${h(rec.rationale)}<br>${extra ? `<span class="change">Re-run with: ${h(extra)}</span><br>` : ''}` +
           `<span class="check">${h(check ?? 'Not re-run yet: re-run the study with this change to check it.')}</span></li>`);
       }
       body.push('</ul>');
@@ -108,7 +134,7 @@ export function renderHtml(report: Report, figures: Figure[]): string {
   body.push('</section>');
 
   // Swatch colours go through the stylesheet (inline style attributes are blocked by the CSP).
-  const swatchCss = runs.map((_, i) => `.summary tr[data-run="${i}"] .swatch{background:${seriesStyle(i).color}}`).join('\n');
+  const swatchCss = runs.map((_, i) => `.summary tr[data-run="${i}"] .swatch{background:${colors[i]}}`).join('\n');
   const style = STYLE + swatchCss + '\n' + Object.entries(VERDICT_COLORS).map(([v, c]) => `.v-${v}{background:${c}}`).join('\n');
   const script = SCRIPT;
   const csp = `default-src 'none'; style-src 'sha256-${sha256(style)}'; script-src 'sha256-${sha256(script)}'; img-src data:; base-uri 'none'; form-action 'none'`;
@@ -145,7 +171,9 @@ h3{font-size:16px;margin:20px 0 4px}h4{font-size:14px;margin:10px 0 4px}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 thead th{background:var(--card)}.info th{background:var(--card);font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;background:#6e7781}
-.toggle{display:flex;align-items:center;gap:6px;cursor:pointer}.swatch{display:inline-block;width:14px;height:4px;border-radius:2px}
+.toggle{display:flex;align-items:center;gap:6px;cursor:pointer}.swatch{display:inline-block;width:14px;height:14px;border-radius:3px}
+.lead{font-size:15px;margin:4px 0}.partial{font-size:13px;border:1px solid #9a6700;color:#9a6700;border-radius:10px;padding:0 8px;vertical-align:middle}
+.partial-note{border-left:3px solid #9a6700;padding-left:8px}.switch label{margin-right:12px;cursor:pointer}figure[hidden]{display:none}
 .hint,.config,figcaption{color:var(--muted)}.warn{color:#cf222e}
 @media (prefers-color-scheme: dark){.warn{color:#ff7b72}}
 figure{margin:16px 0 28px}figcaption{margin-bottom:6px}
@@ -199,6 +227,27 @@ const SCRIPT = `
     });
   });
 
+  // Normalised <-> absolute gradient figures.
+  document.querySelectorAll('input[name="scale"]').forEach(function (radio) {
+    radio.addEventListener('change', function () {
+      document.querySelectorAll('figure[data-file]').forEach(function (f) { f.hidden = f.getAttribute('data-file') !== radio.value; });
+    });
+  });
+
+  // Loss legend: pointing at a run brings its curve forward, the others fade.
+  document.querySelectorAll('g.legend[data-run]').forEach(function (entry) {
+    var svg = entry.ownerSVGElement;
+    var i = entry.getAttribute('data-run');
+    function mark(on) {
+      svg.querySelectorAll('[data-run]').forEach(function (el) {
+        if (el.classList.contains('plot')) return;
+        el.style.opacity = on && el.getAttribute('data-run') !== i ? '0.15' : '';
+      });
+    }
+    entry.addEventListener('pointerenter', function () { mark(true); });
+    entry.addEventListener('pointerleave', function () { mark(false); });
+  });
+
   function showTip(e, lines) {
     while (tip.firstChild) tip.removeChild(tip.firstChild);
     lines.forEach(function (ln, k) {
@@ -222,14 +271,24 @@ const SCRIPT = `
     var xr = (g.getAttribute('data-x') || '0 1').split(' ').map(Number);
     var idx = Math.round(xr[0] + frac * (xr[1] - xr[0]));
     if (kind === 'lag' && r) {
+      // Normalised, by timestep: t = idx, k = T-1-t, value p(k)/p(0) (as in the panel).
       var s = lagSeries(r);
-      if (idx < 0 || idx >= s.values.length) return null;
-      var p0 = s.values[0];
-      var v = s.values[idx];
-      var lines = [label(r), 'lag k = ' + idx, (s.isLag ? 'p(k) = ' : '\u2016\u2202L/\u2202h\u2016 = ') + fmt(v)];
-      if (typeof v === 'number' && typeof p0 === 'number' && p0 > 0) lines.push((s.isLag ? 'p(k)/p(0) = ' : 'relative to k = 0: ') + fmt(v / p0));
+      var n = s.values.length;
+      if (idx < 0 || idx >= n) return null;
+      var k = n - 1 - idx;
+      var ref = null;
+      for (var q = 0; q < n; q++) { var pv = s.values[q]; if (typeof pv === 'number' && pv > 0 && isFinite(pv)) { ref = pv; break; } }
+      var v = s.values[k];
+      var lines = [label(r), 'timestep t = ' + idx + ' (k = ' + k + ' steps back)'];
+      lines.push((s.isLag ? 'p(k)/p(0) = ' : 'relative to the last step: ') + (typeof v === 'number' && ref ? fmt(v / ref) : 'non-finite'));
+      if (s.isLag) lines.push('p(k) = ' + fmt(v));
       if (r.diagnosis) lines.push('verdict: ' + r.diagnosis.verdict + ', rho = ' + fmt(r.diagnosis.decayPerStep));
       return lines;
+    }
+    if (kind === 'abs' && r) {
+      var tl = topLayer(r.layers);
+      if (!tl || idx < 0 || idx >= tl.gradNormH.length) return null;
+      return [label(r), 'timestep t = ' + idx + ' (k = ' + (tl.gradNormH.length - 1 - idx) + ' steps back)', '\u2016\u2202L/\u2202h_t\u2016 = ' + fmt(tl.gradNormH[idx])];
     }
     if (kind === 'loss') {
       var out = ['iteration ' + idx];

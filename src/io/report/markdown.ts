@@ -17,6 +17,11 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
   if (study.task) out.push(`| Task | ${md(study.task)} |`);
   out.push(`| Created | ${md(study.createdAt)} |`);
   out.push(`| Runs | ${runs.length} |`, '');
+  if (study.findings && study.findings.length > 0) {
+    out.push('## Findings', '');
+    for (const f of study.findings) out.push(`- ${md(f)}`);
+    out.push('');
+  }
   out.push('Every series behind these figures is in `report.json` (non-finite numbers are stored as `null`); `report.html` is the same report with hover readouts.', '');
 
   out.push('## Summary', '');
@@ -70,7 +75,7 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
       for (const rec of run.recommendations) {
         out.push(`- **${md(rec.title)}**. ${md(rec.rationale)}`);
         out.push(`  - Change: ${md(changeText(rec.change))}`);
-        const check = checkText(rec.check, runs);
+        const check = checkText(rec.check, runs, run);
         out.push(`  - ${check ? md(check) : 'Not re-run yet: re-run the study with this change to check it.'}`);
       }
       out.push('');

@@ -18,6 +18,8 @@ import { schemaProblem, type SchemaName } from '../schemas';
 import { checkReportSemantics, checkRunSemantics, SemanticError } from './semantics';
 
 const MAX_CONFIG_DEPTH = 8;
+/** The longest sequence anything in BPTT Lens records (the CLI's input limit). */
+const MAX_TIMESTEPS = 1_000_000;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
@@ -36,8 +38,9 @@ export function parseReport(text: string, file: string): Report {
     const hostile = schemaProblem('report', raw, { prototypeKeysOnly: true });
     if (hostile) throw new PathError(hostile.path, hostile.message);
     const report = new Reader().report(raw);
-    checkSchema('report', raw);
+    // Sizes first (cheap, and they refuse a 3000 x 3000 matrix before anything walks it), then ranges.
     checkReportSemantics(report);
+    checkSchema('report', raw);
     return report;
   } catch (e) {
     if (e instanceof PathError || e instanceof SemanticError) throw new InputError(file, lineOfPath(source, e.path), `${e.path || 'report'}: ${e.message}`);
@@ -123,8 +126,12 @@ function lineAt(text: string, offset: number): number {
   return line;
 }
 
+/** Above this, finding the line of a path (jsonc-parser's tree: ~200 ms per MB) is not worth it: the path names the place. */
+const MAX_TEXT_FOR_LINES = 4 * 1024 * 1024;
+
 /** Line of the value at a path like runs[2].history.loss[7], or null. */
 function lineOfPath(text: string, path: string): number | null {
+  if (text.length > MAX_TEXT_FOR_LINES) return null;
   try {
     const root = parseTree(text);
     if (!root) return null;
@@ -201,8 +208,8 @@ class Reader {
     return v;
   }
 
-  private int(v: unknown, path: string, min = 0): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(path, `an integer >= ${min}`, v);
+  private int(v: unknown, path: string, min = 0, max = Infinity): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(path, max === Infinity ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`, v);
     return v;
   }
 
@@ -301,7 +308,7 @@ class Reader {
     const config = this.shallow(o.config, `${path}.config`);
     const clip = config.clip;
     if (clip !== undefined) this.clip(clip, `${path}.config.clip`);
-    const timesteps = this.int(o.timesteps, `${path}.timesteps`);
+    const timesteps = this.int(o.timesteps, `${path}.timesteps`, 0, MAX_TIMESTEPS);
     const optionalDiagnosis = (d: unknown, p: string) => (d === null ? null : d === undefined ? undefined : this.diagnosis(d, p));
     const known: ReportRun = {
       schema: 'bptt-lens/run@1',

@@ -1,16 +1,9 @@
 // Plain facts about a run that report.md and report.html both show, so the two agree.
 import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
-import { horizonLabel } from '../../study/format';
+import { changeWords, checkSentence, finalLoss, horizonLabel, lossText } from '../../study/format';
 import { fmtNum, fmtPercent } from './format';
 
-/**
- * The run record's loss: the loss on the fixed probe batch after the last update. The CLI
- * table, seed spreads and recommendation checks use the same number; the last minibatch
- * loss would be noisier and differ from them.
- */
-export function finalLoss(run: ReportRun): number {
-  return run.loss;
-}
+export { finalLoss };
 
 export interface SummaryRow {
   configuration: string;
@@ -41,9 +34,13 @@ export function summaryRow(run: ReportRun): SummaryRow {
     verdict: d?.verdict ?? 'not diagnosed',
     rho: fmtNum(d?.decayPerStep ?? null) + range(spread?.decayPerStep),
     horizon: horizonText(d, run.timesteps),
-    finalLoss: fmtNum(finalLoss(run)) + range(spread?.finalLoss),
+    finalLoss: lossText(finalLoss(run)) + lossRange(spread?.finalLoss, n),
     clipRate: clipText(run),
   };
+}
+
+function lossRange(s: Spread | null | undefined, n: number): string {
+  return s && n > 1 && Number.isFinite(s.min) && Number.isFinite(s.max) && s.max > s.min ? ` (${lossText(s.min)}–${lossText(s.max)} over ${n} seeds)` : '';
 }
 
 /** "26", "≥ 48" when the profile never falls that far, "—" without a diagnosis. */
@@ -94,20 +91,17 @@ export function configLine(run: ReportRun): string {
   return parts.join(' · ');
 }
 
-/** The changes a recommendation makes, as `key: value` pairs. */
+/** The changes a recommendation makes, in plain words (src/study/format.ts changeWords). */
 export function changeText(change: Record<string, unknown>): string {
-  const entries = Object.entries(change);
-  if (entries.length === 0) return '(no config change)';
-  return entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ');
+  return changeWords(change);
 }
 
-/** Text on the run the recommendation was checked with, or null when it was not re-run. */
-export function checkText(check: Recommendation['check'], runs: ReportRun[]): string | null {
+/** Text on the run the recommendation was checked with, or null when it was not re-run (the sentence every view shows). */
+export function checkText(check: Recommendation['check'], runs: ReportRun[], run?: ReportRun): string | null {
   if (!check) return null;
-  const target = runs.find((r) => r.id === check.runId);
-  const rho = check.decayPerStep !== undefined ? `, ρ = ${fmtNum(check.decayPerStep)}` : '';
-  const horizon = check.horizon === undefined ? '' : check.horizon === null ? ', horizon beyond the sequence' : `, horizon ${check.horizon}`;
-  return `Checked by re-running (${target ? target.label || target.id : check.runId}): ${check.verdict}${rho}${horizon}, final loss ${fmtNum(check.finalLoss)}`;
+  const owner = run ?? runs.find((r) => r.recommendations.some((rec) => rec.check === check));
+  if (!owner) return checkSentence({ diagnosis: null, timesteps: 0, loss: Number.NaN }, check, runs);
+  return checkSentence(owner, check, runs);
 }
 
 /** The "how to read this" text, shared by report.md and report.html. */
@@ -115,7 +109,7 @@ export function howToRead(eps: number | undefined, delta: number | undefined, gr
   return [
     'The lag profile p(k) is how much gradient reaches the recurrent state k steps before a scored step (k = 0 is the scored step itself). It is what lets a network learn that an input k steps ago mattered.',
     'The decay per step ρ is the ratio p(k+1)/p(k) of a straight-line fit of log p(k) on k: ρ = 0.9 means each step back keeps 90% of the gradient, so 50 steps back keep 0.9^50 ≈ 0.5%. ρ well below 1 is vanishing, above 1 is exploding.',
-    `The horizon is the first lag at which p(k) falls below ε × p(0) (ε = ${fmtNum(eps ?? null)}); "≥ T" means it never does within the T-step sequence.`,
+    `The horizon is the lag from which p(k) stays below ε × p(0) (ε = ${fmtNum(eps ?? null)}) at every larger lag; a profile that dips below and comes back is not cut at the dip. "≥ T" means the profile is not below it at the start of the T-step sequence.`,
     `Verdicts: exploding when any recorded value is non-finite, when p(k) climbs to ${fmtNum(growth ?? null)}× p(0) or more, or when the pre-clip gradient norm grows ${fmtNum(growth ?? null)}× or more over training; vanishing when the horizon lies within the sequence; otherwise healthy. ρ outside 1 ± δ (δ = ${fmtNum(delta ?? null)}) is reported as supporting evidence. Each verdict lists the numbers that decided it.`,
   ];
 }

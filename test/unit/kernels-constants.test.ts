@@ -1,0 +1,110 @@
+// withConstantOperands (linalg.ts): inside the scope the WebAssembly kernels use their own
+// copy of the declared arrays instead of copying them per product. Results must stay
+// bit-identical to the TypeScript kernels, a whole runPass inside the scope must give the
+// same bits as outside it, and nothing stale may survive the scope.
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runPass } from '../../src/engine/bptt';
+import { initializeModel } from '../../src/engine/init';
+import { createWasmKernels } from '../../src/engine/kernels/wasmGemm';
+import { jsKernels, setKernels, withConstantOperands, gemmAB, gemmABt, gemmAtB } from '../../src/engine/linalg';
+import { createModel } from '../../src/engine/model';
+import { Rng } from '../../src/engine/rng';
+import type { Batch } from '../../src/engine/types';
+
+const rand = (rng: Rng, n: number): Float64Array => Float64Array.from({ length: n }, () => rng.range(-1, 1));
+
+function sameBits(a: Float64Array, b: Float64Array, what: string): void {
+  assert.equal(a.length, b.length);
+  for (let k = 0; k < a.length; k++) assert.ok(Object.is(a[k], b[k]), `${what}[${k}]: ${a[k]} vs ${b[k]}`);
+}
+
+describe('withConstantOperands', () => {
+  const wasm = createWasmKernels({ everything: true });
+  after(() => setKernels(jsKernels));
+
+  it('gives the TypeScript kernels\' bits for constant B operands, padded or not', () => {
+    assert.ok(wasm);
+    const rng = new Rng(5);
+    for (const [M, N, K] of [[16, 64, 32], [5, 12, 7], [1, 8, 9], [6, 7, 10]]) {
+      const A = rand(rng, M * K);
+      const At = rand(rng, K * M);
+      const Wt = rand(rng, N * K); // B of gemmABt, N × K
+      const W = rand(rng, K * N); // B of gemmAB / gemmAtB, K × N
+      const C0 = rand(rng, M * N);
+      const run = (): Float64Array[] => {
+        const c1 = C0.slice();
+        const c2 = C0.slice();
+        const c3 = C0.slice();
+        // Twice, so the second product reads the resident copy after the first used it.
+        for (let r = 0; r < 2; r++) {
+          gemmABt(M, N, K, A, Wt, c1);
+          gemmAB(M, N, K, A, W, c2);
+          gemmAtB(M, N, K, At, W, c3);
+        }
+        return [c1, c2, c3];
+      };
+      setKernels(jsKernels);
+      const want = run();
+      setKernels(wasm);
+      const got = withConstantOperands([Wt, W], run);
+      want.forEach((w, i) => sameBits(got[i], w, `${M}x${N}x${K} product ${i}`));
+    }
+  });
+
+  it('really uses the copy inside the scope (a write there, against the contract, goes unseen)', () => {
+    assert.ok(wasm);
+    setKernels(wasm);
+    const rng = new Rng(7);
+    const [M, N, K] = [8, 16, 12];
+    const A = rand(rng, M * K);
+    const W = rand(rng, N * K);
+    const want = new Float64Array(M * N);
+    jsKernels.gemmABt(M, N, K, A, W, want);
+    const got = new Float64Array(M * N);
+    withConstantOperands([W], () => {
+      W[0] += 1;
+      gemmABt(M, N, K, A, W, got);
+      W[0] -= 1;
+    });
+    sameBits(got, want, 'stale on purpose');
+  });
+
+  it('keeps no stale copy once the scope ends', () => {
+    assert.ok(wasm);
+    setKernels(wasm);
+    const rng = new Rng(6);
+    const [M, N, K] = [8, 16, 12];
+    const A = rand(rng, M * K);
+    const W = rand(rng, N * K);
+    const first = new Float64Array(M * N);
+    withConstantOperands([W], () => gemmABt(M, N, K, A, W, first));
+    W[3] += 1; // the optimizer's step between passes
+    const second = new Float64Array(M * N);
+    withConstantOperands([W], () => gemmABt(M, N, K, A, W, second));
+    const want = new Float64Array(M * N);
+    jsKernels.gemmABt(M, N, K, A, W, want);
+    sameBits(second, want, 'after the update');
+    assert.notDeepEqual(first, second);
+  });
+
+  it('leaves a whole pass bit-identical (LSTM and GRU, weights declared constant)', () => {
+    assert.ok(wasm);
+    setKernels(wasm);
+    for (const cell of ['lstm', 'gru'] as const) {
+      const model = createModel({ cell, nonlinearity: 'tanh', variant: 'vanilla', inputSize: 2, hiddenSize: 12, numLayers: 2, bidirectional: true, outputSize: 1 });
+      const rng = new Rng(8);
+      initializeModel(model, { scheme: 'pytorch', spectralRadius: null, forgetBias: false }, rng);
+      const B = 5;
+      const T = 9;
+      const batch: Batch = { batchSize: B, steps: T, inputSize: 2, outputSize: 1, mode: 'many-to-one', x: rand(rng, B * T * 2), y: rand(rng, B) };
+      const plain = runPass(model, batch, { loss: 'mse' });
+      const weights = [...model.params.values()].map((p) => p.data);
+      const scoped = withConstantOperands(weights, () => runPass(model, batch, { loss: 'mse' }));
+      assert.ok(Object.is(plain.loss, scoped.loss));
+      for (const [name, g] of plain.grads) sameBits(scoped.grads.get(name)!.data, g.data, `${cell} ${name}`);
+      assert.deepEqual(scoped.record, plain.record);
+    }
+  });
+});
