@@ -369,6 +369,7 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, dOuts: Float64Array, f
   io.dNodeC = ld.dNodeCStep;
   io.wantOwn = true;
   io.dOwn = rec.byStep ? ld.ownStep : ld.gradOwn;
+  const ownByStep = rec.byStep && ld.ownStep.length > 0;
   const from_ = ld.fromIdx;
   const fromSize = from_ >= 0 ? ld.parts[from_].size : 0;
   const col = ld.d * H;
@@ -391,7 +392,7 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, dOuts: Float64Array, f
     io.dPrev = ld.dPrev;
     io.dProj = ld.pProjT[t];
     io.dRec = cell.recShared ? io.dProj : ld.pRecT[t];
-    if (rec.byStep) for (const g of ld.ownStep) g.fill(0);
+    if (ownByStep) for (const g of ld.ownStep) g.fill(0);
     cell.backward(io);
     if (cell.recurrent) gemmAB(B, fromSize, ld.G, io.dRec, ld.w.whh, ld.dPrev[from_]);
     // Record what this step's state gradients are.
@@ -405,7 +406,7 @@ function backwardLayerWindow(ws: Workspace, ld: LayerDir, dOuts: Float64Array, f
       if (separate) addAt(ld.dNodeCTotal!, t * ld.dNodeCStep.length, ld.dNodeCStep);
       else ld.nodeCNorms[t] = norm2(ld.dNodeCStep);
     }
-    if (rec.byStep) recordOwnStep(ld, t, separate, rec.keepOwnParts);
+    if (ownByStep) recordOwnStep(ld, t, separate, rec.keepOwnParts);
     const swap = ld.dNext;
     ld.dNext = ld.dPrev;
     ld.dPrev = swap;
