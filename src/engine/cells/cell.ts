@@ -108,7 +108,7 @@ export interface StepIO {
 }
 
 export interface BackwardIO extends StepIO {
-  dOut: Float64Array; // [B][outSize]  ∂L/∂out_t from above (next layer, head or injection); may be all zero
+  dOut: Float64Array; // [B][outSize]  ∂L/∂out_t from above (next layer, head or injection); may be all zero; READ-ONLY (often a view of the layer's output gradient)
   dNext: Float64Array[]; // state-part gradients arriving from step t+1 (zeros at the end)
   dState: Float64Array[]; // written: the total state-part gradients at t (dNext + what out_t adds)
   dProj: Float64Array; // written: ∂L/∂proj_t
@@ -186,3 +186,6 @@ export type CellFactory = (inputSize: number, hiddenSize: number, options: CellO
 //     buffer for every step); the prev/next arrays are shared per step (do not reassign their
 //     entries); proj stays valid for the whole pass. The engine's loop now runs on this
 //     contract (bptt.ts), and the registry (cells/index.ts) builds every cell.
+// v4: no interface change. dOut is read-only (a view of the layer's output gradient).
+//     jacobianNorm warm-starts each step's power iteration from the previous step's vector
+//     with 1e-3 of a fixed vector mixed in (probes.ts), so diagonal Jacobians are handled.
