@@ -111,11 +111,12 @@ export function initializeModel(model: Model, options: InitOptions, rng: Rng): v
 
 /**
  * The cells of design §8 start from their own §8 initialisation (cells/*.ts `init`, layer by
- * layer, direction by direction, in parameter order), whatever the scheme: the schemes above
- * are about full W_ih/W_hh matrices of the classic cells, which most of these cells do not
- * have. The scheme still sets the head (as for the classic cells), and the spectral-radius
- * rescale applies to a cell's hidden-to-hidden matrix where it has one (slstm's R).
- * forgetBias is LSTM only.
+ * layer, direction by direction, in parameter order): the schemes above are about full
+ * W_ih/W_hh matrices of the classic cells, which most of these cells do not have. Where a cell
+ * has a hidden-to-hidden matrix (slstm's R, `recurrent` in its contract), the scheme
+ * ('xavier', 'orthogonal', 'identity') replaces its H×H gate blocks as for W_hh, and the
+ * spectral-radius rescale applies to it. The scheme also sets the head (as for the classic
+ * cells). forgetBias is LSTM only.
  */
 function initializeModernModel(model: Model, options: InitOptions, rng: Rng): void {
   const { config } = model;
@@ -131,6 +132,17 @@ function initializeModernModel(model: Model, options: InitOptions, rng: Rng): vo
       }, rng);
     }
   });
+  if (options.scheme !== 'pytorch') {
+    cells.forEach((cell, layer) => {
+      if (!cell.recurrent) return;
+      for (let d = 0; d < (config.bidirectional ? 2 : 1); d++) {
+        const tensor = model.params.get(cell.recurrent.weight + layerSuffix(layer, d === 1))!;
+        if (options.scheme === 'xavier') xavierBlocks(tensor, H, rng);
+        else if (options.scheme === 'orthogonal') forEachBlock(tensor, H, (off) => writeBlock(tensor.data, off, orthogonalMatrix(H, rng)));
+        else forEachBlock(tensor, H, (off) => writeBlock(tensor.data, off, identityMatrix(H)));
+      }
+    });
+  }
   const hw = model.params.get('head.weight');
   const hb = model.params.get('head.bias');
   if (hw && hb) {

@@ -151,3 +151,12 @@ export function makeCell(config: ModelConfig, inputSize: number): Cell {
       return new S6Cell(inputSize, H, options);
   }
 }
+
+/**
+ * Whether the cell has a full hidden-to-hidden matrix (W_hh: rnn, lstm, gru, slstm): what
+ * W_hh init schemes and spectral-radius rescales act on. mingru, minlstm, mlstm, lru, s6 have
+ * none; indrnn's and rglru's recurrences are diagonal vectors.
+ */
+export function hasHiddenToHidden(kind: CellKind): boolean {
+  return kind === 'rnn' || kind === 'lstm' || kind === 'gru' || kind === 'slstm';
+}
