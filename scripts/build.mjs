@@ -3,6 +3,7 @@
 //   dist/worker.js     engine worker thread started by the extension host and the CLI
 //   dist/cli.js        `bptt-lens` command line
 //   dist/webview.js    the webview UI (browser, iife)
+//   dist/captures.js   the Training Captures view (browser, iife)
 //   dist/bench.js      the benchmark against TensorFlow.js (not shipped)
 import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -38,6 +39,18 @@ const builds = [
     logLevel: 'warning',
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
+  },
+  {
+    // The Training Captures view (its own small bundle: no Chart.js).
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/captures/main.ts'],
+    outfile: 'dist/captures.js',
   },
 ];
 if (!production) {

@@ -66,22 +66,37 @@ function buildProgram(): Command {
       await diagnoseCommand(options);
     });
 
+  program
+    .command('captures')
+    .description('replay every training capture in DIR (written by the bptt_lens recorder), write a report folder, print the verdict over training')
+    .argument('<dir>', 'folder of step-<8 digits>.capture.safetensors files (e.g. bptt-captures)')
+    .option('--out-dir <dir>', 'folder under which the report folder is created (default bptt-reports)')
+    .option('--itemized-rows <n>', "itemized rows per capture: auto (bounded by the pass's cost; default), all, or a count")
+    .action(async (dir: string, options) => {
+      const { capturesCommand } = await import('./cli/captures');
+      commandExit = await capturesCommand(dir, options);
+    });
+
   return program;
 }
+
+/** A command that finished but found bad input (e.g. some captures unreadable) sets this. */
+let commandExit = 0;
 
 /** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  commandExit = 0;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return commandExit;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version end the same way, with exit code 0 and their output on stdout.
       if (e.exitCode === 0) return 0;
       // No command given: commander would print the whole help to stderr; one line is enough.
       if (e.code === 'commander.help') {
-        process.stderr.write("bptt-lens: missing command: 'gradients' or 'diagnose' (see bptt-lens --help)\n");
+        process.stderr.write("bptt-lens: missing command: 'gradients', 'diagnose' or 'captures' (see bptt-lens --help)\n");
         return USAGE_EXIT;
       }
       process.stderr.write(`bptt-lens: ${oneLine(e.message.replace(/^error: /, ''))}\n`);

@@ -33,6 +33,8 @@ export interface LineSpec {
   yRange?: Range | null;
   xMax?: number;
   threshold?: { value: number; label: string } | null;
+  /** A dashed vertical line at this x (the horizon, as report.html draws it). */
+  vline?: number | null;
   /** Ranges of x (inclusive, in data units) whose values are non-finite: shaded and marked. */
   gaps?: GapRange[];
   legend?: boolean;
@@ -44,6 +46,7 @@ export interface LineSpec {
 
 interface OverlayOptions {
   threshold: { value: number; label: string } | null;
+  vline: number | null;
   gaps: GapRange[];
   color: string;
   background: string;
@@ -82,6 +85,21 @@ const overlayPlugin: Plugin<'line'> = {
       ctx.closePath();
       ctx.fill();
     }
+    if (o.vline !== null && Number.isFinite(o.vline)) {
+      const px = x.getPixelForValue(o.vline);
+      if (px >= area.left - 0.5 && px <= area.right + 0.5) {
+        ctx.strokeStyle = o.color;
+        ctx.globalAlpha = 0.7;
+        ctx.lineWidth = 1;
+        ctx.setLineDash([5, 4]);
+        ctx.beginPath();
+        ctx.moveTo(px, area.top);
+        ctx.lineTo(px, area.bottom);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.globalAlpha = 1;
+      }
+    }
     if (o.threshold && Number.isFinite(o.threshold.value)) {
       const py = y.getPixelForValue(o.threshold.value);
       if (py >= area.top - 0.5 && py <= area.bottom + 0.5) {
@@ -118,7 +136,7 @@ function tickLabel(v: number): string {
 
 export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Theme): Chart<'line'> {
   const font = { family: theme.fontFamily, size: Math.max(10, theme.fontSize - 2) };
-  const few = spec.series.every((s) => s.points.length <= 40);
+  const few = spec.series.every((s) => s.points.length <= 24);
   const config: ChartConfiguration<'line', Pt[]> = {
     type: 'line',
     data: {
@@ -191,6 +209,7 @@ export function lineChart(canvas: HTMLCanvasElement, spec: LineSpec, theme: Them
         },
         bpttOverlay: {
           threshold: spec.threshold ?? null,
+          vline: spec.vline ?? null,
           gaps: spec.gaps ?? [],
           color: theme.foreground,
           background: theme.background,

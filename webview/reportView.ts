@@ -27,6 +27,8 @@ import {
 } from './viewModel';
 
 const MAX_POINTS = 800;
+/** Summary sentences shown before "n more findings". */
+const SUMMARY_SHOWN = 3;
 
 function lossNote(runs: ReportRun[]): string | null {
   const parts = runs
@@ -164,7 +166,7 @@ export class ReportView implements View {
       ]),
       el('section', { class: 'summary-block', attrs: { 'aria-label': 'Summary' } }, [
         partial ? el('p', { class: 'partial-note', attrs: { role: 'note' }, text: partialText(partial) }) : null,
-        ...studySummary(r).map((line) => el('p', { class: 'summary-line', text: line })),
+        ...this.summaryLines(studySummary(r)),
         ...commonFacts(r).map((line) => el('p', { class: 'common-line', text: line })),
       ]),
       this.toolbar(),
@@ -196,6 +198,20 @@ export class ReportView implements View {
     const y = this.scrollRestored ? keepY : this.app.state.scrollY;
     this.scrollRestored = true;
     if (y > 0) requestAnimationFrame(() => window.scrollTo(0, y));
+  }
+
+  /**
+   * The first sentences of the summary, the rest one click away: a long findings list must not
+   * push the first chart below the fold (the layout rule, checked end to end at 1600 x 1000).
+   */
+  private summaryLines(lines: string[]): HTMLElement[] {
+    const shown = lines.slice(0, SUMMARY_SHOWN).map((line) => el('p', { class: 'summary-line', text: line }));
+    const rest = lines.slice(SUMMARY_SHOWN);
+    if (rest.length === 0) return shown;
+    return [...shown, el('details', { class: 'more-findings' }, [
+      el('summary', { text: `${rest.length} more finding${rest.length > 1 ? 's' : ''}` }),
+      ...rest.map((line) => el('p', { class: 'summary-line', text: line })),
+    ])];
   }
 
   private colors = new Map<string, string>();
@@ -322,6 +338,8 @@ export class ReportView implements View {
     for (const node of this.content.querySelectorAll<HTMLElement>('[data-run]')) {
       const on = node.dataset.run === id;
       node.classList.toggle('selected', on);
+      // The selected run's line opens to its evidence and recommendations (others stay as the reader left them).
+      if (on && node instanceof HTMLDetailsElement) node.open = true;
       node.querySelector('.card-title, .row-select')?.setAttribute('aria-pressed', String(on));
     }
     this.emphasizeLoss(null);
@@ -386,6 +404,7 @@ export class ReportView implements View {
         series, xTitle: metric.axis, yTitle: metric.short, yLog: true,
         yRange: profileRange, xMax: profileMax, gaps: gapsOf(ys, theme.red),
         threshold: metric.value === 'normalised' && typeof eps === 'number' ? { value: eps, label: `ε = ${fmtNum(eps)}${ht !== null ? ` · horizon at t = ${ht}` : ''}` } : null,
+        vline: ht,
       }, seriesSummary(`${run.label}, ${metric.label}, trained`, ys, metric.xName) + (init ? ` ${seriesSummary('At initialisation', init, metric.xName)}` : ''), ys, 'chart-box short');
     });
 
@@ -438,7 +457,10 @@ export class ReportView implements View {
 
     this.highlight();
     this.app.perf('report', performance.now() - t0);
-    this.app.publish({ verdicts: runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
+    // A study still running is not a result yet: its verdicts are published once it is done
+    // (tests and tools that wait for "a report with verdicts" get the finished one).
+    const running = partialOf(r.study)?.running === true;
+    this.app.publish({ verdicts: running ? [] : runs.map((run) => run.diagnosis?.verdict ?? 'none'), chartsDrawn: this.charts.length });
   }
 
   private placeholder(run: ReportRun, text: string): HTMLElement {

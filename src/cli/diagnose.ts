@@ -171,7 +171,7 @@ function makeExecutor(): { executor?: RunExecutor; close(): Promise<void> } {
  * read-only or virtual file systems (/proc, /sys) refuse anyway. Without this, a study of
  * many minutes would end in a failed write.
  */
-function checkOutDir(dir: string): void {
+export function checkOutDir(dir: string): void {
   if (dir.trim() === '') throw new InputError('--out-dir', null, 'expected a folder path');
   let p = resolve(dir);
   for (;;) {

@@ -257,6 +257,23 @@ export function jointNorm(norms: number[]): number {
 // norm taken by the Gram route stays below about (GH + B²)·1e-13 (e.g. 4e-10 at GH = 2048,
 // B = 16); typical samples give R/‖P_t‖² ≈ B, far from the threshold.
 
+// How the loop uses these (bptt.ts's parameterGradients, to be wired after the issue 9 redesign):
+//   for each layer/direction ld, when the weightGradByStep probe is on:
+//     - hooks.onWeightGradPart set (the FD test of the parts): keep probes.ts's weightGradByStep.
+//     - else if gramRoutePays(B, GH, ld.inSize, H): for t in 0..T-1
+//         norm_t = stepWeightGradNorm({ B, GH, inSize: ld.inSize, H, dGi: ld.dGiT[t], dGh: ld.dGhT[t],
+//                    input: ld.inT[t], hPrev: ld.steps[t].hPrev }, scratch, parts)
+//       with scratch = gramScratch(B) (once per workspace), parts = the probe's partWih[layer],
+//       partWhh, partBih, partBhh (only written on a fallback), dGh === dGi when the cell has one
+//       pre-activation gradient (the Gram of dG is then formed once); peephole LSTM: add
+//       hypot(norm_t, ‖peephole part‖) as weightGradByStep does. Then DO NOT skip the all-steps
+//       code below it: gemmAtB(GH, In, T·B, dGi, U, gWih), gemmAtB(GH, H, T·B, dGh, hPrev, gWhh),
+//       the two addColumnSums and the peephole loop build the gradient in one product each.
+//     - else (large batch): keep weightGradByStep.
+//   and wrap each passCore call (runPassWithHooks, each segment of runCheckpointed) in
+//   withConstantOperands([...model.params.values()].map((p) => p.data), () => passCore(...)).
+// Gradients then change in their last bits (one product instead of a sum of T parts).
+
 /** Below this ratio ‖P_t‖² / R the Gram route could lose digits: materialise instead. */
 const GRAM_CANCELLATION = 1e-3;
 
@@ -275,28 +292,43 @@ export interface StepGradOperands {
   hPrev: Float64Array;
 }
 
-/** Scratch for stepWeightGradNorm: 4·B² values for the Gram matrices. */
-export function gramScratch(B: number): Float64Array {
-  return new Float64Array(4 * B * B);
+/** Scratch for stepWeightGradNorm: the four B×B Gram matrices (allocate once per workspace). */
+export interface GramScratch {
+  gi: Float64Array;
+  gh: Float64Array;
+  gu: Float64Array;
+  gp: Float64Array;
 }
 
-/** G[B×B] = A·Aᵀ for A[B×P] (overwrites G). Exactly symmetric: both kernels add the same products in the same order. */
+export function gramScratch(B: number): GramScratch {
+  const n = B * B;
+  return { gi: new Float64Array(n), gh: new Float64Array(n), gu: new Float64Array(n), gp: new Float64Array(n) };
+}
+
+/**
+ * G[B×B] = A·Aᵀ for A[B×P] (overwrites G). Exactly symmetric: both kernels add the same
+ * products in the same order. B = 1 is the dot product done here (0 + a₀a₀ + a₁a₁ + ...,
+ * the kernels' order), without a trip through the kernel table for one value.
+ */
 export function gramMatrix(B: number, P: number, A: Float64Array, G: Float64Array): void {
+  if (B === 1) {
+    let s = 0;
+    for (let p = 0; p < P; p++) s += A[p] * A[p];
+    G[0] = s;
+    return;
+  }
   G.fill(0, 0, B * B);
   gemmABt(B, B, P, A, A, G);
 }
 
 /**
  * ‖P_t‖ by the Gram route, or -1 when that route is not safe for these values (see above):
- * the caller then materialises (weightGradPartNorm). `scratch` holds ≥ 4·B² values.
+ * the caller then materialises (weightGradPartNorm).
  */
-export function stepWeightGradNormByGram(s: StepGradOperands, scratch: Float64Array): number {
+export function stepWeightGradNormByGram(s: StepGradOperands, scratch: GramScratch): number {
   const { B, GH, inSize, H } = s;
-  const BB = B * B;
-  const gi = scratch.subarray(0, BB);
-  const gh = s.dGh === s.dGi ? gi : scratch.subarray(BB, 2 * BB);
-  const gu = scratch.subarray(2 * BB, 3 * BB);
-  const gp = scratch.subarray(3 * BB, 4 * BB);
+  const { gi, gu, gp } = scratch;
+  const gh = s.dGh === s.dGi ? gi : scratch.gh;
   gramMatrix(B, GH, s.dGi, gi);
   if (gh !== gi) gramMatrix(B, GH, s.dGh, gh);
   gramMatrix(B, inSize, s.input, gu);
@@ -358,11 +390,23 @@ export function weightGradPartNorm(s: StepGradOperands, parts: WeightGradParts):
 }
 
 /**
+ * Whether the Gram route (plus one all-steps product for the gradient) beats materialising
+ * each step's part, for a layer: its multiply-adds B²·(GH + In + H) per step against the
+ * part's B·GH·(In + H), whose real cost is higher (GH·(In + H) values streamed through memory
+ * four times per step). Measured (CPU-time minima, one process): LSTM H = 64, B = 16 (ratio
+ * 0.31) 45.6 -> 40.6 ms; RNN H = 128, B = 32 (ratio 0.50) 115.6 vs 118.9 ms, a wash; GRU
+ * B = 1 27.8 -> 16.8 ms; LSTM H = 512, B = 16 2341 -> 1361 ms. Hence the 0.4 threshold.
+ */
+export function gramRoutePays(B: number, GH: number, inSize: number, H: number): boolean {
+  return B * B * (GH + inSize + H) <= 0.4 * B * GH * (inSize + H);
+}
+
+/**
  * ‖P_t‖, the per-step weight-gradient norm without materialising P_t when that is safe (Gram
  * route), else materialised into `parts`. Agrees with weightGradPartNorm to ~1e-10 relative
  * (see the accuracy note above); deterministic for given inputs.
  */
-export function stepWeightGradNorm(s: StepGradOperands, scratch: Float64Array, parts: WeightGradParts): number {
+export function stepWeightGradNorm(s: StepGradOperands, scratch: GramScratch, parts: WeightGradParts): number {
   const viaGram = stepWeightGradNormByGram(s, scratch);
   return viaGram >= 0 ? viaGram : weightGradPartNorm(s, parts);
 }

@@ -79,11 +79,18 @@ export function buildRecord(
     globalGradNorm: globalNorm,
     clippedGradNorm: globalNorm,
     nonFinite: null,
-    itemized: p.itemized ? itemized(ws, injection ? injection.seed : headSeed(ws, model, batch)) : null,
+    itemized: p.itemized ? itemized(ws, onlyRows(injection ? injection.seed : headSeed(ws, model, batch), p.itemizedRows)) : null,
   };
   if (injection) record.directGradNorm = injection.directGradNorm;
   record.nonFinite = findNonFinite(ws, model, batch, record, grads, injection === null);
   return record;
+}
+
+/** Restricts the itemized matrix to the given rows s (the others stay zero rows, which the lag profile skips). */
+function onlyRows(seed: ItemizedSeed, rows: readonly number[] | undefined): ItemizedSeed {
+  if (!rows) return seed;
+  const keep = new Set(rows);
+  return (s, seedOut, seedState) => keep.has(s) && seed(s, seedOut, seedState);
 }
 
 /**

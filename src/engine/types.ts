@@ -80,6 +80,12 @@ export interface ProbeOptions {
   itemized?: boolean;
   /** Cap on T for the itemized matrix (default ITEMIZED_MAX_STEPS). */
   itemizedMaxSteps?: number;
+  /**
+   * Compute only these rows s of the itemized matrix (one backward pass each; the other rows
+   * are zero and the many-to-many lag profile skips them). Default: every row. Used to bound
+   * the cost of big captures (O(T²) otherwise).
+   */
+  itemizedRows?: readonly number[];
 }
 
 export interface Truncation {

@@ -1,6 +1,7 @@
 // Entry point of the extension host side: builds the controller (lens.ts), registers the
 // views and commands. This folder is the only code that imports 'vscode'.
 import * as vscode from 'vscode';
+import { CapturesController } from './captures';
 import { Lens } from './lens';
 import { HeatmapsViewProvider, ReportPanel } from './webviews';
 
@@ -12,6 +13,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.window.registerWebviewViewProvider(HeatmapsViewProvider.viewId, l.heatmaps),
     vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, { deserializeWebviewPanel: (panel) => l.restorePanel(panel) }),
+  );
+  const captures = new CapturesController(l);
+  context.subscriptions.push(
+    captures,
+    vscode.window.registerCustomEditorProvider(CapturesController.editorViewType, captures, { webviewOptions: { retainContextWhenHidden: true } }),
   );
   const runsView = vscode.window.createTreeView('bpttLens.runs', { treeDataProvider: l.tree, showCollapseAll: true });
   context.subscriptions.push(runsView);
@@ -33,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): void {
     'bpttLens.openPanel': () => l.showPanel(),
     'bpttLens.saveReport': () => l.saveReport(),
     'bpttLens.openReport': (uri) => l.openReport(uri),
+    'bpttLens.openCaptures': (uri) => captures.open(uri),
     'bpttLens.refreshRuns': () => l.tree.refresh(),
     'bpttLens.showRun': (studyKey, runId) => l.showRun(studyKey, runId),
     'bpttLens.internal.lastRunStats': () => l.lastRunStats(),

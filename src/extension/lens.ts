@@ -44,7 +44,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
    * this thread). One core stays free for the editor itself: on 2 cores, two busy workers
    * starved the extension host's main thread (300 ms stalls instead of under 40 ms).
    */
-  private readonly workers: WorkerPool;
+  readonly workers: WorkerPool;
   private busyState: { label: string; fraction: number } | null = null;
   /** The running study's finished runs (shown in the panel as they come), while runAndShow waits. */
   private live: Report | null = null;
@@ -668,7 +668,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 }
 
 function panelTitle(report: Report): string {
-  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates' }[report.study.kind] ?? 'Report';
+  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
 }
 

@@ -4,6 +4,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readGuarded, READ_CAPS } from '../io/guardedRead';
+import { renderCapturesReportFiles } from '../io/captureReport';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
@@ -53,5 +54,9 @@ export async function saveReportFolder(report: Report, parentDir: string, worksp
   const source = report.study.source;
   const relative = home && path.isAbsolute(source) && isInside(home, source) ? path.relative(home, source).split(path.sep).join('/') : null;
   const saved = relative ? { ...report, study: { ...report.study, source: relative } } : report;
-  return writeReportFolder(saved, parentDir, { name: reportName(report.study.kind, report.study.source || report.study.name) });
+  return writeReportFolder(saved, parentDir, {
+    name: reportName(report.study.kind, report.study.source || report.study.name),
+    // Captures get the verdict over training and the timestep × training-step heatmap.
+    ...(report.study.kind === 'captures' ? { render: renderCapturesReportFiles } : {}),
+  });
 }

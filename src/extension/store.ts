@@ -99,6 +99,15 @@ export class ReportStore {
     this.setCurrent(key, runId);
   }
 
+  /** Replaces a study's report without changing what the views show (a capture folder grew). */
+  update(key: string, report: Report): void {
+    const s = this.get(key);
+    if (!s) return;
+    s.report = report;
+    delete s.file;
+    this.emit('studies');
+  }
+
   /** Records where the current study was saved. */
   markSaved(key: string, file: string): void {
     const s = this.get(key);

@@ -5,12 +5,14 @@
 //             ..., "__metadata__": {"key": "string value"}}; may be padded with spaces
 //   rest      the byte buffer; offsets are relative to its start, tensors are row-major
 //             little-endian, and together they must cover it exactly, without overlap.
-// Read: F64, F32, F16, BF16 (all widened to float64). Write: F64 or F32.
+// Read: F64, F32, F16, BF16 (all widened to float64), and I64 on request (captures' `lengths`).
+// Write: F64 or F32. A caller can check the header (names, dtypes, shapes) before any tensor
+// is decoded, so a file with the wrong shapes costs no allocation (ReadOptions.checkHeader).
 // Every malformed file is an InputError(file, null, detail) naming what is wrong.
 
 import { InputError } from './errors';
 
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64';
 
 export interface StoredTensor {
   dtype: SafetensorsDtype;
@@ -24,11 +26,27 @@ export interface SafetensorsFile {
   metadata: Record<string, string> | null;
 }
 
-const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 };
+
+/** A tensor's header entry, as checkHeader sees it (nothing decoded yet). */
+export interface HeaderEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** [begin, end) in the data buffer, as the header gives them (already checked). */
+  dataOffsets: [number, number];
+}
+
+export interface ReadOptions {
+  /** Accept I64 tensors (decoded to float64; values beyond ±2^53 are refused). Default false. */
+  allowInt64?: boolean;
+  /** Called after the header is validated and before any tensor is decoded; throws to refuse. */
+  checkHeader?: (entries: HeaderEntry[], metadata: Record<string, string> | null) => void;
+}
 /** Refuse absurd headers before allocating a string for them (the reference reader caps at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+export function readSafetensors(bytes: Uint8Array, file: string, options: ReadOptions = {}): SafetensorsFile {
   const fail = (detail: string): never => {
     throw new InputError(file, null, detail);
   };
@@ -75,7 +93,9 @@ export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFil
     }
     const dtype = e.dtype;
     if (typeof dtype !== 'string') fail(`tensor '${name}': missing dtype`);
-    if (!Object.hasOwn(BYTES, dtype as string)) fail(`tensor '${name}': unsupported dtype '${dtype}' (expected F64, F32, F16 or BF16)`);
+    if (!Object.hasOwn(BYTES, dtype as string) || (dtype === 'I64' && !options.allowInt64)) {
+      fail(`tensor '${name}': unsupported dtype '${dtype}' (expected F64, F32, F16 or BF16${options.allowInt64 ? ', or I64' : ''})`);
+    }
     const shape = e.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -107,8 +127,11 @@ export function readSafetensors(bytes: Uint8Array, file: string): SafetensorsFil
   }
   if (cursor !== dataLength) fail(`the tensors cover ${cursor} bytes but the data buffer holds ${dataLength} (trailing bytes or truncated file)`);
 
+  options.checkHeader?.(entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape.slice(), dataOffsets: [e.begin, e.end] })), metadata);
   for (const e of entries) {
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape.slice(), data: decode(view, dataStart + e.begin, e.end - e.begin, e.dtype) });
+    const data = decode(view, dataStart + e.begin, e.end - e.begin, e.dtype);
+    if (e.dtype === 'I64' && data.some((v) => !Number.isSafeInteger(v))) fail(`tensor '${e.name}': an I64 value is beyond ±2^53`);
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape.slice(), data });
   }
   return { tensors, metadata };
 }
@@ -142,6 +165,12 @@ function decode(view: DataView, offset: number, byteLength: number, dtype: Safet
         // bfloat16 is the top half of a float32.
         out[k] = bf16ToNumber(view.getUint16(at, true));
         break;
+      case 'I64': {
+        const v = view.getBigInt64(at, true);
+        // Out-of-range values become NaN here and are refused by the caller.
+        out[k] = v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(-Number.MAX_SAFE_INTEGER) ? Number.NaN : Number(v);
+        break;
+      }
     }
   }
   return out;

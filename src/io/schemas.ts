@@ -42,8 +42,8 @@ export function publishedSchema(name: SchemaName): object {
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** The first problem of `value` against schema `name`, or null when it conforms. */
-export function schemaProblem(name: SchemaName, value: unknown, options: { prototypeKeysOnly?: boolean } = {}): SchemaProblem | null {
-  const hostile = prototypeKey(value);
+export function schemaProblem(name: SchemaName, value: unknown, options: { prototypeKeysOnly?: boolean; skipPrototypeKeys?: boolean } = {}): SchemaProblem | null {
+  const hostile = options.skipPrototypeKeys ? null : prototypeKey(value);
   if (hostile || options.prototypeKeysOnly) return hostile;
   const validate = validator(name);
   if (validate(value)) return null;

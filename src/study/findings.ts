@@ -92,7 +92,11 @@ function diagnosisFindings(studied: ReportRun[], all: ReportRun[], ctx: Findings
     if (!top || !c || !c.outcome) continue;
     const target = all.find((x) => x.id === c.runId);
     const result = `${c.verdict}, horizon ${horizonLabel(c.horizon ?? null, r.timesteps)}, final loss ${lossText(c.finalLoss)}`;
-    if (c.outcome === 'confirmed') out.push(`Confirmed for ${r.label}: "${top.title}" gives ${result}${target && !target.id.startsWith('check-') ? ` (the study's ${target.label} run)` : ''}.`);
+    const same = c.verdict === r.diagnosis?.verdict;
+    if (c.outcome === 'confirmed') {
+      out.push(`Confirmed${same ? ' by the loss' : ''} for ${r.label}: "${top.title}" gives ${result}${target && !target.id.startsWith('check-') ? ` (the study's ${target.label} run)` : ''}` +
+        (same ? `; still ${c.verdict}${c.next ? `, next to try: ${c.next}` : ''}.` : '.'));
+    }
     else out.push(`Not confirmed for ${r.label}: "${top.title}" gives ${result} (${c.outcome === 'worse' ? 'worse' : 'no better'})${c.next ? `; next to try: ${c.next}` : ''}.`);
   }
   return out;

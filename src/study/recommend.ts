@@ -8,8 +8,9 @@
 //              LSTM -> forget bias 1 (variants with a forget gate), the vanilla cell with
 //                      forget bias 1 (for the other variants), orthogonal W_hh
 //              GRU  -> orthogonal W_hh, LSTM with forget bias 1
-//   exploding  no clipping -> clip by global norm at the median pre-clip norm (Pascanu et al.
-//              2013: the median is the typical step, so only the spikes are cut);
+//   exploding  no clipping -> clip by global norm at the median pre-clip norm of the first
+//              quarter of training (Pascanu et al. 2013: the typical step while training still
+//              behaved, so only the spikes are cut);
 //              value clipping -> norm clipping (keeps the direction);
 //              already norm-clipped -> lower the threshold to the median, lower the learning rate;
 //              W_hh rescaled above 1 -> spectral radius 1
@@ -138,8 +139,15 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
   if (d.verdict === 'exploding') {
     const stopped = run.history.stoppedAt ?? null;
     const what = stopped !== null ? `training hit a non-finite value at iteration ${stopped}` : d.evidence[0] ?? 'the gradient grows';
-    const theta = roundNice(medianNorm);
-    const medianText = Number.isFinite(medianNorm) ? `the median pre-clip norm was ${fmt(medianNorm)}` : 'no finite pre-clip norm was recorded';
+    // The typical step while training still behaved (over a run that blew up, the median of all
+    // its norms is the blow-up): the median of the norms before the first one 10× the median
+    // of the first three, within the first quarter of training.
+    const early = behavedPrefix(finiteNorms);
+    const typical = early.length > 0 ? median(early) : Number.NaN;
+    const theta = roundNice(typical);
+    const medianText = Number.isFinite(typical)
+      ? `the median pre-clip norm ${early.length < finiteNorms.length ? `over the first ${early.length} updates, before the norms took off, ` : ''}was ${fmt(typical)}`
+      : 'no finite pre-clip norm was recorded';
     if (c.clip.kind === 'none') {
       out.push(rec(
         `Clip the gradient's global norm at ${fmt(theta)}`,
@@ -152,7 +160,7 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
         `${capital(what)} despite value clipping at ${fmt(c.clip.threshold)}; ${medianText}. Norm clipping bounds the whole step and keeps its direction.`,
         { clip: { kind: 'norm', threshold: theta } },
       ));
-    } else if (Number.isFinite(medianNorm) && theta < c.clip.threshold) {
+    } else if (Number.isFinite(typical) && theta < c.clip.threshold) {
       out.push(rec(
         `Lower the clip threshold to ${fmt(theta)}`,
         `${capital(what)} with norm clipping at ${fmt(c.clip.threshold)}; ${medianText}.`,
@@ -199,6 +207,15 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
     else out.splice(Math.min(out.length, 2), 0, longer);
   }
   return out;
+}
+
+/** The pre-clip norms of the first quarter of training up to (not including) the first one 10× the median of the first three. */
+export function behavedPrefix(norms: number[]): number[] {
+  const quarter = norms.slice(0, Math.max(1, Math.ceil(norms.length / 4)));
+  if (quarter.length < 3) return quarter;
+  const start = median(quarter.slice(0, 3));
+  const jump = quarter.findIndex((v) => v > 10 * start);
+  return jump < 0 ? quarter : quarter.slice(0, Math.max(1, jump));
 }
 
 /** The run's final loss and baseline when the loss is within BASELINE_MARGIN of the baseline (or above it). */
@@ -248,6 +265,15 @@ function sameButCell(a: RunConfig, b: RunConfig): boolean {
   return sameConfig(strip(a), strip(b)) && a.cellChoice + a.forgetBias !== b.cellChoice + b.forgetBias;
 }
 
+/** Same configuration apart from the clipping. */
+function sameButClip(a: RunConfig, b: RunConfig): boolean {
+  return sameConfig({ ...a, clip: { kind: 'none' } }, { ...b, clip: { kind: 'none' } }) && JSON.stringify(a.clip) !== JSON.stringify(b.clip);
+}
+
+function clipPhrase(clip: RunConfig['clip']): string {
+  return clip.kind === 'none' ? 'Train without clipping' : clip.kind === 'norm' ? `Clip the gradient's global norm at ${fmt(clip.threshold)}` : `Clip each gradient value at ±${fmt(clip.threshold)}`;
+}
+
 function outcomeText(r: RunView): string {
   const d = r.diagnosis;
   const hz = d ? (d.horizon === null ? `the gradient reaches back the whole ${r.timesteps} steps` : `horizon ${d.horizon} of ${r.timesteps} steps`) : 'not diagnosed';
@@ -268,14 +294,17 @@ function weighAgainstStudy(run: RunView, own: Recommendation[], others: RunView[
     if (shown) r.rationale += ` The study's run "${shown.label ?? shown.config.cellChoice}" is exactly this configuration: ${outcomeText(shown)}.`;
     kept.push(r);
   }
-  const better = peers.filter((o) => sameButCell(o.config, run.config) && didBetter(o, run));
+  const better = peers.filter((o) => (sameButCell(o.config, run.config) || sameButClip(o.config, run.config)) && didBetter(o, run));
   better.sort((a, b) => verdictRank(b) - verdictRank(a) || (a.loss ?? Infinity) - (b.loss ?? Infinity));
   const best = better[0];
   if (best) {
-    const change: Partial<RunConfig> = { cell: best.config.cell, nonlinearity: best.config.nonlinearity, variant: best.config.variant, cellChoice: best.config.cellChoice, forgetBias: best.config.forgetBias };
+    const byCell = sameButCell(best.config, run.config);
+    const change: Partial<RunConfig> = byCell
+      ? { cell: best.config.cell, nonlinearity: best.config.nonlinearity, variant: best.config.variant, cellChoice: best.config.cellChoice, forgetBias: best.config.forgetBias }
+      : { clip: { ...best.config.clip } };
     const existing = kept.findIndex((r) => sameConfig(applyChange(run.config, r.change), best.config));
-    const title = `Switch to ${cellPhrase(best.config.cellChoice, best.config.forgetBias)}`;
-    const rationale = `The study's run "${best.label ?? best.config.cellChoice}" has the same settings with that cell: ${outcomeText(best)}, against ${outcomeText(run)} here.`;
+    const title = byCell ? `Switch to ${cellPhrase(best.config.cellChoice, best.config.forgetBias)}` : clipPhrase(best.config.clip);
+    const rationale = `The study's run "${best.label ?? best.config.cellChoice}" has the same settings with ${byCell ? 'that cell' : 'that clipping'}: ${outcomeText(best)}, against ${outcomeText(run)} here.`;
     if (existing >= 0) {
       const [r] = kept.splice(existing, 1);
       kept.unshift({ ...r!, title, rationale: `${rationale} ${r!.rationale.replace(/ The study's run "[^"]*" is exactly this configuration: [^.]*\.$/, '')}` });

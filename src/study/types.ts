@@ -168,9 +168,11 @@ export type RunExecutor = (
 ) => Promise<ReportRun[]>;
 
 export type StudyKind = 'diagnosis' | 'clipping' | 'gates';
+/** What a report holds: a study BPTT Lens trained, or 'captures' (replayed training captures, design §9; one run per captured step). */
+export type ReportKind = StudyKind | 'captures';
 
 export interface StudyInfo {
-  kind: StudyKind;
+  kind: ReportKind;
   name: string;
   /** Sample name or data file path (relative where possible). */
   source: string;

@@ -11,6 +11,8 @@
 //                    ReportResult    the validated Report
 //                    InputFailure    the file's InputError (file, line, detail), rebuilt as one
 //                    RunFailure      anything else the job threw
+//   pool -> worker   AnalyzeCaptureRequest   read a training capture and replay it (io/captureRun.ts)
+//   worker -> pool   CaptureResult   its run record (or InputFailure / RunFailure as above)
 //
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
@@ -18,6 +20,7 @@
 // (runs) or `parseFileReply` (file jobs) before the pool believes it (a worker is our own code, but a bug there must surface as a
 // clear error, not as a malformed report further down).
 
+import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import type { FileReadOptions } from '../io/sequenceHead';
 import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
@@ -66,6 +69,20 @@ export interface ListColumnsRequest {
   file: string;
 }
 
+/** Read a capture file (design §9) and replay it: the run record of analyzeCapture. */
+export interface AnalyzeCaptureRequest {
+  type: 'analyzeCapture';
+  jobId: number;
+  file: string;
+  options: CaptureRunOptions;
+}
+
+export interface CaptureResult {
+  type: 'capture';
+  jobId: number;
+  run: CaptureRunRecord;
+}
+
 /** Read and validate a saved report.json (readReportFile): up to 256 MB, kept off the caller's thread. */
 export interface ReadReportRequest {
   type: 'readReport';
@@ -100,10 +117,10 @@ export interface InputFailure {
   detail: string;
 }
 
-export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest;
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest | AnalyzeCaptureRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | ReportResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -149,6 +166,21 @@ function checkReportRun(run: unknown, expectedId: string): ReportRun {
   if (!Array.isArray(h.recorded)) throw new ProtocolError('result.run.history.recorded is not an array');
   if (!Array.isArray(run.recommendations)) throw new ProtocolError('result.run.recommendations is not an array');
   return run as unknown as ReportRun;
+}
+
+/** A capture's run record: the run-record fields every reader uses, plus the replay check. */
+function checkCaptureRun(run: unknown): CaptureRunRecord {
+  if (!isRecord(run)) throw new ProtocolError('capture.run is not an object');
+  if (run.schema !== 'bptt-lens/run@1') throw new ProtocolError(`capture.run.schema is ${JSON.stringify(run.schema)}`);
+  if (!isCount(run.timesteps)) throw new ProtocolError('capture.run.timesteps is not a count');
+  if (!Array.isArray(run.layers) || !run.layers.every(isRecord)) throw new ProtocolError('capture.run.layers is not an array of layer records');
+  for (const key of ['inputGradNorm', 'directGradNorm'] as const) {
+    if (!isNumberArray(run[key])) throw new ProtocolError(`capture.run.${key} is not a number array`);
+  }
+  if (typeof run.replayError !== 'number') throw new ProtocolError('capture.run.replayError is not a number');
+  if (!(run.inputGradError === null || typeof run.inputGradError === 'number')) throw new ProtocolError('capture.run.inputGradError is not a number or null');
+  if (!isRecord(run.config) || !isCount(run.config.step)) throw new ProtocolError('capture.run.config.step is not a count');
+  return run as unknown as CaptureRunRecord;
 }
 
 /** Modes and losses a Dataset may carry (engine/types.ts Mode and LossKind). */
@@ -200,6 +232,9 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'columns':
       if (kind !== 'listColumns') break;
       return { type: 'columns', jobId, columns: checkColumns(msg.columns) };
+    case 'capture':
+      if (kind !== 'analyzeCapture') break;
+      return { type: 'capture', jobId, run: checkCaptureRun(msg.run) };
     case 'report': {
       if (kind !== 'readReport') break;
       // The worker validated it in full (schema and semantics, io/report/read.ts); check the envelope.

@@ -21,6 +21,7 @@
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import { InputError } from '../io/errors';
 import type { FileReadOptions } from '../io/sequenceHead';
@@ -118,6 +119,7 @@ function describe(run: PlannedRun): string {
 }
 
 function describeFile(request: FileRequest): string {
+  if (request.type === 'analyzeCapture') return `replaying the capture ${request.file}`;
   return request.type === 'listColumns' ? `listing the columns of ${request.file}` : `reading ${request.file}`;
 }
 
@@ -194,6 +196,11 @@ export class WorkerPool {
   /** listTargetColumns (io/columns.ts) in a worker: it parses the whole file. Never rejects for a bad file. */
   listTargetColumns(file: string, opts: { signal?: AbortSignal } = {}): Promise<ColumnChoice[]> {
     return this.fileJob({ type: 'listColumns', jobId: this.nextJobId++, file }, opts.signal) as Promise<ColumnChoice[]>;
+  }
+
+  /** A training capture (design §9) read and replayed in a worker: its run record, or the file's InputError. */
+  analyzeCapture(file: string, options: CaptureRunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<CaptureRunRecord> {
+    return this.fileJob({ type: 'analyzeCapture', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<CaptureRunRecord>;
   }
 
   /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
@@ -381,6 +388,9 @@ export class WorkerPool {
           break;
         case 'columns':
           job.resolve(reply.columns);
+          break;
+        case 'capture':
+          job.resolve(reply.run);
           break;
         case 'report':
           job.resolve(reply.report);

@@ -9,6 +9,8 @@
 import { parentPort } from 'node:worker_threads';
 import { clearWorkspaceCache } from '../engine/workspace';
 import { enableWasmKernels } from '../engine/kernels/wasmGemm';
+import { readCapture } from '../io/capture';
+import { analyzeCapture } from '../io/captureRun';
 import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
 import { readSequenceFileHead } from '../io/sequenceHead';
@@ -83,6 +85,10 @@ async function fileJob(msg: FileRequest): Promise<void> {
       post({ type: 'columns', jobId, columns: await listTargetColumns(msg.file) });
       return;
     }
+    if (msg.type === 'analyzeCapture') {
+      post({ type: 'capture', jobId, run: analyzeCapture(await readCapture(msg.file), msg.options) });
+      return;
+    }
     // `firstRows`: the user asked for the head of a file over the size limit.
     const { firstRows, ...options } = msg.options;
     const dataset = firstRows !== undefined ? await readSequenceFileHead(msg.file, firstRows, options) : await readSequenceFile(msg.file, options);
@@ -102,6 +108,7 @@ port.on('message', (msg: PoolToWorker) => {
       break;
     case 'readSequence':
     case 'listColumns':
+    case 'analyzeCapture':
     case 'readReport':
       void fileJob(msg).finally(becameIdle);
       break;

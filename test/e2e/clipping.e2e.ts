@@ -13,7 +13,8 @@ test('Compare Clipping Thresholds draws one configuration per threshold', { time
     await report.waitForFunction(
       () => {
         const s = (window as unknown as { __bpttLensState?: { verdicts: string[]; chartsDrawn: number } }).__bpttLensState;
-        return !!s && s.verdicts.length >= 3 && s.chartsDrawn > 0;
+        // The panel shows runs as they finish: wait for the whole default sweep (5 runs).
+        return !!s && s.verdicts.length >= 5 && s.chartsDrawn > 0;
       },
       undefined,
       { timeout: 120_000 },

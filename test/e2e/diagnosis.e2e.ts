@@ -17,7 +17,8 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       await report.waitForFunction(
         () => {
           const s = (window as unknown as { __bpttLensState?: { verdicts: string[]; chartsDrawn: number } }).__bpttLensState;
-          return !!s && s.verdicts.length > 0 && s.chartsDrawn > 0;
+          // The panel shows runs as they finish: wait for the default study's three.
+          return !!s && s.verdicts.length >= 3 && s.chartsDrawn > 0;
         },
         undefined,
         { timeout: 90_000 },

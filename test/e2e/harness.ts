@@ -70,7 +70,7 @@ export interface Session {
   /** Presses Enter on every quick pick / input box that appears until none is left. */
   acceptPrompts(opts?: { quietMs?: number; maxMs?: number }): Promise<number>;
   /** The webview document whose body carries data-view=`view`. */
-  webviewFrame(view: 'report' | 'heatmaps' | 'heatmapEditor', timeoutMs?: number): Promise<Frame>;
+  webviewFrame(view: 'report' | 'heatmaps' | 'heatmapEditor' | 'captures', timeoutMs?: number): Promise<Frame>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -149,15 +149,27 @@ export async function openVsCode(opts: { theme: Theme; name: string; prepareWork
       port,
       statsFile: join(base, 'stats.json'),
       async runCommand(title) {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('F1');
-        await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
-        await page.keyboard.type(title, { delay: 5 });
-        // Click the row whose label is exactly the title: fuzzy matching also lists other
-        // commands ("Save Report" matches "Open Saved Report"), and Enter runs the top one.
-        const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${title.replace(/"/g, '\\"')}"]`).first();
-        await row.waitFor({ state: 'visible', timeout: 20_000 });
-        await row.click();
+        // Right after start-up on a loaded machine the palette may not list the extension's
+        // commands yet (its host still activating): a second try after a pause.
+        for (let attempt = 1; ; attempt++) {
+          await page.keyboard.press('Escape');
+          await page.keyboard.press('F1');
+          await quickInput.waitFor({ state: 'visible', timeout: 10_000 });
+          await page.keyboard.type(title, { delay: 5 });
+          // Click the row whose label is exactly the title: fuzzy matching also lists other
+          // commands ("Save Report" matches "Open Saved Report"), and Enter runs the top one.
+          const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${title.replace(/"/g, '\\"')}"]`).first();
+          try {
+            await row.waitFor({ state: 'visible', timeout: 20_000 });
+          } catch (e) {
+            if (attempt >= 2) throw e;
+            await page.keyboard.press('Escape');
+            await page.waitForTimeout(3000);
+            continue;
+          }
+          await row.click();
+          return;
+        }
       },
       async acceptPrompts({ quietMs = 2500, maxMs = 30_000 } = {}) {
         const end = Date.now() + maxMs;

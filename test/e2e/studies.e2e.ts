@@ -15,7 +15,8 @@ async function waitForReport(vs: Session, minRuns: number, timeoutMs: number) {
   await report.waitForFunction(
     (n) => {
       const s = (window as unknown as { __bpttLensState?: State }).__bpttLensState;
-      return !!s && s.verdicts.length >= n && s.chartsDrawn > 0;
+      // The panel shows runs as they finish ("running: 3 of 5 runs"): wait for the finished study.
+      return !!s && s.verdicts.length >= n && s.chartsDrawn > 0 && !/running: \d+ of \d+ runs/.test(document.body.innerText);
     },
     minRuns,
     { timeout: timeoutMs },

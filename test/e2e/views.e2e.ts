@@ -68,7 +68,7 @@ async function openSaved(vs: Session, folder: string, runs: number): Promise<Fra
   const frame = await vs.webviewFrame('report', 60_000);
   await waitForCharts(frame, runs);
   await frame.evaluate(() => window.scrollTo(0, 0));
-  await vs.page.mouse.move(8, 990); // no hover tooltip in the pictures
+  await vs.page.mouse.move(200, 14); // no hover tooltip in the pictures
   await vs.page.waitForTimeout(500);
   return frame;
 }
@@ -153,7 +153,7 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
         undefined,
         { timeout: 180_000 },
       );
-      await vs.page.mouse.move(8, 990);
+      await vs.page.mouse.move(200, 14);
       await vs.page.waitForTimeout(800);
       await vs.screenshot('views-clipping');
       await clip.evaluate(() => document.querySelector('#h-clip')?.scrollIntoView({ block: 'start' }));

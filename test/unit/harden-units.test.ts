@@ -90,6 +90,11 @@ describe('published schemas', () => {
       parseReport(text, 'r.json');
     }
   });
+  it('refuse a prototype key however it is spelt (a \\u escape too)', () => {
+    const text = reportText(validReport()).replace('"gateMean": {', '"gateMean": {"\\u005f_proto__": [1, 2, 3, 4, 5, 6], ');
+    assert.ok(text.includes('\\u005f_proto__'));
+    assert.throws(() => parseReport(text, 'r.json'), /gateMean\.__proto__: the key "__proto__" is not allowed/);
+  });
   it('name the first problem by path', () => {
     const raw = JSON.parse(reportText(validReport()));
     raw.runs[0].history.clipRate = 1.5;

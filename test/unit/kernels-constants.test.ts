@@ -27,7 +27,8 @@ describe('withConstantOperands', () => {
   it('gives the TypeScript kernels\' bits for constant B operands, padded or not', () => {
     assert.ok(wasm);
     const rng = new Rng(5);
-    for (const [M, N, K] of [[16, 64, 32], [5, 12, 7], [1, 8, 9], [6, 7, 10]]) {
+    // Batch sizes 1-3 with N·K >= 256 take the one-row kernels (gemmABt on the transposed resident copy).
+    for (const [M, N, K] of [[16, 64, 32], [5, 12, 7], [1, 8, 9], [6, 7, 10], [1, 96, 32], [3, 16, 20], [2, 12, 40], [1, 36, 12]]) {
       const A = rand(rng, M * K);
       const At = rand(rng, K * M);
       const Wt = rand(rng, N * K); // B of gemmABt, N × K
@@ -57,18 +58,20 @@ describe('withConstantOperands', () => {
     assert.ok(wasm);
     setKernels(wasm);
     const rng = new Rng(7);
-    const [M, N, K] = [8, 16, 12];
-    const A = rand(rng, M * K);
-    const W = rand(rng, N * K);
-    const want = new Float64Array(M * N);
-    jsKernels.gemmABt(M, N, K, A, W, want);
-    const got = new Float64Array(M * N);
-    withConstantOperands([W], () => {
-      W[0] += 1;
-      gemmABt(M, N, K, A, W, got);
-      W[0] -= 1;
-    });
-    sameBits(got, want, 'stale on purpose');
+    // M = 8: the tiled kernel; M = 1: the one-row kernel on the transposed copy.
+    for (const [M, N, K] of [[8, 16, 12], [1, 32, 16]]) {
+      const A = rand(rng, M * K);
+      const W = rand(rng, N * K);
+      const want = new Float64Array(M * N);
+      jsKernels.gemmABt(M, N, K, A, W, want);
+      const got = new Float64Array(M * N);
+      withConstantOperands([W], () => {
+        W[0] += 1;
+        gemmABt(M, N, K, A, W, got);
+        W[0] -= 1;
+      });
+      sameBits(got, want, `${M}x${N}x${K} stale on purpose`);
+    }
   });
 
   it('keeps no stale copy once the scope ends', () => {
@@ -89,14 +92,13 @@ describe('withConstantOperands', () => {
     assert.notDeepEqual(first, second);
   });
 
-  it('leaves a whole pass bit-identical (LSTM and GRU, weights declared constant)', () => {
+  it('leaves a whole pass bit-identical (LSTM and GRU, batch 5, 2 and 1, weights declared constant)', () => {
     assert.ok(wasm);
     setKernels(wasm);
-    for (const cell of ['lstm', 'gru'] as const) {
-      const model = createModel({ cell, nonlinearity: 'tanh', variant: 'vanilla', inputSize: 2, hiddenSize: 12, numLayers: 2, bidirectional: true, outputSize: 1 });
+    for (const [cell, B] of [['lstm', 5], ['gru', 5], ['gru', 1], ['lstm', 2]] as const) {
+      const model = createModel({ cell, nonlinearity: 'tanh', variant: 'vanilla', inputSize: 2, hiddenSize: 24, numLayers: 2, bidirectional: true, outputSize: 1 });
       const rng = new Rng(8);
       initializeModel(model, { scheme: 'pytorch', spectralRadius: null, forgetBias: false }, rng);
-      const B = 5;
       const T = 9;
       const batch: Batch = { batchSize: B, steps: T, inputSize: 2, outputSize: 1, mode: 'many-to-one', x: rand(rng, B * T * 2), y: rand(rng, B) };
       const plain = runPass(model, batch, { loss: 'mse' });

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWasmKernels } from '../../src/engine/kernels/wasmGemm';
 import {
-  gramScratch, jsKernels, setKernels, stepWeightGradNorm, stepWeightGradNormByGram, weightGradPartNorm,
+  gramRoutePays, gramScratch, jsKernels, setKernels, stepWeightGradNorm, stepWeightGradNormByGram, weightGradPartNorm,
   type StepGradOperands, type WeightGradParts,
 } from '../../src/engine/linalg';
 import { Rng } from '../../src/engine/rng';
@@ -146,5 +146,13 @@ describe('stepWeightGradNorm', () => {
     const inf = operands(rng, B, GH, 1, H, false);
     inf.dGh[5] = Infinity;
     assert.equal(stepWeightGradNorm(inf, gramScratch(B), parts(inf)), weightGradPartNorm(inf, parts(inf)));
+  });
+
+  it('gramRoutePays picks the Gram route where it measured faster', () => {
+    assert.equal(gramRoutePays(16, 256, 1, 64), true); // lstm-h64-b16
+    assert.equal(gramRoutePays(1, 96, 1, 32), true); // gru-h32-b1
+    assert.equal(gramRoutePays(16, 2048, 1, 512), true); // lstm-h512-b16
+    assert.equal(gramRoutePays(32, 128, 1, 128), false); // rnn-h128-b32: a wash, keep the parts
+    assert.equal(gramRoutePays(256, 256, 1, 64), false); // batch far above the hidden size
   });
 });

@@ -122,3 +122,19 @@ test("the summary is the study's findings when it has them, else counts, the bes
   const withFindings = { ...report, study: { ...report.study, findings: ['Gates keep the gradient 40 steps back; the tanh RNN loses it after 9.'] } };
   assert.deepEqual(studySummary(withFindings), ['Gates keep the gradient 40 steps back; the tanh RNN loses it after 9.']);
 });
+
+test("the palette's cell families are the engine registry's (when the registry exists on this branch)", async (t) => {
+  const path = '../../src/engine/cells/index';
+  type Registry = { CELL_NAMES: readonly string[]; cellFamily(name: string): string };
+  const registry = (await import(path).catch(() => null)) as Registry | null;
+  if (!registry || !Array.isArray(registry.CELL_NAMES)) {
+    t.skip('src/engine/cells/index.ts is not on this branch yet');
+    return;
+  }
+  const { PALETTE_CELLS } = await import('../../src/io/report/palette');
+  for (const name of registry.CELL_NAMES) {
+    const mine = PALETTE_CELLS.find(([n]) => n === name);
+    assert.ok(mine, `the palette does not know the cell ${name}`);
+    assert.equal(mine[1], registry.cellFamily(name), `${name}: family`);
+  }
+});

@@ -154,6 +154,19 @@ test('in a browser: no console errors under the CSP, hover readouts (the panel\'
     const hb = (await heat.boundingBox())!;
     await page.mouse.move(hb.x + hb.width * 0.3, hb.y + hb.height * 0.4);
     assert.match((await page.locator('#tip').textContent())!, /^rnn-tanhiteration \d+, timestep t = \d+‖∂L\/∂h_t‖ = [\d.e-]+$/);
+    // Same orientation as the panel's heatmap (heatmapMatrix: row 0, drawn on top, is the last
+    // recorded iteration): the top of the plot reads the last iteration, the bottom iteration 0.
+    const plotBox = await heat.locator('g.plot').first().evaluate((g) => (g.getAttribute('data-plot') ?? '').split(' ').map(Number));
+    const hvb = await heat.evaluate((e) => [(e as SVGSVGElement).viewBox.baseVal.width, (e as SVGSVGElement).viewBox.baseVal.height]);
+    const at = async (fy: number): Promise<string> => {
+      const sx = (plotBox[0]! + plotBox[2]! * 0.5) / hvb[0]!;
+      const sy = (plotBox[1]! + plotBox[3]! * fy) / hvb[1]!;
+      await page.mouse.move(hb.x + hb.width * sx, hb.y + hb.height * sy);
+      return (await page.locator('#tip').textContent())!;
+    };
+    const recorded = report.runs[0]!.history.recorded;
+    assert.match(await at(0.02), new RegExp(`iteration ${recorded[recorded.length - 1]!.iteration},`), 'the last iteration on top');
+    assert.match(await at(0.98), new RegExp(`iteration ${recorded[0]!.iteration},`), 'iteration 0 at the bottom');
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

@@ -61,6 +61,13 @@ test('Compare Clipping by default: the exploding setting diverges unclipped, cli
   console.log(`# clipping opening sentence: ${opening}`);
   assert.match(opening, /^Without clipping, training diverged: the loss or gradient overflowed at iteration \d+; norm clipping at [0-9.]+ kept training finite and reached loss [0-9.e-]+/);
   assert.match(opening, /clipping did not change the horizon .*: vanishing is not what clipping fixes\.$/);
+  // The diverged run is pointed at the clipped run on screen that trained best, with its numbers.
+  const top = none.recommendations[0]!;
+  assert.equal(top.title, "Clip the gradient's global norm at 1");
+  assert.match(top.rationale, /^The study's run "rnn-tanh, norm clip 1" has the same settings with that clipping: healthy/);
+  // Its own threshold comes from the updates before the norms took off, not from the blow-up.
+  const own = none.recommendations.find((r) => r.title !== top.title && r.change.clip)!;
+  assert.ok((own.change.clip as { threshold: number }).threshold < 100, own.title);
 });
 
 test('the constant error carousel (lstm-nfg) on the adding problem is not vanishing: its profile dips and recovers', () => {

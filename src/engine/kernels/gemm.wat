@@ -171,6 +171,83 @@
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $narrow))))
 
+  ;; One row of gemm_dot (batch size 1 with a resident, transposed B): c[j] += s_j with
+  ;; s_j = ((0 + a(0)Bt[0][j]) + a(1)Bt[1][j]) + ..., Bt = B transposed (K x N, rows ldb apart).
+  ;; The loops of gemv_acc; the sums start at zero and are added to c at the end.
+  (func (export "gemv_dot")
+    (param $N i32) (param $K i32) (param $a i32) (param $aks i32) (param $b i32) (param $ldb i32) (param $c i32)
+    (local $j i32) (local $k i32) (local $ksa i32) (local $rowb i32) (local $pa i32) (local $pb i32) (local $pc i32)
+    (local $s v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local.set $ksa (i32.shl (local.get $aks) (i32.const 3)))
+    (local.set $rowb (i32.shl (local.get $ldb) (i32.const 3)))
+    (local.set $j (i32.const 0))
+    (block $wide_done
+      (loop $wide
+        (br_if $wide_done (i32.gt_u (i32.add (local.get $j) (i32.const 16)) (local.get $N)))
+        (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $c1 (v128.const f64x2 0 0))
+        (local.set $c2 (v128.const f64x2 0 0))
+        (local.set $c3 (v128.const f64x2 0 0))
+        (local.set $c4 (v128.const f64x2 0 0))
+        (local.set $c5 (v128.const f64x2 0 0))
+        (local.set $c6 (v128.const f64x2 0 0))
+        (local.set $c7 (v128.const f64x2 0 0))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $k (local.get $K))
+        (block $k_done
+          (loop $ks
+            (br_if $k_done (i32.eqz (local.get $k)))
+            (local.set $s (v128.load64_splat (local.get $pa)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $pb)))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
+            (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $s) (v128.load offset=32 (local.get $pb)))))
+            (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $s) (v128.load offset=48 (local.get $pb)))))
+            (local.set $c4 (f64x2.add (local.get $c4) (f64x2.mul (local.get $s) (v128.load offset=64 (local.get $pb)))))
+            (local.set $c5 (f64x2.add (local.get $c5) (f64x2.mul (local.get $s) (v128.load offset=80 (local.get $pb)))))
+            (local.set $c6 (f64x2.add (local.get $c6) (f64x2.mul (local.get $s) (v128.load offset=96 (local.get $pb)))))
+            (local.set $c7 (f64x2.add (local.get $c7) (f64x2.mul (local.get $s) (v128.load offset=112 (local.get $pb)))))
+            (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
+            (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $ks)))
+        (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (local.get $c0)))
+        (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (local.get $c1)))
+        (v128.store offset=32 (local.get $pc) (f64x2.add (v128.load offset=32 (local.get $pc)) (local.get $c2)))
+        (v128.store offset=48 (local.get $pc) (f64x2.add (v128.load offset=48 (local.get $pc)) (local.get $c3)))
+        (v128.store offset=64 (local.get $pc) (f64x2.add (v128.load offset=64 (local.get $pc)) (local.get $c4)))
+        (v128.store offset=80 (local.get $pc) (f64x2.add (v128.load offset=80 (local.get $pc)) (local.get $c5)))
+        (v128.store offset=96 (local.get $pc) (f64x2.add (v128.load offset=96 (local.get $pc)) (local.get $c6)))
+        (v128.store offset=112 (local.get $pc) (f64x2.add (v128.load offset=112 (local.get $pc)) (local.get $c7)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $wide)))
+    (block $narrow_done
+      (loop $narrow
+        (br_if $narrow_done (i32.ge_u (local.get $j) (local.get $N)))
+        (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $c0 (v128.const f64x2 0 0))
+        (local.set $c1 (v128.const f64x2 0 0))
+        (local.set $pa (local.get $a))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 3))))
+        (local.set $k (local.get $K))
+        (block $k4_done
+          (loop $k4
+            (br_if $k4_done (i32.eqz (local.get $k)))
+            (local.set $s (v128.load64_splat (local.get $pa)))
+            (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $pb)))))
+            (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
+            (local.set $pa (i32.add (local.get $pa) (local.get $ksa)))
+            (local.set $pb (i32.add (local.get $pb) (local.get $rowb)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $k4)))
+        (v128.store (local.get $pc) (f64x2.add (v128.load (local.get $pc)) (local.get $c0)))
+        (v128.store offset=16 (local.get $pc) (f64x2.add (v128.load offset=16 (local.get $pc)) (local.get $c1)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $narrow))))
+
   ;; linalg.ts's gemmABt, element by element: C[i][j] += s with
   ;;   s = 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... + A[i][K-1]B[j][K-1] in that order.
   ;; Lanes hold two rows of A, so the caller passes A transposed: At is K x M (row-major),

@@ -22,6 +22,7 @@ interface GemmExports {
   gemm_acc(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, ldb: number, c: number, ldc: number): void;
   gemm_dot(M: number, N: number, K: number, at: number, b: number, c: number): void;
   gemv_acc(N: number, K: number, a: number, aks: number, b: number, ldb: number, c: number): void;
+  gemv_dot(N: number, K: number, a: number, aks: number, bt: number, ldb: number, c: number): void;
   transpose(src: number, R: number, C: number, dst: number, ldd: number): void;
 }
 
@@ -88,6 +89,8 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
    * scratch for each product's copies starts at `base`, after them.
    */
   const resident = new Map<Float64Array, number>();
+  /** Transposed resident copies (K × N), made on first use as gemmABt's B at batch sizes 1-3. */
+  const residentT = new Map<Float64Array, number>();
   let base = 0;
 
   /**
@@ -220,6 +223,34 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     return true;
   };
 
+  /**
+   * gemmABt for M = 1..3 when B is resident (a weight matrix during a pass): lanes hold
+   * columns of C, so B is used transposed; the transposed copy is made once per scope and kept
+   * beside the resident one. Without residency transposing per product would cost as much as
+   * the product: false, and the caller uses TypeScript.
+   */
+  const gemvDotRows = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
+    const src = residentAt(B, N, K, N, K);
+    if (src < 0 || N % 4 !== 0 || N * K < GEMV_MIN_WORK_RESIDENT) return false;
+    let bt = residentT.get(B);
+    if (bt === undefined) {
+      const off = even(base);
+      if (!reserve(off + K * N)) return false;
+      wasm.transpose(src * 8, N, K, off * 8, N);
+      residentT.set(B, off);
+      bt = off;
+      base = off + K * N;
+    }
+    const offA = base;
+    const offC = even(offA + M * K);
+    if (!reserve(offC + M * N)) return false;
+    mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
+    mem.set(C.length === M * N ? C : C.subarray(0, M * N), offC);
+    for (let i = 0; i < M; i++) wasm.gemv_dot(N, K, (offA + i * K) * 8, 1, bt * 8, N, (offC + i * N) * 8);
+    copyOut(C, M, N, offC, N);
+    return true;
+  };
+
   /** gemmAB / gemmAtB in WebAssembly if worth it; false: the caller uses TypeScript (same bits). */
   const product = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean =>
     (M < 4 && gemvRows(M, N, K, A, B, C, aTransposed)) ||
@@ -230,6 +261,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
     // B is used as given; per-element dot products.
     gemmABt(M, N, K, A, B, C) {
+      if (M < 4 && gemvDotRows(M, N, K, A, B, C)) return;
       if (!useWasm(M, N, K)) return jsKernels.gemmABt(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
@@ -267,6 +299,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     },
     unpinConstants() {
       resident.clear();
+      residentT.clear();
       base = 0;
     },
   };

@@ -18,9 +18,10 @@ export type CellFamily = 'classic' | 'gated-modern' | 'linear';
 
 /**
  * Cell names in display order with their family. Mirrors the engine's registry
- * (src/engine/cells/index.ts on the engine branch); unknown names sort last as 'classic'.
+ * (src/engine/cells/index.ts), which the webview cannot import (it would bundle every cell);
+ * a unit test compares the two. Unknown names sort last as 'classic'.
  */
-const CELLS: readonly [string, CellFamily][] = [
+export const PALETTE_CELLS: readonly [string, CellFamily][] = [
   ['rnn-tanh', 'classic'], ['rnn-relu', 'classic'], ['indrnn', 'classic'],
   ['lstm', 'classic'], ['lstm-peephole', 'classic'], ['lstm-cifg', 'classic'], ['lstm-nfg', 'classic'], ['lstm-nig', 'classic'],
   ['lstm-nog', 'classic'], ['lstm-niaf', 'classic'], ['lstm-noaf', 'classic'], ['gru', 'classic'],
@@ -40,12 +41,12 @@ export function cellName(run: Pick<ReportRun, 'config'>): string {
 }
 
 export function cellFamily(name: string): CellFamily {
-  return CELLS.find(([n]) => n === name)?.[1] ?? 'classic';
+  return PALETTE_CELLS.find(([n]) => n === name)?.[1] ?? 'classic';
 }
 
 function cellRank(name: string): number {
-  const i = CELLS.findIndex(([n]) => n === name);
-  return i < 0 ? CELLS.length : i;
+  const i = PALETTE_CELLS.findIndex(([n]) => n === name);
+  return i < 0 ? PALETTE_CELLS.length : i;
 }
 
 /** What makes a configuration: everything but the seed. */

@@ -11,7 +11,7 @@ import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode
 import { InputError } from '../errors';
 import type { LayerRecord, NonFinite } from '../../engine/types';
 import type {
-  RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, StudyKind, TrainingHistory, Verdict,
+  RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, ReportKind, TrainingHistory, Verdict,
 } from '../../study/types';
 import { REPORT_SCHEMA } from './json';
 import { schemaProblem, type SchemaName } from '../schemas';
@@ -23,7 +23,7 @@ const MAX_TIMESTEPS = 1_000_000;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
-const STUDY_KINDS: readonly StudyKind[] = ['diagnosis', 'clipping', 'gates'];
+const STUDY_KINDS: readonly ReportKind[] = ['diagnosis', 'clipping', 'gates', 'captures'];
 
 /** Parse and validate report.json text. Throws only InputError. */
 export function parseReport(text: string, file: string): Report {
@@ -35,12 +35,16 @@ export function parseReport(text: string, file: string): Report {
     throw syntaxError(source, file, e);
   }
   try {
-    const hostile = schemaProblem('report', raw, { prototypeKeysOnly: true });
-    if (hostile) throw new PathError(hostile.path, hostile.message);
+    // Walking every value for prototype keys costs seconds on a big report: only when the
+    // text could spell one (the key itself, or any \u escape, which could spell it too).
+    if (MAYBE_PROTOTYPE_KEY.test(source)) {
+      const hostile = schemaProblem('report', raw, { prototypeKeysOnly: true });
+      if (hostile) throw new PathError(hostile.path, hostile.message);
+    }
     const report = new Reader().report(raw);
     // Sizes first (cheap, and they refuse a 3000 x 3000 matrix before anything walks it), then ranges.
     checkReportSemantics(report);
-    checkSchema('report', raw);
+    checkSchema('report', raw, { prototypeKeysChecked: true });
     return report;
   } catch (e) {
     if (e instanceof PathError || e instanceof SemanticError) throw new InputError(file, lineOfPath(source, e.path), `${e.path || 'report'}: ${e.message}`);
@@ -75,8 +79,10 @@ export function parseRunRecordText(text: string, file: string): RunRecord {
   }
 }
 
-function checkSchema(name: SchemaName, raw: unknown): void {
-  const problem = schemaProblem(name, raw);
+const MAYBE_PROTOTYPE_KEY = /"(?:__proto__|constructor|prototype)"|\\u/;
+
+function checkSchema(name: SchemaName, raw: unknown, options: { prototypeKeysChecked?: boolean } = {}): void {
+  const problem = schemaProblem(name, raw, { skipPrototypeKeys: options.prototypeKeysChecked });
   if (problem) throw new PathError(problem.path, problem.message);
 }
 
@@ -281,9 +287,9 @@ class Reader {
   private study(v: unknown, path: string): StudyInfo {
     const o = this.obj(v, path);
     const kind = o.kind;
-    if (!STUDY_KINDS.includes(kind as StudyKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
+    if (!STUDY_KINDS.includes(kind as ReportKind)) this.fail(`${path}.kind`, STUDY_KINDS.map((k) => `"${k}"`).join(' | '), kind);
     return this.merge(o, {
-      kind: kind as StudyKind,
+      kind: kind as ReportKind,
       name: this.str(o.name, `${path}.name`),
       source: this.str(o.source, `${path}.source`),
       description: this.str(o.description ?? '', `${path}.description`),

@@ -51,7 +51,9 @@ export async function writeReportFolder(report: Report, parentDir: string, opts:
   const base = `${opts.date ? opts.date.toISOString().slice(0, 10) : isoDate(report.study?.createdAt)}-${slugify(opts.name ?? report.study?.name ?? 'report')}`;
   sweepStaleTemps(parent);
   const temp = path.join(parent, tempName(base));
-  const removeTemp = (): void => rmSync(temp, { recursive: true, force: true });
+  // A write still in flight on libuv's thread pool can add a file while the folder is being
+  // removed (ENOTEMPTY): retry, as rmSync offers for exactly that.
+  const removeTemp = (): void => rmSync(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   return cleanupOnSignal(removeTemp, async () => {
     await fs.mkdir(temp);
     try {
