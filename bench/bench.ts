@@ -28,6 +28,11 @@
 //   through the worker pool, probing at iterations 0 and N only; TF.js runs the same SGD
 //   steps with the same global-norm clipping, one run after another.
 //
+// Cells of design §8 (cellsBench.ts): each at H = 64, B = 16, T = 128 with every per-timestep
+// probe incl. jacobianNorm, beside lstm and gru (select with --only cells, or cell-<name>);
+// with the extras, the peak RSS of one mlstm and one s6 pass at T = 1,000, plain and
+// checkpointed (child processes, like the LSTM one).
+//
 // Profile: node --cpu-prof --cpu-prof-dir=prof dist/bench.js --only lstm-h64-b16-t128
 //   --engine-only --no-sweep --no-extras --no-ts-kernels (add --no-turbo-inlining to keep
 //   inlined kernels apart), then node --import tsx bench/profileSummary.ts prof/*.cpuprofile.
@@ -51,16 +56,17 @@ import { initializeModel } from '../src/engine/init';
 import { disableWasmKernels, enableWasmKernels } from '../src/engine/kernels/wasmGemm';
 import { createModel } from '../src/engine/model';
 import { Rng } from '../src/engine/rng';
-import type { Batch, CellKind, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
+import type { Batch, Mode, Model, Nonlinearity, ProbeOptions } from '../src/engine/types';
 import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
+import { benchCellRss, benchCells, childCellRss, printCells } from './cellsBench';
 import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type ParamName, type Tf } from './tfjsModels';
 import { TORCH_VARIANTS, TorchChild, type TorchInfo, type TorchVariant } from './torchSide';
 
 interface Workload {
   name: string;
-  cell: CellKind;
+  cell: BenchWeights['cell'];
   nonlinearity: Nonlinearity;
   hiddenSize: number;
   batchSize: number;
@@ -101,6 +107,8 @@ interface Args {
   /** Also time the TypeScript kernels when the WebAssembly ones are on. */
   tsKernels: boolean;
   childRss: number | null;
+  /** Child side of the §8 cells' peak-memory measurement (cellsBench.ts). */
+  childCellRss: string | null;
   /** Time PyTorch too when a python3 can import torch. */
   torch: boolean;
   python: string | null;
@@ -108,7 +116,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null, torch: true, python: null,
+    out: null, only: null, reps: 5, warmup: 1, engineOnly: false, sweep: true, sweepIterations: 50, sweepReps: 3, sweepTfjsCpu: false, extras: true, kernels: 'wasm', tsKernels: true, childRss: null, childCellRss: null, torch: true, python: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -129,6 +137,7 @@ function parseArgs(argv: string[]): Args {
       case '--sweep-tfjs-cpu': args.sweepTfjsCpu = true; break;
       case '--no-extras': args.extras = false; break;
       case '--child-rss': args.childRss = int(a, argv[++i], 1); break;
+      case '--child-cell-rss': args.childCellRss = argv[++i] ?? null; break;
       case '--no-ts-kernels': args.tsKernels = false; break;
       case '--no-torch': args.torch = false; break;
       case '--python': args.python = argv[++i] ?? null; if (!args.python) throw new Error('--python needs an interpreter path'); break;
@@ -181,7 +190,7 @@ interface Problem {
 }
 
 function makeProblem(
-  w: { cell: CellKind; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number },
+  w: { cell: BenchWeights['cell']; nonlinearity: Nonlinearity; hiddenSize: number; batchSize: number; steps: number },
   seed: number,
   mode: Mode = 'many-to-one',
 ): Problem {
@@ -470,7 +479,7 @@ async function benchSweep(w: Workload, args: Args, tf: Tf | null): Promise<Workl
         const train = (runs: PlannedRun[]): void => {
           for (const run of runs) {
             const c = run.config;
-            const p = makeProblem({ cell: c.cell, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
+            const p = makeProblem({ cell: c.cell as BenchWeights['cell'] /* the sweep's cells are classic */, nonlinearity: c.nonlinearity, hiddenSize: c.hiddenSize, batchSize: dataset.count, steps: dataset.steps }, c.seed);
             const m = new TfRecurrentModel(tf, p.weights, { batchSize: dataset.count, steps: dataset.steps, x: dataset.x, y: dataset.y });
             const threshold = c.clip.kind === 'norm' ? c.clip.threshold : null;
             for (let it = 0; it < c.iterations; it++) m.trainStep(c.learningRate, threshold);
@@ -619,10 +628,12 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const kernels = args.kernels === 'wasm' && enableWasmKernels() ? 'WebAssembly SIMD' : 'TypeScript';
   if (args.childRss !== null) return childRss(args.childRss);
+  if (args.childCellRss !== null) return childCellRss(args.childCellRss);
 
   const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
   const extras = args.extras && selected('extras');
   const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
+  const cellRss = extras ? benchCellRss(__filename) : null;
   const tf = args.engineOnly ? null : await loadTf();
   const torchStart = args.engineOnly || !args.torch ? null : await TorchChild.start(args.python);
   const torch = torchStart && 'child' in torchStart ? torchStart.child : null;
@@ -672,6 +683,7 @@ async function main(): Promise<void> {
     console.log(`  ${r.name}: 1 worker ${fmtMs(r.engine1WorkerMs as number)} ms, ${r.engineWorkers} workers ${fmtMs(r.engineMs)} ms (pool speedup ${fmtX(r.poolSpeedup as number)}, identical results: ${r.deterministicAcrossPoolSizes}), tfjs-wasm sequential ${fmtMs(r.tfjsWasmMs)} ms`);
   }
   const itemized = extras ? benchItemized(args) : null;
+  const cells = benchCells(args.reps, args.warmup, (c) => selected('cells') || selected(`cell-${c}`));
 
   if (torch) await torch.close();
 
@@ -692,8 +704,9 @@ async function main(): Promise<void> {
     const hwm = peakRss.peakVmHwmMiB !== null ? `; VmHWM ${peakRss.peakVmHwmMiB.toFixed(0)} vs ${peakRss.baselineVmHwmMiB!.toFixed(0)} MiB` : '';
     console.log(`peak RSS, LSTM H=64 B=1 T=${peakRss.steps} forward+backward with probes (child process): maxRSS ${peakRss.peakRssMiB.toFixed(0)} MiB, a T=1 pass ${peakRss.baselineRssMiB.toFixed(0)} MiB${hwm}; pass ${fmtMs(peakRss.passMs)} ms`);
   }
+  printCells(cells, cellRss);
   if (args.out) {
-    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss }, null, 2) + '\n';
+    const json = JSON.stringify({ schema: 'bptt-lens/bench@1', environment: { ...environment, loadAverageAtEnd: os.loadavg() }, workloads, itemized, peakRss, cells, cellRss }, null, 2) + '\n';
     const tmp = `${args.out}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, json);
     fs.renameSync(tmp, args.out);

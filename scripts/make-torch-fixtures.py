@@ -19,6 +19,7 @@ the script asserts that its loss and parameter gradients equal those of the fuse
 nn.RNN/LSTM/GRU module, so the per-step numbers belong to PyTorch's own computation.
 """
 import json
+import math
 import os
 import struct
 import sys
@@ -314,9 +315,397 @@ def make_eig():
         json.dump(cases, f)
 
 
+# ---------------------------------------------------------------------------------------------
+# Modern recurrences (design section 8): indrnn, mingru, minlstm, lru, rglru, slstm, mlstm, s6.
+#
+# Each cell is written here from the section 8 equations in torch (float64, autograd), and run by
+# a plain loop: proj_t = W_in u_t + b_in (the cell's projection blocks stacked), rec_t = W_hh h_{t-1}
+# + b_hh (slstm only), the step, out_t = the state part h or the cell's readout, stacking and the
+# reverse direction, then a linear head and the loss. Recorded per layer/direction and step:
+#   gradNormState  ||dL/ds_t|| with the state parts as independent coordinates (design section 8):
+#                  each part gets a zero tensor added after the step and its .grad is the part's
+#                  gradient (paths through step t+1 and, where out_t is read from the state or is
+#                  the part h, through out_t); held-constant parts (xLSTM's m) are not counted
+#   gradNormH      ||dL/dh_t|| for cells whose output is the part h; = gradNormState for the
+#                  readout cells (lru, mlstm, s6), as the cell contract defines it
+#   gradNormC      slstm: ||dL/dc_t|| for c_t as a node (incl. the path through h_t = o c_t / n_t)
+#   gateGradNorm   ||dL/d(pre-activation)|| per section 8 gate (a zero tensor added to proj_t)
+#   gateMean       mean of the gate's value (the value the cell records, see gate_values())
+#   weightGradByStep  ||the part of the layer/direction's parameter gradient contributed at step t||
+#                  (every parameter of that layer/direction, through a per-step copy)
+#   jacobianNorm   mean over the batch of sigma_max(ds_t/ds_{t-1}) (torch.linalg.svdvals of the
+#                  autograd Jacobian), xLSTM cells with m_t held at its forward value
+# xLSTM's stabiliser m is detached (held constant) as section 8 says; the script asserts that the
+# loss and every parameter gradient equal those of the same network with m NOT detached, i.e.
+# that holding m changes no parameter gradient (h does not depend on m).
+
+MODERN_STATE = {
+    'indrnn': [('h', 'H')], 'mingru': [('h', 'H')], 'minlstm': [('h', 'H')], 'lru': [('h', '2H')],
+    'rglru': [('h', 'H')], 'slstm': [('h', 'H'), ('c', 'H'), ('n', 'H'), ('m', 'H')],
+    'mlstm': [('C', 'HH'), ('n', 'H'), ('m', '1')], 's6': [('h', 'HN')],
+}
+MODERN_HELD = {'m'}
+MODERN_OUT_PART = {'indrnn': 'h', 'mingru': 'h', 'minlstm': 'h', 'rglru': 'h', 'slstm': 'h', 'lru': None, 'mlstm': None, 's6': None}
+MODERN_GATES = {'indrnn': ['a'], 'mingru': ['z', 'h'], 'minlstm': ['f', 'i', 'h'], 'lru': [], 'rglru': ['a', 'x'],
+                'slstm': ['i', 'f', 'z', 'o'], 'mlstm': ['i', 'f', 'o'], 's6': ['dt']}
+
+
+def modern_params(kind, I, H, N):
+    """(name, shape, role) in section 8 order; projection blocks (weight, bias, rows); recurrent."""
+    if kind == 'indrnn':
+        return [('weight_ih', (H, I)), ('bias_ih', (H,)), ('weight_hh', (H,))], [('weight_ih', 'bias_ih', H)], None
+    if kind in ('mingru', 'minlstm', 'rglru'):
+        g = {'mingru': 2, 'minlstm': 3, 'rglru': 3}[kind]
+        extra = [('a_param', (H,))] if kind == 'rglru' else []
+        return [('weight_ih', (g * H, I)), ('bias_ih', (g * H,))] + extra, [('weight_ih', 'bias_ih', g * H)], None
+    if kind == 'lru':
+        return ([('nu_log', (H,)), ('theta_log', (H,)), ('gamma_log', (H,)), ('B_re', (H, I)), ('B_im', (H, I)),
+                 ('C_re', (H, H)), ('C_im', (H, H)), ('D', (H, I))],
+                [('B_re', None, H), ('B_im', None, H), ('D', None, H)], None)
+    if kind == 'slstm':
+        return ([('weight_ih', (4 * H, I)), ('weight_hh', (4 * H, H)), ('bias_ih', (4 * H,)), ('bias_hh', (4 * H,))],
+                [('weight_ih', 'bias_ih', 4 * H)], ('weight_hh', 'bias_hh'))
+    if kind == 'mlstm':
+        ps, blocks = [], []
+        for g in 'qkvo':
+            ps += [(f'weight_{g}', (H, I)), (f'bias_{g}', (H,))]
+            blocks.append((f'weight_{g}', f'bias_{g}', H))
+        ps += [('weight_if', (2, I)), ('bias_if', (2,))]
+        blocks.append(('weight_if', 'bias_if', 2))
+        return ps, blocks, None
+    if kind == 's6':
+        return ([('weight_u', (H, I)), ('bias_u', (H,)), ('weight_dt', (H, I)), ('bias_dt', (H,)), ('weight_B', (N, I)),
+                 ('weight_C', (N, I)), ('A_log', (H, N)), ('D', (H,))],
+                [('weight_u', 'bias_u', H), ('weight_dt', 'bias_dt', H), ('weight_B', None, N), ('weight_C', None, N)], None)
+    raise ValueError(kind)
+
+
+def modern_init(kind, params, H, N, gen):
+    """Section 8's init where it states one (lru ring, rglru Lambda, s6 A_log and D), U(-1/sqrt H, 1/sqrt H)
+    elsewhere, then U(-0.3, 0.3) added to every entry so that no parameter sits at a special value."""
+    b = 1 / math.sqrt(H)
+    with torch.no_grad():
+        for name, p in params.items():
+            p.uniform_(-b, b, generator=gen)
+        if kind == 'lru':
+            r2 = 0.9 ** 2 + torch.rand(H, generator=gen) * (0.999 ** 2 - 0.9 ** 2)
+            params['nu_log'].copy_(torch.log(-0.5 * torch.log(r2)))
+            params['theta_log'].copy_(torch.log(2 * math.pi * torch.rand(H, generator=gen).clamp_min(1e-3)))
+            params['gamma_log'].copy_(0.5 * torch.log(1 - r2))
+        if kind == 'rglru':
+            rho2 = 0.9 ** 2 + torch.rand(H, generator=gen) * (0.999 ** 2 - 0.9 ** 2)
+            y = -0.5 * torch.log(rho2)
+            params['a_param'].copy_(y + torch.log(-torch.expm1(-y)))
+        if kind == 's6':
+            params['A_log'].copy_(torch.log(torch.arange(1, N + 1, dtype=torch.float64)).repeat(H, 1))
+            params['D'].fill_(1.0)
+        if kind == 'mlstm':
+            params['bias_if'].copy_(torch.tensor([0.0, 3.0]))
+        for p in params.values():
+            p.add_(torch.rand(p.shape, generator=gen) * 0.6 - 0.3)
+
+
+def g_pos(x):
+    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+
+
+def modern_step(kind, P, proj, rec, prev, first, H, N, detach_m=True, eps_node=None, m_fixed=None):
+    """One step from section 8. Returns (parts in MODERN_STATE order, gate values, readout or None)."""
+    B = proj.shape[0]
+    if kind == 'indrnn':
+        a = proj + P['weight_hh'] * prev[0]
+        h = torch.relu(a) if P['_act'] == 'relu' else torch.tanh(a)
+        return [h], {'a': h}, None
+    if kind == 'mingru':
+        z, ht = torch.sigmoid(proj[:, :H]), g_pos(proj[:, H:])
+        return [(1 - z) * prev[0] + z * ht], {'z': z, 'h': ht}, None
+    if kind == 'minlstm':
+        f, i, ht = torch.sigmoid(proj[:, :H]), torch.sigmoid(proj[:, H:2 * H]), g_pos(proj[:, 2 * H:])
+        fn, inn = f / (f + i), i / (f + i)
+        return [fn * prev[0] + inn * ht], {'f': fn, 'i': inn, 'h': ht}, None
+    if kind == 'lru':
+        r, phi = torch.exp(-torch.exp(P['nu_log'])), torch.exp(P['theta_log'])
+        lr, li, gam = r * torch.cos(phi), r * torch.sin(phi), torch.exp(P['gamma_log'])
+        re, im = prev[0][:, :H], prev[0][:, H:]
+        nre = lr * re - li * im + gam * proj[:, :H]
+        nim = lr * im + li * re + gam * proj[:, H:2 * H]
+        dx = proj[:, 2 * H:]
+
+        def readout(parts):
+            h = parts[0]
+            return h[:, :H] @ P['C_re'].T - h[:, H:] @ P['C_im'].T + dx
+        return [torch.cat([nre, nim], 1)], {}, readout
+    if kind == 'rglru':
+        r, i, u = torch.sigmoid(proj[:, :H]), torch.sigmoid(proj[:, H:2 * H]), proj[:, 2 * H:]
+        log_a = -8 * r * F.softplus(P['a_param'])
+        a = torch.exp(log_a)
+        m = torch.ones_like(a) if first else torch.sqrt(-torch.expm1(2 * log_a))
+        return [a * prev[0] + m * (i * u)], {'a': r, 'x': i}, None
+    if kind == 'slstm':
+        pre = proj + rec
+        pi, pf, pz, po = pre[:, :H], pre[:, H:2 * H], pre[:, 2 * H:3 * H], pre[:, 3 * H:]
+        lfm = F.logsigmoid(pf) + prev[3]
+        m = pi if first else torch.maximum(lfm, pi)
+        if m_fixed is not None:
+            m = m_fixed
+        elif detach_m:
+            m = m.detach()
+        i, f = torch.exp(pi - m), torch.exp(lfm - m)
+        z, o = torch.tanh(pz), torch.sigmoid(po)
+        c = f * prev[1] + i * z
+        n = f * prev[2] + i
+        if eps_node is not None:
+            c = c + eps_node
+        return [o * c / n, c, n, m], {'i': i, 'f': f, 'z': z, 'o': o}, None
+    if kind == 'mlstm':
+        q, k, v, o = proj[:, :H], proj[:, H:2 * H] / math.sqrt(H), proj[:, 2 * H:3 * H], torch.sigmoid(proj[:, 3 * H:4 * H])
+        pi, pf = proj[:, 4 * H], proj[:, 4 * H + 1]
+        lfm = F.logsigmoid(pf) + prev[2][:, 0]
+        m = pi if first else torch.maximum(lfm, pi)
+        if m_fixed is not None:
+            m = m_fixed[:, 0]
+        elif detach_m:
+            m = m.detach()
+        i, f = torch.exp(pi - m), torch.exp(lfm - m)
+        C = f[:, None, None] * prev[0].reshape(B, H, H) + i[:, None, None] * v[:, :, None] * k[:, None, :]
+        n = f[:, None] * prev[1] + i[:, None] * k
+
+        def readout(parts):
+            Cs, ns, ms = parts[0].reshape(B, H, H), parts[1], parts[2][:, 0]
+            s = (ns * q).sum(1)
+            den = torch.maximum(s.abs(), torch.exp(-ms))
+            return o * torch.bmm(Cs, q[:, :, None])[:, :, 0] / den[:, None]
+        return [C.reshape(B, H * H), n, m[:, None]], {'i': i[:, None], 'f': f[:, None], 'o': o}, readout
+    if kind == 's6':
+        u, dt = proj[:, :H], F.softplus(proj[:, H:2 * H])
+        Bt, Ct = proj[:, 2 * H:2 * H + N], proj[:, 2 * H + N:]
+        A = -torch.exp(P['A_log'])
+        h = torch.exp(dt[:, :, None] * A) * prev[0].reshape(B, H, N) + dt[:, :, None] * Bt[:, None, :] * u[:, :, None]
+
+        def readout(parts):
+            return (parts[0].reshape(B, H, N) * Ct[:, None, :]).sum(2) + P['D'] * u
+        return [h.reshape(B, H * N)], {'dt': dt}, readout
+    raise ValueError(kind)
+
+
+def modern_sizes(kind, H, N):
+    return [{'H': H, '2H': 2 * H, 'HH': H * H, 'HN': H * N, '1': 1}[s] for _, s in MODERN_STATE[kind]]
+
+
+def modern_project(P, blocks, u, eps=None):
+    parts = [F.linear(u, P[w], P[b] if b else None) for w, b, _ in blocks]
+    proj = torch.cat(parts, 1)
+    return proj if eps is None else proj + eps
+
+
+def modern_forward(kind, lds, x, H, N, D, L, detach_m=True, record=False):
+    """lds[l*D+d] = {'P': params dict, 'blocks', 'rec'}; x [B, T, I]. Returns the top outputs [B, T, D*outSize]
+    and, with record, per ld the per-step tensors whose .grad the fixture records."""
+    B, T, _ = x.shape
+    layer_in = [x[:, t, :] for t in range(T)]
+    recs = []
+    for l in range(L):
+        outs = []
+        for d in range(D):
+            ld = lds[l * D + d]
+            P0 = ld['P']
+            sizes = modern_sizes(kind, H, N)
+            names = [n for n, _ in MODERN_STATE[kind]]
+            state = [torch.zeros(B, s, dtype=torch.float64) for s in sizes]
+            r = {'eps_state': [None] * T, 'eps_node': [None] * T, 'eps_proj': [None] * T, 'gates': [None] * T,
+                 'copies': [None] * T, 'prev': [None] * T, 'after': [None] * T, 'u': [None] * T}
+            out = [None] * T
+            order = range(T) if d == 0 else range(T - 1, -1, -1)
+            for k, t in enumerate(order):
+                first = k == 0
+                if record:
+                    # A per-step copy of every parameter: its .grad is step t's part of the gradient.
+                    P = {n: (p.clone() if isinstance(p, torch.Tensor) else p) for n, p in P0.items()}
+                    for p in P.values():
+                        if isinstance(p, torch.Tensor):
+                            p.retain_grad()
+                    r['copies'][t] = [p for p in P.values() if isinstance(p, torch.Tensor)]
+                else:
+                    P = P0
+                rows = sum(rw for _, _, rw in ld['blocks'])
+                eps_proj = torch.zeros(B, rows, dtype=torch.float64, requires_grad=True) if record else None
+                proj = modern_project(P, ld['blocks'], layer_in[t], eps_proj)
+                rec = F.linear(state[0], P['weight_hh'], P['bias_hh']) if ld['rec'] else None
+                eps_node = torch.zeros(B, H, dtype=torch.float64, requires_grad=True) if (record and kind == 'slstm') else None
+                r['prev'][t] = state
+                r['u'][t] = layer_in[t]
+                parts, gates, readout = modern_step(kind, P, proj, rec, state, first, H, N, detach_m, eps_node)
+                if record:
+                    eps = [None if n in MODERN_HELD else torch.zeros(B, s, dtype=torch.float64, requires_grad=True)
+                           for n, s in zip(names, sizes)]
+                    parts = [p if e is None else p + e for p, e in zip(parts, eps)]
+                    r['eps_state'][t], r['eps_node'][t], r['eps_proj'][t], r['gates'][t] = eps, eps_node, eps_proj, gates
+                r['after'][t] = parts
+                state = parts
+                op = MODERN_OUT_PART[kind]
+                out[t] = parts[names.index(op)] if op else readout(parts)
+            outs.append(out)
+            recs.append(r)
+        layer_in = [torch.cat([o[t] for o in outs], 1) for t in range(T)]
+    return torch.stack(layer_in, 1), recs
+
+
+def modern_jacobian_norm(kind, ld, r, t, first, H, N):
+    """Mean over the batch of sigma_max of ds_t/ds_{t-1} (non-held parts), m_t held at its forward value."""
+    P = {n: (p.detach() if isinstance(p, torch.Tensor) else p) for n, p in ld['P'].items()}
+    names = [n for n, _ in MODERN_STATE[kind]]
+    sizes = modern_sizes(kind, H, N)
+    keep = [i for i, n in enumerate(names) if n not in MODERN_HELD]
+    prev = [p.detach() for p in r['prev'][t]]
+    u = r['u'][t].detach()
+    B = u.shape[0]
+    m_fixed = r['after'][t][names.index('m')].detach() if 'm' in names else None
+    proj = modern_project(P, ld['blocks'], u)
+
+    def step(flat):
+        st, off = list(prev), 0
+        for i in keep:
+            st[i] = flat[:, off:off + sizes[i]]
+            off += sizes[i]
+        rec = F.linear(st[0], P['weight_hh'], P['bias_hh']) if ld['rec'] else None
+        parts, _, _ = modern_step(kind, P, proj, rec, st, first, H, N, True, None, m_fixed)
+        return torch.cat([parts[i] for i in keep], 1)
+    flat0 = torch.cat([prev[i] for i in keep], 1)
+    J = torch.autograd.functional.jacobian(step, flat0)  # [B, S, B, S]
+    return sum(torch.linalg.svdvals(J[b, :, b, :])[0].item() for b in range(B)) / B
+
+
+def make_modern_case(name, kind, *, I=3, H=3, O=2, B=2, T=5, layers=1, bidirectional=False, loss='mse',
+                     mode='many-to-many', seed=0, N=4, act='relu'):
+    gen = torch.Generator().manual_seed(seed)
+    D = 2 if bidirectional else 1
+    lds, state = [], []
+    for l in range(layers):
+        In = I if l == 0 else D * H
+        for d in range(D):
+            specs, blocks, recurrent = modern_params(kind, In, H, N)
+            P = {n: torch.empty(*shape, dtype=torch.float64) for n, shape in specs}
+            modern_init(kind, P, H, N, gen)
+            for p in P.values():
+                p.requires_grad_(True)
+            suffix = f'_l{l}' + ('_reverse' if d == 1 else '')
+            for n, _ in specs:
+                state.append((f'rnn.{n}{suffix}', P[n]))
+            P['_act'] = act
+            lds.append({'P': P, 'blocks': blocks, 'rec': recurrent is not None, 'suffix': suffix, 'layer': l, 'd': d})
+    head = nn.Linear(D * H, O).double()
+    with torch.no_grad():
+        head.weight.uniform_(-0.5, 0.5, generator=gen)
+        head.bias.uniform_(-0.5, 0.5, generator=gen)
+    state += [('head.weight', head.weight), ('head.bias', head.bias)]
+    write_safetensors(os.path.join(OUT, f'{name}.safetensors'), state, 'F64')
+
+    x = torch.randn(B, T, I, dtype=torch.float64, generator=gen)
+    yshape = (B, O) if mode == 'many-to-one' else (B, T, O)
+    y = torch.randn(*yshape, dtype=torch.float64, generator=gen) if loss == 'mse' else \
+        torch.softmax(torch.randn(*yshape, dtype=torch.float64, generator=gen), dim=-1)
+    with open(os.path.join(OUT, f'{name}.input.json'), 'w') as f:
+        json.dump({'x': x.tolist(), 'y': y.tolist()}, f)
+    leaves = [p for _, p in state]
+
+    # Reference 1: m not detached (xLSTM), no recording; the parameter gradients must not change.
+    top, _ = modern_forward(kind, lds, x, H, N, D, layers, detach_m=False)
+    plain_loss = loss_fn(head(top), y, loss, mode)
+    plain = torch.autograd.grad(plain_loss, leaves)
+
+    # Reference 2: m held (section 8), with the per-step recording.
+    xs = x.clone().requires_grad_(True)
+    top, recs = modern_forward(kind, lds, xs, H, N, D, layers, detach_m=True, record=True)
+    the_loss = loss_fn(head(top), y, loss, mode)
+    the_loss.backward()
+    assert abs(the_loss.item() - plain_loss.item()) <= 1e-14 * abs(plain_loss.item()), name
+    invariance = 0.0
+    for (pname, p), g in zip(state, plain):
+        diff = (p.grad - g).abs().max().item() / max(g.abs().max().item(), 1e-300)
+        invariance = max(invariance, diff)
+        assert torch.allclose(p.grad, g, rtol=1e-10, atol=1e-13), (name, pname, diff)
+
+    def gnorm(t):
+        return 0.0 if t is None or t.grad is None else t.grad.norm().item()
+
+    names = [n for n, _ in MODERN_STATE[kind]]
+    layer_records = []
+    for ld, r in zip(lds, recs):
+        gns, gnh, gnc = [], [], []
+        for t in range(T):
+            parts = [e for n, e in zip(names, r['eps_state'][t]) if e is not None]
+            gns.append(math.sqrt(sum(gnorm(e) ** 2 for e in parts)))
+            gnh.append(gnorm(r['eps_state'][t][names.index('h')]) if MODERN_OUT_PART[kind] else gns[-1])
+            gnc.append(gnorm(r['eps_node'][t]))
+        gate_grad, gate_mean = {}, {}
+        # Gate pre-activation blocks in proj (the cell contract's gradOffset), per gate.
+        offs = {'indrnn': {'a': (0, H)}, 'mingru': {'z': (0, H), 'h': (H, H)},
+                'minlstm': {'f': (0, H), 'i': (H, H), 'h': (2 * H, H)}, 'lru': {},
+                'rglru': {'a': (0, H), 'x': (H, H)},
+                'slstm': {'i': (0, H), 'f': (H, H), 'z': (2 * H, H), 'o': (3 * H, H)},
+                'mlstm': {'i': (4 * H, 1), 'f': (4 * H + 1, 1), 'o': (3 * H, H)}, 's6': {'dt': (H, H)}}[kind]
+        for g in MODERN_GATES[kind]:
+            o, w = offs[g]
+            gate_grad[g] = [r['eps_proj'][t].grad[:, o:o + w].norm().item() for t in range(T)]
+            gate_mean[g] = [r['gates'][t][g].mean().item() for t in range(T)]
+        wgbs = [torch.cat([c.grad.reshape(-1) for c in r['copies'][t] if c.grad is not None]).norm().item() for t in range(T)]
+        order = list(range(T)) if ld['d'] == 0 else list(range(T - 1, -1, -1))
+        jac = [0.0] * T
+        for k, t in enumerate(order):
+            jac[t] = modern_jacobian_norm(kind, ld, r, t, k == 0, H, N)
+        layer_records.append({
+            'layer': ld['layer'], 'direction': 'forward' if ld['d'] == 0 else 'reverse',
+            'gradNormState': gns, 'gradNormH': gnh, 'gradNormC': gnc if kind == 'slstm' else None,
+            'gateGradNorm': gate_grad, 'gateMean': gate_mean, 'weightGradByStep': wgbs, 'jacobianNorm': jac,
+        })
+    grads = {n: p.grad.reshape(-1).tolist() for n, p in state}
+    all_grads = torch.cat([p.grad.reshape(-1) for _, p in state])
+    options = {}
+    if kind == 'indrnn':
+        options['activation'] = act
+    if kind == 's6':
+        options['stateSize'] = N
+    expected = {
+        'name': name, 'torch': torch.__version__, 'weights': f'{name}.safetensors', 'weightsDtype': 'F64',
+        'input': f'{name}.input.json',
+        'config': {'cell': kind, 'inputSize': I, 'hiddenSize': H, 'numLayers': layers, 'bidirectional': bidirectional,
+                   'outputSize': O, 'cellOptions': options},
+        'statePrefix': 'rnn.', 'headPrefix': 'head.', 'lossKind': loss, 'mode': mode,
+        'loss': the_loss.item(), 'globalGradNorm': all_grads.norm().item(), 'grads': grads, 'layers': layer_records,
+        'inputGradNorm': [xs.grad[:, t, :].norm().item() for t in range(T)],
+        'heldStabiliserMaxRelDiff': invariance if kind in ('slstm', 'mlstm') else None,
+    }
+    with open(os.path.join(OUT, f'{name}.expected.json'), 'w') as f:
+        json.dump(expected, f, indent=1)
+    print(f'{name}: loss {the_loss.item():.6g}, |g| {expected["globalGradNorm"]:.6g}'
+          + (f', m held vs not: max rel diff {invariance:.2e}' if kind in ('slstm', 'mlstm') else ''))
+
+
+MODERN_CASES = [
+    ('modern_indrnn', 'indrnn', dict(loss='mse', mode='many-to-many', seed=11)),
+    ('modern_indrnn_tanh', 'indrnn', dict(loss='xent', mode='many-to-one', seed=12, act='tanh', layers=2)),
+    ('modern_mingru', 'mingru', dict(loss='xent', mode='many-to-one', seed=13, layers=2, bidirectional=True, O=3)),
+    ('modern_minlstm', 'minlstm', dict(loss='mse', mode='many-to-many', seed=14)),
+    ('modern_lru', 'lru', dict(loss='mse', mode='many-to-many', seed=15, layers=2)),
+    ('modern_rglru', 'rglru', dict(loss='mse', mode='many-to-many', seed=16, bidirectional=True)),
+    ('modern_slstm', 'slstm', dict(loss='mse', mode='many-to-many', seed=17, layers=2)),
+    ('modern_slstm_bidir', 'slstm', dict(loss='xent', mode='many-to-one', seed=18, bidirectional=True, O=3)),
+    ('modern_mlstm', 'mlstm', dict(loss='mse', mode='many-to-many', seed=19, bidirectional=True)),
+    ('modern_s6', 's6', dict(loss='mse', mode='many-to-many', seed=20, N=4, layers=2)),
+]
+
+
+def make_modern():
+    for name, kind, kw in MODERN_CASES:
+        make_modern_case(name, kind, **kw)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_default_dtype(torch.float64)
+    if '--modern' in sys.argv[1:]:
+        make_modern()  # only the section 8 cells' fixtures
+        return
     make_case('rnn_tanh', 'rnn', nonlinearity='tanh', loss='mse', mode='many-to-many', seed=1)
     make_case('rnn_relu', 'rnn', nonlinearity='relu', loss='mse', mode='many-to-one', seed=2, T=7,
               rnn_attr='rnn', head_attr='fc')
@@ -336,6 +725,7 @@ def main():
     ]
     with open(os.path.join(OUT, 'train.json'), 'w') as f:
         json.dump(runs, f, indent=1)
+    make_modern()
 
 
 if __name__ == '__main__':

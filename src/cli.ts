@@ -4,6 +4,7 @@
 // Any other error is a bug: one line too, exit code 1 (BPTT_LENS_DEBUG=1 adds the stack).
 
 import { Command, CommanderError, Option } from 'commander';
+import { CELL_NAMES } from './engine/cells';
 import { isInputError } from './io/errors';
 
 const USAGE_EXIT = 2;
@@ -21,6 +22,7 @@ function buildProgram(): Command {
     .description('one forward/backward pass with the given weights on the given data (no update); writes a run record')
     .requiredOption('--weights <file>', 'weights as safetensors with PyTorch state_dict names (F32 or F64)')
     .requiredOption('--input <file>', 'input JSON {"x": [B][T][I], "y": [B][T][O] or [B][O]}')
+    .option('--cell <name>', `the cell, when the weights' shapes cannot tell it (slstm): ${CELL_NAMES.join(', ')}`)
     .addOption(new Option('--nonlinearity <act>', 'RNN nonlinearity (not stored in the weights)').choices(['tanh', 'relu']))
     .addOption(new Option('--variant <name>', 'LSTM gate variant (Greff et al. 2015)').choices(['vanilla', 'peephole', 'cifg', 'nfg', 'nig', 'nog', 'niaf', 'noaf']))
     .addOption(new Option('--loss <kind>', 'loss').choices(['mse', 'xent']).default('mse'))
@@ -41,7 +43,7 @@ function buildProgram(): Command {
     .option('--target <column>', 'CSV/TSV column to predict, by header name or 1-based position (default: the last numeric column)')
     .addOption(new Option('--missing <policy>', 'missing cells in --data (empty, NA, n/a, NaN, null, -): drop the windows that hold one, or interpolate them (default: stop and say how many)').choices(['drop', 'interpolate']))
     .option('--length <T>', 'window / sequence length T (default: the sample\'s; for --data, suggested from the series\' autocorrelation)')
-    .option('--cells <list>', 'comma-separated cells: rnn-tanh (or rnn), rnn-relu, gru, lstm, lstm-peephole, lstm-cifg, lstm-nfg, lstm-nig, lstm-nog, lstm-niaf, lstm-noaf (default rnn-tanh,lstm,gru)')
+    .option('--cells <list>', `comma-separated cells: ${CELL_NAMES.join(', ')} (rnn = rnn-tanh; default rnn-tanh,lstm,gru)`)
     .option('--clip <list>', 'comma-separated clip settings: none, norm:5 (or 5), value:0.5 (default: none; for --study clipping: none,norm:0.25,norm:1,norm:4,value:0.1)')
     .option('--hidden <n>', 'hidden units per layer (default: the sample\'s)')
     .option('--layers <n>', 'stacked recurrent layers (default 1)')

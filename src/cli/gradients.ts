@@ -3,6 +3,7 @@
 // pass runs, and the record is written atomically, so bad input changes nothing.
 
 import { runPass } from '../engine/bptt';
+import { cellName } from '../engine/cells';
 import { gradNorm } from '../engine/clip';
 import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJsonBytes } from '../io/batchJson';
@@ -18,6 +19,8 @@ import { writeFileAtomic } from './output';
 export interface GradientsOptions {
   weights: string;
   input: string;
+  /** A cell name of the registry (cells/index.ts); needed where the weights' shapes cannot tell (slstm). */
+  cell?: string;
   nonlinearity?: Nonlinearity;
   variant?: LstmVariant;
   loss?: LossKind;
@@ -33,6 +36,7 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
   const inputBytes = readGuardedSync(options.input, 'input');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
+    ...(options.cell ? { cell: options.cell } : {}),
     ...(options.nonlinearity ? { nonlinearity: options.nonlinearity } : {}),
     ...(options.variant ? { variant: options.variant } : {}),
   });
@@ -51,8 +55,10 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
     record,
     {
       cell: config.cell,
+      cellChoice: cellName(config),
       nonlinearity: config.nonlinearity,
       variant: config.variant,
+      ...(config.cellOptions ? { cellOptions: config.cellOptions } : {}),
       hiddenSize: config.hiddenSize,
       numLayers: config.numLayers,
       bidirectional: config.bidirectional,

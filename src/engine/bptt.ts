@@ -1,6 +1,7 @@
-// The one time loop: runs any cell forward through time (stacked layers, optional
-// reverse-time twin per layer), the linear head and the loss, then backpropagates through
-// time and records the probes (probes.ts).
+// The one time loop: runs any cell (cells/cell.ts) forward through time (stacked layers,
+// optional reverse-time twin per layer), the linear head and the loss, then backpropagates
+// through time and records the probes (probes.ts). The cell does what is elementwise or its
+// own; the loop does the products with W_in (one over all steps) and W_hh (one per step).
 //
 // Truncated BPTT (Williams & Peng 1990, BPTT(k1, k2)): a backward pass starts every k1
 // steps, at e = k1−1, 2k1−1, ... and at T−1 if T is not a multiple of k1. The pass at e
@@ -13,13 +14,15 @@
 // Recorded per-step gradients under truncation are those of the summed gradient: e.g.
 // gradNormH[t] = ‖Σ_passes ∂L_pass/∂h_t‖.
 
-import { addPeepholeGrads, type CellParams, type StepState } from './cells';
 import { addColumnSums, addInto, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, weightGradByStep } from './probes';
 import type { Batch, LossKind, Model, NonFinite, ParamSet, PassOptions, PassRecord, PassResult } from './types';
-import { getWorkspace, type LayerDir, type Workspace } from './workspace';
+import type { StepIO } from './cells/cell';
+import { getWorkspace, type LayerDir, type LayerWeights, type Workspace } from './workspace';
+
+export type { LayerWeights };
 
 type Direction = 'forward' | 'reverse';
 
@@ -27,17 +30,20 @@ type Direction = 'forward' | 'reverse';
 // Finite-difference tests perturb internal quantities of the forward pass and read back
 // what the backward pass claims are their gradients. Not used by the product.
 
-/** Adds delta ([B][H], or [B][G*H] for 'gi') to a quantity of one layer/direction at step t. */
+/** Adds delta to a quantity of one layer/direction at step t. */
 export interface Perturbation {
   layer: number;
   direction: Direction;
   t: number;
   /**
-   * 'gi': the gate pre-activations (added to W_ih u_t + b_ih);
-   * 'c' : c_t before h_t is formed from it (so dL/dc_t is the total derivative);
-   * 'h' : h_t after it is formed; 'cAfterH': c_t after h_t is formed (state-space partial).
+   * 'proj' : proj_t = W_in u_t + b_in, [B][P] (the gate pre-activations' input part);
+   * 'state': state part `part` after the step ([B][size]; the output is formed after it);
+   * 'node' : the cell's nodeC part (LSTM's c) before the parts formed from it, so dL/dc_t
+   *          is the total derivative (gradNormC).
+   * Older names: 'gi' = proj, 'h' = state h, 'cAfterH' = state c, 'c' = node c.
    */
-  target: 'gi' | 'c' | 'h' | 'cAfterH';
+  target: 'proj' | 'state' | 'node' | 'gi' | 'h' | 'c' | 'cAfterH';
+  part?: string;
   delta: Float64Array;
 }
 
@@ -50,18 +56,24 @@ export interface StepParamPerturbation {
   delta: Float64Array;
 }
 
-/** Initial state of a layer/direction ([B][H]); zero when absent. */
+/**
+ * Initial state of a layer/direction; zero where absent. `parts` holds any state part by
+ * name ([B][size]); `h` and `c` are shorthands for the parts named h and c.
+ */
 export interface InitialState {
   layer: number;
   direction: Direction;
-  h: Float64Array;
+  h?: Float64Array;
   c?: Float64Array;
+  parts?: Record<string, Float64Array>;
 }
 
 export interface EngineHooks {
   perturb?: Perturbation[];
   stepParams?: StepParamPerturbation[];
   initialState?: InitialState[];
+  /** The initial states continue a longer sequence: no step is the first (cells/cell.ts StepIO.first). */
+  continues?: boolean;
   /** Receives the per-step parts of a layer's weight gradient (what weightGradByStep measures). */
   onWeightGradPart?: (layer: number, direction: Direction, t: number, parts: Map<string, Float64Array>) => void;
 }
@@ -85,27 +97,38 @@ export function validateBatch(model: Model, batch: Batch, checkTargets = true): 
   if (checkTargets && batch.y.length !== yLen) fail(`y has ${batch.y.length} values, expected ${yLen} for ${batch.mode}`);
 }
 
-// ---------------------------------------------------------------- forward
+// ---------------------------------------------------------------- binding
 
-export interface LayerWeights {
-  wih: Float64Array;
-  whh: Float64Array;
-  bih: Float64Array;
-  bhh: Float64Array;
-}
+const NO_BIAS = new Float64Array(0);
 
+/** Binds a layer/direction's weights for one pass (packing a multi-block projection). */
 export function bindLayer(params: ParamSet, ld: LayerDir): LayerWeights {
-  const n = ld.names;
-  const cp = ld.cellParams;
-  cp.wci = n.peepholes ? param(params, n.peepholes.ci).data : null;
-  cp.wcf = n.peepholes ? param(params, n.peepholes.cf).data : null;
-  cp.wco = n.peepholes ? param(params, n.peepholes.co).data : null;
-  return {
-    wih: param(params, n.weightIh).data,
-    whh: param(params, n.weightHh).data,
-    bih: param(params, n.biasIh).data,
-    bhh: param(params, n.biasHh).data,
-  };
+  const cell = ld.cell;
+  const w = ld.w;
+  if (ld.packedW === null) {
+    const b = ld.blocks[0];
+    w.win = param(params, b.weight).data;
+    if (b.bias !== null) w.bin = param(params, b.bias).data;
+    else {
+      ld.packedB.fill(0);
+      w.bin = ld.packedB;
+    }
+  } else {
+    const In = ld.inSize;
+    ld.packedB.fill(0);
+    for (const b of ld.blocks) {
+      ld.packedW.set(param(params, b.weight).data, b.offset * In);
+      if (b.bias !== null) ld.packedB.set(param(params, b.bias).data, b.offset);
+    }
+    w.win = ld.packedW;
+    w.bin = ld.packedB;
+  }
+  if (cell.recurrent) {
+    w.whh = param(params, ld.names.get(cell.recurrent.weight)!).data;
+    w.bhh = cell.recurrent.bias === null ? NO_BIAS : param(params, ld.names.get(cell.recurrent.bias)!).data;
+  }
+  w.own = ld.ownNames.map((n) => param(params, n).data);
+  return w;
 }
 
 function layerInput(ws: Workspace, layer: number): Float64Array {
@@ -116,8 +139,28 @@ function dirName(ld: LayerDir): Direction {
   return ld.reverse ? 'reverse' : 'forward';
 }
 
-function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null, initial: readonly InitialState[] = hooks?.initialState ?? []): void {
-  forwardLayers(ws, model.params, batch.x, hooks, initial);
+/** Points a step IO of the layer (its own by default) at step t (views into the workspace). */
+export function setStep(ws: Workspace, ld: LayerDir, t: number, io: StepIO = ld.io): void {
+  io.t = t;
+  io.first = !ws.continues && t === (ld.reverse ? ws.T - 1 : 0);
+  io.proj = ld.projT[t];
+  io.rec = ld.rec;
+  io.cache = ld.cacheT[t];
+  io.prev = ld.prevAt[t];
+  io.next = ld.nextAt[t];
+  io.own = ld.w.own;
+}
+
+/** Finds the initial value of a part in an InitialState. */
+function initialPart(init: InitialState | undefined, name: string): Float64Array | undefined {
+  if (!init) return undefined;
+  return init.parts?.[name] ?? (name === 'h' ? init.h : name === 'c' ? init.c : undefined);
+}
+
+// ---------------------------------------------------------------- forward
+
+function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks | null, initial: readonly InitialState[] = hooks?.initialState ?? [], continues = hooks?.continues ?? false): void {
+  forwardLayers(ws, model.params, batch.x, hooks, initial, continues);
   const { T, B, DH } = ws;
   const top = ws.outs[ws.config.numLayers - 1];
   fillRows(T * B, batch.outputSize, param(model.params, HEAD_BIAS).data, ws.Y);
@@ -125,11 +168,18 @@ function forward(ws: Workspace, model: Model, batch: Batch, hooks: EngineHooks |
 }
 
 /** The recurrent layers only (no head): x is batch-first [B][T][I]; fills ws.outs and the states. */
-export function forwardLayers(ws: Workspace, params: ParamSet, x: Float64Array, hooks: EngineHooks | null, initial: readonly InitialState[]): void {
-  const { B, T, H, GH, DH, cell } = ws;
+export function forwardLayers(
+  ws: Workspace,
+  params: ParamSet,
+  x: Float64Array,
+  hooks: EngineHooks | null,
+  initial: readonly InitialState[],
+  continues = false,
+): void {
+  const { B, T } = ws;
   const stepHooks = hooks && (hooks.perturb?.length || hooks.stepParams?.length) ? hooks : null;
   const I = ws.config.inputSize;
-  const BH = B * H;
+  ws.continues = continues;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const src = (b * T + t) * I;
@@ -139,75 +189,127 @@ export function forwardLayers(ws: Workspace, params: ParamSet, x: Float64Array, 
   }
   for (const ld of ws.layers) {
     const w = bindLayer(params, ld);
+    const cell = ld.cell;
     const U = layerInput(ws, ld.layer);
-    const out = ws.outs[ld.layer];
-    const In = ld.inSize;
-    fillRows(T * B, GH, w.bih, ld.gi);
-    gemmABt(T * B, GH, In, U, w.wih, ld.gi);
+    const { P, G } = ld;
+    fillRows(T * B, P, w.bin, ld.proj);
+    gemmABt(T * B, P, ld.inSize, U, w.win, ld.proj);
     // The initial state: zero unless given (a checkpoint, a captured h_0, or a test hook).
     const slot = ld.reverse ? T + 1 : 0;
     const init = initial.find((s) => s.layer === ld.layer && s.direction === dirName(ld));
-    ld.hs.fill(0, slot * BH, (slot + 1) * BH);
-    if (init) ld.hs.set(init.h, slot * BH);
-    if (cell.hasCell) {
-      ld.cs.fill(0, slot * BH, (slot + 1) * BH);
-      if (init?.c) ld.cs.set(init.c, slot * BH);
+    for (const part of ld.parts) {
+      const view = part.slotViews[slot];
+      const given = initialPart(init, part.name);
+      if (given) view.set(given);
+      else view.fill(0);
     }
+    const from = ld.fromIdx;
+    const fromSize = from >= 0 ? ld.parts[from].size : 0;
     for (let p = 0; p < T; p++) {
       const t = ld.reverse ? T - 1 - p : p;
-      const st = ld.steps[t];
-      fillRows(B, GH, w.bhh, st.gh);
-      gemmABt(B, GH, H, st.hPrev, w.whh, st.gh);
-      if (stepHooks) stepWithHooks(ws, ld, st, t, U, stepHooks);
-      else {
-        cell.forwardC(st, ld.cellParams, B, H);
-        cell.forwardH(st, ld.cellParams, B, H);
+      setStep(ws, ld, t);
+      const io = ld.io;
+      if (cell.recurrent) {
+        if (w.bhh.length > 0) fillRows(B, G, w.bhh, ld.rec);
+        else ld.rec.fill(0);
+        gemmABt(B, G, fromSize, io.prev[from], w.whh, ld.rec);
       }
-      const h = st.h;
-      const col = ld.d * H;
-      for (let b = 0; b < B; b++) {
-        const o = (t * B + b) * DH + col;
-        const hb = b * H;
-        for (let j = 0; j < H; j++) out[o + j] = h[hb + j];
+      if (stepHooks) stepWithHooks(ws, ld, t, U, stepHooks);
+      else {
+        cell.forward(io);
+        emitOutput(ws, ld, t);
       }
     }
   }
 }
 
+/** out_t into the layer output: a copy of the output part, or the cell's readout. */
+function emitOutput(ws: Workspace, ld: LayerDir, t: number): void {
+  const { B, H, DH } = ws;
+  const out = ws.outs[ld.layer];
+  const io = ld.io;
+  let src: Float64Array;
+  if (ld.outIdx >= 0) src = io.next[ld.outIdx];
+  else if (DH === H) {
+    // One direction: the step's rows of the layer output are contiguous; read out in place.
+    io.out = ld.outT[t];
+    ld.cell.readout!(io);
+    return;
+  } else {
+    io.out = ld.outStep;
+    ld.cell.readout!(io);
+    src = ld.outStep;
+  }
+  if (DH === H) {
+    const o = t * B * H;
+    const n = B * H;
+    for (let k = 0; k < n; k++) out[o + k] = src[k];
+    return;
+  }
+  const col = ld.d * H;
+  for (let b = 0; b < B; b++) {
+    const o = (t * B + b) * DH + col;
+    const hb = b * H;
+    for (let j = 0; j < H; j++) out[o + j] = src[hb + j];
+  }
+}
+
 /** One forward step with test perturbations applied (not on the product's path). */
-function stepWithHooks(ws: Workspace, ld: LayerDir, st: StepState, t: number, U: Float64Array, hooks: EngineHooks): void {
-  const { B, H, GH, cell } = ws;
+function stepWithHooks(ws: Workspace, ld: LayerDir, t: number, U: Float64Array, hooks: EngineHooks): void {
+  const { B } = ws;
+  const cell = ld.cell;
+  const io = ld.io;
   const dir = dirName(ld);
   const mine = <X extends { layer: number; direction: Direction; t: number }>(list: X[] | undefined): X[] =>
     (list ?? []).filter((p) => p.layer === ld.layer && p.direction === dir && p.t === t);
   const perturb = mine(hooks.perturb);
-  const add = (target: Perturbation['target'], dst: Float64Array): void => {
-    for (const p of perturb) if (p.target === target) addInto(dst, p.delta);
+  const partIndex = (name: string): number => {
+    const k = ld.parts.findIndex((p) => p.name === name);
+    if (k < 0) throw new Error(`perturbation: cell ${cell.name} has no state part '${name}'`);
+    return k;
   };
-  add('gi', st.gi);
-  let cp: CellParams = ld.cellParams;
+  for (const p of perturb) if (p.target === 'proj' || p.target === 'gi') addInto(io.proj, p.delta);
+  const In = ld.inSize;
+  const u = U.subarray(t * B * In, (t + 1) * B * In);
+  const ownSaved = io.own;
   for (const sp of mine(hooks.stepParams)) {
-    const n = ld.names;
-    const In = ld.inSize;
-    if (sp.name === n.weightIh) gemmABt(B, GH, In, U.subarray(t * B * In, (t + 1) * B * In), sp.delta, st.gi);
-    else if (sp.name === n.weightHh) gemmABt(B, GH, H, st.hPrev, sp.delta, st.gh);
-    else if (sp.name === n.biasIh) for (let b = 0; b < B; b++) for (let k = 0; k < GH; k++) st.gi[b * GH + k] += sp.delta[k];
-    else if (sp.name === n.biasHh) for (let b = 0; b < B; b++) for (let k = 0; k < GH; k++) st.gh[b * GH + k] += sp.delta[k];
-    else if (n.peepholes && [n.peepholes.ci, n.peepholes.cf, n.peepholes.co].includes(sp.name)) {
-      const plus = (w: Float64Array | null, name: string): Float64Array | null => {
-        if (w === null || name !== sp.name) return w;
-        const v = Float64Array.from(w);
-        addInto(v, sp.delta);
-        return v;
-      };
-      cp = { wci: plus(cp.wci, n.peepholes.ci), wcf: plus(cp.wcf, n.peepholes.cf), wco: plus(cp.wco, n.peepholes.co) };
+    const block = ld.blocks.find((b) => b.weight === sp.name);
+    const biasBlock = ld.blocks.find((b) => b.bias === sp.name);
+    const rec = cell.recurrent;
+    const ownAt = ld.ownNames.indexOf(sp.name);
+    if (block) {
+      const tmp = new Float64Array(B * block.rows);
+      gemmABt(B, block.rows, In, u, sp.delta, tmp);
+      for (let b = 0; b < B; b++) for (let k = 0; k < block.rows; k++) io.proj[b * ld.P + block.offset + k] += tmp[b * block.rows + k];
+    } else if (biasBlock) {
+      for (let b = 0; b < B; b++) for (let k = 0; k < biasBlock.rows; k++) io.proj[b * ld.P + biasBlock.offset + k] += sp.delta[k];
+    } else if (rec && sp.name === ld.names.get(rec.weight)) {
+      gemmABt(B, ld.G, ld.parts[ld.fromIdx].size, io.prev[ld.fromIdx], sp.delta, io.rec);
+    } else if (rec && rec.bias !== null && sp.name === ld.names.get(rec.bias)) {
+      for (let b = 0; b < B; b++) for (let k = 0; k < ld.G; k++) io.rec[b * ld.G + k] += sp.delta[k];
+    } else if (ownAt >= 0) {
+      const own = io.own.slice();
+      own[ownAt] = Float64Array.from(own[ownAt]);
+      addInto(own[ownAt], sp.delta);
+      io.own = own;
     } else throw new Error(`stepParams: '${sp.name}' is not a parameter of layer ${ld.layer} ${dir}`);
   }
-  cell.forwardC(st, cp, B, H);
-  if (cell.hasCell) add('c', st.c);
-  cell.forwardH(st, cp, B, H);
-  add('h', st.h);
-  if (cell.hasCell) add('cAfterH', st.c);
+  cell.forward(io);
+  for (const p of perturb) {
+    if (p.target !== 'node' && p.target !== 'c') continue;
+    if (!cell.nodeC) throw new Error(`perturbation: cell ${cell.name} has no node part`);
+    addInto(io.next[partIndex(cell.nodeC.part)], p.delta);
+    cell.nodeC.reform(io);
+  }
+  for (const p of perturb) {
+    if (p.target === 'state') addInto(io.next[partIndex(p.part ?? 'h')], p.delta);
+    else if (p.target === 'h') addInto(io.next[partIndex('h')], p.delta);
+    else if (p.target === 'cAfterH') addInto(io.next[partIndex('c')], p.delta);
+  }
+  // The output is formed from the (perturbed) state, with step t's (perturbed) parameters:
+  // a readout reads own parameters too (lru's C, s6's D).
+  emitOutput(ws, ld, t);
+  io.own = ownSaved;
 }
 
 // ---------------------------------------------------------------- backward
@@ -238,59 +340,112 @@ export function backwardWindows(T: number, truncation: PassOptions['truncation']
   return out;
 }
 
+/** What the backward pass records per step besides the state gradients. */
+interface BackwardRecording {
+  /** weightGradByStep is on: own-parameter gradients go step by step through ld.ownStep. */
+  byStep: boolean;
+  /** A test hook wants copies of the per-step own parts. */
+  keepOwnParts: boolean;
+}
+
 /**
- * Backward through steps [from, to] of one layer/direction. The recurrent gradient entering
- * the last step is zero, or ld.carryH/carryC when `carry` is set (a checkpointed segment: the
- * gradient of the following segment with respect to this one's final state); with `carry`,
- * the gradient with respect to the state before `from` is written back to carryH/carryC.
+ * Backward through steps [from, to] of one layer/direction. The state gradient entering the
+ * last step is zero, or ld.carry when `carry` is set (a checkpointed segment: the gradient
+ * of the following segment with respect to this one's final state; or the injected final-
+ * state gradient); with `carry`, the gradient with respect to the state before `from` is
+ * written back to ld.carry.
  */
-function backwardLayerWindow(ws: Workspace, ld: LayerDir, whh: Float64Array, dOut: Float64Array, from: number, to: number, carry: boolean): void {
-  const { B, H, GH, DH, cell } = ws;
-  const g = ld.grads;
-  const dhRec = ld.dhRec;
-  let dcIn = ld.dcRec;
-  let dcOut = ld.dcNext;
-  if (carry) {
-    dhRec.set(ld.carryH);
-    dcIn.set(ld.carryC);
-  } else {
-    dhRec.fill(0);
-    dcIn.fill(0);
+function backwardLayerWindow(ws: Workspace, ld: LayerDir, dOuts: Float64Array, from: number, to: number, carry: boolean, rec: BackwardRecording): void {
+  const { B, H, DH } = ws;
+  const cell = ld.cell;
+  const nParts = ld.parts.length;
+  for (let p = 0; p < nParts; p++) {
+    if (ld.parts[p].held) continue;
+    if (carry) ld.dNext[p].set(ld.carry[p]);
+    else ld.dNext[p].fill(0);
   }
+  const io = ld.bio;
+  io.dState = ld.dStateStep;
+  io.dNodeC = ld.dNodeCStep;
+  io.wantOwn = true;
+  io.dOwn = rec.byStep ? ld.ownStep : ld.gradOwn;
+  const ownByStep = rec.byStep && ld.ownStep.length > 0;
+  const from_ = ld.fromIdx;
+  const fromSize = from_ >= 0 ? ld.parts[from_].size : 0;
   const col = ld.d * H;
+  const separate = ld.dStateTotal !== null;
   for (let k = 0; k <= to - from; k++) {
     // Backward visits steps in the reverse of the order the forward pass made them.
     const t = ld.reverse ? from + k : to - k;
-    const st = ld.steps[t];
-    const dh = ld.pHT[t];
-    for (let b = 0; b < B; b++) {
-      const o = (t * B + b) * DH + col;
-      const hb = b * H;
-      for (let j = 0; j < H; j++) dh[hb + j] = dOut[o + j] + dhRec[hb + j];
+    setStep(ws, ld, t);
+    if (DH === H) io.dOut = ld.dOutT[t];
+    else {
+      const dOut = ld.dOutStep;
+      for (let b = 0; b < B; b++) {
+        const o = (t * B + b) * DH + col;
+        const hb = b * H;
+        for (let j = 0; j < H; j++) dOut[hb + j] = dOuts[o + j];
+      }
+      io.dOut = dOut;
     }
-    g.dGi = ld.pGiT[t];
-    g.dGh = ld.pGhT[t];
-    if (cell.hasCell) {
-      g.dc = ld.pCT[t];
-      // What arrives from step t+1 is dL/dc_t with h_t held fixed: the c part of the
-      // state gradient (gradNormState), as opposed to the node gradient g.dc.
-      ld.pCsT[t].set(dcIn);
+    io.dNext = ld.dNext;
+    io.dPrev = ld.dPrev;
+    io.dProj = ld.pProjT[t];
+    io.dRec = cell.recShared ? io.dProj : ld.pRecT[t];
+    if (ownByStep) for (const g of ld.ownStep) g.fill(0);
+    cell.backward(io);
+    if (cell.recurrent) gemmAB(B, fromSize, ld.G, io.dRec, ld.w.whh, ld.dPrev[from_]);
+    // Record what this step's state gradients are.
+    for (let p = 0; p < nParts; p++) {
+      if (ld.parts[p].held) continue;
+      const g = ld.dStateStep[p];
+      if (separate) addAt(ld.dStateTotal![p], t * g.length, g);
+      else ld.stateNorms[p][t] = norm2(g);
     }
-    g.dcPrev = dcOut;
-    g.dhPrev = dhRec;
-    cell.backward(st, ld.cellParams, B, H, dh, dcIn, g);
-    gemmAB(B, H, GH, g.dGh, whh, dhRec);
-    const swap = dcIn;
-    dcIn = dcOut;
-    dcOut = swap;
+    if (cell.nodeC) {
+      if (separate) addAt(ld.dNodeCTotal!, t * ld.dNodeCStep.length, ld.dNodeCStep);
+      else ld.nodeCNorms[t] = norm2(ld.dNodeCStep);
+    }
+    if (ownByStep) recordOwnStep(ld, t, separate, rec.keepOwnParts);
+    const swap = ld.dNext;
+    ld.dNext = ld.dPrev;
+    ld.dPrev = swap;
   }
-  if (carry) {
-    ld.carryH.set(dhRec);
-    ld.carryC.set(dcIn);
+  if (carry) for (let p = 0; p < nParts; p++) if (!ld.parts[p].held) ld.carry[p].set(ld.dNext[p]);
+}
+
+function addAt(dst: Float64Array, off: number, src: Float64Array): void {
+  for (let k = 0; k < src.length; k++) dst[off + k] += src[k];
+}
+
+/** One step's own-parameter gradient: into the totals, and its size into weightGradByStep. */
+function recordOwnStep(ld: LayerDir, t: number, separate: boolean, keep: boolean): void {
+  let sq = 0;
+  let off = 0;
+  for (let i = 0; i < ld.ownStep.length; i++) {
+    const g = ld.ownStep[i];
+    addInto(ld.gradOwn[i], g);
+    if (separate) addAt(ld.ownSteps!, t * ownTotal(ld) + off, g);
+    else {
+      const n = norm2(g);
+      sq += n * n;
+    }
+    off += g.length;
+  }
+  if (!separate) ld.ownStepSq[t] = sq;
+  if (keep && ld.ownPartsByStep) {
+    if (separate) return; // read from ownSteps once every pass is done
+    ld.ownPartsByStep[t] = ld.ownStep.map((g) => Float64Array.from(g));
   }
 }
 
-function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, weights: LayerWeights[], carry = false): void {
+export function ownTotal(ld: LayerDir): number {
+  let n = 0;
+  for (const g of ld.ownStep) n += g.length;
+  return n;
+}
+
+function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, carry: boolean, rec: BackwardRecording): void {
   const { B, DH } = ws;
   const O = ws.config.outputSize;
   const L = ws.config.numLayers;
@@ -305,35 +460,30 @@ function backwardPass(ws: Workspace, model: Model, win: BackwardWindow, weights:
     param(model.params, HEAD_WEIGHT).data,
     top.subarray(lossFrom * B * DH, (lossTo + 1) * B * DH),
   );
-  backwardLayers(ws, win, weights, carry);
+  backwardLayers(ws, win, carry, rec);
 }
 
 /** Backward through the layers of one window, from the external gradient already in ws.dOuts[top]. */
-export function backwardLayers(ws: Workspace, win: BackwardWindow, weights: LayerWeights[], carry: boolean): void {
-  const { B, GH, DH } = ws;
+export function backwardLayers(ws: Workspace, win: BackwardWindow, carry: boolean, rec: BackwardRecording): void {
+  const { B, DH } = ws;
   const I = ws.config.inputSize;
   const L = ws.config.numLayers;
   const { from, to } = win;
   const D = ws.config.bidirectional ? 2 : 1;
-  const H = ws.H;
   const rows = (to - from + 1) * B;
   // Top layer first: each layer's input gradient is the external gradient of the one below.
   for (let l = L - 1; l >= 0; l--) {
-    for (let d = 0; d < D; d++) backwardLayerWindow(ws, ws.layers[l * D + d], weights[l * D + d].whh, ws.dOuts[l], from, to, carry);
+    for (let d = 0; d < D; d++) backwardLayerWindow(ws, ws.layers[l * D + d], ws.dOuts[l], from, to, carry, rec);
     const In = l > 0 ? DH : I;
     const dIn = l > 0 ? ws.dOuts[l - 1] : ws.pX;
     dIn.fill(0, from * B * In, (to + 1) * B * In);
     for (let d = 0; d < D; d++) {
       const ld = ws.layers[l * D + d];
-      gemmAB(rows, In, GH, ld.pGi.subarray(from * B * GH, (to + 1) * B * GH), weights[l * D + d].wih, dIn.subarray(from * B * In, (to + 1) * B * In));
+      const P = ld.P;
+      gemmAB(rows, In, P, ld.pProj.subarray(from * B * P, (to + 1) * B * P), ld.w.win, dIn.subarray(from * B * In, (to + 1) * B * In));
       if (ws.separatePass) {
-        accumulateRows(ld.dGi, ld.pGi, from * B * GH, (to + 1) * B * GH);
-        if (ld.dGh !== ld.dGi) accumulateRows(ld.dGh, ld.pGh, from * B * GH, (to + 1) * B * GH);
-        accumulateRows(ld.dH, ld.pH, from * B * H, (to + 1) * B * H);
-        if (ws.cell.hasCell) {
-          accumulateRows(ld.dC, ld.pC, from * B * H, (to + 1) * B * H);
-          accumulateRows(ld.dCs, ld.pCs, from * B * H, (to + 1) * B * H);
-        }
+        accumulateRows(ld.dProj, ld.pProj, from * B * P, (to + 1) * B * P);
+        if (!ld.cell.recShared) accumulateRows(ld.dRec, ld.pRec, from * B * ld.G, (to + 1) * B * ld.G);
       }
     }
   }
@@ -344,33 +494,82 @@ function accumulateRows(dst: Float64Array, src: Float64Array, lo: number, hi: nu
   for (let k = lo; k < hi; k++) dst[k] += src[k];
 }
 
+/** Zeroes what the backward passes accumulate into, and binds the own-parameter gradients. */
+export function prepareBackward(ws: Workspace, grads: ParamSet, byStep: boolean, keepOwnParts: boolean): BackwardRecording {
+  for (const ld of ws.layers) {
+    ld.gradOwn = ld.ownNames.map((n) => param(grads, n).data);
+    if (ws.separatePass) {
+      ld.dProj.fill(0);
+      ld.dRec.fill(0);
+      for (const g of ld.dStateTotal!) g.fill(0);
+      ld.dNodeCTotal?.fill(0);
+      if (byStep && ld.ownNames.length > 0) {
+        const n = ws.T * ownTotal(ld);
+        if (!ld.ownSteps || ld.ownSteps.length !== n) ld.ownSteps = new Float64Array(n);
+        else ld.ownSteps.fill(0);
+      }
+    }
+    ld.ownPartsByStep = keepOwnParts && ld.ownNames.length > 0 ? new Array<Float64Array[]>(ws.T) : null;
+  }
+  if (ws.separatePass) ws.dX.fill(0);
+  return { byStep, keepOwnParts };
+}
+
+/** After every backward pass: the per-step norms from the summed gradients (truncated BPTT). */
+export function finishBackward(ws: Workspace): void {
+  if (!ws.separatePass) return;
+  const { B, T } = ws;
+  for (const ld of ws.layers) {
+    ld.parts.forEach((part, p) => {
+      if (part.held) return;
+      const n = B * part.size;
+      for (let t = 0; t < T; t++) ld.stateNorms[p][t] = norm2(ld.dStateTotal![p], t * n, n);
+    });
+    if (ld.dNodeCTotal) {
+      const n = B * ws.H;
+      for (let t = 0; t < T; t++) ld.nodeCNorms[t] = norm2(ld.dNodeCTotal, t * n, n);
+    }
+    if (ld.ownSteps) {
+      const n = ownTotal(ld);
+      for (let t = 0; t < T; t++) {
+        ld.ownStepSq[t] = norm2(ld.ownSteps, t * n, n) ** 2;
+        if (ld.ownPartsByStep) {
+          let off = 0;
+          ld.ownPartsByStep[t] = ld.ownStep.map((g) => {
+            const part = ld.ownSteps!.slice(t * n + off, t * n + off + g.length);
+            off += g.length;
+            return part;
+          });
+        }
+      }
+    }
+  }
+}
+
 /**
  * Parameter gradients from the summed pre-activation gradients (all linear in them). With
  * the weightGradByStep probe on, each layer's gradient is built as the sum of its per-step
  * parts (which the probe measures anyway); otherwise as one product over all steps.
- * Returns the per-step part norms per layer/direction (null when the probe is off).
+ * Own-parameter gradients were accumulated by the backward pass. Returns the per-step part
+ * norms per layer/direction (null when the probe is off).
  */
 export function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boolean, hooks: EngineHooks | null, head = true): number[][] | null {
-  const { B, T, H, GH, DH } = ws;
-  const BH = B * H;
+  const { B, T, DH } = ws;
   const stepNorms: number[][] = [];
   for (const ld of ws.layers) {
     if (byStep) {
       stepNorms.push(weightGradByStep(ws, ld, grads, hooks));
       continue;
     }
-    const n = ld.names;
     const U = layerInput(ws, ld.layer);
-    gemmAtB(GH, ld.inSize, T * B, ld.dGi, U, param(grads, n.weightIh).data);
-    const hPrev = ld.hs.subarray(ld.reverse ? 2 * BH : 0, (ld.reverse ? 2 : 0) * BH + T * BH);
-    gemmAtB(GH, H, T * B, ld.dGh, hPrev, param(grads, n.weightHh).data);
-    addColumnSums(T * B, GH, ld.dGi, param(grads, n.biasIh).data);
-    addColumnSums(T * B, GH, ld.dGh, param(grads, n.biasHh).data);
-    if (n.peepholes) {
-      const gci = param(grads, n.peepholes.ci).data;
-      const gcf = param(grads, n.peepholes.cf).data;
-      const gco = param(grads, n.peepholes.co).data;
-      for (let t = 0; t < T; t++) addPeepholeGrads(ld.steps[t], ld.dGi, t * B * GH, B, H, gci, gcf, gco);
+    addProjectionGrads(ws, ld, grads, T * B, ld.dProj, U);
+    const cell = ld.cell;
+    if (cell.recurrent) {
+      const part = ld.parts[ld.fromIdx];
+      const n = B * part.size;
+      const prev = part.slots.subarray((ld.reverse ? 2 : 0) * n, (ld.reverse ? 2 : 0) * n + T * n);
+      gemmAtB(ld.G, part.size, T * B, ld.dRec, prev, param(grads, ld.names.get(cell.recurrent.weight)!).data);
+      if (cell.recurrent.bias !== null) addColumnSums(T * B, ld.G, ld.dRec, param(grads, ld.names.get(cell.recurrent.bias)!).data);
     }
   }
   if (head) {
@@ -380,6 +579,38 @@ export function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boole
     addColumnSums(T * B, O, ws.dY, param(grads, HEAD_BIAS).data);
   }
   return byStep ? stepNorms : null;
+}
+
+/**
+ * dW_in += dProjᵀ U and db_in += Σ dProj over `rows` rows, into each projection block's
+ * gradient (`into` maps a full name to its target; the ParamSet's arrays by default).
+ */
+export function addProjectionGrads(
+  ws: Workspace,
+  ld: LayerDir,
+  grads: ParamSet,
+  rows: number,
+  dProj: Float64Array,
+  U: Float64Array,
+  into: (name: string) => Float64Array = (name) => param(grads, name).data,
+): void {
+  const { P, inSize: In } = ld;
+  if (ld.packedW === null) {
+    const b = ld.blocks[0];
+    gemmAtB(P, In, rows, dProj, U, into(b.weight));
+    if (b.bias !== null) addColumnSums(rows, P, dProj, into(b.bias));
+    return;
+  }
+  const gw = ws.probe.packedGrad.subarray(0, P * In);
+  const gb = ws.probe.packedGradB.subarray(0, P);
+  gw.fill(0);
+  gb.fill(0);
+  gemmAtB(P, In, rows, dProj, U, gw);
+  addColumnSums(rows, P, dProj, gb);
+  for (const b of ld.blocks) {
+    addInto(into(b.weight), gw.subarray(b.offset * In, (b.offset + b.rows) * In));
+    if (b.bias !== null) addInto(into(b.bias), gb.subarray(b.offset, b.offset + b.rows));
+  }
 }
 
 // ---------------------------------------------------------------- public API
@@ -413,9 +644,10 @@ export function runPassWithHooks(model: Model, batch: Batch, options: PassOption
 /** A checkpointed segment: where it starts from, and the gradient carried across its ends. */
 interface Segment {
   initial: InitialState[];
-  /** Per layer: in, dL/d(final state) from the next segment; out, dL/d(initial state). */
-  carryH: Float64Array[];
-  carryC: Float64Array[];
+  /** Whether the segment continues the sequence (every segment but the first). */
+  continues: boolean;
+  /** Per layer and part: in, dL/d(final state) from the next segment; out, dL/d(initial state). */
+  carry: Float64Array[][];
   /** Loss scale that makes the segment's mean a share of the whole sequence's mean. */
   lossScale: number;
 }
@@ -431,23 +663,16 @@ function passCore(
 ): { ws: Workspace; loss: number; stepNorms: number[][] | null } {
   const windows = backwardWindows(batch.steps, options.truncation ?? null);
   const ws = prepare(model, batch, windows.length > 1);
-  forward(ws, model, batch, hooks, segment ? segment.initial : undefined);
+  if (segment) forward(ws, model, batch, hooks, segment.initial, segment.continues);
+  else forward(ws, model, batch, hooks);
   const loss = computeLoss(options.loss, batch, ws.Y, ws.terms, ws.dY, segment ? segment.lossScale : 1);
-  const weights = ws.layers.map((ld) => bindLayer(model.params, ld));
-  if (ws.separatePass) {
-    for (const ld of ws.layers) {
-      ld.dGi.fill(0);
-      ld.dGh.fill(0);
-      ld.dH.fill(0);
-      ld.dC.fill(0);
-      ld.dCs.fill(0);
-    }
-    ws.dX.fill(0);
-  }
-  if (segment) ws.layers.forEach((ld, l) => (ld.carryH.set(segment.carryH[l]), ld.carryC.set(segment.carryC[l])));
-  for (const win of windows) backwardPass(ws, model, win, weights, segment !== null);
-  if (segment) ws.layers.forEach((ld, l) => (segment.carryH[l].set(ld.carryH), segment.carryC[l].set(ld.carryC)));
-  const stepNorms = parameterGradients(ws, grads, options.probes?.weightGradByStep ?? true, hooks);
+  const byStep = options.probes?.weightGradByStep ?? true;
+  const rec = prepareBackward(ws, grads, byStep, hooks?.onWeightGradPart !== undefined);
+  if (segment) ws.layers.forEach((ld, l) => ld.carry.forEach((c, p) => c.set(segment.carry[l][p])));
+  for (const win of windows) backwardPass(ws, model, win, segment !== null, rec);
+  finishBackward(ws);
+  if (segment) ws.layers.forEach((ld, l) => ld.carry.forEach((c, p) => segment.carry[l][p].set(c)));
+  const stepNorms = parameterGradients(ws, grads, byStep, hooks);
   return { ws, loss, stepNorms };
 }
 
@@ -473,8 +698,6 @@ function runCheckpointed(model: Model, batch: Batch, options: PassOptions): Pass
   validateConfig(config);
   validateBatch(model, batch);
   const { batchSize: B, inputSize: I, outputSize: O } = batch;
-  const H = config.hiddenSize;
-  const L = config.numLayers;
   const starts: number[] = [];
   for (let a = 0; a < T; a += N) starts.push(a);
   const sub = (a: number): Batch => {
@@ -488,27 +711,25 @@ function runCheckpointed(model: Model, batch: Batch, options: PassOptions): Pass
     }
     return { ...batch, steps: n, x, y };
   };
-  // Forward sweep: the state entering every segment.
-  const zeros = (): Float64Array[] => Array.from({ length: L }, () => new Float64Array(B * H));
+  // Forward sweep: the state entering every segment (every part, held-constant ones too).
   const checkpoints: InitialState[][] = [];
   let state: InitialState[] = [];
+  let carry: Float64Array[][] = [];
   for (const a of starts) {
     checkpoints.push(state);
     const part = sub(a);
     const ws = prepare(model, part, false);
-    forward(ws, model, part, null, state);
-    const last = part.steps * B * H; // slot n holds h_{n-1}
+    forward(ws, model, part, null, state, a > 0);
+    const last = part.steps; // slot n holds the state after step n-1
     state = ws.layers.map((ld) => ({
       layer: ld.layer,
       direction: 'forward' as const,
-      h: ld.hs.slice(last, last + B * H),
-      c: ws.cell.hasCell ? ld.cs.slice(last, last + B * H) : undefined,
+      parts: Object.fromEntries(ld.parts.map((p) => [p.name, p.slotViews[last].slice()])),
     }));
+    if (carry.length === 0) carry = ws.layers.map((ld) => ld.parts.map((p) => new Float64Array(p.held ? 0 : B * p.size)));
   }
   // Backward sweep, last segment first.
   const grads = zerosLike(model.params);
-  const carryH = zeros();
-  const carryC = zeros();
   const records: PassRecord[] = [];
   let loss = 0;
   for (let k = starts.length - 1; k >= 0; k--) {
@@ -516,13 +737,16 @@ function runCheckpointed(model: Model, batch: Batch, options: PassOptions): Pass
     // many-to-many: the segment's mean over n steps is n/T of the sequence's; many-to-one:
     // only the last segment holds the scored step.
     const lossScale = batch.mode === 'many-to-many' ? part.steps / T : k === starts.length - 1 ? 1 : 0;
-    const res = passCore(model, part, options, null, grads, { initial: checkpoints[k], carryH, carryC, lossScale });
+    const res = passCore(model, part, options, null, grads, { initial: checkpoints[k], continues: k > 0, carry, lossScale });
     loss += res.loss;
     records[k] = buildRecord(res.ws, model, part, options, res.loss, 0, grads, res.stepNorms);
   }
   const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
   return { loss, grads, record: mergeRecords(records, starts, loss, globalNorm) };
 }
+
+/** Quantities that are gradients (met in the backward pass); everything else is forward. */
+const GRADIENT_QUANTITIES = new Set(['gradNormH', 'gradNormC', 'gradNormState', 'gateGradNorm', 'weightGradByStep', 'jacobianNorm', 'inputGradNorm', 'grads', 'globalGradNorm']);
 
 /** Concatenates segment records (in time order) into the record of the whole sequence. */
 function mergeRecords(records: PassRecord[], starts: number[], loss: number, globalNorm: number): PassRecord {
@@ -545,11 +769,10 @@ function mergeRecords(records: PassRecord[], starts: number[], loss: number, glo
     const nf = records[k].nonFinite;
     return nf && { ...nf, t: nf.t === null ? null : nf.t + starts[k] };
   };
-  const FORWARD = ['params', 'x', 'h', 'c', 'y'];
   let nonFinite: NonFinite | null = null;
   for (let k = 0; k < records.length && !nonFinite; k++) {
     const nf = shifted(k);
-    if (nf && FORWARD.includes(nf.quantity)) nonFinite = nf;
+    if (nf && nf.quantity !== 'loss' && !GRADIENT_QUANTITIES.has(nf.quantity)) nonFinite = nf;
   }
   if (!nonFinite && !Number.isFinite(loss)) nonFinite = { quantity: 'loss', layer: null, t: null, value: loss };
   for (let k = records.length - 1; k >= 0 && !nonFinite; k--) nonFinite = shifted(k);
@@ -599,8 +822,12 @@ export interface ForwardDetail {
   terms: Float64Array;
   /** Head outputs, time-major [T][B][O]. */
   y: Float64Array;
-  /** States per layer/direction, time-major [T][B][H] (c: LSTM only). */
-  states: Array<{ layer: number; direction: Direction; h: Float64Array; c: Float64Array | null }>;
+  /**
+   * States per layer/direction, time-major [T][B][size] per part (`parts`, every part of the
+   * cell incl. held-constant ones); h and c repeat the parts so named (null when absent);
+   * proj = W_in u_t + b_in, [T][B][P].
+   */
+  states: Array<{ layer: number; direction: Direction; h: Float64Array | null; c: Float64Array | null; parts: Record<string, Float64Array>; proj: Float64Array }>;
 }
 
 /** Forward pass with test hooks, returning copies of everything a check needs. */
@@ -608,17 +835,15 @@ export function forwardDetailed(model: Model, batch: Batch, loss: LossKind, hook
   const ws = prepare(model, batch, false);
   forward(ws, model, batch, hooks);
   const value = computeLoss(loss, batch, ws.Y, ws.terms, null);
-  const BH = ws.B * ws.H;
-  const T = ws.T;
-  return {
-    loss: value,
-    terms: Float64Array.from(ws.terms),
-    y: Float64Array.from(ws.Y),
-    states: ws.layers.map((ld) => ({
-      layer: ld.layer,
-      direction: dirName(ld),
-      h: ld.hs.slice(BH, (T + 1) * BH),
-      c: ws.cell.hasCell ? ld.cs.slice(BH, (T + 1) * BH) : null,
-    })),
-  };
+  return { loss: value, terms: Float64Array.from(ws.terms), y: Float64Array.from(ws.Y), states: layerStates(ws) };
+}
+
+/** Copies of every layer's states after a forward, [T][B][size] per part. */
+export function layerStates(ws: Workspace): ForwardDetail['states'] {
+  const { B, T } = ws;
+  return ws.layers.map((ld) => {
+    const parts: Record<string, Float64Array> = {};
+    for (const p of ld.parts) parts[p.name] = p.slots.slice(B * p.size, (T + 1) * B * p.size);
+    return { layer: ld.layer, direction: dirName(ld), h: parts.h ?? null, c: parts.c ?? null, parts, proj: Float64Array.from(ld.proj) };
+  });
 }

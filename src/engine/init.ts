@@ -17,9 +17,12 @@
 //
 // The optional rescale multiplies each H x H gate block of W_hh by r / rho(block), where
 // rho is the spectral radius (largest |eigenvalue|). See spectralRadius() for the method.
+// The cells of design §8 (mingru, lru, s6, ...) start from their own §8 initialisation
+// instead: see initializeModernModel.
 // forgetBias sets the LSTM forget block of bias_ih to 1 and of bias_hh to 0, so the
 // effective forget bias is exactly 1 (Jozefowicz et al. 2015).
 
+import { layerCells, layerSuffix } from './model';
 import type { InitScheme, Model, Tensor } from './types';
 import type { Rng } from './rng';
 
@@ -48,6 +51,10 @@ function roleOf(name: string): ParamRole {
 /** Initialise every parameter of `model` in place, deterministically from `rng`. */
 export function initializeModel(model: Model, options: InitOptions, rng: Rng): void {
   const { config } = model;
+  if (config.cell !== 'rnn' && config.cell !== 'lstm' && config.cell !== 'gru') {
+    initializeModernModel(model, options, rng);
+    return;
+  }
   const H = config.hiddenSize;
   const bound = 1 / Math.sqrt(H);
   // Visit parameters in the ParamSet's stable order so a seed always gives the same weights.
@@ -99,6 +106,70 @@ export function initializeModel(model: Model, options: InitOptions, rng: Rng): v
       if (role === 'bias_ih') tensor.data.fill(1, H, 2 * H);
       else if (role === 'bias_hh') tensor.data.fill(0, H, 2 * H);
     }
+  }
+}
+
+/**
+ * The cells of design §8 start from their own §8 initialisation (cells/*.ts `init`, layer by
+ * layer, direction by direction, in parameter order): the schemes above are about full
+ * W_ih/W_hh matrices of the classic cells, which most of these cells do not have. Where a cell
+ * has a hidden-to-hidden matrix (slstm's R, `recurrent` in its contract), the scheme
+ * ('xavier', 'orthogonal', 'identity') replaces its H×H gate blocks as for W_hh, and the
+ * spectral-radius rescale applies to it. The scheme also sets the head (as for the classic
+ * cells). forgetBias is LSTM only.
+ */
+function initializeModernModel(model: Model, options: InitOptions, rng: Rng): void {
+  const { config } = model;
+  const H = config.hiddenSize;
+  const cells = layerCells(config);
+  cells.forEach((cell, layer) => {
+    for (let d = 0; d < (config.bidirectional ? 2 : 1); d++) {
+      const suffix = layerSuffix(layer, d === 1);
+      cell.init((base) => {
+        const t = model.params.get(base + suffix);
+        if (!t) throw new Error(`initializeModel: ${cell.name} has no parameter '${base + suffix}'`);
+        return t.data;
+      }, rng);
+    }
+  });
+  if (options.scheme !== 'pytorch') {
+    cells.forEach((cell, layer) => {
+      if (!cell.recurrent) return;
+      for (let d = 0; d < (config.bidirectional ? 2 : 1); d++) {
+        const tensor = model.params.get(cell.recurrent.weight + layerSuffix(layer, d === 1))!;
+        if (options.scheme === 'xavier') xavierBlocks(tensor, H, rng);
+        else if (options.scheme === 'orthogonal') forEachBlock(tensor, H, (off) => writeBlock(tensor.data, off, orthogonalMatrix(H, rng)));
+        else forEachBlock(tensor, H, (off) => writeBlock(tensor.data, off, identityMatrix(H)));
+      }
+    });
+  }
+  const hw = model.params.get('head.weight');
+  const hb = model.params.get('head.bias');
+  if (hw && hb) {
+    if (options.scheme === 'pytorch') {
+      const b = 1 / Math.sqrt(headFanIn(model));
+      for (let k = 0; k < hw.data.length; k++) hw.data[k] = rng.range(-b, b);
+      for (let k = 0; k < hb.data.length; k++) hb.data[k] = rng.range(-b, b);
+    } else {
+      xavierBlocks(hw, hw.shape[0], rng);
+      hb.data.fill(0);
+    }
+  }
+  if (options.spectralRadius !== null) {
+    const target = options.spectralRadius;
+    if (!(target >= 0) || !Number.isFinite(target)) throw new Error(`initializeModel: spectralRadius must be a finite number >= 0, got ${target}`);
+    cells.forEach((cell, layer) => {
+      const rec = cell.recurrent;
+      if (!rec) return;
+      for (let d = 0; d < (config.bidirectional ? 2 : 1); d++) {
+        const tensor = model.params.get(rec.weight + layerSuffix(layer, d === 1))!;
+        forEachBlock(tensor, H, (off) => {
+          const block = tensor.data.subarray(off, off + H * H);
+          const rho = spectralRadius(block, H);
+          if (rho > 0) for (let k = 0; k < block.length; k++) block[k] *= target / rho;
+        });
+      }
+    });
   }
 }
 

@@ -41,9 +41,9 @@
 // are the caller's to form from `output` and `gradInput` (this module knows nothing of the
 // captured float32 values).
 
-import { backwardLayers, bindLayer, forwardLayers, parameterGradients, type EngineHooks, type InitialState } from './bptt';
+import { backwardLayers, finishBackward, forwardLayers, parameterGradients, prepareBackward, type EngineHooks, type InitialState } from './bptt';
 import { jointNorm, norm2 } from './linalg';
-import { directions, layerInputSize, layerParamNames, hasPeepholes, validateConfig, zerosLike } from './model';
+import { directions, layerCells, layerSuffix, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, type ItemizedSeed } from './probes';
 import type { Batch, Model, ModelConfig, ParamSet, PassRecord, ProbeOptions } from './types';
 import { getWorkspace, type Workspace } from './workspace';
@@ -59,14 +59,24 @@ export interface InjectedPassInput {
   steps: number;
   /** [B,T,I], batch-first. */
   input: Float64Array;
-  /** [L·D,B,H]; zero when absent. c0: LSTM family only. */
+  /** [L·D,B,H]; zero when absent. c0: cells with a state part c (LSTM family). */
   h0?: Float64Array | null;
   c0?: Float64Array | null;
+  /** Any state part's initial value by part name, [L·D,B,size] (h0/c0 are shorthands for parts h and c). */
+  initialState?: Record<string, Float64Array>;
   /** ∂(rest of the network's loss)/∂output, [B,T,D·H]. */
   gradOutput: Float64Array;
-  /** ∂/∂h_n and ∂/∂c_n (LSTM), [L·D,B,H]; zero when absent (final state unused downstream). */
+  /** ∂/∂h_n and ∂/∂c_n, [L·D,B,H]; zero when absent (final state unused downstream). */
   gradHn?: Float64Array | null;
   gradCn?: Float64Array | null;
+  /**
+   * Any state part's final-state gradient by part name, [L·D,B,size] (gradHn/gradCn are
+   * shorthands). With a held-constant stabiliser (slstm, mlstm: design §8) the final c/n/C are
+   * stabilised values c̄·e^{−m_T}: their gradient is taken with m held (the loop never
+   * differentiates m), which is the total derivative only for parts that do not depend on m
+   * (slstm's h). A module boundary exposes h; give the others only knowingly.
+   */
+  gradFinalState?: Record<string, Float64Array>;
   /** The §3 probes, as for runPass (itemized off by default; capped at itemizedMaxSteps). */
   probes?: ProbeOptions;
 }
@@ -80,16 +90,20 @@ export interface InjectedPassResult {
   directGradNorm: number[];
   /** The replayed output, [B,T,D·H]. */
   output: Float64Array;
-  /** Final states [L·D,B,H]; cN null unless LSTM family. */
-  hN: Float64Array;
+  /** Final states [L·D,B,H] of the parts h and c (null where the cell has no such part). */
+  hN: Float64Array | null;
   cN: Float64Array | null;
+  /** Every state part's final value, [L·D,B,size]. */
+  finalState: Record<string, Float64Array>;
   /** ∂L/∂(every parameter), under the same names as `params`. */
   grads: ParamSet;
   /** ∂L/∂input, [B,T,I] (inputGradError compares it with the captured grad_input). */
   gradInput: Float64Array;
-  /** ∂L/∂h_0 and ∂L/∂c_0 (LSTM), [L·D,B,H]. */
-  gradH0: Float64Array;
+  /** ∂L/∂h_0 and ∂L/∂c_0, [L·D,B,H] (null where the cell has no such part). */
+  gradH0: Float64Array | null;
   gradC0: Float64Array | null;
+  /** ∂L/∂(initial value of every part not held constant), [L·D,B,size]. */
+  gradInitialState: Record<string, Float64Array>;
 }
 
 /** The replay without a backward pass: L, its per-step split ℓ_s, the output and final states. */
@@ -98,8 +112,9 @@ export interface InjectedForward {
   /** ℓ_s, s = 0..T−1 (L = Σ_s ℓ_s). */
   terms: Float64Array;
   output: Float64Array;
-  hN: Float64Array;
+  hN: Float64Array | null;
   cN: Float64Array | null;
+  finalState: Record<string, Float64Array>;
 }
 
 /** Replays the module and back-propagates the injected gradient through time. */
@@ -109,62 +124,88 @@ export function runInjectedPass(input: InjectedPassInput): InjectedPassResult {
 
 /** runInjectedPass with the engine's test hooks (bptt.ts EngineHooks; initialState overrides h0/c0). */
 export function runInjectedPassWithHooks(input: InjectedPassInput, hooks: EngineHooks | null): InjectedPassResult {
-  const { ws, model, batch } = prepareInjected(input);
+  const { ws, model, batch, initial, finalGrads } = prepareInjected(input);
   checkItemizedCap({ loss: 'mse', probes: input.probes }, input.steps);
-  forwardLayers(ws, model.params, input.input, hooks, initialStates(ws, input, hooks));
-  const { B, T, H } = ws;
-  const BH = B * H;
+  forwardLayers(ws, model.params, input.input, hooks, initialStates(ws, initial, hooks));
+  const { B, T, DH } = ws;
   const L = ws.config.numLayers;
-  const DH = ws.DH;
-  const lstm = ws.cell.hasCell;
   // The external gradient of the top layer is grad_output (time-major inside the engine); the
-  // final-state gradients enter as the recurrent gradient "from the step after the last".
+  // final-state gradients enter as the state gradient "from the step after the last".
   const top = ws.dOuts[L - 1];
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) top.set(input.gradOutput.subarray((b * T + t) * DH, (b * T + t + 1) * DH), (t * B + b) * DH);
   }
   ws.layers.forEach((ld, k) => {
-    if (input.gradHn) ld.carryH.set(input.gradHn.subarray(k * BH, (k + 1) * BH));
-    else ld.carryH.fill(0);
-    if (input.gradCn) ld.carryC.set(input.gradCn.subarray(k * BH, (k + 1) * BH));
-    else ld.carryC.fill(0);
+    ld.parts.forEach((part, p) => {
+      if (part.held) return;
+      const g = finalGrads[part.name];
+      const n = B * part.size;
+      if (g) ld.carry[p].set(g.subarray(k * n, (k + 1) * n));
+      else ld.carry[p].fill(0);
+    });
   });
-  const weights = ws.layers.map((ld) => bindLayer(model.params, ld));
-  backwardLayers(ws, { lossFrom: 0, lossTo: T - 1, from: 0, to: T - 1 }, weights, true);
   const grads = zerosLike(model.params);
-  const stepNorms = parameterGradients(ws, grads, input.probes?.weightGradByStep ?? true, hooks, false);
-  const gradH0 = new Float64Array(ws.layers.length * BH);
-  const gradC0 = lstm ? new Float64Array(ws.layers.length * BH) : null;
-  ws.layers.forEach((ld, k) => {
-    gradH0.set(ld.carryH, k * BH);
-    gradC0?.set(ld.carryC, k * BH);
+  const byStep = input.probes?.weightGradByStep ?? true;
+  const rec = prepareBackward(ws, grads, byStep, hooks?.onWeightGradPart !== undefined);
+  backwardLayers(ws, { lossFrom: 0, lossTo: T - 1, from: 0, to: T - 1 }, true, rec);
+  finishBackward(ws);
+  const stepNorms = parameterGradients(ws, grads, byStep, hooks, false);
+  const gradInitialState: Record<string, Float64Array> = {};
+  ws.layers[0].parts.forEach((part, p) => {
+    if (part.held) return;
+    const n = B * part.size;
+    const all = new Float64Array(ws.layers.length * n);
+    ws.layers.forEach((ld, k) => all.set(ld.carry[p], k * n));
+    gradInitialState[part.name] = all;
   });
-  const fwd = replayed(ws, input);
+  const fwd = replayed(ws, input, finalGrads);
   const directGradNorm: number[] = [];
   for (let t = 0; t < T; t++) directGradNorm.push(norm2(top, t * B * DH, B * DH));
   const globalNorm = jointNorm([...grads.values()].map((g) => norm2(g.data)));
   const record = buildRecord(ws, model, batch, { loss: 'mse', probes: input.probes }, fwd.loss, globalNorm, grads, stepNorms, {
-    seed: injectionSeed(ws, input),
+    seed: injectionSeed(ws, input, finalGrads),
     directGradNorm,
   });
-  const gradInput = new Float64Array(B * T * batch.inputSize);
   const I = batch.inputSize;
+  const gradInput = new Float64Array(B * T * I);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) gradInput.set(ws.dX.subarray((t * B + b) * I, (t * B + b + 1) * I), (b * T + t) * I);
   }
-  return { loss: fwd.loss, record, directGradNorm, output: fwd.output, hN: fwd.hN, cN: fwd.cN, grads, gradInput, gradH0, gradC0 };
+  return {
+    loss: fwd.loss,
+    record,
+    directGradNorm,
+    output: fwd.output,
+    hN: fwd.hN,
+    cN: fwd.cN,
+    finalState: fwd.finalState,
+    grads,
+    gradInput,
+    gradH0: gradInitialState.h ?? null,
+    gradC0: gradInitialState.c ?? null,
+    gradInitialState,
+  };
 }
 
 /** Forward replay only, with test hooks: L, ℓ_s, output, final states (what FD checks differentiate). */
 export function evaluateInjected(input: InjectedPassInput, hooks: EngineHooks | null = null): InjectedForward {
-  const { ws, model } = prepareInjected(input);
-  forwardLayers(ws, model.params, input.input, hooks, initialStates(ws, input, hooks));
-  return replayed(ws, input);
+  const { ws, model, initial, finalGrads } = prepareInjected(input);
+  forwardLayers(ws, model.params, input.input, hooks, initialStates(ws, initial, hooks));
+  return replayed(ws, input, finalGrads);
 }
 
 // ---------------------------------------------------------------- internals
 
-function prepareInjected(input: InjectedPassInput): { ws: Workspace; model: Model; batch: Batch } {
+interface Prepared {
+  ws: Workspace;
+  model: Model;
+  batch: Batch;
+  /** Initial values and final-state gradients by part name, [L·D,B,size]. */
+  initial: Record<string, Float64Array>;
+  finalGrads: Record<string, Float64Array>;
+}
+
+function prepareInjected(input: InjectedPassInput): Prepared {
   const config: ModelConfig = { ...input.config, outputSize: 1 };
   validateConfig(config);
   const { batchSize: B, steps: T } = input;
@@ -177,33 +218,40 @@ function prepareInjected(input: InjectedPassInput): { ws: Workspace; model: Mode
   const D = directions(config);
   const I = config.inputSize;
   const LD = config.numLayers * D;
-  const lstm = config.cell === 'lstm';
-  const expect = (what: string, a: Float64Array | null | undefined, n: number, dims: string, allowed = true): void => {
+  const cells = layerCells(config);
+  const partSize = new Map(cells[0].state.map((s) => [s.name, s.size]));
+  const expect = (what: string, a: Float64Array | null | undefined, n: number, dims: string): void => {
     if (a === null || a === undefined) return;
-    if (!allowed) fail(`${what} is given, but only the LSTM family has a cell state (cell: ${config.cell})`);
     if (a.length !== n) fail(`${what} has ${a.length} values, expected ${dims} = ${n}`);
   };
   if (!input.input || !input.gradOutput) fail('input and gradOutput are required');
   expect('input', input.input, B * T * I, `B·T·I = ${B}·${T}·${I}`);
   expect('gradOutput', input.gradOutput, B * T * D * H, `B·T·D·H = ${B}·${T}·${D}·${H}`);
-  expect('h0', input.h0, LD * B * H, `L·D·B·H = ${config.numLayers}·${D}·${B}·${H}`);
-  expect('gradHn', input.gradHn, LD * B * H, `L·D·B·H = ${config.numLayers}·${D}·${B}·${H}`);
-  expect('c0', input.c0, LD * B * H, `L·D·B·H = ${config.numLayers}·${D}·${B}·${H}`, lstm);
-  expect('gradCn', input.gradCn, LD * B * H, `L·D·B·H = ${config.numLayers}·${D}·${B}·${H}`, lstm);
+  // Per-part maps, the h/c shorthands included; each checked against the cell's state.
+  const byPart = (what: string, map: Record<string, Float64Array> | undefined, h: Float64Array | null | undefined, c: Float64Array | null | undefined, hName: string, cName: string): Record<string, Float64Array> => {
+    const out: Record<string, Float64Array> = { ...(map ?? {}) };
+    if (h) out.h = h;
+    if (c) out.c = c;
+    for (const [name, a] of Object.entries(out)) {
+      const size = partSize.get(name);
+      const label = name === 'h' && h ? hName : name === 'c' && c ? cName : `${what}.${name}`;
+      if (size === undefined) {
+        if (name === 'c') fail(`${label} is given, but only the LSTM family has a cell state (cell: ${config.cell})`);
+        fail(`${label} is given, but cell ${cells[0].name} has no state part '${name}' (it has ${[...partSize.keys()].join(', ')})`);
+      }
+      expect(label, a, LD * B * size!, `L·D·B·size = ${config.numLayers}·${D}·${B}·${size}`);
+    }
+    return out;
+  };
+  const initial = byPart('initialState', input.initialState, input.h0, input.c0, 'h0', 'c0');
+  const finalGrads = byPart('gradFinalState', input.gradFinalState, input.gradHn, input.gradCn, 'gradHn', 'gradCn');
   // The module's parameters, each with the shape the config implies; nothing else is kept.
   const params: ParamSet = new Map();
-  const rows = (config.cell === 'lstm' ? 4 : config.cell === 'gru' ? 3 : 1) * H;
-  for (let l = 0; l < config.numLayers; l++) {
+  cells.forEach((cell, l) => {
     for (let d = 0; d < D; d++) {
-      const n = layerParamNames(config, l, d === 1);
-      const shapes: Array<[string, number[]]> = [
-        [n.weightIh, [rows, layerInputSize(config, l)]],
-        [n.weightHh, [rows, H]],
-        [n.biasIh, [rows]],
-        [n.biasHh, [rows]],
-      ];
-      if (hasPeepholes(config) && n.peepholes) shapes.push([n.peepholes.ci, [H]], [n.peepholes.cf, [H]], [n.peepholes.co, [H]]);
-      for (const [name, shape] of shapes) {
+      for (const spec of cell.params) {
+        const name = spec.name + layerSuffix(l, d === 1);
+        const shape = spec.shape;
         const t = input.params.get(name);
         if (!t) fail(`the weights lack '${name}' (shape [${shape.join(', ')}])`);
         const size = shape.reduce((a, b) => a * b, 1);
@@ -213,33 +261,31 @@ function prepareInjected(input: InjectedPassInput): { ws: Workspace; model: Mode
         params.set(name, t!);
       }
     }
-  }
+  });
   const model: Model = { config, params };
   const batch: Batch = { batchSize: B, steps: T, inputSize: I, outputSize: 1, mode: 'many-to-many', x: input.input, y: new Float64Array(0) };
-  return { ws: getWorkspace(config, B, T, false), model, batch };
+  return { ws: getWorkspace(config, B, T, false), model, batch, initial, finalGrads };
 }
 
-function initialStates(ws: Workspace, input: InjectedPassInput, hooks: EngineHooks | null): InitialState[] {
-  const BH = ws.B * ws.H;
+function initialStates(ws: Workspace, initial: Record<string, Float64Array>, hooks: EngineHooks | null): InitialState[] {
   const given = hooks?.initialState ?? [];
   return ws.layers.map((ld, k) => {
     const direction = ld.reverse ? ('reverse' as const) : ('forward' as const);
     const own = given.find((s) => s.layer === ld.layer && s.direction === direction);
     if (own) return own;
-    return {
-      layer: ld.layer,
-      direction,
-      h: input.h0 ? input.h0.subarray(k * BH, (k + 1) * BH) : new Float64Array(BH),
-      c: input.c0 ? input.c0.subarray(k * BH, (k + 1) * BH) : undefined,
-    };
+    const parts: Record<string, Float64Array> = {};
+    for (const part of ld.parts) {
+      const n = ws.B * part.size;
+      const a = initial[part.name];
+      if (a) parts[part.name] = a.subarray(k * n, (k + 1) * n);
+    }
+    return { layer: ld.layer, direction, parts };
   });
 }
 
 /** Output [B,T,D·H], final states, L and ℓ_s from the workspace after a forward. */
-function replayed(ws: Workspace, input: InjectedPassInput): InjectedForward {
-  const { B, T, H, DH } = ws;
-  const BH = B * H;
-  const lstm = ws.cell.hasCell;
+function replayed(ws: Workspace, input: InjectedPassInput, finalGrads: Record<string, Float64Array>): InjectedForward {
+  const { B, T, DH } = ws;
   const top = ws.outs[ws.config.numLayers - 1];
   const output = new Float64Array(B * T * DH);
   const terms = new Float64Array(T);
@@ -257,47 +303,49 @@ function replayed(ws: Workspace, input: InjectedPassInput): InjectedForward {
       terms[t] += dot;
     }
   }
-  const hN = new Float64Array(ws.layers.length * BH);
-  const cN = lstm ? new Float64Array(ws.layers.length * BH) : null;
+  const finalState: Record<string, Float64Array> = {};
+  for (const part of ws.layers[0].parts) finalState[part.name] = new Float64Array(ws.layers.length * B * part.size);
   ws.layers.forEach((ld, k) => {
     // Slot t+1 holds the state after step t: the forward direction ends at t = T−1, the
     // reverse one at t = 0.
     const slot = ld.reverse ? 1 : T;
-    hN.set(ld.hs.subarray(slot * BH, (slot + 1) * BH), k * BH);
-    if (cN) cN.set(ld.cs.subarray(slot * BH, (slot + 1) * BH), k * BH);
     const s = ld.reverse ? 0 : T - 1;
-    terms[s] += dotAt(input.gradHn, hN, k * BH, BH) + (cN ? dotAt(input.gradCn, cN, k * BH, BH) : 0);
+    for (const part of ld.parts) {
+      const n = B * part.size;
+      const fin = finalState[part.name];
+      fin.set(part.slotViews[slot], k * n);
+      if (!part.held) terms[s] += dotAt(finalGrads[part.name], fin, k * n, n);
+    }
   });
   let loss = 0;
   for (let t = 0; t < T; t++) loss += terms[t];
-  return { loss, terms, output, hN, cN };
+  return { loss, terms, output, hN: finalState.h ?? null, cN: finalState.c ?? null, finalState };
 }
 
-function dotAt(a: Float64Array | null | undefined, b: Float64Array, off: number, n: number): number {
+function dotAt(a: Float64Array | undefined, b: Float64Array, off: number, n: number): number {
   if (!a) return 0;
   let s = 0;
   for (let k = off; k < off + n; k++) s += a[k] * b[k];
   return s;
 }
 
-/** ∂ℓ_s/∂(top layer's output and cell state at s): grad_output_s, plus the top layer's final-state gradients where that state is formed. */
-function injectionSeed(ws: Workspace, input: InjectedPassInput): ItemizedSeed {
-  const { B, T, H, DH } = ws;
+/** ∂ℓ_s/∂(top layer's output and state at s): grad_output_s, plus the top layer's final-state gradients where that state is formed. */
+function injectionSeed(ws: Workspace, input: InjectedPassInput, finalGrads: Record<string, Float64Array>): ItemizedSeed {
+  const { B, T, DH } = ws;
   const D = ws.config.bidirectional ? 2 : 1;
   const topFwd = (ws.config.numLayers - 1) * D;
-  const BH = B * H;
-  const addFinal = (k: number, col: number, seedH: Float64Array, seedC: Float64Array): void => {
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < H; j++) {
-        if (input.gradHn) seedH[b * DH + col + j] += input.gradHn[k * BH + b * H + j];
-        if (input.gradCn) seedC[b * DH + col + j] += input.gradCn[k * BH + b * H + j];
-      }
-    }
+  const addFinal = (k: number, seedState: Float64Array[]): void => {
+    ws.layers[k].parts.forEach((part, p) => {
+      const g = finalGrads[part.name];
+      if (!g || part.held) return;
+      const n = B * part.size;
+      seedState[p].set(g.subarray(k * n, (k + 1) * n));
+    });
   };
-  return (s, seedH, seedC) => {
-    for (let b = 0; b < B; b++) seedH.set(input.gradOutput.subarray((b * T + s) * DH, (b * T + s + 1) * DH), b * DH);
-    if (s === T - 1) addFinal(topFwd, 0, seedH, seedC);
-    if (s === 0 && D === 2) addFinal(topFwd + 1, H, seedH, seedC);
+  return (s, seedOut, seedState) => {
+    for (let b = 0; b < B; b++) seedOut.set(input.gradOutput.subarray((b * T + s) * DH, (b * T + s + 1) * DH), b * DH);
+    if (s === T - 1) addFinal(topFwd, seedState[0]);
+    if (s === 0 && D === 2) addFinal(topFwd + 1, seedState[1]);
     return true;
   };
 }

@@ -1,47 +1,38 @@
 // Model parameters under PyTorch state_dict names, in canonical order, so weights
 // trained in PyTorch (nn.RNN / nn.LSTM / nn.GRU + nn.Linear head) load unchanged.
 
-import type { CellKind, Model, ModelConfig, ParamSet, Tensor } from './types';
+import { isKnownKind, makeCell } from './cells';
+import type { Cell } from './cells/cell';
+import type { Model, ModelConfig, ParamSet, Tensor } from './types';
 import type { Rng } from './rng';
-
-/** Gate blocks stacked in W_ih / W_hh: LSTM i,f,g,o (4); GRU r,z,n (3); RNN (1). */
-export function gateBlocks(cell: CellKind): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-}
 
 /** Number of directions (2 when bidirectional). */
 export function directions(config: ModelConfig): number {
   return config.bidirectional ? 2 : 1;
 }
 
-/** Input size of layer k: the data for layer 0, the concatenated [fwd, rev] states above. */
+/** Input size of layer k: the data for layer 0, the concatenated [fwd, rev] outputs (D·H) above. */
 export function layerInputSize(config: ModelConfig, layer: number): number {
   return layer === 0 ? config.inputSize : directions(config) * config.hiddenSize;
 }
 
-export function hasPeepholes(config: ModelConfig): boolean {
-  return config.cell === 'lstm' && config.variant === 'peephole';
+/** `_l{k}` or `_l{k}_reverse`: appended to a cell's base parameter names. */
+export function layerSuffix(layer: number, reverse: boolean): string {
+  return `_l${layer}${reverse ? '_reverse' : ''}`;
 }
 
-/** Names of one layer/direction's parameters. */
-export interface LayerParamNames {
-  weightIh: string;
-  weightHh: string;
-  biasIh: string;
-  biasHh: string;
-  /** Peephole diagonals (LSTM `peephole` only). */
-  peepholes: { ci: string; cf: string; co: string } | null;
+/** The cell of each layer (both directions of a layer share it: cells hold no per-pass state). */
+export function layerCells(config: ModelConfig): Cell[] {
+  return Array.from({ length: config.numLayers }, (_, l) => {
+    const cell = makeCell(config, layerInputSize(config, l));
+    if (cell.outSize !== config.hiddenSize) throw new Error(`cell ${cell.name}: output size ${cell.outSize} differs from hiddenSize ${config.hiddenSize}`);
+    return cell;
+  });
 }
 
-export function layerParamNames(config: ModelConfig, layer: number, reverse: boolean): LayerParamNames {
-  const sfx = `_l${layer}${reverse ? '_reverse' : ''}`;
-  return {
-    weightIh: `weight_ih${sfx}`,
-    weightHh: `weight_hh${sfx}`,
-    biasIh: `bias_ih${sfx}`,
-    biasHh: `bias_hh${sfx}`,
-    peepholes: hasPeepholes(config) ? { ci: `weight_ci${sfx}`, cf: `weight_cf${sfx}`, co: `weight_co${sfx}` } : null,
-  };
+/** Reals of recurrent state per example and layer/direction (every part: LSTM 2H, s6 H·N, mlstm H² + H + 1, …). */
+export function stateReals(config: ModelConfig): number {
+  return makeCell(config, config.inputSize).state.reduce((n, s) => n + s.size, 0);
 }
 
 export const HEAD_WEIGHT = 'head.weight';
@@ -55,30 +46,35 @@ export function validateConfig(config: ModelConfig): void {
   positive('hiddenSize', config.hiddenSize);
   positive('numLayers', config.numLayers);
   positive('outputSize', config.outputSize);
-  if (!['rnn', 'lstm', 'gru'].includes(config.cell)) throw new Error(`model config: unknown cell '${config.cell}'`);
+  if (!isKnownKind(config.cell)) throw new Error(`model config: unknown cell '${config.cell}'`);
   if (!['tanh', 'relu'].includes(config.nonlinearity)) {
     throw new Error(`model config: nonlinearity must be tanh or relu, got '${config.nonlinearity}'`);
   }
   if (!['vanilla', 'peephole', 'cifg', 'nfg', 'nig', 'nog', 'niaf', 'noaf'].includes(config.variant)) {
     throw new Error(`model config: unknown LSTM variant '${config.variant}'`);
   }
-}
-
-/** Parameter names and shapes in canonical state_dict order. */
-export function paramShapes(config: ModelConfig): Array<[string, number[]]> {
-  validateConfig(config);
-  const H = config.hiddenSize;
-  const rows = gateBlocks(config.cell) * H;
-  const out: Array<[string, number[]]> = [];
-  for (let layer = 0; layer < config.numLayers; layer++) {
-    const inSize = layerInputSize(config, layer);
-    for (let d = 0; d < directions(config); d++) {
-      const n = layerParamNames(config, layer, d === 1);
-      out.push([n.weightIh, [rows, inSize]], [n.weightHh, [rows, H]], [n.biasIh, [rows]], [n.biasHh, [rows]]);
-      if (n.peepholes) out.push([n.peepholes.ci, [H]], [n.peepholes.cf, [H]], [n.peepholes.co, [H]]);
+  const o = config.cellOptions;
+  if (o) {
+    if (o.stateSize !== undefined) positive('cellOptions.stateSize', o.stateSize);
+    const rMin = o.rMin ?? 0.9;
+    const rMax = o.rMax ?? 0.999;
+    if (!(rMin > 0 && rMin <= rMax && rMax <= 1)) throw new Error(`model config: cellOptions needs 0 < rMin <= rMax <= 1, got rMin ${rMin}, rMax ${rMax}`);
+    if (o.activation !== undefined && o.activation !== 'relu' && o.activation !== 'tanh') {
+      throw new Error(`model config: cellOptions.activation must be relu or tanh, got '${o.activation}'`);
     }
   }
-  out.push([HEAD_WEIGHT, [config.outputSize, directions(config) * H]], [HEAD_BIAS, [config.outputSize]]);
+}
+
+/** Parameter names and shapes in canonical state_dict order: each layer's directions, each its cell's params, then the head. */
+export function paramShapes(config: ModelConfig): Array<[string, number[]]> {
+  validateConfig(config);
+  const out: Array<[string, number[]]> = [];
+  layerCells(config).forEach((cell, layer) => {
+    for (let d = 0; d < directions(config); d++) {
+      for (const p of cell.params) out.push([p.name + layerSuffix(layer, d === 1), [...p.shape]]);
+    }
+  });
+  out.push([HEAD_WEIGHT, [config.outputSize, directions(config) * config.hiddenSize]], [HEAD_BIAS, [config.outputSize]]);
   return out;
 }
 

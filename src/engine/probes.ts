@@ -19,7 +19,7 @@
 //   reverse state at k < s does not influence ℓ_s, so only k = s gets its part.
 // - jacobianIterations is an upper bound: the power iteration stops early once converged.
 
-import { addPeepholeGrads, type GateInfo } from './cells';
+import type { GateSpec } from './cells/cell';
 import { addColumnSums, addInto, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
 import { isScored } from './loss';
 import { HEAD_WEIGHT, param } from './model';
@@ -33,10 +33,12 @@ import {
   type PassOptions,
   type PassRecord,
 } from './types';
-import type { EngineHooks } from './bptt';
+import { setStep, type EngineHooks } from './bptt';
 import type { LayerDir, Workspace } from './workspace';
 
 export const DEFAULT_JACOBIAN_ITERATIONS = 20;
+/** Share of the fixed start vector mixed into the warm start of the power iteration (see jacobianNorms). */
+const WARM_MIX = 1e-3;
 
 /** Throws before any work when the itemized matrix is requested for too long a sequence. */
 export function checkItemizedCap(options: PassOptions, T: number): void {
@@ -63,7 +65,7 @@ export function buildRecord(
 ): PassRecord {
   const p = options.probes ?? {};
   const layers = ws.layers.map((ld, k) =>
-    layerRecord(ws, model, ld, p.gates ?? true, stepNorms ? stepNorms[k] : [], p.jacobian ?? true, p.jacobianIterations ?? DEFAULT_JACOBIAN_ITERATIONS),
+    layerRecord(ws, ld, p.gates ?? true, stepNorms ? stepNorms[k] : [], p.jacobian ?? true, p.jacobianIterations ?? DEFAULT_JACOBIAN_ITERATIONS),
   );
   const I = batch.inputSize;
   const BI = ws.B * I;
@@ -77,7 +79,7 @@ export function buildRecord(
     globalGradNorm: globalNorm,
     clippedGradNorm: globalNorm,
     nonFinite: null,
-    itemized: p.itemized ? itemized(ws, model, onlyRows(injection ? injection.seed : headSeed(ws, model, batch), p.itemizedRows)) : null,
+    itemized: p.itemized ? itemized(ws, onlyRows(injection ? injection.seed : headSeed(ws, model, batch), p.itemizedRows)) : null,
   };
   if (injection) record.directGradNorm = injection.directGradNorm;
   record.nonFinite = findNonFinite(ws, model, batch, record, grads, injection === null);
@@ -88,7 +90,7 @@ export function buildRecord(
 function onlyRows(seed: ItemizedSeed, rows: readonly number[] | undefined): ItemizedSeed {
   if (!rows) return seed;
   const keep = new Set(rows);
-  return (s, seedH, seedC) => keep.has(s) && seed(s, seedH, seedC);
+  return (s, seedOut, seedState) => keep.has(s) && seed(s, seedOut, seedState);
 }
 
 /**
@@ -102,59 +104,54 @@ export interface RecordInjection {
 
 /**
  * The gradient that ℓ_s sends into the top layer at step s, as if it were the only loss:
- * seedH [B][D*H] is ∂ℓ_s/∂(top output at s) (forward columns, then reverse), seedC [B][D*H]
- * the same for the cell states (LSTM; ∂ℓ_s/∂c_s with h_s held fixed). Both arrive zeroed.
- * Returns false when ℓ_s does not depend on the network (an unscored step).
+ * seedOut [B][D*H] is ∂ℓ_s/∂(top layer output at s) (forward columns, then reverse);
+ * seedState[d][p] [B][size] is ∂ℓ_s/∂(state part p of direction d at s) with the other
+ * coordinates held (e.g. an injected final-state gradient; zero-length for held parts).
+ * All arrive zeroed. Returns false when ℓ_s does not depend on the network (an unscored step).
  */
-export type ItemizedSeed = (s: number, seedH: Float64Array, seedC: Float64Array) => boolean;
+export type ItemizedSeed = (s: number, seedOut: Float64Array, seedState: Float64Array[][]) => boolean;
 
-/** ℓ_s = the head's loss term of step s: ∂ℓ_s/∂h_s = dL/dy_s · W_y, nothing into c. */
+/** ℓ_s = the head's loss term of step s: ∂ℓ_s/∂out_s = dL/dy_s · W_y, nothing into the state. */
 function headSeed(ws: Workspace, model: Model, batch: Batch): ItemizedSeed {
   const { B, DH } = ws;
   const O = batch.outputSize;
   const wy = param(model.params, HEAD_WEIGHT).data;
-  return (s, seedH) => {
+  return (s, seedOut) => {
     if (!isScored(batch, s)) return false;
-    gemmAB(B, DH, O, ws.dY.subarray(s * B * O, (s + 1) * B * O), wy, seedH);
+    gemmAB(B, DH, O, ws.dY.subarray(s * B * O, (s + 1) * B * O), wy, seedOut);
     return true;
   };
 }
 
 // ---------------------------------------------------------------- per layer
 
-function layerRecord(
-  ws: Workspace,
-  model: Model,
-  ld: LayerDir,
-  gates: boolean,
-  weightGradByStep: number[],
-  jacobian: boolean,
-  iterations: number,
-): LayerRecord {
-  const { B, T, H, GH, cell } = ws;
-  const BH = B * H;
+function layerRecord(ws: Workspace, ld: LayerDir, gates: boolean, weightGradByStep: number[], jacobian: boolean, iterations: number): LayerRecord {
+  const { B, T } = ws;
+  const cell = ld.cell;
   const gradNormH: number[] = [];
-  const gradNormC: number[] | null = cell.hasCell ? [] : null;
-  const gradNormState: number[] | null = cell.hasCell ? [] : null;
+  const gradNormC: number[] | null = cell.nodeC ? [] : null;
+  const gradNormState: number[] = [];
   for (let t = 0; t < T; t++) {
-    const nh = norm2(ld.dH, t * BH, BH);
-    gradNormH.push(nh);
-    if (gradNormC) gradNormC.push(norm2(ld.dC, t * BH, BH));
-    if (gradNormState) gradNormState.push(Math.hypot(nh, norm2(ld.dCs, t * BH, BH)));
+    let state = 0;
+    for (let p = 0; p < ld.parts.length; p++) if (!ld.parts[p].held) state = state === 0 ? ld.stateNorms[p][t] : Math.hypot(state, ld.stateNorms[p][t]);
+    gradNormState.push(state);
+    gradNormH.push(ld.outIdx >= 0 ? ld.stateNorms[ld.outIdx][t] : state);
+    if (gradNormC) gradNormC.push(ld.nodeCNorms[t]);
   }
   const gateGradNorm: Record<string, number[]> = {};
   const gateMean: Record<string, number[]> = {};
   const gateSaturation: Record<string, number[]> = {};
   if (gates) {
+    const cs = cell.cacheSize;
     for (const gate of cell.gates) {
       const norms: number[] = [];
       const means: number[] = [];
       const sats: number[] = [];
       for (let t = 0; t < T; t++) {
-        const off = t * B * GH + gate.block * H;
-        norms.push(blockNorm(ld.dGi, off, B, H, GH));
-        means.push(gateMeanAt(ld.act, off, B, H, GH));
-        sats.push(gateSaturationAt(ld.act, off, B, H, GH, gate));
+        norms.push(blockNorm(ld.dProj, t * B * ld.P + gate.gradOffset, B, gate.width, ld.P));
+        const off = t * B * cs + gate.offset;
+        means.push(gateMeanAt(ld.cache, off, B, gate.width, cs));
+        sats.push(gateSaturationAt(ld.cache, off, B, gate.width, cs, gate));
       }
       gateGradNorm[gate.name] = norms;
       gateMean[gate.name] = means;
@@ -171,146 +168,230 @@ function layerRecord(
     gateMean,
     gateSaturation,
     weightGradByStep,
-    jacobianNorm: jacobian ? jacobianNorms(ws, model, ld, iterations) : null,
+    jacobianNorm: jacobian ? jacobianNorms(ws, ld, iterations) : null,
   };
 }
 
-function gateMeanAt(act: Float64Array, off: number, B: number, H: number, stride: number): number {
+function gateMeanAt(cache: Float64Array, off: number, B: number, width: number, stride: number): number {
   let sum = 0;
-  for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) sum += act[off + b * stride + j];
-  return sum / (B * H);
+  for (let b = 0; b < B; b++) for (let j = 0; j < width; j++) sum += cache[off + b * stride + j];
+  return sum / (B * width);
 }
 
-function gateSaturationAt(act: Float64Array, off: number, B: number, H: number, stride: number, gate: GateInfo): number {
-  if (gate.activation === 'identity') return 0;
+function gateSaturationAt(cache: Float64Array, off: number, B: number, width: number, stride: number, gate: GateSpec): number {
+  const a = gate.activation;
+  if (a !== 'sigmoid' && a !== 'tanh' && a !== 'relu') return 0;
   let saturated = 0;
   for (let b = 0; b < B; b++) {
-    for (let j = 0; j < H; j++) {
-      const v = act[off + b * stride + j];
-      if (gate.activation === 'sigmoid' ? v < 0.05 || v > 0.95 : gate.activation === 'tanh' ? Math.abs(v) > 0.9 : v <= 0) saturated++;
+    for (let j = 0; j < width; j++) {
+      const v = cache[off + b * stride + j];
+      if (a === 'sigmoid' ? v < 0.05 || v > 0.95 : a === 'tanh' ? Math.abs(v) > 0.9 : v <= 0) saturated++;
     }
   }
-  return saturated / (B * H);
+  return saturated / (B * width);
 }
 
 /**
- * ‖part of ∂L/∂(W_ih, W_hh, b_ih, b_hh[, peepholes]) contributed at step t‖: the gradient
+ * ‖part of ∂L/∂(W_in, b_in, W_hh, b_hh, own parameters) contributed at step t‖: the gradient
  * with respect to the copy of the weights that step t uses. The parts are added into
- * `grads`, so the layer's gradient is by construction their sum over t.
+ * `grads` (the own parts were, step by step, by the backward pass), so the layer's gradient
+ * is by construction their sum over t.
  */
 export function weightGradByStep(ws: Workspace, ld: LayerDir, grads: ParamSet, hooks: EngineHooks | null): number[] {
-  const { B, T, H, GH } = ws;
+  const { B, T } = ws;
   const sc = ws.probe;
-  const In = ld.inSize;
-  const n = ld.names;
-  const peep = n.peepholes;
-  const wih = sc.partWih[ld.layer];
-  const { partWhh: whh, partBih: bih, partBhh: bhh, partPeep } = sc;
-  const ci = partPeep.subarray(0, H);
-  const cf = partPeep.subarray(H, 2 * H);
-  const co = partPeep.subarray(2 * H, 3 * H);
-  const gWih = param(grads, n.weightIh).data;
-  const gWhh = param(grads, n.weightHh).data;
-  const gBih = param(grads, n.biasIh).data;
-  const gBhh = param(grads, n.biasHh).data;
-  const gPeep = peep ? [param(grads, peep.ci).data, param(grads, peep.cf).data, param(grads, peep.co).data] : [];
+  const cell = ld.cell;
+  const { P, G, inSize: In } = ld;
+  const win = sc.partWin.subarray(0, P * In);
+  const bin = sc.partBin.subarray(0, P);
+  const rec = cell.recurrent;
+  const fromSize = rec ? ld.parts[ld.fromIdx].size : 0;
+  const whh = sc.partWhh.subarray(0, G * fromSize);
+  const bhh = sc.partBhh.subarray(0, G);
+  const gWhh = rec ? param(grads, ld.names.get(rec.weight)!).data : null;
+  const gBhh = rec && rec.bias !== null ? param(grads, ld.names.get(rec.bias)!).data : null;
+  const biasRows = ld.blocks.every((b) => b.bias !== null);
+  // Where each step's projection parts go: the block tensors' gradients (views per block).
+  const targets = ld.blocks.map((b) => ({
+    gw: param(grads, b.weight).data,
+    gb: b.bias === null ? null : param(grads, b.bias).data,
+    w: win.subarray(b.offset * In, (b.offset + b.rows) * In),
+    b: bin.subarray(b.offset, b.offset + b.rows),
+  }));
   const out: number[] = [];
   for (let t = 0; t < T; t++) {
-    const st = ld.steps[t];
-    wih.fill(0);
-    whh.fill(0);
-    bih.fill(0);
-    bhh.fill(0);
-    gemmAtB(GH, In, B, ld.dGiT[t], ld.inT[t], wih);
-    gemmAtB(GH, H, B, ld.dGhT[t], st.hPrev, whh);
-    addColumnSums(B, GH, ld.dGiT[t], bih);
-    addColumnSums(B, GH, ld.dGhT[t], bhh);
-    let norm = Math.hypot(norm2(wih), norm2(whh), norm2(bih), norm2(bhh));
-    addInto(gWih, wih);
-    addInto(gWhh, whh);
-    addInto(gBih, bih);
-    addInto(gBhh, bhh);
-    if (peep) {
-      partPeep.fill(0);
-      addPeepholeGrads(st, ld.dGi, t * B * GH, B, H, ci, cf, co);
-      norm = Math.hypot(norm, norm2(partPeep));
-      addInto(gPeep[0], ci);
-      addInto(gPeep[1], cf);
-      addInto(gPeep[2], co);
+    win.fill(0);
+    bin.fill(0);
+    gemmAtB(P, In, B, ld.dProjT[t], ld.inT[t], win);
+    addColumnSums(B, P, ld.dProjT[t], bin);
+    // Bias columns of blocks without a bias are not parameters: leave them out of the norm.
+    let binNorm: number;
+    if (biasRows) binNorm = norm2(bin);
+    else {
+      binNorm = 0;
+      for (const b of ld.blocks) if (b.bias !== null) binNorm = Math.hypot(binNorm, norm2(bin, b.offset, b.rows));
+    }
+    let whhNorm = 0;
+    let bhhNorm = 0;
+    if (rec) {
+      whh.fill(0);
+      bhh.fill(0);
+      const prev = ld.parts[ld.fromIdx].slotViews[ld.reverse ? t + 2 : t];
+      gemmAtB(G, fromSize, B, ld.dRecT[t], prev, whh);
+      addColumnSums(B, G, ld.dRecT[t], bhh);
+      whhNorm = norm2(whh);
+      if (gBhh) bhhNorm = norm2(bhh);
+      addInto(gWhh!, whh);
+      if (gBhh) addInto(gBhh, bhh);
+    }
+    let norm = Math.hypot(norm2(win), whhNorm, binNorm, bhhNorm);
+    if (ld.ownNames.length > 0) norm = Math.hypot(norm, Math.sqrt(ld.ownStepSq[t]));
+    for (const x of targets) {
+      addInto(x.gw, x.w);
+      if (x.gb) addInto(x.gb, x.b);
     }
     out.push(norm);
-    if (hooks?.onWeightGradPart) {
-      const parts = new Map<string, Float64Array>([
-        [n.weightIh, wih.slice()],
-        [n.weightHh, whh.slice()],
-        [n.biasIh, bih.slice()],
-        [n.biasHh, bhh.slice()],
-      ]);
-      if (peep) {
-        parts.set(peep.ci, ci.slice());
-        parts.set(peep.cf, cf.slice());
-        parts.set(peep.co, co.slice());
-      }
-      hooks.onWeightGradPart(ld.layer, ld.reverse ? 'reverse' : 'forward', t, parts);
-    }
+    if (hooks?.onWeightGradPart) reportWeightGradParts(ld, t, win, bin, whh, bhh, hooks.onWeightGradPart);
   }
   return out;
 }
 
-// ---------------------------------------------------------------- Jacobian
+/** Test hook: copies of step t's parts under their parameter names. */
+function reportWeightGradParts(
+  ld: LayerDir,
+  t: number,
+  win: Float64Array,
+  bin: Float64Array,
+  whh: Float64Array,
+  bhh: Float64Array,
+  report: NonNullable<EngineHooks['onWeightGradPart']>,
+): void {
+  const In = ld.inSize;
+  const rec = ld.cell.recurrent;
+  const parts = new Map<string, Float64Array>();
+  for (const b of ld.blocks) {
+    parts.set(b.weight, win.slice(b.offset * In, (b.offset + b.rows) * In));
+    if (b.bias !== null) parts.set(b.bias, bin.slice(b.offset, b.offset + b.rows));
+  }
+  if (rec) {
+    parts.set(ld.names.get(rec.weight)!, whh.slice());
+    if (rec.bias !== null) parts.set(ld.names.get(rec.bias)!, bhh.slice());
+  }
+  ld.ownNames.forEach((name, i) => parts.set(name, ld.ownPartsByStep?.[t]?.[i] ?? new Float64Array(0)));
+  report(ld.layer, ld.reverse ? 'reverse' : 'forward', t, parts);
+}
 
-/** Norm of row b of the state (h, and c when the cell has one). */
-function stateNorm(h: Float64Array, c: Float64Array, b: number, H: number, hasCell: boolean): number {
-  const nh = norm2(h, b * H, H);
-  return hasCell ? Math.hypot(nh, norm2(c, b * H, H)) : nh;
+// ---------------------------------------------------------------- state-gradient steps
+
+/** ‖row b of the state (every part not held constant)‖. */
+function rowNorm(ld: LayerDir, parts: Float64Array[], b: number): number {
+  let n = 0;
+  for (let p = 0; p < ld.parts.length; p++) {
+    const part = ld.parts[p];
+    if (part.held) continue;
+    const r = norm2(parts[p], b * part.size, part.size);
+    n = n === 0 ? r : Math.hypot(n, r);
+  }
+  return n;
+}
+
+/** ‖the whole state gradient (every part not held constant)‖. */
+function stateNorm(ld: LayerDir, parts: Float64Array[]): number {
+  let n = 0;
+  for (let p = 0; p < ld.parts.length; p++) {
+    if (ld.parts[p].held) continue;
+    const r = norm2(parts[p]);
+    n = n === 0 ? r : Math.hypot(n, r);
+  }
+  return n;
 }
 
 /**
- * jacobianNorm[t] = mean over the batch of σ_max(∂s_t/∂s_{t-1}), by power iteration on
- * JᵀJ with Jacobian-vector products (jvp) and vector-Jacobian products (the cell's
- * backward step), one independent vector per batch element. The estimate ‖J v‖ with ‖v‖ = 1
- * approaches σ_max from below. Each step starts from the previous step's vector (Jacobians
- * of neighbouring steps are alike, so few iterations are needed) and stops after
- * `iterations` rounds or once every estimate has stopped moving (relative change ≤ 1e-13).
+ * One backward step at t for the probes: dState (written) and dPrev (written: the whole
+ * ∂/∂s_{t-1}, incl. the W_hh path) from dOut and dNext; no parameter gradients.
  */
-function jacobianNorms(ws: Workspace, model: Model, ld: LayerDir, iterations: number): number[] {
-  const { B, T, H, GH, cell } = ws;
+function stateBackward(ws: Workspace, ld: LayerDir, t: number, dOut: Float64Array, dNext: Float64Array[], dState: Float64Array[], dPrev: Float64Array[]): void {
   const sc = ws.probe;
-  const whh = param(model.params, ld.names.weightHh).data;
-  const { vh, vc, th, tc, uh, uc, dgh, grads, sigma } = sc;
-  grads.dcPrev = uc;
-  grads.dhPrev = uh;
-  const lstm = cell.hasCell;
+  const io = ld.jio;
+  const cell = ld.cell;
+  setStep(ws, ld, t, io);
+  io.dOut = dOut;
+  io.dNext = dNext;
+  io.dState = dState;
+  io.dPrev = dPrev;
+  io.dProj = sc.dProj.subarray(0, ws.B * ld.P);
+  io.dRec = cell.recShared ? io.dProj : sc.dRec;
+  io.dOwn = [];
+  io.wantOwn = false;
+  io.dNodeC = sc.dNodeC;
+  cell.backward(io);
+  if (cell.recurrent) gemmAB(ws.B, ld.parts[ld.fromIdx].size, ld.G, io.dRec, ld.w.whh, dPrev[ld.fromIdx]);
+}
+
+// ---------------------------------------------------------------- Jacobian
+
+/**
+ * jacobianNorm[t] = mean over the batch of σ_max(∂s_t/∂s_{t-1}) over the cell's whole state
+ * (every part not held constant), by power iteration on JᵀJ with Jacobian-vector products
+ * (the cell's jvp) and vector-Jacobian products (its backward step), one independent vector
+ * per batch element. The estimate ‖J v‖ with ‖v‖ = 1 approaches σ_max from below. Each step
+ * starts from the previous step's vector (Jacobians of neighbouring steps are alike, so few
+ * iterations are needed) and stops after `iterations` rounds or once every estimate has
+ * stopped moving (relative change ≤ 1e-13).
+ */
+function jacobianNorms(ws: Workspace, ld: LayerDir, iterations: number): number[] {
+  const { B, T } = ws;
+  const sc = ws.probe;
+  const cell = ld.cell;
+  const { v, tOut, u, dState, sigma } = sc;
+  const io = ld.jio;
+  const from = ld.fromIdx;
   const out: number[] = [];
   const jvp = (t: number): void => {
-    dgh.fill(0);
-    gemmABt(B, GH, H, vh, whh, dgh);
-    cell.jvp(ld.steps[t], ld.cellParams, B, H, vh, vc, dgh, th, tc);
+    setStep(ws, ld, t, io);
+    io.v = v;
+    io.tOut = tOut;
+    if (cell.recurrent) {
+      io.dRecV = sc.dRecV;
+      sc.dRecV.fill(0);
+      gemmABt(B, ld.G, ld.parts[from].size, v[from], ld.w.whh, sc.dRecV);
+    } else io.dRecV = sc.dRecV.subarray(0, 0);
+    cell.jvp(io);
   };
+  const zeroOut = sc.zeroOut;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
-      const n = stateNorm(vh, vc, b, H, lstm);
-      if (t > 0 && n > 0 && Number.isFinite(n)) continue; // warm start from step t-1
-      for (let j = 0; j < H; j++) {
-        vh[b * H + j] = sc.start[b * 2 * H + j];
-        vc[b * H + j] = lstm ? sc.start[b * 2 * H + H + j] : 0;
-      }
+      const n = rowNorm(ld, v, b);
+      // Warm start from step t-1's unit vector, with a little of the fixed start vector mixed
+      // in: a diagonal Jacobian (mingru, lru, s6, indrnn, …) drives every other coordinate of
+      // the converged vector to exactly 0 (underflow), and power iteration could then never
+      // find a new top direction at step t (or would stay at 0 where a relu unit died).
+      const warm = t > 0 && n > 0 && Number.isFinite(n);
+      let off = 0;
+      ld.parts.forEach((part, p) => {
+        if (part.held) return;
+        for (let j = 0; j < part.size; j++) {
+          const fresh = sc.start[b * sc.startStride + off + j];
+          const k = b * part.size + j;
+          v[p][k] = warm ? v[p][k] / n + WARM_MIX * fresh : fresh;
+        }
+        off += part.size;
+      });
     }
-    normalizeRows(vh, vc, vh, vc, B, H, lstm);
+    normalizeRows(ld, v, v, B);
     sigma.fill(-1);
     for (let k = 0; ; k++) {
       jvp(t);
       let settled = true;
       for (let b = 0; b < B; b++) {
-        const est = stateNorm(th, tc, b, H, lstm);
+        const est = rowNorm(ld, tOut, b);
         if (!(Math.abs(est - sigma[b]) <= 1e-13 * est)) settled = false;
         sigma[b] = est;
       }
       if (settled || k === iterations) break;
-      // u = Jᵀ (J v): the backward step with dL/dh_t = th, dL/dc_t = tc.
-      cell.backward(ld.steps[t], ld.cellParams, B, H, th, tc, grads);
-      gemmAB(B, H, GH, grads.dGh, whh, uh);
-      normalizeRows(uh, uc, vh, vc, B, H, lstm);
+      // u = Jᵀ (J v): the backward step with dL/ds_t = J v and nothing from the output.
+      stateBackward(ws, ld, t, zeroOut, tOut, dState, u);
+      normalizeRows(ld, u, v, B);
     }
     let sum = 0;
     for (let b = 0; b < B; b++) sum += sigma[b];
@@ -319,65 +400,62 @@ function jacobianNorms(ws: Workspace, model: Model, ld: LayerDir, iterations: nu
   return out;
 }
 
-/** (dh, dc) rows scaled to unit norm into (vh, vc); a zero or non-finite row becomes zero. */
-function normalizeRows(uh: Float64Array, uc: Float64Array, vh: Float64Array, vc: Float64Array, B: number, H: number, lstm: boolean): void {
+/** Rows of `src` (all parts) scaled to unit norm into `dst`; a zero or non-finite row becomes zero. */
+function normalizeRows(ld: LayerDir, src: Float64Array[], dst: Float64Array[], B: number): void {
   for (let b = 0; b < B; b++) {
-    const n = stateNorm(uh, uc, b, H, lstm);
+    const n = rowNorm(ld, src, b);
     const ok = n > 0 && Number.isFinite(n);
-    // Dividing (not multiplying by 1/n) stays exact-ish even when 1/n would overflow.
-    for (let j = 0; j < H; j++) {
-      vh[b * H + j] = ok ? uh[b * H + j] / n : 0;
-      vc[b * H + j] = ok && lstm ? uc[b * H + j] / n : 0;
-    }
+    ld.parts.forEach((part, p) => {
+      if (part.held) return;
+      const o = b * part.size;
+      // Dividing (not multiplying by 1/n) stays exact-ish even when 1/n would overflow.
+      for (let j = 0; j < part.size; j++) dst[p][o + j] = ok ? src[p][o + j] / n : 0;
+    });
   }
 }
 
 // ---------------------------------------------------------------- itemized
 
 /**
- * itemized[s][k] = ‖∂ℓ_s/∂s_k‖ for k ≤ s, s_k the top layer's state. Each step's ℓ_s (see
- * ItemizedSeed) is backpropagated alone through the top layer (O(T²) steps); rows whose ℓ_s
- * does not depend on the network are 0.
+ * itemized[s][k] = ‖∂ℓ_s/∂s_k‖ for k ≤ s, s_k the top layer's whole state. Each step's ℓ_s
+ * (see ItemizedSeed) is backpropagated alone through the top layer (O(T²) steps); rows whose
+ * ℓ_s does not depend on the network are 0. For a bidirectional top layer s_k is the pair
+ * (forward state, reverse state); the reverse state at k < s is formed after the one at s and
+ * does not influence ℓ_s, so only k = s gets the reverse part.
  */
-function itemized(ws: Workspace, model: Model, seedAt: ItemizedSeed): number[][] {
-  const { B, T, H, GH, DH, cell } = ws;
+function itemized(ws: Workspace, seedAt: ItemizedSeed): number[][] {
+  const { B, T, H, DH } = ws;
   const L = ws.config.numLayers;
   const D = ws.config.bidirectional ? 2 : 1;
   const fwd = ws.layers[(L - 1) * D];
-  const whh = param(model.params, fwd.names.weightHh).data;
   const sc = ws.probe;
-  const { grads } = sc;
-  const lstm = cell.hasCell;
   const rows: number[][] = [];
-  // Ping-pong buffers for (dh, dc) going back in time.
-  let dh = sc.vh;
-  let dc = sc.vc;
-  let dhNext = sc.uh;
-  let dcNext = sc.uc;
+  const dOut = sc.dOut;
+  const seedDir = (d: number): void => {
+    for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) dOut[b * H + j] = sc.seed[b * DH + d * H + j];
+  };
+  let dNext = sc.dNext;
+  let dPrev = sc.dPrev;
   for (let s = 0; s < T; s++) {
     const row = new Array<number>(s + 1).fill(0);
     rows.push(row);
     sc.seed.fill(0);
-    sc.seedC.fill(0);
-    if (!seedAt(s, sc.seed, sc.seedC)) continue;
-    const reversePart = D === 2 ? Math.hypot(blockNorm(sc.seed, H, B, H, DH), lstm ? blockNorm(sc.seedC, H, B, H, DH) : 0) : 0;
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < H; j++) {
-        dh[b * H + j] = sc.seed[b * DH + j];
-        dc[b * H + j] = sc.seedC[b * DH + j];
-      }
+    for (const dir of sc.seedState) for (const g of dir) g.fill(0);
+    if (!seedAt(s, sc.seed, sc.seedState)) continue;
+    let reversePart = 0;
+    if (D === 2) {
+      const rev = ws.layers[(L - 1) * D + 1];
+      seedDir(1);
+      stateBackward(ws, rev, s, dOut, sc.seedState[1], sc.dState, sc.u);
+      reversePart = stateNorm(rev, sc.dState);
     }
+    seedDir(0);
+    sc.seedState[0].forEach((g, p) => dNext[p].set(g));
     for (let k = s; k >= 0; k--) {
-      const nh = norm2(dh);
-      const here = lstm ? Math.hypot(nh, norm2(dc)) : nh;
+      stateBackward(ws, fwd, k, k === s ? dOut : sc.zeroOut, dNext, sc.dState, dPrev);
+      const here = stateNorm(fwd, sc.dState);
       row[k] = k === s && D === 2 ? Math.hypot(here, reversePart) : here;
-      if (k === 0) break;
-      grads.dhPrev = dhNext;
-      grads.dcPrev = dcNext;
-      cell.backward(fwd.steps[k], fwd.cellParams, B, H, dh, dc, grads);
-      gemmAB(B, H, GH, grads.dGh, whh, dhNext);
-      [dh, dhNext] = [dhNext, dh];
-      [dc, dcNext] = [dcNext, dc];
+      [dNext, dPrev] = [dPrev, dNext];
     }
   }
   return rows;
@@ -396,8 +474,7 @@ function firstNonFinite(x: ArrayLike<number>): number {
  * gradient series and the parameter gradients (`grads`). Never throws.
  */
 function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRecord, grads: ParamSet, head: boolean): NonFinite | null {
-  const { B, T, H } = ws;
-  const BH = B * H;
+  const { B, T } = ws;
   for (const [name, tensor] of model.params) {
     const k = firstNonFinite(tensor.data);
     if (k >= 0) {
@@ -409,10 +486,10 @@ function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRe
   const kx = firstNonFinite(batch.x);
   if (kx >= 0) return { quantity: 'x', layer: null, t: Math.floor(kx / I) % T, value: batch.x[kx] };
   for (const ld of ws.layers) {
-    for (const [quantity, buf] of [['h', ld.hs], ['c', ld.cs]] as const) {
-      if (buf.length === 0) continue;
-      const k = firstNonFinite(buf.subarray(BH, (T + 1) * BH));
-      if (k >= 0) return { quantity, layer: ld.layer, t: Math.floor(k / BH), value: buf[BH + k] };
+    for (const part of ld.parts) {
+      const n = B * part.size;
+      const k = firstNonFinite(part.slots.subarray(n, (T + 1) * n));
+      if (k >= 0) return { quantity: part.name, layer: ld.layer, t: Math.floor(k / n), value: part.slots[n + k] };
     }
   }
   const O = batch.outputSize;
@@ -423,6 +500,7 @@ function findNonFinite(ws: Workspace, model: Model, batch: Batch, record: PassRe
     const series: Array<[string, number[] | null]> = [
       ['gradNormH', lr.gradNormH],
       ['gradNormC', lr.gradNormC],
+      ['gradNormState', lr.gradNormState ?? null],
       ...Object.values(lr.gateGradNorm).map((v): [string, number[]] => ['gateGradNorm', v]),
       ['weightGradByStep', lr.weightGradByStep],
       ['jacobianNorm', lr.jacobianNorm],

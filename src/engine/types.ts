@@ -2,7 +2,14 @@
 // extension) codes against these types; names of recorded quantities are the JSON field
 // names of design §3 and must not change.
 
-export type CellKind = 'rnn' | 'lstm' | 'gru';
+import type { CellOptions } from './cells/cell';
+
+/**
+ * rnn, lstm, gru (design §2) and the modern cells of design §8. A cell NAME (`rnn-tanh`,
+ * `lstm-cifg`, `mingru`, …: cells/index.ts) is a kind plus nonlinearity (rnn) or variant (lstm).
+ */
+export type CellKind = 'rnn' | 'lstm' | 'gru' | 'indrnn' | 'mingru' | 'minlstm' | 'lru' | 'rglru' | 'slstm' | 'mlstm' | 's6';
+export type { CellOptions };
 export type Nonlinearity = 'tanh' | 'relu';
 /** Greff et al. 2015 variants; 'vanilla' is the PyTorch nn.LSTM cell. */
 export type LstmVariant = 'vanilla' | 'peephole' | 'cifg' | 'nfg' | 'nig' | 'nog' | 'niaf' | 'noaf';
@@ -21,6 +28,8 @@ export interface ModelConfig {
   bidirectional: boolean;
   /** Size of the linear readout head y_t = W_y h_t + b_y. */
   outputSize: number;
+  /** Options of the modern cells (s6's N, lru's ring, indrnn's activation); absent: their defaults. */
+  cellOptions?: CellOptions;
 }
 
 /** Row-major tensor on float64. */
@@ -102,19 +111,26 @@ export interface PassOptions {
 export interface LayerRecord {
   layer: number;
   direction: 'forward' | 'reverse';
+  /**
+   * ‖∂L/∂h_t‖, the total derivative (all paths). For cells whose output is a state part h
+   * (rnn, lstm, gru, indrnn, mingru, minlstm, rglru, slstm) that part's gradient; for cells
+   * whose output is read from the state (lru, mlstm, s6) the gradient of the whole recurrent
+   * state, i.e. gradNormState (what reached step t through time, not only ∂L/∂y_t).
+   */
   gradNormH: number[];
-  /** LSTM family only. */
+  /** ‖∂L/∂c_t‖ as a node (incl. the path through h_t): cells with a c from which h is formed (LSTM family, slstm); null otherwise. */
   gradNormC: number[] | null;
   /**
-   * LSTM family only: ‖∂L/∂s_t‖ for the state s_t = (h_t, c_t) as independent coordinates,
-   * i.e. hypot(gradNormH, ‖∂L/∂c_t with h_t held fixed‖). The c part counts only the path
+   * ‖∂L/∂s_t‖ for the cell's whole recurrent state s_t (LSTM (h_t, c_t), slstm (h, c, n),
+   * mlstm (C, n), s6 h ∈ ℝ^{H×N}, …) with its parts as independent coordinates: e.g. for the
+   * LSTM hypot(gradNormH, ‖∂L/∂c_t with h_t held fixed‖). The c part counts only the path
    * through c_{t+1}; gradNormC also counts the path through h_t, so hypot(gradNormH,
    * gradNormC) would count that path twice. This is the quantity of the many-to-one lag
-   * profile (design §4) and the one itemized and jacobianNorm are about. Optional: records
-   * written before it existed lack it.
+   * profile (design §4) and the one itemized and jacobianNorm are about. Every cell has it
+   * (rnn, gru: equal to gradNormH); optional because records written before it existed lack it.
    */
   gradNormState?: number[] | null;
-  /** Keys are gate names: LSTM i f g o, GRU r z n, RNN a (the pre-activation). */
+  /** Keys are gate names: LSTM i f g o, GRU r z n, RNN a (the pre-activation), the modern cells' gates of design §8. */
   gateGradNorm: Record<string, number[]>;
   gateMean: Record<string, number[]>;
   gateSaturation: Record<string, number[]>;

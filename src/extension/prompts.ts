@@ -25,6 +25,14 @@ const CELL_DESCRIPTIONS: Partial<Record<CellChoice, string>> = {
   'lstm-nog': 'LSTM, no output gate',
   'lstm-niaf': 'LSTM, no input activation',
   'lstm-noaf': 'LSTM, no output activation',
+  indrnn: 'IndRNN (Li et al. 2018), diagonal recurrence',
+  mingru: 'minGRU (Feng et al. 2024), gates read x only',
+  minlstm: 'minLSTM (Feng et al. 2024), gates read x only',
+  lru: 'LRU (Orvieto et al. 2023), complex diagonal linear',
+  rglru: 'RG-LRU (Griffin, De et al. 2024)',
+  slstm: 'sLSTM (xLSTM, Beck et al. 2024), exponential gates',
+  mlstm: 'mLSTM (xLSTM), matrix memory',
+  s6: 'S6, Mamba selective scan (Gu & Dao 2023)',
 };
 
 export type DataChoice = { kind: 'sample'; name: SampleName } | { kind: 'file' };

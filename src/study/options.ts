@@ -10,7 +10,8 @@
 
 import { fmt } from './diagnosis';
 import type { SampleName } from './samples';
-import { ALL_CELLS, defaultClipSweep, defaultRunConfig, hasForgetBias, type StudySpec } from './study';
+import { canonicalCellName } from '../engine/cells';
+import { ALL_CELLS, defaultClipSweep, defaultRunConfig, GATE_STUDY_CELLS, hasForgetBias, type StudySpec } from './study';
 export { hasForgetBias };
 import type { CellChoice, ClipSpec, Dataset, DiagnosisThresholds, InitScheme, OptimizerKind, RunConfig, StudyKind } from './types';
 
@@ -112,23 +113,18 @@ export const EXPLODING_SETTING = Object.freeze({
 
 // ---------------------------------------------------------------------------- cell names
 
-/** Other names accepted for a cell (what people type). */
-const CELL_ALIASES: Readonly<Record<string, CellChoice>> = { rnn: 'rnn-tanh', 'lstm-vanilla': 'lstm' };
-
-/** Every cell name a study accepts, canonical names first. */
+/** Every cell name a study accepts (the engine registry's: classic cells, then design §8's). */
 export function cellNames(): string[] {
   return [...ALL_CELLS];
 }
 
 /**
- * The one parser of cell names (CLI --cells, settings, report configs): case and spaces
- * ignored, aliases resolved (`rnn` is `rnn-tanh`). null for an unknown name.
+ * The one parser of cell names (CLI --cells, settings, report configs): the engine
+ * registry's (src/engine/cells/index.ts): case and spaces ignored, aliases resolved (`rnn` is
+ * `rnn-tanh`, `lstm-vanilla` is `lstm`). null for an unknown name.
  */
 export function parseCellName(name: string): CellChoice | null {
-  const n = name.trim().toLowerCase();
-  const alias = CELL_ALIASES[n];
-  if (alias) return alias;
-  return (ALL_CELLS as readonly string[]).includes(n) ? (n as CellChoice) : null;
+  return canonicalCellName(name);
 }
 
 
@@ -220,7 +216,7 @@ export function studySpec(kind: StudyKind, dataset: Dataset, options: StudyOptio
       spec.checkRecommendations = false; // the sweep is the check
       break;
     case 'gates':
-      spec.cells = [...ALL_CELLS];
+      spec.cells = [...GATE_STUDY_CELLS];
       spec.clips = picks.clips && picks.clips.length > 0 ? picks.clips : [spec.base.clip];
       spec.forgetBiasBoth = true;
       spec.checkRecommendations = false; // every gate choice is already a run

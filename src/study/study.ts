@@ -10,6 +10,7 @@
 // Every kind: each run repeated per seed; runs differing only by seed share a `group`
 // and carry the group's min/median/max of final loss and ρ.
 
+import { CELL_NAMES, isCellName, parseCellName } from '../engine/cells';
 import { median, resolveThresholds, fmt } from './diagnosis';
 import { finalLoss } from './format';
 import { studyFindings } from './findings';
@@ -46,12 +47,16 @@ export interface RunStudyOptions {
   executor?: RunExecutor;
 }
 
-export const ALL_CELLS: CellChoice[] = [
+/** Every cell name a study accepts: the engine registry's (classic cells, then those of design §8). */
+export const ALL_CELLS: CellChoice[] = [...CELL_NAMES];
+
+/** The default cells of a 'gates' study: the classic gate choices (rnn, every LSTM variant, gru). */
+export const GATE_STUDY_CELLS: CellChoice[] = [
   'rnn-tanh', 'rnn-relu', 'lstm', 'lstm-peephole', 'lstm-cifg', 'lstm-nfg', 'lstm-nig', 'lstm-nog', 'lstm-niaf', 'lstm-noaf', 'gru',
 ];
 
 export function isCellChoice(s: string): s is CellChoice {
-  return (ALL_CELLS as string[]).includes(s);
+  return isCellName(s);
 }
 
 /** Forget-gate bias applies to the LSTM variants that have a forget gate of their own (not cifg: f = 1 − i, not nfg: f = 1). */
@@ -60,13 +65,9 @@ export function hasForgetBias(choice: CellChoice): boolean {
   return s.cell === 'lstm' && s.variant !== 'cifg' && s.variant !== 'nfg';
 }
 
-/** The RunConfig fields a cell choice sets. */
+/** The RunConfig fields a cell choice sets (through the engine's one cell-name parser). */
 export function cellSettings(choice: CellChoice): Pick<RunConfig, 'cell' | 'nonlinearity' | 'variant' | 'cellChoice'> {
-  if (choice === 'rnn-tanh') return { cell: 'rnn', nonlinearity: 'tanh', variant: 'vanilla', cellChoice: choice };
-  if (choice === 'rnn-relu') return { cell: 'rnn', nonlinearity: 'relu', variant: 'vanilla', cellChoice: choice };
-  if (choice === 'gru') return { cell: 'gru', nonlinearity: 'tanh', variant: 'vanilla', cellChoice: choice };
-  const variant = choice === 'lstm' ? 'vanilla' : (choice.slice(5) as RunConfig['variant']);
-  return { cell: 'lstm', nonlinearity: 'tanh', variant, cellChoice: choice };
+  return { ...parseCellName(choice), cellChoice: choice };
 }
 
 export function clipLabel(clip: ClipSpec): string {
@@ -149,7 +150,7 @@ export function skippedRuns(spec: StudySpec): string[] {
 
 function plan(spec: StudySpec): { runs: PlannedRun[]; skipped: string[] } {
   const base = spec.base;
-  const cells = spec.cells ?? (spec.kind === 'gates' ? ALL_CELLS : [base.cellChoice]);
+  const cells = spec.cells ?? (spec.kind === 'gates' ? GATE_STUDY_CELLS : [base.cellChoice]);
   const clips = spec.clips ?? (spec.kind === 'clipping' ? defaultClipSweep() : [base.clip]);
   const seeds = spec.seeds && spec.seeds.length > 0 ? spec.seeds : [base.seed];
   const bothForget = spec.forgetBiasBoth ?? spec.kind === 'gates';

@@ -19,7 +19,7 @@
 import { runPass } from '../engine/bptt';
 import { clipGradients } from '../engine/clip';
 import { initializeModel } from '../engine/init';
-import { createModel } from '../engine/model';
+import { createModel, stateReals } from '../engine/model';
 import { createOptimizer } from '../engine/optim';
 import { Rng } from '../engine/rng';
 import type { Batch, Model, NonFinite, PassRecord, ProbeOptions } from '../engine/types';
@@ -256,12 +256,15 @@ const NO_PROBES: ProbeOptions = { gates: false, weightGradByStep: false, jacobia
  * ⌈√T⌉-th state and recomputes the segments in the backward pass: the engine stores about
  * twenty such buffers per layer, so 2^21 entries is some 300 MB of float64. Checkpointing
  * gives the same gradients and records; the engine offers it for unidirectional, full-BPTT
- * passes without the itemized matrix.
+ * passes without the itemized matrix. Cells with a larger state than the LSTM's (h, c) count
+ * in proportion (s6's H·N: 8×; mlstm's H² + H: about H/2 ×).
  */
 const CHECKPOINT_ABOVE = 2 ** 21;
 
 export function needsCheckpointing(batch: Batch, config: RunConfig, itemized: boolean): boolean {
-  const entries = batch.steps * batch.batchSize * config.hiddenSize * config.numLayers;
+  const H = config.hiddenSize;
+  const reals = stateReals({ cell: config.cell, nonlinearity: config.nonlinearity, variant: config.variant, inputSize: 1, hiddenSize: H, numLayers: 1, bidirectional: false, outputSize: 1 });
+  const entries = batch.steps * batch.batchSize * H * config.numLayers * Math.max(1, reals / (2 * H));
   return entries > CHECKPOINT_ABOVE && !config.bidirectional && !config.truncation && !itemized;
 }
 

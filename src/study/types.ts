@@ -1,5 +1,6 @@
 // The study's public contract: what a study is asked to do and the report it produces.
 // report.json (design §6) is `Report` serialised; the extension redraws every chart from it.
+import type { CellName } from '../engine/cells';
 import type {
   CellKind, ClipSpec, InitScheme, LayerRecord, LossKind, LstmVariant, Mode, Nonlinearity, OptimizerKind, PassRecord, Truncation,
 } from '../engine/types';
@@ -28,9 +29,8 @@ export interface DiagnosisThresholds {
   rhoDelta: number;
 }
 
-export type CellChoice =
-  | 'rnn-tanh' | 'rnn-relu' | 'gru'
-  | 'lstm' | 'lstm-peephole' | 'lstm-cifg' | 'lstm-nfg' | 'lstm-nig' | 'lstm-nog' | 'lstm-niaf' | 'lstm-noaf';
+/** A cell name of the engine's registry (src/engine/cells/index.ts): the classic ones and the cells of design §8. */
+export type CellChoice = CellName;
 
 
 /** Everything that defines one training run; with the data and the seed it is bit-reproducible. */

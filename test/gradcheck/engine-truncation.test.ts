@@ -15,6 +15,13 @@ const CONFIGS: Array<Partial<ModelConfig>> = [
   { cell: 'lstm', variant: 'peephole' },
   { cell: 'gru' },
   { cell: 'lstm', numLayers: 2 },
+  // Cells that carry more than their gradient state across a truncation boundary: rglru's
+  // first-step rule (m = 1 only at t = 0, not at a window start), slstm's and mlstm's held
+  // stabiliser m; lru's complex state.
+  { cell: 'rglru' },
+  { cell: 'slstm' },
+  { cell: 'mlstm' },
+  { cell: 'lru', numLayers: 2 },
 ];
 const TRUNCATIONS: Truncation[] = [
   { k1: 2, k2: 3 },

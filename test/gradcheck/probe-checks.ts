@@ -1,20 +1,22 @@
 // Checks every recorded per-timestep quantity that is a gradient against the norm of the
 // underlying vector computed by finite differences through the engine's test hooks:
-//   gradNormH[t]        ‖∂L/∂h_t‖        perturb h_t after it is formed
-//   gradNormC[t]        ‖∂L/∂c_t‖        perturb c_t before h_t is formed from it
-//   gradNormState[t]    ‖∂L/∂(h_t, c_t)‖ perturb h_t, and c_t after h_t is formed
-//   gateGradNorm[g][t]  ‖∂L/∂a_g,t‖      perturb the gate's pre-activation
+//   gradNormState[t]    ‖∂L/∂s_t‖        perturb every state part (not held constant) after
+//                                         the step, the output formed from the perturbed state
+//   gradNormH[t]        ‖∂L/∂h_t‖        the output part's share of that (cells whose output
+//                                         is read from the state: the whole state)
+//   gradNormC[t]        ‖∂L/∂c_t‖        perturb c_t as a node, before h_t is formed from it
+//   gateGradNorm[g][t]  ‖∂L/∂a_g,t‖      perturb the gate's pre-activation (its block of proj)
 //   inputGradNorm[t]    ‖∂L/∂x_t‖        perturb the input
 //   weightGradByStep[t] the per-step parts, entry by entry: perturb the copy of each
 //                       parameter used at step t only; the parts also sum to the gradient
-//   itemized[s][k]      ‖∂ℓ_s/∂s_k‖      perturb h_k and c_k (state coordinates) of the top
-//                       layer, differentiate the loss term of step s
+//   itemized[s][k]      ‖∂ℓ_s/∂s_k‖      perturb every state part of the top layer at k,
+//                       differentiate the loss term of step s
 // For truncated BPTT the objective is the sum of the passes' segment losses with frozen
 // boundary states (fd.ts), whose gradient is what truncated BPTT computes.
 
 import assert from 'node:assert/strict';
 import { forwardDetailed, runPassWithHooks, type EngineHooks } from '../../src/engine/bptt';
-import { gateBlocks } from '../../src/engine/model';
+import { layerCells } from '../../src/engine/model';
 import type { ModelConfig, ParamSet, PassRecord } from '../../src/engine/types';
 import { checkedErr, fdGradient, fdPerturbation, norm, objective, TOLERANCE, worst, type Case, type Objective } from './fd';
 
@@ -68,37 +70,39 @@ export function checkProbes(c: Case, opts: { itemized: boolean }): void {
 export function checkSubjectProbes(subject: ProbeSubject, opts: { itemized: boolean }): void {
   const { B, T, config } = subject;
   const H = config.hiddenSize;
-  const GH = gateBlocks(config.cell) * H;
+  const cells = layerCells(config);
   const parts = new Map<string, Map<string, Float64Array>>();
   const rec: PassRecord = subject.run(opts.itemized, { onWeightGradPart: (layer, dir, t, p) => parts.set(`${layer}:${dir}:${t}`, p) }).record;
   const batched = subject.batchedGrads();
   const obj = subject.objective;
-  const lstm = config.cell === 'lstm';
 
   for (const lr of rec.layers) {
     const where = { layer: lr.layer, direction: lr.direction as Dir };
     const tag = `layer ${lr.layer} ${lr.direction}`;
+    const cell = cells[lr.layer];
+    const P = cell.projection.reduce((n, b) => n + b.rows, 0);
+    const free = cell.state.filter((s) => !s.heldConstant);
     for (let t = 0; t < T; t++) {
-      const dh = fdPerturbation(obj, { ...where, t, target: 'h' }, B * H);
-      close(lr.gradNormH[t], norm(dh), `${tag} gradNormH[${t}]`);
-      if (lstm) {
-        close(lr.gradNormC![t], norm(fdPerturbation(obj, { ...where, t, target: 'c' }, B * H)), `${tag} gradNormC[${t}]`);
-        // The state gradient: h_t and c_t as independent coordinates (c perturbed after h is formed).
-        const dcState = fdPerturbation(obj, { ...where, t, target: 'cAfterH' }, B * H);
-        close(lr.gradNormState![t], norm([...dh, ...dcState]), `${tag} gradNormState[${t}]`);
+      // The state gradient: every part (not held constant) as an independent coordinate,
+      // perturbed after the step (the output is formed from the perturbed state).
+      const byPart = new Map(free.map((s) => [s.name, fdPerturbation(obj, { ...where, t, target: 'state', part: s.name }, B * s.size)]));
+      const whole = norm(free.flatMap((s) => [...byPart.get(s.name)!]));
+      close(lr.gradNormState![t], whole, `${tag} gradNormState[${t}]`);
+      close(lr.gradNormH[t], cell.outPart !== null ? norm(byPart.get(cell.outPart)!) : whole, `${tag} gradNormH[${t}]`);
+      if (cell.nodeC) {
+        close(lr.gradNormC![t], norm(fdPerturbation(obj, { ...where, t, target: 'node' }, B * H)), `${tag} gradNormC[${t}]`);
       } else {
         assert.equal(lr.gradNormC, null);
-        assert.equal(lr.gradNormState, null);
       }
-      // All gates at once: the gi perturbation is [B][G*H]; each gate is a column block.
-      const dA = fdPerturbation(obj, { ...where, t, target: 'gi' }, B * GH);
-      for (const [gate, series] of Object.entries(lr.gateGradNorm)) {
-        const block = config.cell === 'lstm' ? 'ifgo'.indexOf(gate) : config.cell === 'gru' ? 'rzn'.indexOf(gate) : 0;
+      // All gates at once: the proj perturbation is [B][P]; each gate's pre-activation is a column block.
+      const dA = fdPerturbation(obj, { ...where, t, target: 'proj' }, B * P);
+      assert.deepEqual(Object.keys(lr.gateGradNorm), cell.gates.map((g) => g.name));
+      for (const gate of cell.gates) {
         const v: number[] = [];
-        for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) v.push(dA[b * GH + block * H + j]);
-        close(series[t], norm(v), `${tag} gateGradNorm.${gate}[${t}]`);
+        for (let b = 0; b < B; b++) for (let j = 0; j < gate.width; j++) v.push(dA[b * P + gate.gradOffset + j]);
+        close(lr.gateGradNorm[gate.name][t], norm(v), `${tag} gateGradNorm.${gate.name}[${t}]`);
       }
-      // weightGradByStep: every entry of every per-step part against FD of that step's copy.
+    // weightGradByStep: every entry of every per-step part against FD of that step's copy.
       const stepParts = parts.get(`${lr.layer}:${lr.direction}:${t}`)!;
       let sq = 0;
       for (const [name, part] of stepParts) {
@@ -151,26 +155,26 @@ export function checkSubjectProbes(subject: ProbeSubject, opts: { itemized: bool
   if (opts.itemized) checkItemized(subject, rec);
 }
 
-/** itemized[s][k] against FD of the loss term ℓ_s w.r.t. the top layer's state at k. */
+/** itemized[s][k] against FD of the loss term ℓ_s w.r.t. the top layer's whole state at k. */
 function checkItemized(subject: ProbeSubject, rec: PassRecord): void {
   const { B, T, config } = subject;
-  const H = config.hiddenSize;
   const top = config.numLayers - 1;
+  const cell = layerCells(config)[top];
   const dirs: Dir[] = config.bidirectional ? ['forward', 'reverse'] : ['forward'];
-  const targets = config.cell === 'lstm' ? (['h', 'cAfterH'] as const) : (['h'] as const);
+  const free = cell.state.filter((s) => !s.heldConstant);
   assert.ok(rec.itemized);
   assert.equal(rec.itemized.length, T);
   // sq[s][k] accumulates Σ (∂ℓ_s/∂ state entry)² over every state entry at step k.
   const sq = Array.from({ length: T }, () => new Float64Array(T));
   for (let k = 0; k < T; k++) {
     for (const direction of dirs) {
-      for (const target of targets) {
-        for (let e = 0; e < B * H; e++) {
-          const delta = new Float64Array(B * H);
+      for (const part of free) {
+        for (let e = 0; e < B * part.size; e++) {
+          const delta = new Float64Array(B * part.size);
           // One FD per state entry gives ∂ℓ_s for every s at once.
           const at = (eps: number): Float64Array => {
             delta[e] = eps;
-            return subject.terms({ perturb: [{ layer: top, direction, t: k, target, delta }] });
+            return subject.terms({ perturb: [{ layer: top, direction, t: k, target: 'state', part: part.name, delta }] });
           };
           const h = 1e-2;
           const [p1, m1, p2, m2, p3, m3] = [at(h), at(-h), at(2 * h), at(-2 * h), at(3 * h), at(-3 * h)];

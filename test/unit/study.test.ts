@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSample } from '../../src/study/samples';
-import { ALL_CELLS, attachSeedSpread, canonicalJson, defaultRunConfig, hasForgetBias, planRuns, runStudy, sequentialExecutor, skippedRuns } from '../../src/study/study';
+import { CELL_NAMES } from '../../src/engine/cells';
+import { ALL_CELLS, attachSeedSpread, canonicalJson, defaultRunConfig, GATE_STUDY_CELLS, hasForgetBias, isCellChoice, planRuns, runStudy, sequentialExecutor, skippedRuns } from '../../src/study/study';
 import type { ReportRun } from '../../src/study/types';
 
 const airline = loadSample('airline', { seed: 1 });
@@ -27,14 +28,14 @@ test('clipping sweep: same cell, data, init and seed; none, norm and value clipp
   assert.equal(new Set(planned.map((p) => p.id)).size, planned.length);
 });
 
-test('gates: every cell choice; forget bias on and off only where the variant has a forget-gate bias; no identical runs', () => {
+test('gates: every classic cell choice by default; forget bias on and off only where the variant has a forget-gate bias; no identical runs', () => {
   const base = defaultRunConfig(airline);
   const spec = { kind: 'gates' as const, name: 'g', dataset: airline, base };
   const planned = planRuns(spec);
-  const withBias = ALL_CELLS.filter((c) => hasForgetBias(c));
+  const withBias = GATE_STUDY_CELLS.filter((c) => hasForgetBias(c));
   assert.deepEqual(withBias, ['lstm', 'lstm-peephole', 'lstm-nig', 'lstm-nog', 'lstm-niaf', 'lstm-noaf']);
-  assert.equal(planned.length, ALL_CELLS.length + withBias.length);
-  for (const c of ALL_CELLS) assert.ok(planned.some((p) => p.config.cellChoice === c), c);
+  assert.equal(planned.length, GATE_STUDY_CELLS.length + withBias.length);
+  for (const c of GATE_STUDY_CELLS) assert.ok(planned.some((p) => p.config.cellChoice === c), c);
   for (const c of ['lstm-nfg', 'lstm-cifg']) {
     assert.ok(!planned.some((p) => p.config.cellChoice === c && p.config.forgetBias), `${c} with forget bias 1 is the bias-0 run`);
     assert.ok(planned.some((p) => p.config.cellChoice === c && !p.config.forgetBias), c);
@@ -112,4 +113,20 @@ test('runStudy honours an aborted signal', async () => {
 test('canonicalJson ignores key order', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }), canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));
   assert.notEqual(canonicalJson({ a: 1 }), canonicalJson({ a: 2 }));
+});
+
+test('a study takes every cell name of the engine registry, the cells of design §8 included', () => {
+  assert.deepEqual(ALL_CELLS, [...CELL_NAMES]);
+  for (const name of ['mingru', 'minlstm', 'indrnn', 'lru', 'rglru', 'slstm', 'mlstm', 's6', 'rnn-relu', 'lstm-cifg']) assert.ok(isCellChoice(name), name);
+  assert.ok(!isCellChoice('mamba'));
+  const base = defaultRunConfig(airline);
+  const planned = planRuns({ kind: 'diagnosis', name: 'd', dataset: airline, base, cells: ['mingru', 's6', 'lstm-cifg'] });
+  assert.deepEqual(
+    planned.map((p) => [p.config.cellChoice, p.config.cell, p.config.variant]),
+    [
+      ['mingru', 'mingru', 'vanilla'],
+      ['s6', 's6', 'vanilla'],
+      ['lstm-cifg', 'lstm', 'cifg'],
+    ],
+  );
 });
