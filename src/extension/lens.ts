@@ -13,7 +13,8 @@ import type { StudySpec } from '../study/study';
 import type { Dataset, Report, ReportRun, RunConfig, StudyKind } from '../study/types';
 import { OPTION_LIMITS } from '../study/options';
 import { isWindowedSeries, suggestWindow, targetSeries } from '../study/window';
-import { pickCells, pickClips, pickData, pickFile, pickTargetColumn, pickWindow } from './prompts';
+import { pickCells, pickClips, pickData, pickFile, pickGateCells, pickTargetColumn, pickWindow, pickWindowLength } from './prompts';
+import { defaultWindowLength, gatePicks } from '../study/gateChoices';
 import { findSavedReports, saveReportFolder } from './reportFiles';
 import { chooseSaveTarget, resolveReportDir } from './reportPaths';
 import { RunsTreeProvider } from './runsTree';
@@ -342,10 +343,17 @@ export class Lens implements vscode.Disposable, WebviewHost {
   async compareGates(): Promise<void> {
     if (this.refusedWhileBusy()) return;
     const settings = this.settings();
-    const data = await pickData('Compare Gate Choices', 1, 1, 'gates');
+    const data = await pickData('Compare Gate Choices', 1, 3, 'gates');
     if (!data) return;
     if (data.kind === 'file') return this.fileStudy('gates', 'Compare Gate Choices', undefined);
-    await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates' }, settings);
+    const cells = await pickGateCells('Compare Gate Choices', 2, 3);
+    if (!cells) return;
+    const length = await pickWindowLength('Compare Gate Choices', 3, 3, data.name, defaultWindowLength(data.name, settings.length));
+    if (length === undefined) return;
+    const chosen = gatePicks(cells, length);
+    // T answered here applies to this study only (the setting stays as it is).
+    const withLength: LensSettings = { ...settings, length: chosen.length, sequenceLength: chosen.length };
+    await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates', ...chosen.picks }, withLength);
   }
 
   /** From the explorer / editor context menu (uri), the active editor, or a file dialog. */
@@ -435,6 +443,11 @@ export class Lens implements vscode.Disposable, WebviewHost {
       const clips = await pickClips(command, 2, 2, settings);
       if (!clips) return;
       picks.clips = clips;
+    }
+    if (kind === 'gates') {
+      const cells = await pickGateCells(command, 2, 2);
+      if (!cells) return;
+      picks.cells = gatePicks(cells, dataset.steps).picks.cells;
     }
     await this.runAndShow(buildStudySpec(dataset, settings, picks), kind === 'diagnosis' ? `Diagnose ${name}` : `${command} on ${name}`);
   }

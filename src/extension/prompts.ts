@@ -12,28 +12,8 @@ import { CELL_CHOICES } from './settings';
 import { clipChoices, sampleChoices } from './studyRequest';
 import type { LensSettings } from './settings';
 import { plainLabel } from './viewModel';
-
-const CELL_DESCRIPTIONS: Partial<Record<CellChoice, string>> = {
-  'rnn-tanh': 'vanilla RNN, tanh',
-  'rnn-relu': 'vanilla RNN, ReLU',
-  gru: 'GRU (gates r, z, n)',
-  lstm: 'LSTM (PyTorch nn.LSTM)',
-  'lstm-peephole': 'LSTM with peepholes',
-  'lstm-cifg': 'LSTM, coupled input and forget gate',
-  'lstm-nfg': 'LSTM, no forget gate',
-  'lstm-nig': 'LSTM, no input gate',
-  'lstm-nog': 'LSTM, no output gate',
-  'lstm-niaf': 'LSTM, no input activation',
-  'lstm-noaf': 'LSTM, no output activation',
-  indrnn: 'IndRNN (Li et al. 2018), diagonal recurrence',
-  mingru: 'minGRU (Feng et al. 2024), gates read x only',
-  minlstm: 'minLSTM (Feng et al. 2024), gates read x only',
-  lru: 'LRU (Orvieto et al. 2023), complex diagonal linear',
-  rglru: 'RG-LRU (Griffin, De et al. 2024)',
-  slstm: 'sLSTM (xLSTM, Beck et al. 2024), exponential gates',
-  mlstm: 'mLSTM (xLSTM), matrix memory',
-  s6: 'S6, Mamba selective scan (Gu & Dao 2023)',
-};
+import { CELL_DESCRIPTIONS, gateCellRows, windowLengthProblem } from '../study/gateChoices';
+import { GATE_STUDY_CELLS } from '../study/study';
 
 export type DataChoice = { kind: 'sample'; name: SampleName } | { kind: 'file' };
 
@@ -87,6 +67,41 @@ export async function pickClips(command: string, step: number, total: number, se
   });
   if (!picked) return undefined;
   return picked.length > 0 ? picked.map((p) => p.clip) : items.map((i) => i.clip);
+}
+
+/**
+ * Compare Gate Choices' cells: every registry cell under its family (classic, gated modern,
+ * linear recurrences), the classic gate choices preselected so Enter runs today's study.
+ */
+export async function pickGateCells(command: string, step: number, total: number): Promise<CellChoice[] | undefined> {
+  type Item = vscode.QuickPickItem & { cell?: CellChoice };
+  const items: Item[] = gateCellRows().map((row) =>
+    row.kind === 'separator'
+      ? { label: row.label, kind: vscode.QuickPickItemKind.Separator }
+      : { label: row.cell, description: row.description, picked: row.picked, cell: row.cell },
+  );
+  const picked = await vscode.window.showQuickPick(items, {
+    title: title(command, step, total),
+    placeHolder: `Cells to compare side by side (Enter: the ${GATE_STUDY_CELLS.length} classic gate choices)`,
+    canPickMany: true,
+    matchOnDescription: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  const cells = picked.flatMap((p) => (p.cell ? [p.cell] : []));
+  return cells.length > 0 ? cells : [...GATE_STUDY_CELLS];
+}
+
+/** The window length T of a sample, prefilled with `initial` (the setting or the sample's own). */
+export async function pickWindowLength(command: string, step: number, total: number, sample: string, initial: number): Promise<number | undefined> {
+  const answer = await vscode.window.showInputBox({
+    title: `${title(command, step, total)}: window T`,
+    prompt: `Steps each ${sample} sequence has (the gradient travels back through all of them). Enter keeps ${initial}.`,
+    value: String(initial),
+    ignoreFocusOut: true,
+    validateInput: windowLengthProblem,
+  });
+  return answer === undefined ? undefined : Number(answer.trim());
 }
 
 /** The column to predict; the file's last numeric column (readSequenceFile's default) first. */

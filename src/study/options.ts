@@ -216,8 +216,10 @@ export function studySpec(kind: StudyKind, dataset: Dataset, options: StudyOptio
       spec.checkRecommendations = false; // the sweep is the check
       break;
     case 'gates':
-      spec.cells = [...GATE_STUDY_CELLS];
+      // The cells picked (Compare Gate Choices' list, the CLI's --cells), else the classic gate choices.
+      spec.cells = picks.cells && picks.cells.length > 0 ? cells : [...GATE_STUDY_CELLS];
       spec.clips = picks.clips && picks.clips.length > 0 ? picks.clips : [spec.base.clip];
+      // Doubles only the LSTM variants with a forget gate of their own (study.ts plan, hasForgetBias).
       spec.forgetBiasBoth = true;
       spec.checkRecommendations = false; // every gate choice is already a run
       break;
