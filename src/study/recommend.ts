@@ -22,11 +22,17 @@
 // With the study's other runs (ctx.others): a change that lands on a configuration a run on
 // screen already shows, and that run did no better, is dropped; a run on screen that did
 // better with another cell is recommended first ("Switch to a GRU: the study's gru run …").
+// Cells without a hidden-to-hidden matrix (minGRU, minLSTM, LRU, RG-LRU, S6, mLSTM, IndRNN's
+// diagonal) never get a W_hh init (orthogonal, identity, spectral radius). A vanishing classic
+// cell is offered an LRU (a linear diagonal recurrence, Orvieto et al. 2023), which the re-run
+// checks; a modern cell on screen that did not vanish with the same settings is recommended by
+// name ("Switch to an LRU (linear recurrence)") with that run as its check.
 // Titles are plain words a person would say; the change itself is data (`change`).
 
 import { DEFAULT_THRESHOLDS, fmt, median } from './diagnosis';
 import { lossText } from './format';
 import type { Recommendation, ReportRun, RunConfig } from './types';
+import { cellFamily, hasHiddenToHidden, MODERN_KINDS } from '../engine/cells';
 
 export interface RecommendContext {
   /** Recurrent steps in the data (T). */
@@ -67,15 +73,39 @@ export function cellPhrase(cellChoice: string, forgetBias = false): string {
     'lstm-peephole': 'an LSTM with peepholes', 'lstm-cifg': 'an LSTM with coupled input and forget gates',
     'lstm-nfg': 'an LSTM without forget gate', 'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate',
     'lstm-niaf': 'an LSTM without input activation', 'lstm-noaf': 'an LSTM without output activation',
+    indrnn: 'an IndRNN (diagonal recurrence)', mingru: 'a minGRU', minlstm: 'a minLSTM',
+    lru: 'an LRU (linear recurrence)', rglru: 'an RG-LRU (Griffin)', s6: 'an S6 selective scan (Mamba)',
+    slstm: 'an sLSTM (xLSTM)', mlstm: 'an mLSTM (xLSTM)',
   };
   const name = names[cellChoice] ?? `a ${cellChoice} cell`;
   return forgetBias ? `${name} with forget-gate bias 1` : name;
+}
+
+/** The change that switches a run to `cellChoice` (a cell without a forget-gate bias of its own). */
+function switchTo(cellChoice: 'lru' | 'gru'): Partial<RunConfig> {
+  return { cell: cellChoice, nonlinearity: 'tanh', variant: 'vanilla', cellChoice, forgetBias: false };
+}
+
+/** Why a cell of the modern families keeps the gradient, for a switch's rationale. */
+function modernReason(cellChoice: string): string {
+  return cellFamily(cellChoice) === 'linear'
+    ? 'Its recurrence is linear and diagonal: the gradient through k steps is a product of k diagonal factors the cell learns directly, with no squashing nonlinearity in the path.'
+    : cellFamily(cellChoice) === 'gated-modern'
+      ? 'Its gates were designed around gradient flow through time (gates that read the input only, or exponential gating with a normaliser).'
+      : 'Its recurrence is diagonal, so each unit keeps or forgets on its own.';
 }
 
 function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendation[] {
   const d = run.diagnosis;
   if (!d) return [];
   const c = run.config;
+  // W_hh inits (orthogonal, identity, spectral radius) only for cells that have a W_hh.
+  const hasWhh = hasHiddenToHidden(c.cell);
+  const lruSwitch = (numbers: string) => rec(
+    `Switch to ${cellPhrase('lru')}`,
+    `The ${c.cellChoice} gradient fades within the window (${numbers}). An LRU (Orvieto et al. 2023) has step Jacobian diag(λ) with |λ| initialised close to 1, so how far the gradient reaches is a parameter it learns, not a side effect of saturating gates.`,
+    switchTo('lru'),
+  );
   const T = ctx?.steps ?? run.timesteps;
   const out: Recommendation[] = [];
   const numbers = `horizon(${fmt(ctx?.vanishEpsilon ?? DEFAULT_THRESHOLDS.vanishEpsilon)}) = ${d.horizon ?? 'beyond the sequence'}${d.horizon !== null ? ` steps of ${T}` : ''}, ρ = ${fmt(d.decayPerStep)} per step`;
@@ -99,6 +129,7 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
         `The GRU's update h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} passes gradient straight through when z is near 1 (${numbers}).`,
         { cell: 'gru', variant: 'vanilla', cellChoice: 'gru', forgetBias: false },
       ));
+      out.push(lruSwitch(numbers));
       if (c.nonlinearity === 'relu' && c.init !== 'identity') {
         out.push(rec('Initialise the recurrent weights to the identity (IRNN)', `With ReLU and W_hh = I the state is copied forward at init, so the gradient neither shrinks nor grows through time (Le et al. 2015; ${numbers}).`, { init: 'identity', spectralRadius: null }));
       } else if (c.init !== 'orthogonal') {
@@ -117,12 +148,17 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
           { variant: 'vanilla', cellChoice: 'lstm', forgetBias: true },
         ));
       }
+      // The LSTM's own fixes first; the LRU next (first once they are used up).
+      out.push(lruSwitch(numbers));
       if (c.init !== 'orthogonal') {
         out.push(rec('Initialise the recurrent weights orthogonally', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
-      out.push(rec('Switch to a GRU', `The GRU's update h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} passes gradient straight through when z is near 1 (${numbers}).`, { cell: 'gru', variant: 'vanilla', cellChoice: 'gru', forgetBias: false }));
+      out.push(rec('Switch to a GRU', `The GRU's update h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} passes gradient straight through when z is near 1 (${numbers}).`, switchTo('gru')));
     } else {
-      if (c.init !== 'orthogonal') {
+      const classic = cellFamily(c.cellChoice) === 'classic';
+      // gru and indrnn: the LRU is the one fix of another kind, so it comes first.
+      if (classic) out.push(lruSwitch(numbers));
+      if (hasWhh && c.init !== 'orthogonal') {
         out.push(rec('Initialise the recurrent weights orthogonally', `Keeps the recurrent weights' singular values at 1 at the start (${numbers}).`, { init: 'orthogonal', spectralRadius: null }));
       }
       out.push(rec('Switch to an LSTM with forget-gate bias 1', `A separate cell state with an additive update keeps gradient over longer lags (${numbers}).`, { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true }));
@@ -167,7 +203,7 @@ function ownRecommendations(run: RunView, ctx?: RecommendContext): Recommendatio
         { clip: { kind: 'norm', threshold: theta } },
       ));
     }
-    if (c.spectralRadius !== null && c.spectralRadius > 1) {
+    if (hasWhh && c.spectralRadius !== null && c.spectralRadius > 1) {
       out.push(rec('Rescale the recurrent weights to spectral radius 1', `W_hh was rescaled to spectral radius ${fmt(c.spectralRadius)} > 1, so the linear part of each step amplifies the gradient (ρ = ${fmt(d.decayPerStep)} per step).`, { spectralRadius: 1 }));
     }
     out.push(rec(
@@ -310,6 +346,20 @@ function weighAgainstStudy(run: RunView, own: Recommendation[], others: RunView[
       kept.unshift({ ...r!, title, rationale: `${rationale} ${r!.rationale.replace(/ The study's run "[^"]*" is exactly this configuration: [^.]*\.$/, '')}` });
     } else {
       kept.unshift(rec(title, rationale, change));
+    }
+  }
+  // A vanishing run, and a modern cell on screen with the same settings that did not vanish and
+  // did better: switch to it (first when it is the best run on screen, else right after it).
+  if (run.diagnosis?.verdict === 'vanishing') {
+    const modern = better.find((o) => MODERN_KINDS.includes(o.config.cell) && o.diagnosis?.verdict === 'healthy' && sameButCell(o.config, run.config));
+    if (modern && modern !== best) {
+      const at = kept.findIndex((r) => sameConfig(applyChange(run.config, r.change), modern.config));
+      const rationale = `The study's run "${modern.label ?? modern.config.cellChoice}" has the same settings with that cell: ${outcomeText(modern)}, against ${outcomeText(run)} here. ${modernReason(modern.config.cellChoice)}`;
+      const switchRec = rec(`Switch to ${cellPhrase(modern.config.cellChoice)}`, rationale, { cell: modern.config.cell, nonlinearity: modern.config.nonlinearity, variant: modern.config.variant, cellChoice: modern.config.cellChoice, forgetBias: false });
+      if (at >= 0) kept.splice(at, 1);
+      kept.splice(best ? 1 : 0, 0, switchRec);
+    } else if (modern && modern === best) {
+      kept[0] = { ...kept[0]!, rationale: `${kept[0]!.rationale} ${modernReason(modern.config.cellChoice)}` };
     }
   }
   return kept;

@@ -280,6 +280,14 @@ export async function runStudy(spec: StudySpec, opts: RunStudyOptions = {}): Pro
       if (checked && top) top.check = checkOf(checked, runId, run, run.recommendations[1]?.title ?? null);
     }
     runs.push(...checkRuns);
+  } else if (spec.kind === 'gates') {
+    // Every gate choice is already a run: a top recommendation that lands on one of them (a
+    // switch to a cell on screen) is checked by that run, with no training added.
+    for (const { run, runId } of planChecks(runs, spec).links) {
+      const checked = runs.find((r) => r.id === runId);
+      const top = run.recommendations[0];
+      if (checked && top && checked !== run) top.check = checkOf(checked, runId, run, run.recommendations[1]?.title ?? null);
+    }
   }
 
   const description = spec.description ?? describeStudy(spec, planned);

@@ -10,7 +10,7 @@ import { buildStudySpec } from '../../src/extension/studyRequest';
 import { defaultWindowLength, FAMILY_TITLES, gateCellRows, gatePicks, windowLengthProblem } from '../../src/study/gateChoices';
 import { DEFAULT_STUDY_OPTIONS, OPTION_LIMITS, studySpec } from '../../src/study/options';
 import { loadSample } from '../../src/study/samples';
-import { GATE_STUDY_CELLS, planRuns, skippedRuns } from '../../src/study/study';
+import { GATE_STUDY_CELLS, planRuns, runStudy, sequentialExecutor, skippedRuns } from '../../src/study/study';
 
 const defaults = { ...DEFAULT_STUDY_OPTIONS, cells: [...DEFAULT_STUDY_OPTIONS.cells], seeds: [], thresholds: { ...DEFAULT_STUDY_OPTIONS.thresholds } };
 
@@ -87,4 +87,31 @@ test('CLI: --study gates --cells LIST runs exactly the listed cells (and the cla
   // The extension's answers for the same cells give the same runs.
   const ext = buildStudySpec(dataset, DEFAULT_SETTINGS, { kind: 'gates', ...gatePicks(['rnn-tanh', 'lstm', 'mingru', 'lru', 's6'], 40).picks });
   assert.deepEqual(planRuns(ext).map((r) => r.config), planRuns(spec).map((r) => r.config));
+});
+
+test('gates study: a vanishing LSTM beside a healthy LRU gets "Switch to an LRU", confirmed by the LRU run on screen', async () => {
+  const dataset = loadSample('adding', { seed: 1, steps: 20, count: 32 });
+  const spec = studySpec('gates', dataset, { ...defaults, iterations: 2, hiddenSize: 4, batchSize: 8 }, gatePicks(['rnn-tanh', 'lstm', 'lru'], 20).picks);
+  // Real runs (tiny), with the verdicts and losses of the long-range case set on them.
+  const outcome: Record<string, { verdict: 'vanishing' | 'healthy'; loss: number }> = {
+    'rnn-tanh': { verdict: 'vanishing', loss: 0.17 }, lstm: { verdict: 'vanishing', loss: 0.17 }, 'lstm +forget bias 1': { verdict: 'vanishing', loss: 0.16 }, lru: { verdict: 'healthy', loss: 0.01 },
+  };
+  const executor: typeof sequentialExecutor = async (ds, planned, o) => {
+    const runs = await sequentialExecutor(ds, planned, o);
+    for (const r of runs) {
+      const want = outcome[r.label]!;
+      r.diagnosis = { ...r.diagnosis!, verdict: want.verdict, horizon: want.verdict === 'vanishing' ? 8 : null, decayPerStep: want.verdict === 'vanishing' ? 0.5 : 0.99 };
+      r.loss = want.loss;
+    }
+    return runs;
+  };
+  const report = await runStudy(spec, { executor });
+  const lstm = report.runs.find((r) => r.label === 'lstm')!;
+  const top = lstm.recommendations[0]!;
+  assert.equal(top.title, 'Switch to an LRU (linear recurrence)');
+  assert.equal(top.check?.runId, report.runs.find((r) => r.label === 'lru')!.id);
+  assert.equal(top.check?.outcome, 'confirmed');
+  assert.equal(report.runs.length, 4, 'the check reuses the run on screen: no training added');
+  const lru = report.runs.find((r) => r.label === 'lru')!;
+  assert.ok(!lru.recommendations.some((r) => r.change.init !== undefined || r.change.spectralRadius !== undefined));
 });

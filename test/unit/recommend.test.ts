@@ -22,10 +22,10 @@ function view(config: Partial<RunConfig>, d: Diagnosis, h: TrainingHistory) {
   return { config: defaultRunConfig(dataset, config), diagnosis: d, history: h, timesteps: 100 };
 }
 
-test('vanishing tanh RNN: LSTM with forget bias first, then GRU, then orthogonal init; rationale has the numbers', () => {
+test('vanishing tanh RNN: LSTM with forget bias first, then GRU, then an LRU, then orthogonal init; rationale has the numbers', () => {
   const recs = recommend(view({}, diag('vanishing', 0.81, 33), history([1, 1])));
   assert.deepEqual(recs.map((r) => r.title), [
-    'Switch to an LSTM with forget-gate bias 1', 'Switch to a GRU', 'Initialise the recurrent weights orthogonally', 'Backpropagate only the last 33 steps (truncated BPTT)',
+    'Switch to an LSTM with forget-gate bias 1', 'Switch to a GRU', 'Switch to an LRU (linear recurrence)', 'Initialise the recurrent weights orthogonally', 'Backpropagate only the last 33 steps (truncated BPTT)',
   ]);
   assert.deepEqual(recs[0]!.change, { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
   assert.ok(recs[0]!.rationale.includes('ρ = 0.81') && recs[0]!.rationale.includes('33 steps of 100'), recs[0]!.rationale);
@@ -85,4 +85,52 @@ test('the rationale names the ε the horizon was measured at', () => {
   assert.ok(recommend(view({}, d, history([1])))[0]!.rationale.includes('horizon(1e-3) = 22 steps of 100'));
   const loose = recommend(view({}, d, history([1])), { steps: 100, vanishEpsilon: 1e-2 })[0]!.rationale;
   assert.ok(loose.includes('horizon(0.01) = 22 steps of 100'), loose);
+});
+
+const WHH_INIT = (r: { change: Partial<RunConfig> }) => r.change.init === 'orthogonal' || r.change.init === 'identity' || r.change.spectralRadius !== undefined;
+
+test('no W_hh init (orthogonal, identity, spectral radius) for a cell without a hidden-to-hidden matrix', () => {
+  for (const cellChoice of ['mingru', 'minlstm', 'lru', 'rglru', 's6', 'mlstm', 'indrnn'] as const) {
+    const vanishing = recommend(view({ cellChoice }, diag('vanishing', 0.8, 30), history([1])));
+    assert.ok(vanishing.length > 0, cellChoice);
+    assert.ok(!vanishing.some(WHH_INIT), `${cellChoice} vanishing: ${vanishing.map((r) => r.title).join(' | ')}`);
+    const exploding = recommend(view({ cellChoice, spectralRadius: 3 }, diag('exploding', 1.2, null), history([4, 3.5, 4.5, 4])));
+    assert.ok(!exploding.some(WHH_INIT), `${cellChoice} exploding: ${exploding.map((r) => r.title).join(' | ')}`);
+  }
+  // The cells that have one still get it (sLSTM's R matrices count).
+  for (const cellChoice of ['rnn-tanh', 'lstm', 'gru', 'slstm'] as const) {
+    assert.ok(recommend(view({ cellChoice }, diag('vanishing', 0.8, 30), history([1]))).some(WHH_INIT), cellChoice);
+  }
+});
+
+test('a vanishing classic cell is offered an LRU: first for a GRU and for an LSTM whose own fixes are used up', () => {
+  const gru = recommend(view({ cellChoice: 'gru' }, diag('vanishing', 0.8, 30), history([1])));
+  assert.equal(gru[0]!.title, 'Switch to an LRU (linear recurrence)');
+  assert.deepEqual(gru[0]!.change, { cell: 'lru', nonlinearity: 'tanh', variant: 'vanilla', cellChoice: 'lru', forgetBias: false });
+  const usedUp = recommend(view({ cellChoice: 'lstm', forgetBias: true, init: 'orthogonal' }, diag('vanishing', 0.9, 60), history([1])));
+  assert.equal(usedUp[0]!.title, 'Switch to an LRU (linear recurrence)');
+  const fresh = recommend(view({ cellChoice: 'lstm' }, diag('vanishing', 0.9, 60), history([1])));
+  assert.equal(fresh[0]!.title, 'Set the forget-gate bias to 1');
+  assert.ok(fresh.some((r) => r.change.cellChoice === 'lru'));
+});
+
+function studyView(cellChoice: RunConfig['cellChoice'], verdict: Verdict, loss: number, forgetBias = false) {
+  return { ...view({ cellChoice, forgetBias }, diag(verdict, verdict === 'vanishing' ? 0.7 : 0.99, verdict === 'vanishing' ? 20 : null), history([1])), label: cellChoice, loss };
+}
+
+test('a healthy modern cell on screen: a vanishing LSTM is told to switch to it, by name, with that run\'s numbers', () => {
+  const lstm = studyView('lstm', 'vanishing', 0.17);
+  const lru = studyView('lru', 'healthy', 0.01);
+  const rnn = studyView('rnn-tanh', 'vanishing', 0.17);
+  const recs = recommend(lstm, { steps: 100, others: [lstm, lru, rnn] });
+  assert.equal(recs[0]!.title, 'Switch to an LRU (linear recurrence)');
+  assert.match(recs[0]!.rationale, /study's run "lru".*healthy.*linear and diagonal/);
+  // A better classic run on screen stays first; the modern one follows it.
+  const gru = studyView('gru', 'healthy', 0.003);
+  const both = recommend(lstm, { steps: 100, others: [lstm, lru, rnn, gru] });
+  assert.deepEqual(both.slice(0, 2).map((r) => r.title), ['Switch to a GRU', 'Switch to an LRU (linear recurrence)']);
+  // A vanishing modern run is no reason to switch (and the generic LRU offer is dropped: the run shows it does not help).
+  const lruBad = studyView('lru', 'vanishing', 0.2);
+  const none = recommend(lstm, { steps: 100, others: [lstm, lruBad] });
+  assert.ok(!none.some((r) => r.change.cellChoice === 'lru'), none.map((r) => r.title).join(' | '));
 });
