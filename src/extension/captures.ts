@@ -12,7 +12,7 @@ import type { WorkerPool } from '../worker/pool';
 import type { ReportStore } from './store';
 import { CapturesSession } from './capturesSession';
 import { validateCapturesMessage, type CapturesToWebview } from './capturesProtocol';
-import { contentSecurityPolicy, escapeHtml, makeNonce } from './webviewHtml';
+import { renderShell } from './webviewHtml';
 
 export const DEFAULT_CAPTURE_FOLDER = 'bptt-captures';
 const POST_THROTTLE_MS = 250;
@@ -166,25 +166,8 @@ class CapturesPanel implements vscode.Disposable {
 }
 
 function capturesHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
-  const nonce = makeNonce();
-  const csp = contentSecurityPolicy(webview.cspSource, nonce);
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'captures.js')).toString();
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'captures.css')).toString();
-  const a = escapeHtml;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${a(style)}">
-<title>${a(title)}</title>
-</head>
-<body data-view="captures">
-<div id="app" role="main" aria-busy="true"><p class="loading">Loading…</p></div>
-<script nonce="${a(nonce)}" src="${a(script)}"></script>
-</body>
-</html>`;
+  const uri = (...parts: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...parts)).toString();
+  return renderShell({ view: 'captures', title, cspSource: webview.cspSource, scriptUri: uri('dist', 'captures.js'), styleUri: uri('media', 'captures.css') });
 }
 
 /** Opens folders and capture files; owns their panels. */

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { WebviewKind } from '../protocol';
 
 export interface ShellOptions {
-  view: WebviewKind;
+  /** data-view on <body>: which bundle's view to start (the captures view has its own bundle). */
+  view: WebviewKind | 'captures';
   title: string;
   /** webview.cspSource */
   cspSource: string;
