@@ -17,7 +17,7 @@
 import { addColumnSums, addInto, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
-import { buildRecord, checkItemizedCap, weightGradByStep } from './probes';
+import { buildRecord, checkItemizedCap, weightGradByStep, weightGradByStepNormsOnly } from './probes';
 import type { Batch, LossKind, Model, NonFinite, ParamSet, PassOptions, PassRecord, PassResult } from './types';
 import type { StepIO } from './cells/cell';
 import { getWorkspace, type LayerDir, type LayerWeights, type Workspace } from './workspace';
@@ -558,8 +558,14 @@ export function parameterGradients(ws: Workspace, grads: ParamSet, byStep: boole
   const stepNorms: number[][] = [];
   for (const ld of ws.layers) {
     if (byStep) {
-      stepNorms.push(weightGradByStep(ws, ld, grads, hooks));
-      continue;
+      // The Gram route measures each step's part without building it; the gradient itself
+      // is then one product over all steps (below). Otherwise the parts are built and summed.
+      const norms = weightGradByStepNormsOnly(ws, ld, hooks);
+      if (norms === null) {
+        stepNorms.push(weightGradByStep(ws, ld, grads, hooks));
+        continue;
+      }
+      stepNorms.push(norms);
     }
     const U = layerInput(ws, ld.layer);
     addProjectionGrads(ws, ld, grads, T * B, ld.dProj, U);

@@ -20,7 +20,7 @@
 // - jacobianIterations is an upper bound: the power iteration stops early once converged.
 
 import type { GateSpec } from './cells/cell';
-import { addColumnSums, addInto, blockNorm, gemmAB, gemmABt, gemmAtB, norm2 } from './linalg';
+import { addColumnSums, addInto, blockNorm, gemmAB, gemmABt, gemmAtB, gramRoutePays, gramScratch, norm2, stepWeightGradNorm, type GramScratch } from './linalg';
 import { isScored } from './loss';
 import { HEAD_WEIGHT, param } from './model';
 import {
@@ -252,6 +252,38 @@ export function weightGradByStep(ws: Workspace, ld: LayerDir, grads: ParamSet, h
     }
     out.push(norm);
     if (hooks?.onWeightGradPart) reportWeightGradParts(ld, t, win, bin, whh, bhh, hooks.onWeightGradPart);
+  }
+  return out;
+}
+
+/**
+ * weightGradByStep's norms without materialising each step's part, for layers whose step
+ * part is [dW_ih | db_ih | dW_hh | db_hh] = [dProj_tᵀ U_t | Σ_b dProj_t | dRec_tᵀ h_{t−1} |
+ * Σ_b dRec_t]: its squared norm comes from B×B Gram matrices (at B = 1, ‖dg‖·‖u‖), falling
+ * back to the materialised part where that would lose digits (linalg.stepWeightGradNorm).
+ * Returns null when the layer does not have that shape, when a test hook wants the parts, or
+ * when the Gram route does not pay; the caller then builds the gradient from the parts
+ * (weightGradByStep) instead of with one product over all steps.
+ */
+export function weightGradByStepNormsOnly(ws: Workspace, ld: LayerDir, hooks: EngineHooks | null): number[] | null {
+  const { B, T } = ws;
+  const rec = ld.cell.recurrent;
+  if (hooks?.onWeightGradPart || rec === null || rec.bias === null || ld.P !== ld.G) return null;
+  if (!ld.blocks.every((b) => b.bias !== null)) return null;
+  const H = ld.parts[ld.fromIdx].size;
+  const { P, inSize: In } = ld;
+  if (!gramRoutePays(B, P, In, H)) return null;
+  const sc = ws.probe as typeof ws.probe & { gram?: GramScratch };
+  if (!sc.gram || sc.gram.gi.length !== B * B) sc.gram = gramScratch(B);
+  const parts = { wih: sc.partWin.subarray(0, P * In), whh: sc.partWhh.subarray(0, P * H), bih: sc.partBin.subarray(0, P), bhh: sc.partBhh.subarray(0, P) };
+  const slots = ld.parts[ld.fromIdx].slotViews;
+  const shared = ld.dRec === ld.dProj;
+  const out: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const dGi = ld.dProjT[t];
+    let norm = stepWeightGradNorm({ B, GH: P, inSize: In, H, dGi, dGh: shared ? dGi : ld.dRecT[t], input: ld.inT[t], hPrev: slots[ld.reverse ? t + 2 : t] }, sc.gram, parts);
+    if (ld.ownNames.length > 0) norm = Math.hypot(norm, Math.sqrt(ld.ownStepSq[t]));
+    out.push(norm);
   }
   return out;
 }

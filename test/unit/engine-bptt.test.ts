@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateLoss, forwardDetailed, predict, runPass } from '../../src/engine/bptt';
+import { evaluateLoss, forwardDetailed, predict, runPass, runPassWithHooks } from '../../src/engine/bptt';
 import { createModel, defaultModelConfig, fillUniform } from '../../src/engine/model';
 import { Rng } from '../../src/engine/rng';
 import type { Batch, Model, ModelConfig } from '../../src/engine/types';
@@ -186,4 +186,34 @@ test('a batch that does not fit the model is refused with a clear message', () =
   assert.throws(() => runPass(m, { ...b, inputSize: 3 }, { loss: 'mse' }), /inputSize 3, model expects 2/);
   assert.throws(() => runPass(m, { ...b, x: new Float64Array(5) }, { loss: 'mse' }), /x has 5 values/);
   assert.throws(() => runPass(m, { ...b, mode: 'many-to-many' }, { loss: 'mse' }), /y has 2 values, expected 6/);
+});
+
+test('weightGradByStep from Gram matrices (no parts built) equals the materialised parts, and the gradient built in one product equals the sum of the parts', () => {
+  const { gramRoutePays } = require('../../src/engine/linalg') as typeof import('../../src/engine/linalg');
+  const cases: Array<[Partial<ModelConfig>, number]> = [
+    [{ cell: 'gru', hiddenSize: 8, inputSize: 2 }, 1],
+    [{ cell: 'gru', hiddenSize: 8, inputSize: 2, numLayers: 2, bidirectional: true }, 3],
+    [{ cell: 'lstm', hiddenSize: 6, inputSize: 1 }, 1],
+    [{ cell: 'lstm', variant: 'peephole', hiddenSize: 6, inputSize: 3 }, 2],
+    [{ cell: 'rnn', hiddenSize: 16, inputSize: 1 }, 1],
+  ];
+  let usedGram = 0;
+  for (const [cfg, B] of cases) {
+    const m = model({ outputSize: 2, ...cfg }, 5, 0.6);
+    const batch = batchFor(m, B, 9, 'many-to-many', 6);
+    const G = ({ rnn: 1, lstm: 4, gru: 3 } as Record<string, number>)[m.config.cell]! * m.config.hiddenSize;
+    if (gramRoutePays(B, G, m.config.inputSize, m.config.hiddenSize)) usedGram++;
+    const fast = runPass(m, batch, { loss: 'mse', probes: { jacobian: false } });
+    // A test hook that asks for the parts forces the materialised route.
+    const slow = runPassWithHooks(m, batch, { loss: 'mse', probes: { jacobian: false } }, { onWeightGradPart: () => undefined });
+    fast.record.layers.forEach((l, i) => {
+      const ref = slow.record.layers[i]!.weightGradByStep;
+      l.weightGradByStep.forEach((v, t) => assert.ok(Math.abs(v - ref[t]!) <= 1e-12 * ref[t]!, `${JSON.stringify(cfg)} B=${B} layer ${i} t=${t}: ${v} vs ${ref[t]}`));
+    });
+    for (const [name, g] of fast.grads) {
+      const r = slow.grads.get(name)!.data;
+      g.data.forEach((v, k) => assert.ok(Math.abs(v - r[k]!) <= 1e-12 * (1 + Math.abs(r[k]!)), `${name}[${k}]: ${v} vs ${r[k]}`));
+    }
+  }
+  assert.ok(usedGram >= 3, `the Gram route ran in ${usedGram} cases`);
 });
