@@ -11,7 +11,7 @@ import type { Cell, CellOptions } from '../../src/engine/cells/cell';
 import { IndRnnCell } from '../../src/engine/cells/indrnn';
 import { LruCell } from '../../src/engine/cells/lru';
 import { S6Cell } from '../../src/engine/cells/s6';
-import { softplus } from '../../src/engine/cells/rglru';
+import { softplus } from '../../src/engine/cells/common';
 import { Rng } from '../../src/engine/rng';
 import { backward, forward, jacobianNorms, makeCell, MODERN_CELLS, Net, type ForwardRecord, type ModernCellName } from '../gradcheck/cells-modern-unroll';
 

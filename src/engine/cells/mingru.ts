@@ -10,10 +10,7 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-
-export function sigmoid(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-}
+import { sigmoid, uniformInit } from './common';
 
 /** g(x) of minGRU/minLSTM: x + ½ for x ≥ 0, σ(x) below. */
 export function gPositive(x: number): number {
@@ -23,15 +20,6 @@ export function gPositive(x: number): number {
 /** g'(x) from y = g(x): 1 where x ≥ 0 (y ≥ ½), σ'(x) = y(1 − y) where x < 0 (y < ½). */
 export function gSlope(y: number): number {
   return y >= 0.5 ? 1 : y * (1 - y);
-}
-
-/** U(−1/√H, 1/√H) on every listed parameter. */
-export function uniformInit(get: (name: string) => Float64Array, names: readonly string[], H: number, rng: Rng): void {
-  const bound = 1 / Math.sqrt(H);
-  for (const name of names) {
-    const d = get(name);
-    for (let k = 0; k < d.length; k++) d[k] = rng.range(-bound, bound);
-  }
 }
 
 export class MinGruCell implements Cell {

@@ -12,7 +12,8 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { gPositive, gSlope, sigmoid, uniformInit } from './mingru';
+import { sigmoid, uniformInit } from './common';
+import { gPositive, gSlope } from './mingru';
 
 export class MinLstmCell implements Cell {
   readonly name = 'minlstm';

@@ -33,7 +33,7 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { sigmoid, uniformInit } from './mingru';
+import { sigmoid, uniformInit } from './common';
 import { logSigmoid } from './slstm';
 
 export class MLstmCell implements Cell {

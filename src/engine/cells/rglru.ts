@@ -24,16 +24,7 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { sigmoid, uniformInit } from './mingru';
-
-export function softplus(x: number): number {
-  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
-/** The inverse of softplus, for y > 0: log(eʸ − 1), written to stay exact for small and large y. */
-export function softplusInverse(y: number): number {
-  return y + Math.log(-Math.expm1(-y));
-}
+import { sigmoid, softplus, softplusInverse, uniformInit } from './common';
 
 /** ρ's range at init: ρ² ~ U(RHO_MIN², RHO_MAX²). */
 export const RHO_MIN = 0.9;

@@ -21,8 +21,7 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { sigmoid, uniformInit } from './mingru';
-import { softplus, softplusInverse } from './rglru';
+import { sigmoid, softplus, softplusInverse, uniformInit } from './common';
 
 export const S6_DEFAULT_STATE_SIZE = 16;
 

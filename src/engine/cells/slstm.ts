@@ -28,7 +28,7 @@
 
 import type { BackwardIO, Cell, CellOptions, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { sigmoid, uniformInit } from './mingru';
+import { sigmoid, uniformInit } from './common';
 
 /** log σ(x) = −softplus(−x), without overflow. */
 export function logSigmoid(x: number): number {
