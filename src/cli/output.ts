@@ -68,11 +68,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   const removeTemp = (): void => {
     rmSync(temp, { force: true });
   };
-  await cleanupOnSignal(removeTemp, async () => {
+  await cleanupOnSignal(removeTemp, async (interrupted) => {
     let handle: fs.FileHandle | null = null;
     try {
       handle = await fs.open(temp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
-      await handle.writeFile(bytes);
+      interrupted.throwIfAborted();
+      await handle.writeFile(bytes, { signal: interrupted });
+      interrupted.throwIfAborted();
       if (existing) {
         await handle.chmod(existing.mode & 0o7777);
         // Keep the owner where we may (root writing a user's file); elsewhere it is ours anyway.
@@ -81,6 +83,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
       await handle.sync();
       await handle.close();
       handle = null;
+      interrupted.throwIfAborted();
       if (existing && existing.nlink > 1) {
         // Several names share this file: replacing one name would split them. The new
         // content is complete on disk; copy it over the shared file and drop the temporary.

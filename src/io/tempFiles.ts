@@ -19,26 +19,53 @@ export function tempName(prefix: string): string {
 }
 
 /**
- * Runs `work`; if a termination signal arrives meanwhile, `cleanup` runs (synchronously)
- * and the signal is raised again so the process ends as it would have. Where someone else
- * also listens for the signal (the extension host), it is left to them.
+ * Runs `work`; if a termination signal arrives meanwhile, `cleanup` runs (synchronously),
+ * `interrupted` is aborted so that `work` issues nothing more, and once `work` has settled
+ * (at most RERAISE_AFTER_MS later) `cleanup` runs again and the signal is raised again so the
+ * process ends as it would have. The second cleanup matters: a file operation already on
+ * libuv's thread pool when the signal came can still create the file after the first one.
+ * Where someone else also listens for the signal (the extension host), ending is left to them.
  */
-export async function cleanupOnSignal<T>(cleanup: () => void, work: () => Promise<T>): Promise<T> {
-  const handler = (signal: NodeJS.Signals): void => {
+export async function cleanupOnSignal<T>(cleanup: () => void, work: (interrupted: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupted = new AbortController();
+  let settled: Promise<unknown> = Promise.resolve();
+  const quietly = (): void => {
     try {
       cleanup();
-    } finally {
-      for (const s of SIGNALS) process.removeListener(s, handler);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    } catch {
+      // nothing more can be done while the process ends
     }
+  };
+  const handler = (signal: NodeJS.Signals): void => {
+    for (const s of SIGNALS) process.removeListener(s, handler);
+    interrupted.abort(new Error(`interrupted by ${signal}`));
+    quietly();
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      quietly();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    const timer = setTimeout(end, RERAISE_AFTER_MS);
+    void settled.then(end);
   };
   for (const s of SIGNALS) process.on(s, handler);
   try {
-    return await work();
+    const running = work(interrupted.signal);
+    settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    return await running;
   } finally {
     for (const s of SIGNALS) process.removeListener(s, handler);
   }
 }
+
+/** How long an interrupted write may take to notice before the signal is raised again anyway. */
+const RERAISE_AFTER_MS = 2000;
 
 function processAlive(pid: number): boolean {
   try {

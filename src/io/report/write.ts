@@ -54,17 +54,32 @@ export async function writeReportFolder(report: Report, parentDir: string, opts:
   // A write still in flight on libuv's thread pool can add a file while the folder is being
   // removed (ENOTEMPTY): retry, as rmSync offers for exactly that.
   const removeTemp = (): void => rmSync(temp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-  return cleanupOnSignal(removeTemp, async () => {
+  return cleanupOnSignal(removeTemp, async (interrupted) => {
+    interrupted.throwIfAborted();
     await fs.mkdir(temp);
     try {
+      // Subfolders are made one level at a time, never recursively: a recursive mkdir still
+      // in flight on libuv's thread pool when the signal handler removes the temporary folder
+      // would create it again after the handler, and the process, are gone.
+      const made = new Set<string>();
       for (const [rel, content] of files) {
-        const target = path.join(temp, rel);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, content, { flag: 'wx' });
+        const parts = path.normalize(rel).split(path.sep).slice(0, -1);
+        for (let i = 1; i <= parts.length; i++) {
+          const dir = path.join(temp, ...parts.slice(0, i));
+          if (made.has(dir)) continue;
+          interrupted.throwIfAborted();
+          await fs.mkdir(dir).catch((e: unknown) => {
+            if (!isCode(e, 'EEXIST')) throw e;
+          });
+          made.add(dir);
+        }
+        interrupted.throwIfAborted();
+        await fs.writeFile(path.join(temp, rel), content, { flag: 'wx', signal: interrupted });
       }
       for (let n = 1; n <= MAX_SUFFIX; n++) {
         const final = path.join(parent, n === 1 ? base : `${base}-${n}`);
         if (await exists(final)) continue;
+        interrupted.throwIfAborted();
         try {
           await fs.rename(temp, final);
           return final;
