@@ -14,7 +14,7 @@
 // Recorded per-step gradients under truncation are those of the summed gradient: e.g.
 // gradNormH[t] = ‖Σ_passes ∂L_pass/∂h_t‖.
 
-import { addColumnSums, addInto, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from './linalg';
+import { addColumnSums, addInto, fillRows, gemmAB, gemmABt, gemmAtB, jointNorm, norm2, withConstantOperands } from './linalg';
 import { computeLoss } from './loss';
 import { HEAD_BIAS, HEAD_WEIGHT, param, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, weightGradByStep, weightGradByStepNormsOnly } from './probes';
@@ -634,6 +634,17 @@ export function runPass(model: Model, batch: Batch, options: PassOptions): PassR
 
 /** runPass with test hooks (see EngineHooks). */
 export function runPassWithHooks(model: Model, batch: Batch, options: PassOptions, hooks: EngineHooks | null): PassResult {
+  // The weights do not change during a pass (the optimizer steps between passes): kernels
+  // that copy operands keep one copy of them for the whole pass instead of one per product.
+  return withConstantOperands(paramArrays(model.params), () => passWithHooks(model, batch, options, hooks));
+}
+
+/** The arrays of a parameter set, for withConstantOperands. */
+export function paramArrays(params: ParamSet): Float64Array[] {
+  return [...params.values()].map((p) => p.data);
+}
+
+function passWithHooks(model: Model, batch: Batch, options: PassOptions, hooks: EngineHooks | null): PassResult {
   checkLossKind(options.loss);
   if (options.checkpoint) return runCheckpointed(model, batch, options);
   if (options.truncation && model.config.bidirectional) {

@@ -41,8 +41,8 @@
 // are the caller's to form from `output` and `gradInput` (this module knows nothing of the
 // captured float32 values).
 
-import { backwardLayers, finishBackward, forwardLayers, parameterGradients, prepareBackward, type EngineHooks, type InitialState } from './bptt';
-import { jointNorm, norm2 } from './linalg';
+import { backwardLayers, finishBackward, forwardLayers, paramArrays, parameterGradients, prepareBackward, type EngineHooks, type InitialState } from './bptt';
+import { jointNorm, norm2, withConstantOperands } from './linalg';
 import { directions, layerCells, layerSuffix, validateConfig, zerosLike } from './model';
 import { buildRecord, checkItemizedCap, type ItemizedSeed } from './probes';
 import type { Batch, Model, ModelConfig, ParamSet, PassRecord, ProbeOptions } from './types';
@@ -124,7 +124,13 @@ export function runInjectedPass(input: InjectedPassInput): InjectedPassResult {
 
 /** runInjectedPass with the engine's test hooks (bptt.ts EngineHooks; initialState overrides h0/c0). */
 export function runInjectedPassWithHooks(input: InjectedPassInput, hooks: EngineHooks | null): InjectedPassResult {
-  const { ws, model, batch, initial, finalGrads } = prepareInjected(input);
+  const prepared = prepareInjected(input);
+  // The weights are constant for the pass (and every itemized re-run): one copy in the kernels.
+  return withConstantOperands(paramArrays(prepared.model.params), () => injectedPass(input, prepared, hooks));
+}
+
+function injectedPass(input: InjectedPassInput, prepared: Prepared, hooks: EngineHooks | null): InjectedPassResult {
+  const { ws, model, batch, initial, finalGrads } = prepared;
   checkItemizedCap({ loss: 'mse', probes: input.probes }, input.steps);
   forwardLayers(ws, model.params, input.input, hooks, initialStates(ws, initial, hooks));
   const { B, T, DH } = ws;
