@@ -13,6 +13,7 @@ import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
 import { diagnosePass } from '../study/diagnosis';
+import { STUDY_ITEMIZED_MAX_STEPS } from '../study/train';
 import type { RunRecord } from '../study/types';
 import { writeFileAtomic } from './output';
 
@@ -25,9 +26,13 @@ export interface GradientsOptions {
   variant?: LstmVariant;
   loss?: LossKind;
   mode?: Mode;
-  itemized?: boolean;
+  /** RNNbow's itemized matrix: true (refused above ITEMIZED_MAX_STEPS), or 'auto': many-to-many with T ≤ AUTO_ITEMIZED_MAX_STEPS, where the lag profile reads it (the editor's choice). */
+  itemized?: boolean | 'auto';
   out?: string;
 }
+
+/** 'auto' computes the O(T²) itemized matrix up to this T, as studies do (one backward pass per row). */
+export const AUTO_ITEMIZED_MAX_STEPS = STUDY_ITEMIZED_MAX_STEPS;
 
 /** Builds the run record; pure apart from reading the two input files. */
 export function gradientsRecord(options: GradientsOptions): RunRecord {
@@ -41,11 +46,12 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
     ...(options.variant ? { variant: options.variant } : {}),
   });
   const batch = parseBatchJsonBytes(inputBytes, options.input, { model: model.config, modelFile: options.weights, loss, ...(options.mode ? { mode: options.mode } : {}) });
-  if (options.itemized && batch.steps > ITEMIZED_MAX_STEPS) {
+  const itemized = options.itemized === 'auto' ? batch.mode === 'many-to-many' && batch.steps <= AUTO_ITEMIZED_MAX_STEPS : (options.itemized ?? false);
+  if (options.itemized === true && batch.steps > ITEMIZED_MAX_STEPS) {
     throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
   }
 
-  const pass = runPass(model, batch, { loss, probes: { itemized: options.itemized ?? false } });
+  const pass = runPass(model, batch, { loss, probes: { itemized } });
   // No clipping here: the reported pre- and post-clip norms are both the raw gradient norm.
   const norm = gradNorm(pass.grads);
   const record = { ...pass.record, globalGradNorm: norm, clippedGradNorm: norm };

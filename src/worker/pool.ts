@@ -25,8 +25,9 @@ import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import { InputError } from '../io/errors';
 import type { FileReadOptions } from '../io/sequenceHead';
+import type { ProbeOptions, StateDictSummary } from '../io/stateDictProbe';
 import { runStudy, type StudySpec } from '../study/study';
-import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor } from '../study/types';
+import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor, RunRecord } from '../study/types';
 import { parseFileReply, parseWorkerMessage, type FileRequest, type RunRequest } from './messages';
 
 export interface WorkerPoolOptions {
@@ -120,6 +121,8 @@ function describe(run: PlannedRun): string {
 
 function describeFile(request: FileRequest): string {
   if (request.type === 'analyzeCapture') return `replaying the capture ${request.file}`;
+  if (request.type === 'inspectStateDict') return `reading the state dict ${request.file}`;
+  if (request.type === 'probeStateDict') return `probing ${request.options.weights} on ${request.options.input}`;
   return request.type === 'listColumns' ? `listing the columns of ${request.file}` : `reading ${request.file}`;
 }
 
@@ -201,6 +204,16 @@ export class WorkerPool {
   /** A training capture (design §9) read and replayed in a worker: its run record, or the file's InputError. */
   analyzeCapture(file: string, options: CaptureRunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<CaptureRunRecord> {
     return this.fileJob({ type: 'analyzeCapture', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<CaptureRunRecord>;
+  }
+
+  /** A state dict read and checked as `gradients` does (io/stateDictProbe.ts), in a worker: what it holds, or the file's InputError. */
+  inspectStateDict(file: string, cell?: string, opts: { signal?: AbortSignal } = {}): Promise<StateDictSummary> {
+    return this.fileJob({ type: 'inspectStateDict', jobId: this.nextJobId++, file, ...(cell !== undefined ? { cell } : {}) }, opts.signal) as Promise<StateDictSummary>;
+  }
+
+  /** The `gradients` pass of a state dict on an input file, in a worker (cancel stops the worker): its run record or an InputError. */
+  probeStateDict(options: ProbeOptions, opts: { signal?: AbortSignal } = {}): Promise<RunRecord> {
+    return this.fileJob({ type: 'probeStateDict', jobId: this.nextJobId++, options }, opts.signal) as Promise<RunRecord>;
   }
 
   /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
@@ -394,6 +407,12 @@ export class WorkerPool {
           break;
         case 'report':
           job.resolve(reply.report);
+          break;
+        case 'stateDict':
+          job.resolve(reply.summary);
+          break;
+        case 'probe':
+          job.resolve(reply.run);
           break;
         case 'inputError':
           job.reject(new InputError(reply.file, reply.line, reply.detail));
