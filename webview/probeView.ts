@@ -66,6 +66,7 @@ export class ProbeView implements View {
   private readonly heatmaps: HeatmapsView;
   private readonly resultParts: HTMLElement[];
   private busyTimer: number | undefined;
+  private shownHeatmap = false;
 
   constructor(root: HTMLElement, private readonly app: App, private readonly send: (msg: ProbeRequest) => void) {
     const reportRoot = el('div', { class: 'probe-report', attrs: { hidden: '' } });
@@ -91,7 +92,13 @@ export class ProbeView implements View {
     this.run = run;
     for (const p of this.resultParts) p.toggleAttribute('hidden', run === null);
     this.reportView.handle(msg);
-    if (run) this.heatmaps.handle({ type: 'run', run, study: msg.report.study });
+    if (run) {
+      // The first result opens on the itemized matrix when the pass computed it (the timestep × layer
+      // picture is the chart above); later ones keep whatever the user picked.
+      const first = !this.shownHeatmap && run.itemized !== null && run.itemized.length > 0;
+      this.shownHeatmap = true;
+      this.heatmaps.handle({ type: 'run', run, study: msg.report.study, ...(first ? { heatmap: { kind: 'itemized', quantity: '' } } : {}) });
+    }
     this.drawLayers();
     this.publish();
   }
