@@ -4,7 +4,8 @@
 // the choices are committed only with the result they produced.
 import { basename, dirname } from 'node:path';
 import { isInputError } from '../io/errors';
-import { probeReport, type ProbeOptions, type StateDictSummary } from '../io/stateDictProbe';
+import { probeReport } from '../io/probeReport';
+import type { ProbeOptions, StateDictSummary } from '../io/stateDictProbe';
 import type { Report, RunRecord } from '../study/types';
 import type { ProbeLoss, ProbeState } from './probeProtocol';
 

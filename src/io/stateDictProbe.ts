@@ -3,12 +3,10 @@
 // cap, readSafetensors, modelFromStateDict); the pass is `gradientsRecord`, the very function
 // behind `bptt-lens gradients`, so the editor's numbers are the CLI's, bit for bit. Pure apart
 // from reading the files; no vscode, so it is unit-tested.
-import { basename } from 'node:path';
 import { gradientsRecord, type GradientsOptions } from '../cli/gradients';
 import { CELL_NAMES, cellName, canonicalCellName, type CellName } from '../engine/cells';
 import type { LossKind } from '../engine/types';
-import { fmt, resolveThresholds } from '../study/diagnosis';
-import type { DiagnosisThresholds, Report, ReportRun, RunRecord } from '../study/types';
+import type { RunRecord } from '../study/types';
 import { InputError, isInputError } from './errors';
 import { readGuardedSync } from './guardedRead';
 import { readSafetensors } from './safetensors';
@@ -93,58 +91,4 @@ export function probeStateDict(options: ProbeOptions): RunRecord {
   const gradients: GradientsOptions = { weights: options.weights, input: options.input, itemized: 'auto', loss: options.loss ?? 'mse' };
   if (options.cell !== undefined) gradients.cell = options.cell;
   return gradientsRecord(gradients);
-}
-
-/** The probe's run record as a one-run report (kind 'probe'): the study panel draws it, Save Report writes it. */
-export function probeReport(record: RunRecord, options: { weights: string; input: string; thresholds?: Partial<DiagnosisThresholds>; createdAt?: string }): Report {
-  const c = record.config;
-  const weightsName = basename(options.weights);
-  const inputName = basename(options.input);
-  const what = `${String(c.cellChoice ?? c.cell)}, ${String(c.numLayers)} layer${c.numLayers === 1 ? '' : 's'}${c.bidirectional ? ', bidirectional' : ''}, H = ${String(c.hiddenSize)}`;
-  const run: ReportRun = {
-    ...record,
-    id: 'probe',
-    label: `${String(c.cellChoice ?? c.cell)} · ${inputName}`,
-    history: {
-      loss: [record.loss],
-      preClipNorm: [record.globalGradNorm],
-      postClipNorm: [record.clippedGradNorm],
-      clipRate: 0,
-      recorded: [],
-    },
-    recommendations: [],
-  };
-  const thresholds = resolveThresholds(options.thresholds);
-  return {
-    schema: 'bptt-lens/report@1',
-    study: {
-      findings: probeFindings(run, weightsName, inputName, thresholds.vanishEpsilon),
-      kind: 'probe',
-      name: `probe-${stem(weightsName)}-${stem(inputName)}`,
-      source: options.input,
-      description: `The state dict ${weightsName} (${what}) probed on ${inputName}: one forward and backward pass with its weights (${String(c.mode)}, ${String(c.loss)} loss, ${String(c.batchSize)} sequence${c.batchSize === 1 ? '' : 's'} of ${record.timesteps} steps), no training — what \`bptt-lens gradients\` computes.`,
-      task: `the gradient through time of ${weightsName} on ${inputName}`,
-      createdAt: options.createdAt ?? new Date().toISOString(),
-      thresholds,
-    },
-    runs: [run],
-  };
-}
-
-/** The summary sentences (the panel and report.md open with them): one pass with given weights, not a training run. */
-function probeFindings(run: ReportRun, weightsName: string, inputName: string, eps: number): string[] {
-  const T = run.timesteps;
-  const d = run.diagnosis;
-  const out = [`With the weights of ${weightsName}, the gradient through time on ${inputName} is ${d?.verdict ?? 'not diagnosed'} (T = ${T}; one forward and backward pass, no training).`];
-  if (d && d.decayPerStep !== null) {
-    const horizon = d.horizon === null ? `the gradient keeps at least ${fmt(eps)} of its size over the whole ${T}-step sequence` : `the gradient falls below ${fmt(eps)} of its size ${d.horizon} steps back`;
-    out.push(`Decay per step ρ = ${fmt(d.decayPerStep)}; ${horizon}.`);
-  }
-  out.push(`Loss ${fmt(run.loss)} (${String(run.config.loss)}, ${String(run.config.mode)}), global gradient norm ${fmt(run.globalGradNorm)}.`);
-  return out;
-}
-
-function stem(name: string): string {
-  const s = name.replace(/\.(safetensors|json)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-');
-  return s.slice(0, 40) || 'file';
 }

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateProbeMessage } from '../../src/extension/probeProtocol';
@@ -14,7 +14,8 @@ import { readReportFile, saveReportFolder } from '../../src/extension/reportFile
 import { InputError } from '../../src/io/errors';
 import { serializeRunRecord } from '../../src/io/runRecord';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
-import { inspectStateDict, probeReport, probeStateDict, type StateDictSummary } from '../../src/io/stateDictProbe';
+import { probeReport } from '../../src/io/probeReport';
+import { inspectStateDict, probeStateDict, type StateDictSummary } from '../../src/io/stateDictProbe';
 import type { RunRecord } from '../../src/study/types';
 import { WorkerPool } from '../../src/worker/pool';
 
@@ -363,7 +364,15 @@ test('probeReport: a report the reader accepts and Save Report writes (kind prob
   assert.equal(report.runs[0]!.itemized?.length, 6);
   assert.match(report.study.description, /lstm_2layer\.safetensors \(lstm, 2 layers, H = 4\) probed on lstm_2layer\.input\.json/);
   const folder = await saveReportFolder(report, dir, [dir]);
-  for (const f of ['report.json', 'report.md', 'report.html']) assert.ok(statSync(join(folder, f)).size > 0, f);
+  for (const f of ['report.json', 'report.md', 'report.html', 'lag-profiles.svg', 'gradient-absolute.svg', 'heatmap-layers.svg']) assert.ok(statSync(join(folder, f)).size > 0, f);
+  // One pass, no training: no loss curve, no heatmap over iterations; the layers' heatmap says so on its axis.
+  assert.deepEqual(readdirSync(folder).filter((f) => /^loss|^heatmap-1/.test(f)), []);
+  const heat = readFileSync(join(folder, 'heatmap-layers.svg'), 'utf8');
+  assert.match(heat, />layer</);
+  assert.doesNotMatch(heat, /training iteration/);
+  const md = readFileSync(join(folder, 'report.md'), 'utf8');
+  assert.ok(md.includes('With the weights of lstm\\_2layer.safetensors'), 'the findings lead report.md');
+  assert.doesNotMatch(md, /Training loss/);
   const back = await readReportFile(join(folder, 'report.json'));
   assert.equal(back.study.kind, 'probe');
   assert.equal(back.runs[0]!.loss, record.loss);
