@@ -381,3 +381,29 @@ test('probeReport: a report the reader accepts and Save Report writes (kind prob
   const s = inspectStateDict(weights);
   assert.equal(s.cell, 'lstm');
 });
+
+test('cancel stops the pass in the worker within a moment, and the pool goes on working', async () => {
+  // A pass of a few seconds: a 2-layer LSTM, H = 96, on 8 sequences of 400 steps (no itemized above T = 128).
+  const { createModel } = await import('../../src/engine/model');
+  const { stateDictFromModel } = await import('../../src/io/stateDict');
+  const m = createModel({ cell: 'lstm', nonlinearity: 'tanh', variant: 'vanilla', inputSize: 16, hiddenSize: 96, numLayers: 2, bidirectional: false, outputSize: 4 });
+  for (const t of m.params.values()) for (let i = 0; i < t.data.length; i++) t.data[i] = Math.sin(i * 0.37) * 0.05;
+  const weights = join(dir, 'slow.safetensors');
+  writeFileSync(weights, writeSafetensors(stateDictFromModel(m)));
+  const B = 8;
+  const T = 400;
+  const x = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => Array.from({ length: 16 }, (_, i) => Math.sin(b + t * 0.1 + i))));
+  const y = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => Array.from({ length: 4 }, (_, o) => Math.cos(b + t + o))));
+  const input = join(dir, 'slow.json');
+  writeFileSync(input, JSON.stringify({ x, y }));
+  const controller = new AbortController();
+  const started = Date.now();
+  const running = pool.probeStateDict({ weights, input }, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 300);
+  await assert.rejects(running, (e: Error) => e.name === 'AbortError');
+  const took = Date.now() - started;
+  assert.ok(took < 1500, `rejected ${took} ms after the start (abort at 300 ms)`);
+  // A fresh worker serves the next request.
+  const again = await pool.probeStateDict({ weights: fixture('gru.safetensors'), input: fixture('gru.input.json') });
+  assert.equal(again.schema, 'bptt-lens/run@1');
+});
