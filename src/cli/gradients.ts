@@ -2,6 +2,7 @@
 // update; writes the run record (design §5–6). Everything is read and checked before the
 // pass runs, and the record is written atomically, so bad input changes nothing.
 
+import { basename } from 'node:path';
 import { runPass } from '../engine/bptt';
 import { cellName } from '../engine/cells';
 import { gradNorm } from '../engine/clip';
@@ -34,10 +35,15 @@ export interface GradientsOptions {
 /** 'auto' computes the O(T²) itemized matrix up to this T, as studies do (one backward pass per row). */
 export const AUTO_ITEMIZED_MAX_STEPS = STUDY_ITEMIZED_MAX_STEPS;
 
-/** Builds the run record; pure apart from reading the two input files. */
-export function gradientsRecord(options: GradientsOptions): RunRecord {
+/**
+ * Builds the run record; pure apart from reading the two input files. `onStage` hears what it
+ * is doing (the editor shows it while it waits); it does not change the numbers.
+ */
+export function gradientsRecord(options: GradientsOptions, onStage: (label: string) => void = () => undefined): RunRecord {
   const loss: LossKind = options.loss ?? 'mse';
+  onStage(`Reading ${basename(options.weights)}…`);
   const weightBytes = readGuardedSync(options.weights, 'weights');
+  onStage(`Reading ${basename(options.input)}…`);
   const inputBytes = readGuardedSync(options.input, 'input');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
@@ -51,7 +57,10 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
     throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
   }
 
+  const { config: m } = model;
+  onStage(`Forward and backward pass: ${m.numLayers}-layer${m.bidirectional ? ' bidirectional' : ''} ${cellName(m)}, H = ${m.hiddenSize}, ${batch.batchSize} × ${batch.steps} steps${itemized ? `, itemized (${batch.steps} backward passes)` : ''}…`);
   const pass = runPass(model, batch, { loss, probes: { itemized } });
+  onStage('Diagnosis…');
   // No clipping here: the reported pre- and post-clip norms are both the raw gradient norm.
   const norm = gradNorm(pass.grads);
   const record = { ...pass.record, globalGradNorm: norm, clippedGradNorm: norm };

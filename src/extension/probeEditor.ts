@@ -167,7 +167,7 @@ export class ProbeEditorProvider implements vscode.CustomReadonlyEditorProvider 
     const file = document.uri.fsPath;
     const session = new ProbeSession(file, {
       inspect: (f, cell, signal) => this.host.workers.inspectStateDict(f, cell, { signal }),
-      probe: (options, signal) => this.host.workers.probeStateDict(options, { signal }),
+      probe: (options, signal, onStage) => this.host.workers.probeStateDict(options, { signal, onProgress: onStage }),
     });
     new ProbeEditor(panel, session, this.host);
   }

@@ -11,7 +11,8 @@ import type { ProbeLoss, ProbeState } from './probeProtocol';
 
 export interface ProbeWorkers {
   inspect(file: string, cell: string | undefined, signal: AbortSignal): Promise<StateDictSummary>;
-  probe(options: ProbeOptions, signal: AbortSignal): Promise<RunRecord>;
+  /** `onStage` hears what the worker is doing (reading, the pass, the diagnosis). */
+  probe(options: ProbeOptions, signal: AbortSignal, onStage: (label: string) => void): Promise<RunRecord>;
 }
 
 interface Choices {
@@ -151,7 +152,13 @@ export class ProbeSession {
 
   private async pass(c: Choices, signal: AbortSignal): Promise<{ record: RunRecord; report: Report }> {
     const options: ProbeOptions = { weights: this.weights, input: c.input!, loss: c.loss, ...(c.cell !== undefined ? { cell: c.cell } : {}) };
-    const record = await this.workers.probe(options, signal);
+    const busy = this.busy;
+    const record = await this.workers.probe(options, signal, (label) => {
+      // Only the job still running may relabel it.
+      if (this.busy !== busy || !busy || this.disposed) return;
+      busy.label = label;
+      this.emit();
+    });
     return { record, report: probeReport(record, { weights: this.weights, input: c.input! }) };
   }
 

@@ -87,8 +87,8 @@ export interface ProbeOptions {
  * The `gradients` run record of the weights on the input, with the itemized matrix where the
  * lag profile reads it (many-to-many, T ≤ AUTO_ITEMIZED_MAX_STEPS). Same InputErrors as the CLI.
  */
-export function probeStateDict(options: ProbeOptions): RunRecord {
+export function probeStateDict(options: ProbeOptions, onStage?: (label: string) => void): RunRecord {
   const gradients: GradientsOptions = { weights: options.weights, input: options.input, itemized: 'auto', loss: options.loss ?? 'mse' };
   if (options.cell !== undefined) gradients.cell = options.cell;
-  return gradientsRecord(gradients);
+  return gradientsRecord(gradients, onStage);
 }

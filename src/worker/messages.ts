@@ -16,7 +16,7 @@
 //   pool -> worker   InspectStateDictRequest  read and check a state dict (io/stateDictProbe.ts)
 //   worker -> pool   StateDictResult          what it holds (cell, sizes, the cells it fits)
 //   pool -> worker   ProbeStateDictRequest    the `gradients` pass of a state dict on an input file
-//   worker -> pool   ProbeResult              its run record
+//   worker -> pool   FileProgress             its stages while it runs, then ProbeResult (its run record)
 //
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
@@ -109,6 +109,13 @@ export interface ProbeStateDictRequest {
   options: ProbeOptions;
 }
 
+/** What a long file job is doing now (probeStateDict's stages); the job goes on. */
+export interface FileProgress {
+  type: 'fileProgress';
+  jobId: number;
+  label: string;
+}
+
 export interface ProbeResult {
   type: 'probe';
   jobId: number;
@@ -152,7 +159,7 @@ export interface InputFailure {
 export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest | AnalyzeCaptureRequest | InspectStateDictRequest | ProbeStateDictRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | StateDictResult | ProbeResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | StateDictResult | ProbeResult | FileProgress | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -295,6 +302,10 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'stateDict':
       if (kind !== 'inspectStateDict') break;
       return { type: 'stateDict', jobId, summary: checkStateDictSummary(msg.summary) };
+    case 'fileProgress':
+      if (kind !== 'probeStateDict') break;
+      if (typeof msg.label !== 'string' || msg.label.length > 500) throw new ProtocolError('fileProgress.label is not a short string');
+      return { type: 'fileProgress', jobId, label: msg.label };
     case 'probe':
       if (kind !== 'probeStateDict') break;
       return { type: 'probe', jobId, run: checkRunRecord(msg.run, 'probe.run') };

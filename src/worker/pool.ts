@@ -78,6 +78,8 @@ interface FileJob {
   kind: 'file';
   jobId: number;
   request: FileRequest;
+  /** Stages a long job reports before its answer (FileProgress). */
+  onProgress?: (label: string) => void;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -212,8 +214,8 @@ export class WorkerPool {
   }
 
   /** The `gradients` pass of a state dict on an input file, in a worker (cancel stops the worker): its run record or an InputError. */
-  probeStateDict(options: ProbeOptions, opts: { signal?: AbortSignal } = {}): Promise<RunRecord> {
-    return this.fileJob({ type: 'probeStateDict', jobId: this.nextJobId++, options }, opts.signal) as Promise<RunRecord>;
+  probeStateDict(options: ProbeOptions, opts: { signal?: AbortSignal; onProgress?: (label: string) => void } = {}): Promise<RunRecord> {
+    return this.fileJob({ type: 'probeStateDict', jobId: this.nextJobId++, options }, opts.signal, opts.onProgress) as Promise<RunRecord>;
   }
 
   /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
@@ -221,11 +223,11 @@ export class WorkerPool {
     return this.fileJob({ type: 'readReport', jobId: this.nextJobId++, file }, opts.signal) as Promise<Report>;
   }
 
-  private fileJob(request: FileRequest, signal: AbortSignal | undefined): Promise<unknown> {
+  private fileJob(request: FileRequest, signal: AbortSignal | undefined, onProgress?: (label: string) => void): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const job: FileJob = { kind: 'file', jobId: request.jobId, request, settled: false, resolve, reject, detach: () => {} };
+      const job: FileJob = { kind: 'file', jobId: request.jobId, request, settled: false, resolve, reject, detach: () => {}, ...(onProgress ? { onProgress } : {}) };
       if (signal) {
         const onAbort = (): void => this.failFile(job, abortError(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -388,6 +390,17 @@ export class WorkerPool {
     } catch (err) {
       this.retire(slot);
       this.failFile(job, new Error(`${describeFile(job.request)}: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    if (reply.type === 'fileProgress') {
+      // Not an answer: the worker is still on the job.
+      if (!job.settled) {
+        try {
+          job.onProgress?.(reply.label);
+        } catch {
+          // the listener's problem; the job goes on
+        }
+      }
       return;
     }
     slot.job = null;

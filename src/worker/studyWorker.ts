@@ -91,7 +91,7 @@ async function fileJob(msg: FileRequest): Promise<void> {
       return;
     }
     if (msg.type === 'probeStateDict') {
-      post({ type: 'probe', jobId, run: probeStateDict(msg.options) });
+      post({ type: 'probe', jobId, run: probeStateDict(msg.options, (label) => post({ type: 'fileProgress', jobId, label })) });
       return;
     }
     if (msg.type === 'analyzeCapture') {

@@ -106,11 +106,11 @@ function fakeRecord(loss: number, cell = 'lstm'): RunRecord {
 
 /** Workers whose answers the test settles by hand. */
 function manualWorkers() {
-  const calls: { kind: 'inspect' | 'probe'; args: unknown; signal: AbortSignal; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  const calls: { kind: 'inspect' | 'probe'; args: unknown; signal: AbortSignal; resolve: (v: unknown) => void; reject: (e: unknown) => void; onStage?: (label: string) => void }[] = [];
   const workers: ProbeWorkers = {
     inspect: (file, cell, signal) => new Promise((res, rej) => calls.push({ kind: 'inspect', args: { file, cell }, signal, resolve: res as (v: unknown) => void, reject: rej })),
-    probe: (options, signal) => new Promise((res, rej) => {
-      calls.push({ kind: 'probe', args: options, signal, resolve: res as (v: unknown) => void, reject: rej });
+    probe: (options, signal, onStage) => new Promise((res, rej) => {
+      calls.push({ kind: 'probe', args: options, signal, resolve: res as (v: unknown) => void, reject: rej, onStage });
       signal.addEventListener('abort', () => rej(Object.assign(new Error('cancelled'), { name: 'AbortError' })));
     }),
   };
@@ -132,6 +132,9 @@ describe('ProbeSession', () => {
 
     const good = s.chooseInput('/w/seq.json');
     assert.deepEqual(calls[1]!.args, { weights: '/w/model.safetensors', input: '/w/seq.json', loss: 'mse' });
+    assert.equal(s.state().busy?.label, 'Probing on seq.json…');
+    calls[1]!.onStage!('Forward and backward pass: …');
+    assert.equal(s.state().busy?.label, 'Forward and backward pass: …');
     calls[1]!.resolve(fakeRecord(0.5));
     assert.equal(await good, true);
     assert.equal(s.state().input, 'seq.json');
@@ -267,7 +270,9 @@ for (const c of CASES) {
   test(`the editor's pass (worker pool) equals \`bptt-lens gradients\` byte for byte: ${c.name}${c.cell ? ` as ${c.cell}` : ''}`, async () => {
     const weights = fixture(`${c.name}.safetensors`);
     const input = fixture(`${c.name}.input.json`);
-    const fromEditor = await pool.probeStateDict({ weights, input, loss: c.loss, ...(c.cell ? { cell: c.cell } : {}) });
+    const stages: string[] = [];
+    const fromEditor = await pool.probeStateDict({ weights, input, loss: c.loss, ...(c.cell ? { cell: c.cell } : {}) }, { onProgress: (label) => stages.push(label) });
+    assert.deepEqual(stages.map((l) => l.split(/[:…]/)[0]), ['Reading ' + c.name + '.safetensors', 'Reading ' + c.name + '.input.json', 'Forward and backward pass', 'Diagnosis'], stages.join(' | '));
     const args = ['--weights', weights, '--input', input, '--loss', c.loss, ...(c.cell ? ['--cell', c.cell] : []), ...(c.itemized ? ['--itemized'] : [])];
     const fromCli = cliRecord(args);
     assert.equal(serializeRunRecord(fromEditor), fromCli);
