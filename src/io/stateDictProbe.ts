@@ -10,7 +10,7 @@ import type { RunRecord } from '../study/types';
 import { InputError, isInputError } from './errors';
 import { readGuardedSync } from './guardedRead';
 import { readSafetensors } from './safetensors';
-import { modelFromStateDict } from './stateDict';
+import { modelFromStateDict, stateDictConfig } from './stateDict';
 
 /** What the editor shows about a state dict before anything runs. */
 export interface StateDictSummary {
@@ -49,7 +49,7 @@ export function inspectStateDict(file: string, cell?: string): StateDictSummary 
   const cells: CellName[] = [];
   for (const name of CELL_NAMES) {
     try {
-      modelFromStateDict(tensors, file, { cell: name });
+      stateDictConfig(tensors, file, { cell: name });
       cells.push(name);
     } catch (e) {
       if (!isInputError(e)) throw e;

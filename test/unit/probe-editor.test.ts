@@ -412,3 +412,32 @@ test('cancel stops the pass in the worker within a moment, and the pool goes on 
   const again = await pool.probeStateDict({ weights: fixture('gru.safetensors'), input: fixture('gru.input.json') });
   assert.equal(again.schema, 'bptt-lens/run@1');
 });
+
+test('the cell picker\'s shape-only check accepts exactly the cells the full read accepts, with the same config (every torch fixture × every cell)', async () => {
+  const { CELL_NAMES } = await import('../../src/engine/cells');
+  const { modelFromStateDict, stateDictConfig } = await import('../../src/io/stateDict');
+  let compared = 0;
+  let accepted = 0;
+  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.safetensors'))) {
+    const { tensors } = readSafetensors(readFileSync(fixture(f)), f);
+    for (const cell of [undefined, ...CELL_NAMES]) {
+      const opts = cell ? { cell } : {};
+      let full: unknown = null;
+      let shapes: unknown = null;
+      try {
+        full = modelFromStateDict(tensors, f, opts).config;
+      } catch (e) {
+        full = (e as Error).message;
+      }
+      try {
+        shapes = stateDictConfig(tensors, f, opts);
+      } catch (e) {
+        shapes = (e as Error).message;
+      }
+      assert.deepEqual(shapes, full, `${f} as ${cell ?? '(inferred)'}`);
+      compared++;
+      if (typeof full === 'object') accepted++;
+    }
+  }
+  assert.ok(compared >= 300 && accepted >= 30, `${compared} pairs compared, ${accepted} accepted`);
+});
