@@ -117,7 +117,7 @@ export class ProbeView implements View {
     clear(this.header);
     const s = this.state;
     this.header.append(el('h1', {}, [el('span', { text: s ? s.weights : 'State dict' }), el('span', { class: 'tag', text: 'probe' })]));
-    if (s) this.header.append(el('p', { class: 'meta', text: `${s.folder} · a PyTorch nn.RNN/LSTM/GRU + Linear state dict, run by the engine's \`gradients\` pass (one forward and backward, no training)` }));
+    if (s) this.header.append(el('p', { class: 'meta', text: `${s.folder} · a PyTorch nn.RNN/LSTM/GRU + Linear state dict, run as bptt-lens gradients runs it: one forward and backward pass in float64, no training` }));
     if (!s) {
       this.header.append(el('p', { class: 'loading', text: 'Loading…' }));
       this.publish();

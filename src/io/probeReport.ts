@@ -38,7 +38,7 @@ export function probeReport(record: RunRecord, options: { weights: string; input
       kind: 'probe',
       name: `probe-${stem(weightsName)}-${stem(inputName)}`,
       source: options.input,
-      description: `The state dict ${weightsName} (${what}) probed on ${inputName}: one forward and backward pass with its weights (${String(c.mode)}, ${String(c.loss)} loss, ${String(c.batchSize)} sequence${c.batchSize === 1 ? '' : 's'} of ${record.timesteps} steps), no training — what \`bptt-lens gradients\` computes.`,
+      description: `The state dict ${weightsName} (${what}) probed on ${inputName}: one forward and backward pass with its weights (${String(c.mode)}, ${String(c.loss)} loss, ${String(c.batchSize)} sequence${c.batchSize === 1 ? '' : 's'} of ${record.timesteps} steps), no training: what bptt-lens gradients computes.`,
       task: `the gradient through time of ${weightsName} on ${inputName}`,
       createdAt: options.createdAt ?? new Date().toISOString(),
       thresholds,
