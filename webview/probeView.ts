@@ -25,7 +25,7 @@ const MAX_POINTS = 800;
 declare global {
   interface Window {
     /** For the end-to-end tests: what the probe editor shows. */
-    __bpttProbe?: { summary: boolean; busy: boolean; error: string | null; input: string | null; layerSeries: number; verdict: string | null };
+    __bpttProbe?: { summary: boolean; cell: string | null; busy: boolean; error: string | null; input: string | null; layerSeries: number; verdict: string | null; loss: number | null };
   }
 }
 
@@ -246,6 +246,8 @@ export class ProbeView implements View {
     const s = this.state;
     window.__bpttProbe = {
       summary: s?.summary !== null && s !== null,
+      cell: s?.summary?.cell ?? null,
+      loss: this.run?.loss ?? null,
       busy: s?.busy !== null && s !== null,
       error: s?.error ?? null,
       input: s?.input ?? null,

@@ -13,6 +13,8 @@ import { canvasInk, openVsCode, repoRoot, type Session, type Theme } from './har
 
 interface ProbeInfo {
   summary: boolean;
+  cell: string | null;
+  loss: number | null;
   busy: boolean;
   error: string | null;
   input: string | null;
@@ -138,6 +140,22 @@ for (const theme of ['light', 'dark'] as Theme[]) {
       const alerts = await frame.evaluate(() => document.querySelectorAll('[role=alert]').length);
       assert.equal(alerts, 1);
       await vs.screenshot('probe-error');
+
+      // The cell picker (--cell): the same tensors read as an sLSTM; the pass runs again on the same file.
+      await frame.evaluate(() => window.scrollTo(0, 0));
+      await frame.locator('vscode-single-select.cell-picker').click();
+      await vs.page.waitForTimeout(300);
+      for (let k = 0; k < 7; k++) await frame.locator('vscode-single-select.cell-picker').press('ArrowDown');
+      await frame.locator('vscode-single-select.cell-picker').press('Enter');
+      await frame.waitForFunction(() => {
+        const p = (window as unknown as { __bpttProbe?: ProbeInfo }).__bpttProbe;
+        return p?.cell === 'slstm' && !p.busy;
+      }, undefined, { timeout: 60_000 });
+      const slstm = (await info(frame))!;
+      assert.equal(slstm.input, 'sequences.json');
+      assert.notEqual(slstm.loss, good.loss, 'another cell, another pass');
+      assert.equal(slstm.error, null);
+      await vs.screenshot('probe-slstm');
 
       // Save Report (the report view's button inside the editor) writes a 'probe' report folder.
       await frame.locator('vscode-button', { hasText: 'Save report' }).first().click();
