@@ -15,6 +15,7 @@ import { InputError } from '../../src/io/errors';
 import { serializeRunRecord } from '../../src/io/runRecord';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { probeReport } from '../../src/io/probeReport';
+import { checkProbeState } from '../../webview/probeState';
 import { inspectStateDict, probeStateDict, type StateDictSummary } from '../../src/io/stateDictProbe';
 import type { RunRecord } from '../../src/study/types';
 import { WorkerPool } from '../../src/worker/pool';
@@ -152,6 +153,12 @@ describe('ProbeSession', () => {
     assert.equal(s.report(), report, 'the result on show is unchanged');
     assert.equal(st.busy, null);
     assert.ok(changes >= 6);
+    // What the host posts passes the webview's own check; a tampered copy does not.
+    assert.deepEqual(checkProbeState(JSON.parse(JSON.stringify(st))), st);
+    for (const bad of [
+      { ...st, type: 'report' }, { ...st, loss: 'hinge' }, { ...st, busy: { label: 3, since: 0 } }, { ...st, summary: { ...st.summary, cells: 'lstm' } },
+      { ...st, summary: { ...st.summary, numLayers: -1 } }, { ...st, error: 'x'.repeat(30_000) }, { ...st, hasResult: 'yes' }, null, [],
+    ]) assert.equal(checkProbeState(bad), null, JSON.stringify(bad).slice(0, 80));
   });
 
   test('cancel: the pass is aborted, a note says so, nothing changes', async () => {
