@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { runPass } from '../engine/bptt';
 import { cellName } from '../engine/cells';
 import { gradNorm } from '../engine/clip';
-import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
+import { AUTO_ITEMIZED_MAX_STEPS, ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJsonBytes } from '../io/batchJson';
 import { InputError } from '../io/errors';
 import { readGuardedSync } from '../io/guardedRead';
@@ -14,7 +14,6 @@ import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
 import { diagnosePass } from '../study/diagnosis';
-import { STUDY_ITEMIZED_MAX_STEPS } from '../study/train';
 import type { RunRecord } from '../study/types';
 import { writeFileAtomic } from './output';
 
@@ -32,8 +31,7 @@ export interface GradientsOptions {
   out?: string;
 }
 
-/** 'auto' computes the O(T²) itemized matrix up to this T, as studies do (one backward pass per row). */
-export const AUTO_ITEMIZED_MAX_STEPS = STUDY_ITEMIZED_MAX_STEPS;
+export { AUTO_ITEMIZED_MAX_STEPS };
 
 /**
  * Builds the run record; pure apart from reading the two input files. `onStage` hears what it

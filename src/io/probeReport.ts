@@ -3,6 +3,7 @@
 // training run), and its report folder (no loss over training; a timestep × layer heatmap).
 // No engine here: the extension host builds and saves these without loading the engine.
 import { basename } from 'node:path';
+import { AUTO_ITEMIZED_MAX_STEPS } from '../engine/types';
 import { fmt, resolveThresholds } from '../study/diagnosis';
 import type { DiagnosisThresholds, Report, ReportRun, RunRecord } from '../study/types';
 import { heatmapFigure, lagProfileFigure, type Figure } from './report/figures';
@@ -57,6 +58,9 @@ function probeFindings(run: ReportRun, weightsName: string, inputName: string, e
     out.push(`Decay per step ρ = ${fmt(d.decayPerStep)}; ${horizon}.`);
   }
   out.push(`Loss ${fmt(run.loss)} (${String(run.config.loss)}, ${String(run.config.mode)}), global gradient norm ${fmt(run.globalGradNorm)}.`);
+  if (run.config.mode === 'many-to-many' && run.itemized === null) {
+    out.push(`No itemized matrix: it costs one backward pass per scored step and is computed up to T = ${AUTO_ITEMIZED_MAX_STEPS}; the lag profile comes from the state gradients (see the evidence).`);
+  }
   return out;
 }
 

@@ -143,6 +143,7 @@ describe('ProbeSession', () => {
     const report = s.report();
     assert.equal(report?.study.kind, 'probe');
     assert.equal(report?.runs[0]?.loss, 0.5);
+    assert.ok(report?.study.findings?.some((f) => /^No itemized matrix: .* up to T = 128/.test(f)), 'a many-to-many pass without the itemized matrix says why');
 
     const bad = s.chooseInput('/w/wide.json');
     calls[2]!.reject(new InputError('/w/wide.json', 4, 'x[0][0]: 4 inputs per step, but the model in /w/model.safetensors reads 3'));
@@ -389,6 +390,7 @@ test('probeReport: a report the reader accepts and Save Report writes (kind prob
   assert.equal(report.study.kind, 'probe');
   assert.equal(report.runs.length, 1);
   assert.equal(report.runs[0]!.itemized?.length, 6);
+  assert.ok(!report.study.findings?.some((f) => /itemized/.test(f)));
   assert.match(report.study.description, /lstm_2layer\.safetensors \(lstm, 2 layers, H = 4\) probed on lstm_2layer\.input\.json/);
   const folder = await saveReportFolder(report, dir, [dir]);
   for (const f of ['report.json', 'report.md', 'report.html', 'lag-profiles.svg', 'gradient-absolute.svg', 'heatmap-layers.svg']) assert.ok(statSync(join(folder, f)).size > 0, f);
