@@ -317,7 +317,7 @@ export function verdictTable(report: Report): string[] {
     if (!top) continue;
     advice.push(`- ${r.label} (${r.diagnosis?.verdict ?? '—'}): ${top.title}.` + (top.check ? ` ${checkSentence(r, top.check, report.runs)}` : ''));
   }
-  if (advice.length > 0) out.push('', 'Recommendations (top one per configuration, checked by re-running):', ...advice);
+  if (advice.length > 0) out.push('', 'Recommendations (top one per configuration, checked by re-running it or by the study\'s run of that configuration):', ...advice);
   return out;
 }
 

@@ -49,7 +49,10 @@ export function checkSentence(
   if (check.decayPerStep !== undefined) parts.push(`ρ ${d ? `${fmt(d.decayPerStep)} → ` : ''}${fmt(check.decayPerStep)}`);
   if (check.horizon !== undefined) parts.push(`horizon ${d ? `${horizonLabel(d.horizon, run.timesteps)} → ` : ''}${horizonLabel(check.horizon, run.timesteps)}`);
   parts.push(`final loss ${lossText(finalLoss(run))} → ${lossText(check.finalLoss)}`);
-  let s = `Checked by re-running (${target ? target.label || target.id : check.runId}): ${parts.join(', ')}`;
+  // Re-runs are the `check-…` runs; any other target is one of the study's own runs (a gates
+  // study checks a switch of cell with the run of that cell already on screen).
+  const how = target && !target.id.startsWith('check-') ? "Checked against the study's own run" : 'Checked by re-running';
+  let s = `${how} (${target ? target.label || target.id : check.runId}): ${parts.join(', ')}`;
   if (check.outcome === 'confirmed') s += `: confirmed${check.next && d && check.verdict === d.verdict ? ` (loss), verdict still ${check.verdict}; next to try: ${check.next}` : ''}.`;
   else if (check.outcome) s += `: ${check.outcome === 'worse' ? 'worse' : 'no better'}${check.next ? `; next to try: ${check.next}` : ''}.`;
   else s += '.';

@@ -6,10 +6,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPass } from '../../src/engine/bptt';
+import { runInjectedPass } from '../../src/engine/inject';
 import { initializeModel } from '../../src/engine/init';
 import { createWasmKernels } from '../../src/engine/kernels/wasmGemm';
 import { jsKernels, setKernels, withConstantOperands, gemmAB, gemmABt, gemmAtB } from '../../src/engine/linalg';
-import { createModel } from '../../src/engine/model';
+import { createModel, HEAD_BIAS, HEAD_WEIGHT } from '../../src/engine/model';
 import { Rng } from '../../src/engine/rng';
 import type { Batch } from '../../src/engine/types';
 
@@ -107,6 +108,39 @@ describe('withConstantOperands', () => {
       assert.ok(Object.is(plain.loss, scoped.loss));
       for (const [name, g] of plain.grads) sameBits(scoped.grads.get(name)!.data, g.data, `${cell} ${name}`);
       assert.deepEqual(scoped.record, plain.record);
+    }
+  });
+  it('leaves the injected (capture) pass bit-identical, itemized rows and Jacobian norms included, inside runInjectedPass\'s own scope', () => {
+    assert.ok(wasm);
+    for (const [cell, B, H] of [['lstm', 5, 6], ['gru', 4, 8], ['rnn', 1, 12]] as const) {
+      const model = createModel({ cell, nonlinearity: 'tanh', variant: 'vanilla', inputSize: 3, hiddenSize: H, numLayers: 2, bidirectional: true, outputSize: 1 });
+      const rng = new Rng(11);
+      initializeModel(model, { scheme: 'pytorch', spectralRadius: null, forgetBias: false }, rng);
+      const params = new Map([...model.params].filter(([name]) => name !== HEAD_WEIGHT && name !== HEAD_BIAS));
+      const T = 7;
+      const LDBH = 2 * 2 * B * H;
+      const input = {
+        config: model.config,
+        params,
+        batchSize: B,
+        steps: T,
+        input: rand(rng, B * T * 3),
+        gradOutput: rand(rng, B * T * 2 * H),
+        h0: rand(rng, LDBH),
+        c0: cell === 'lstm' ? rand(rng, LDBH) : null,
+        gradHn: rand(rng, LDBH),
+        gradCn: cell === 'lstm' ? rand(rng, LDBH) : null,
+        probes: { itemized: true, jacobian: true, jacobianIterations: 6 },
+      };
+      setKernels(jsKernels);
+      const want = runInjectedPass(input);
+      setKernels(wasm);
+      const got = runInjectedPass(input);
+      assert.ok(Object.is(got.loss, want.loss), `${cell} loss`);
+      sameBits(got.output, want.output, `${cell} output`);
+      sameBits(got.gradInput, want.gradInput, `${cell} gradInput`);
+      for (const [name, g] of want.grads) sameBits(got.grads.get(name)!.data, g.data, `${cell} ${name}`);
+      assert.deepEqual(got.record, want.record, `${cell} record`);
     }
   });
 });

@@ -134,3 +134,13 @@ test('a healthy modern cell on screen: a vanishing LSTM is told to switch to it,
   const none = recommend(lstm, { steps: 100, others: [lstm, lruBad] });
   assert.ok(!none.some((r) => r.change.cellChoice === 'lru'), none.map((r) => r.title).join(' | '));
 });
+
+test('a check names how it was made: a re-run (check-… run) or the study\'s own run of that configuration', async () => {
+  const { checkSentence } = await import('../../src/study/format');
+  const run = { diagnosis: null, timesteps: 40, loss: 0.18 };
+  const check = { runId: 'gru', verdict: 'healthy' as const, finalLoss: 0.0033, outcome: 'confirmed' as const };
+  const own = checkSentence(run, check, [{ id: 'gru', label: 'gru' }]);
+  assert.match(own, /^Checked against the study's own run \(gru\): verdict healthy, final loss 0\.18 → 0\.0033: confirmed\.$/);
+  const rerun = checkSentence(run, { ...check, runId: 'check-rnn-tanh' }, [{ id: 'check-rnn-tanh', label: 'check: rnn-tanh → gru' }]);
+  assert.match(rerun, /^Checked by re-running \(check: rnn-tanh → gru\): /);
+});

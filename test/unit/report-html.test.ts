@@ -92,7 +92,7 @@ test('report.md has the study info, summary, how-to-read, figures, evidence and 
   assert.ok(md.includes('| rnn-tanh | **vanishing** | 0.76 | 26 |'));
   assert.ok(md.includes('- p(k) falls below 1e-3 × p(0) at lag 26'));
   assert.match(md, /\*\*Use an LSTM with forget bias 1\*\*/);
-  assert.match(md, /Checked by re-running \(lstm \(forget bias 1\)\): verdict vanishing → healthy, final loss [0-9.]+ → 0\.021\./);
+  assert.match(md, /Checked against the study's own run \(lstm \(forget bias 1\)\): verdict vanishing → healthy, final loss [0-9.]+ → 0\.021\./);
   assert.ok(md.includes('Not re-run yet'));
   assert.ok(md.includes('First non-finite value: gradNormH (layer 0, t = 7) = ∞.'));
 });

@@ -19,8 +19,10 @@ import { GEMM_WASM_BASE64 } from './gemmWasm';
 
 interface GemmExports {
   memory: WebAssembly.Memory;
-  gemm_acc(M: number, N: number, K: number, a: number, ars: number, aks: number, b: number, ldb: number, c: number, ldc: number): void;
-  gemm_dot(M: number, N: number, K: number, at: number, b: number, c: number): void;
+  gemm_acc(M: number, N: number, K: number, kt: number, a: number, b: number, c: number, ldc: number): void;
+  gemm_dot(M: number, N: number, K: number, a: number, b: number, c: number): void;
+  pack_rows4(src: number, R: number, C: number, ld: number, dst: number): void;
+  pack_cols4(src: number, R: number, C: number, ld: number, dst: number): void;
   gemv_acc(N: number, K: number, a: number, aks: number, b: number, ldb: number, c: number): void;
   gemv_dot(N: number, K: number, a: number, aks: number, bt: number, ldb: number, c: number): void;
   transpose(src: number, R: number, C: number, dst: number, ldd: number): void;
@@ -91,6 +93,13 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   const resident = new Map<Float64Array, number>();
   /** Transposed resident copies (K × N), made on first use as gemmABt's B at batch sizes 1-3. */
   const residentT = new Map<Float64Array, number>();
+  /**
+   * Packed resident copies (gemm.wat's panels), made on first use as the B operand of the
+   * tiled kernels: the row panel for gemmABt, the column panel for gemmAB / gemmAtB. Keyed by
+   * the array; the shape it was packed for is kept so a different use packs per product.
+   */
+  const residentRows = new Map<Float64Array, { off: number; rows: number; cols: number }>();
+  const residentCols = new Map<Float64Array, { off: number; rows: number; cols: number }>();
   let base = 0;
 
   /**
@@ -143,39 +152,74 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   };
 
   /**
-   * C[M×N] += A · B[K×N] with A(i,k) = A[i·K + k] (gemmAB) or, `aTransposed`, A[k·M + i]
-   * (gemmAtB): one module function, told A's row and k strides, called on cache blocks:
-   * k in blocks of KC (a multiple of 4, in increasing order, so every element's sum is
-   * unchanged) and rows in blocks of MC, so the block of A (≤ 256 KiB) stays in L2 while the
-   * module walks the column tiles, each reading a strip of B that stays in L1 for all the row
-   * tiles. (Padding the leading dimensions off powers of two, against cache-set aliasing,
-   * cost more in row-by-row copies than it saved at these sizes.)
+   * Pack X (rows × cols, row-major, the first rows·cols values of src) as a row panel
+   * (`byRows`) or a column panel into mem at `off`, padded to whole groups of four:
+   * the raw copy goes to `scratch` first (one memcpy), the module packs it from there.
+   */
+  const pack = (src: Float64Array, rows: number, cols: number, byRows: boolean, off: number, scratch: number): void => {
+    mem.set(src.length === rows * cols ? src : src.subarray(0, rows * cols), scratch);
+    packFrom(scratch, rows, cols, byRows, off);
+  };
+  /** The same, from a row-major copy already in mem at `from`. */
+  const packFrom = (from: number, rows: number, cols: number, byRows: boolean, off: number): void => {
+    // The padding lanes only reach C's discarded rows/columns; zeroing the last group (a
+    // contiguous tail of the panel) keeps stale scratch, possibly subnormal, out of the SIMD lanes.
+    if (byRows && rows % 4 !== 0) mem.fill(0, off + (rows & ~3) * cols, off + up4(rows) * cols);
+    if (!byRows && cols % 4 !== 0) mem.fill(0, off + (cols & ~3) * rows, off + rows * up4(cols));
+    if (byRows) wasm.pack_rows4(from * 8, rows, cols, cols, off * 8);
+    else wasm.pack_cols4(from * 8, rows, cols, cols, off * 8);
+  };
+
+  /**
+   * The packed resident copy of a constant operand (made on first use, kept for the scope),
+   * or -1 when `src` is not declared constant or there is no room: the caller packs it per
+   * product.
+   */
+  const residentPanel = (src: Float64Array, rows: number, cols: number, byRows: boolean): number => {
+    const from = resident.size === 0 ? undefined : resident.get(src);
+    if (from === undefined || src.length < rows * cols) return -1;
+    const cache = byRows ? residentRows : residentCols;
+    const have = cache.get(src);
+    if (have) return have.rows === rows && have.cols === cols ? have.off : -1;
+    const off = even(base);
+    const length = byRows ? up4(rows) * cols : rows * up4(cols);
+    if (!reserve(off + length)) return -1;
+    // From the resident copy made when the scope began, like every other use of it.
+    packFrom(from, rows, cols, byRows, off);
+    cache.set(src, { off, rows, cols });
+    base = off + length;
+    return off;
+  };
+
+  /**
+   * C[M×N] += A · B[K×N] with A = A[M×K] (gemmAB) or, `aTransposed`, A[K×M]ᵀ (gemmAtB).
+   * A goes into a row panel (Mp × K: from A[M×K] by rows, from A[K×M] by columns, the same
+   * layout) and B into a column panel (K × Np), then gemm_acc runs on cache blocks: k in
+   * blocks of KC (in increasing order, so every element's sum is unchanged) and rows in
+   * blocks of MC, so the block of A (≤ 256 KiB) stays in L2 while the module walks the
+   * column strips, each of which stays in L1 for all the row tiles.
    */
   const accumulate = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean => {
     const Mp = up4(M);
     const Np = up4(N);
-    const lda = aTransposed ? Mp : K;
-    const ldb = Np;
-    const residentB = residentAt(B, K, N, K, ldb);
+    const residentB = residentPanel(B, K, N, false);
     const offA = base;
-    const offB = residentB >= 0 ? residentB : even(offA + (aTransposed ? K : Mp) * lda);
-    const offC = even(residentB >= 0 ? offA + (aTransposed ? K : Mp) * lda : offB + K * ldb);
-    if (!reserve(offC + Mp * ldb)) return false;
-    if (aTransposed) place(A, K, M, offA, K, lda);
-    else place(A, M, K, offA, Mp, lda);
-    if (residentB < 0) place(B, K, N, offB, K, ldb);
-    place(C, M, N, offC, Mp, ldb);
-    const rowStride = aTransposed ? 1 : lda;
-    const kStride = aTransposed ? lda : 1;
+    const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
+    const offC = even(residentB >= 0 ? offA + Mp * K : offB + K * Np);
+    const scratch = even(offC + Mp * Np);
+    if (!reserve(scratch + Math.max(M * K, residentB >= 0 ? 0 : K * N))) return false;
+    if (aTransposed) pack(A, K, M, false, offA, scratch);
+    else pack(A, M, K, true, offA, scratch);
+    if (residentB < 0) pack(B, K, N, false, offB, scratch);
+    place(C, M, N, offC, Mp, Np);
     for (let k0 = 0; k0 < K; k0 += ACC_KC) {
       const kc = Math.min(ACC_KC, K - k0);
       for (let i0 = 0; i0 < Mp; i0 += ACC_MC) {
         const mc = Math.min(ACC_MC, Mp - i0);
-        const a = offA + i0 * rowStride + k0 * kStride;
-        wasm.gemm_acc(mc, Np, kc, a * 8, rowStride, kStride, (offB + k0 * ldb) * 8, ldb, (offC + i0 * ldb) * 8, ldb);
+        wasm.gemm_acc(mc, Np, kc, K, (offA + i0 * K + k0 * 4) * 8, (offB + k0 * 4) * 8, (offC + i0 * Np) * 8, Np);
       }
     }
-    copyOut(C, M, N, offC, ldb);
+    copyOut(C, M, N, offC, Np);
     return true;
   };
 
@@ -258,25 +302,23 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     (useWasm(M, N, K) && accumulate(M, N, K, A, B, C, aTransposed));
 
   return {
-    // C[M×N] += A[M×K] · B[N×K]ᵀ: A is transposed in the module (lanes hold two rows of A),
-    // B is used as given; per-element dot products.
+    // C[M×N] += A[M×K] · B[N×K]ᵀ: both operands as row panels (lanes hold two rows of A);
+    // per-element dot products started at zero and then added to C, as linalg.ts sums them.
     gemmABt(M, N, K, A, B, C) {
       if (M < 4 && gemvDotRows(M, N, K, A, B, C)) return;
       if (!useWasm(M, N, K)) return jsKernels.gemmABt(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
-      const residentB = residentAt(B, N, K, Np, K);
+      const residentB = residentPanel(B, N, K, true);
       const offA = base;
-      const offAt = even(offA + M * K);
-      const offB = residentB >= 0 ? residentB : even(offAt + K * Mp);
-      const offC = even(residentB >= 0 ? offAt + K * Mp : offB + Np * K);
-      if (!reserve(offC + Mp * Np)) return jsKernels.gemmABt(M, N, K, A, B, C);
-      mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
-      if (Mp > M) mem.fill(0, offAt, offAt + K * Mp);
-      wasm.transpose(offA * 8, M, K, offAt * 8, Mp);
-      if (residentB < 0) place(B, N, K, offB, Np, K);
+      const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
+      const offC = even(residentB >= 0 ? offA + Mp * K : offB + Np * K);
+      const scratch = even(offC + Mp * Np);
+      if (!reserve(scratch + Math.max(M * K, residentB >= 0 ? 0 : N * K))) return jsKernels.gemmABt(M, N, K, A, B, C);
+      pack(A, M, K, true, offA, scratch);
+      if (residentB < 0) pack(B, N, K, true, offB, scratch);
       place(C, M, N, offC, Mp, Np);
-      wasm.gemm_dot(Mp, Np, K, offAt * 8, offB * 8, offC * 8);
+      wasm.gemm_dot(Mp, Np, K, offA * 8, offB * 8, offC * 8);
       copyOut(C, M, N, offC, Np);
     },
     // C[M×N] += A[M×K] · B[K×N]
@@ -300,6 +342,8 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     unpinConstants() {
       resident.clear();
       residentT.clear();
+      residentRows.clear();
+      residentCols.clear();
       base = 0;
     },
   };
