@@ -25,7 +25,7 @@ const MAX_POINTS = 800;
 declare global {
   interface Window {
     /** For the end-to-end tests: what the probe editor shows. */
-    __bpttProbe?: { summary: boolean; cell: string | null; busy: boolean; error: string | null; input: string | null; layerSeries: number; verdict: string | null; loss: number | null };
+    __bpttProbe?: { summary: boolean; cell: string | null; busy: boolean; busyLabel: string | null; note: string | null; error: string | null; input: string | null; layerSeries: number; verdict: string | null; loss: number | null };
   }
 }
 
@@ -228,6 +228,8 @@ export class ProbeView implements View {
       cell: s?.summary?.cell ?? null,
       loss: this.run?.loss ?? null,
       busy: s?.busy !== null && s !== null,
+      busyLabel: s?.busy?.label ?? null,
+      note: s?.note ?? null,
       error: s?.error ?? null,
       input: s?.input ?? null,
       layerSeries: this.chart ? this.run?.layers.length ?? 0 : 0,

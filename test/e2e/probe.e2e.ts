@@ -16,6 +16,8 @@ interface ProbeInfo {
   cell: string | null;
   loss: number | null;
   busy: boolean;
+  busyLabel: string | null;
+  note: string | null;
   error: string | null;
   input: string | null;
   layerSeries: number;
@@ -26,14 +28,14 @@ const FIXTURES = join(repoRoot, 'test', 'fixtures', 'torch');
 const T = 60;
 
 /** A deterministic many-to-many input for the fixture's sizes (3 inputs, 3 outputs), T = 60. */
-function sequences(width: number): string {
+function sequences(width: number, steps = T, batch = 4): string {
   let seed = 12345;
   const rand = (): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed / 2147483648 - 0.5;
   };
-  const x = Array.from({ length: 4 }, () => Array.from({ length: T }, () => Array.from({ length: width }, () => Number(rand().toFixed(4)))));
-  const y = Array.from({ length: 4 }, () => Array.from({ length: T }, () => Array.from({ length: 3 }, () => Number(rand().toFixed(4)))));
+  const x = Array.from({ length: batch }, () => Array.from({ length: steps }, () => Array.from({ length: width }, () => Number(rand().toFixed(4)))));
+  const y = Array.from({ length: batch }, () => Array.from({ length: steps }, () => Array.from({ length: 3 }, () => Number(rand().toFixed(4)))));
   // One row per example, so a parse error would name its line.
   return `{"x": [\n${x.map((r) => JSON.stringify(r)).join(',\n')}\n],\n"y": [\n${y.map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`;
 }
@@ -67,6 +69,7 @@ for (const theme of ['light', 'dark'] as Theme[]) {
         copyFileSync(join(FIXTURES, 'lstm_2layer.safetensors'), join(dir, 'models', 'encoder.safetensors'));
         writeFileSync(join(dir, 'data', 'sequences.json'), sequences(3));
         writeFileSync(join(dir, 'data', 'wide.json'), sequences(4));
+        writeFileSync(join(dir, 'data', 'long.json'), sequences(3, 30_000, 8));
       },
     });
     try {
@@ -140,6 +143,21 @@ for (const theme of ['light', 'dark'] as Theme[]) {
       const alerts = await frame.evaluate(() => document.querySelectorAll('[role=alert]').length);
       assert.equal(alerts, 1);
       await vs.screenshot('probe-error');
+
+      // A long file (8 × 30,000 steps, ~7 s): the progress line names the stage, Cancel stops it, nothing changes.
+      await frame.locator('vscode-button.choose').click();
+      await pickInDialog(vs, join(vs.workspace, 'data', 'long.json'));
+      await frame.waitForFunction(() => /^Forward and backward pass/.test((window as unknown as { __bpttProbe?: ProbeInfo }).__bpttProbe?.busyLabel ?? ''), undefined, { timeout: 60_000 });
+      const stage = (await info(frame))!.busyLabel!;
+      assert.match(stage, /^Forward and backward pass: 2-layer lstm, H = 4, 8 × 30000 steps/);
+      await vs.screenshot('probe-running');
+      await frame.locator('vscode-button.cancel').click();
+      await frame.waitForFunction(() => (window as unknown as { __bpttProbe?: ProbeInfo }).__bpttProbe?.note === 'Cancelled; nothing changed.', undefined, { timeout: 10_000 });
+      const cancelled = (await info(frame))!;
+      assert.equal(cancelled.busy, false);
+      assert.equal(cancelled.input, 'sequences.json');
+      assert.equal(cancelled.loss, good.loss);
+      assert.equal(cancelled.error, null);
 
       // The cell picker (--cell): the same tensors read as an sLSTM; the pass runs again on the same file.
       await frame.evaluate(() => window.scrollTo(0, 0));
