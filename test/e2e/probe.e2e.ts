@@ -78,6 +78,12 @@ for (const theme of ['light', 'dark'] as Theme[]) {
         await vs.runCommand('BPTT Lens: Probe a State Dict…');
         await pickInDialog(vs, weights);
       } else {
+        // The explorer's context menu offers the command on a .safetensors file.
+        await vs.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'models' }).first().click({ timeout: 30_000 });
+        await vs.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'encoder.safetensors' }).first().click({ button: 'right', timeout: 30_000 });
+        await vs.page.locator('.context-view .action-label', { hasText: 'Probe a State Dict…' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+        await vs.screenshot('probe-context-menu');
+        await vs.page.keyboard.press('Escape');
         // "Open With…": the file opens in VS Code's default editor; the probe editor is offered, not forced.
         await vs.page.keyboard.press('Control+P');
         await vs.page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 10_000 });
