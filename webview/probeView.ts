@@ -156,7 +156,7 @@ export class ProbeView implements View {
       this.busyTimer = window.setInterval(tick, 1000);
       const cancel = el('vscode-button', { class: 'cancel', text: 'Cancel', attrs: { secondary: '' } });
       cancel.addEventListener('click', () => this.send({ type: 'cancel' }));
-      this.header.append(el('div', { class: 'busy probe-busy', attrs: { role: 'status' } }, [bar, el('div', { class: 'button-row' }, [text, cancel])]));
+      this.header.append(el('div', { class: 'busy probe-busy', attrs: { role: 'status' } }, [el('div', { class: 'button-row' }, [text, cancel]), bar]));
     }
     if (s.error) this.header.append(el('div', { class: 'error-box', attrs: { role: 'alert' } }, [el('p', { text: s.error })]));
     if (s.note) this.header.append(el('p', { class: 'note', attrs: { role: 'status' }, text: s.note }));
