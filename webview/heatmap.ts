@@ -103,7 +103,10 @@ export class HeatmapCanvas {
     // Room left below the plot's top for the plot, the legend and the readout, in this view's height.
     const top = this.root.isConnected ? this.root.getBoundingClientRect().top + window.scrollY : 150;
     const below = MARGIN_.top + MARGIN_.bottom + LEGEND_HEIGHT + (MARGIN_ === NARROW_MARGIN ? LEGEND_LABEL : 0) + 56;
-    const maxH = Math.max(90, Math.min(this.expand ? 900 : 560, window.innerHeight - top - below));
+    // A heatmap that starts below the first screen (the probe editor's, under the report) is
+    // scrolled to: it may use a screen's height rather than the room left under its top.
+    const room = top < window.innerHeight ? window.innerHeight - top - below : window.innerHeight - below - 40;
+    const maxH = Math.max(90, Math.min(this.expand ? 900 : 560, room));
     const plotH = m.kind === 'itemized' ? Math.min(plotW, maxH) : Math.max(90, Math.min(maxH, m.rows * 24));
     this.cssWidth = w;
     this.cssHeight = plotH + MARGIN_.top + MARGIN_.bottom;

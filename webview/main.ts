@@ -5,6 +5,8 @@ import type { WebviewKind, WebviewToHost } from '../src/protocol';
 import type { App, View } from './app';
 import { clear, el } from './dom';
 import { HeatmapsView } from './heatmapsView';
+import { checkProbeState } from './probeState';
+import { ProbeView } from './probeView';
 import { checkHostMessage, isHostMessageType } from './messages';
 import { ReportView } from './reportView';
 import { readTheme, watchTheme, type Theme } from './theme';
@@ -27,6 +29,8 @@ declare global {
 function start(): void {
   const vscode = acquireVsCodeApi();
   const named = document.body.dataset.view;
+  // The state dict editor ('probe') hosts a report view and a heatmaps view of its result.
+  const probe = named === 'probe';
   const kind: WebviewKind = named === 'heatmaps' || named === 'heatmapEditor' ? named : 'report';
   const state: UiState = restoreState(vscode.getState());
   let theme: Theme = readTheme();
@@ -56,11 +60,17 @@ function start(): void {
   const shell = document.getElementById('app') ?? document.body.appendChild(el('div', { attrs: { id: 'app', role: 'main' } }));
   clear(shell);
   shell.removeAttribute('aria-busy');
-  const root = el('div', { class: `view view-${kind}` });
+  const root = el('div', { class: probe ? 'view view-probe view-report' : `view view-${kind}` });
   shell.append(root);
-  const view: View = kind === 'report' ? new ReportView(root, app) : new HeatmapsView(root, app);
+  const probeView = probe ? new ProbeView(root, app, (msg) => vscode.postMessage(msg)) : null;
+  const view: View = probeView ?? (kind === 'report' ? new ReportView(root, app) : new HeatmapsView(root, app));
 
   window.addEventListener('message', (event: MessageEvent) => {
+    if (probeView && (event.data as { type?: unknown } | null)?.type === 'probeState') {
+      const state = checkProbeState(event.data);
+      if (state) probeView.setState(state);
+      return;
+    }
     // Anything that is not one of ours (another frame's traffic) is ignored quietly; one of
     // ours with a bad shape is refused visibly, since it means a broken or edited report.
     if (!isHostMessageType(event.data)) return;

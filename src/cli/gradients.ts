@@ -2,10 +2,11 @@
 // update; writes the run record (design §5–6). Everything is read and checked before the
 // pass runs, and the record is written atomically, so bad input changes nothing.
 
+import { basename } from 'node:path';
 import { runPass } from '../engine/bptt';
 import { cellName } from '../engine/cells';
 import { gradNorm } from '../engine/clip';
-import { ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
+import { AUTO_ITEMIZED_MAX_STEPS, ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJsonBytes } from '../io/batchJson';
 import { InputError } from '../io/errors';
 import { readGuardedSync } from '../io/guardedRead';
@@ -25,14 +26,22 @@ export interface GradientsOptions {
   variant?: LstmVariant;
   loss?: LossKind;
   mode?: Mode;
-  itemized?: boolean;
+  /** RNNbow's itemized matrix: true (refused above ITEMIZED_MAX_STEPS), or 'auto': many-to-many with T ≤ AUTO_ITEMIZED_MAX_STEPS, where the lag profile reads it (the editor's choice). */
+  itemized?: boolean | 'auto';
   out?: string;
 }
 
-/** Builds the run record; pure apart from reading the two input files. */
-export function gradientsRecord(options: GradientsOptions): RunRecord {
+export { AUTO_ITEMIZED_MAX_STEPS };
+
+/**
+ * Builds the run record; pure apart from reading the two input files. `onStage` hears what it
+ * is doing (the editor shows it while it waits); it does not change the numbers.
+ */
+export function gradientsRecord(options: GradientsOptions, onStage: (label: string) => void = () => undefined): RunRecord {
   const loss: LossKind = options.loss ?? 'mse';
+  onStage(`Reading ${basename(options.weights)}…`);
   const weightBytes = readGuardedSync(options.weights, 'weights');
+  onStage(`Reading ${basename(options.input)}…`);
   const inputBytes = readGuardedSync(options.input, 'input');
   const { tensors, metadata } = readSafetensors(weightBytes, options.weights);
   const model = modelFromStateDict(tensors, options.weights, {
@@ -41,11 +50,15 @@ export function gradientsRecord(options: GradientsOptions): RunRecord {
     ...(options.variant ? { variant: options.variant } : {}),
   });
   const batch = parseBatchJsonBytes(inputBytes, options.input, { model: model.config, modelFile: options.weights, loss, ...(options.mode ? { mode: options.mode } : {}) });
-  if (options.itemized && batch.steps > ITEMIZED_MAX_STEPS) {
+  const itemized = options.itemized === 'auto' ? batch.mode === 'many-to-many' && batch.steps <= AUTO_ITEMIZED_MAX_STEPS : (options.itemized ?? false);
+  if (options.itemized === true && batch.steps > ITEMIZED_MAX_STEPS) {
     throw new InputError(options.input, null, `--itemized is O(T^2) and capped at ${ITEMIZED_MAX_STEPS} steps; the sequences have ${batch.steps}`);
   }
 
-  const pass = runPass(model, batch, { loss, probes: { itemized: options.itemized ?? false } });
+  const { config: m } = model;
+  onStage(`Forward and backward pass: ${m.numLayers}-layer${m.bidirectional ? ' bidirectional' : ''} ${cellName(m)}, H = ${m.hiddenSize}, ${batch.batchSize} × ${batch.steps} steps${itemized ? `, itemized (${batch.steps} backward passes)` : ''}…`);
+  const pass = runPass(model, batch, { loss, probes: { itemized } });
+  onStage('Diagnosis…');
   // No clipping here: the reported pre- and post-clip norms are both the raw gradient norm.
   const norm = gradNorm(pass.grads);
   const record = { ...pass.record, globalGradNorm: norm, clippedGradNorm: norm };

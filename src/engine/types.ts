@@ -173,6 +173,8 @@ export interface PassResult {
 }
 
 export const ITEMIZED_MAX_STEPS = 512;
+/** Where the itemized matrix is computed without being asked (`gradients --itemized` 'auto', the probe editor): as studies do. */
+export const AUTO_ITEMIZED_MAX_STEPS = 128;
 
 /** Gradient clipping: by global L2 norm (Pascanu et al. 2013) or elementwise by value. */
 export type ClipSpec = { kind: 'none' } | { kind: 'norm'; threshold: number } | { kind: 'value'; threshold: number };

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { CapturesController } from './captures';
 import { Lens } from './lens';
+import { ProbeEditorProvider } from './probeEditor';
 import { HeatmapsViewProvider, ReportPanel } from './webviews';
 
 let lens: Lens | undefined;
@@ -19,6 +20,9 @@ export function activate(context: vscode.ExtensionContext): void {
     captures,
     vscode.window.registerCustomEditorProvider(CapturesController.editorViewType, captures, { webviewOptions: { retainContextWhenHidden: true } }),
   );
+  // Any .safetensors can be opened as a state dict to probe, but only when asked ("Open With…", priority option).
+  const probe = new ProbeEditorProvider(l);
+  context.subscriptions.push(vscode.window.registerCustomEditorProvider(ProbeEditorProvider.viewType, probe, { webviewOptions: { retainContextWhenHidden: true } }));
   const runsView = vscode.window.createTreeView('bpttLens.runs', { treeDataProvider: l.tree, showCollapseAll: true });
   context.subscriptions.push(runsView);
   // A run picked in a webview is highlighted in the tree too (when the tree is showing).
@@ -40,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
     'bpttLens.saveReport': () => l.saveReport(),
     'bpttLens.openReport': (uri) => l.openReport(uri),
     'bpttLens.openCaptures': (uri) => captures.open(uri),
+    'bpttLens.probeStateDict': (uri) => probe.pickAndOpen(uri),
     'bpttLens.refreshRuns': () => l.tree.refresh(),
     'bpttLens.showRun': (studyKey, runId) => l.showRun(studyKey, runId),
     'bpttLens.internal.lastRunStats': () => l.lastRunStats(),

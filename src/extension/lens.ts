@@ -681,7 +681,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 }
 
 function panelTitle(report: Report): string {
-  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures' }[report.study.kind] ?? 'Report';
+  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures', probe: 'Probe' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
 }
 

@@ -5,6 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readGuarded, READ_CAPS } from '../io/guardedRead';
 import { renderCapturesReportFiles } from '../io/captureReport';
+import { renderProbeReportFiles } from '../io/probeReport';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
@@ -58,5 +59,7 @@ export async function saveReportFolder(report: Report, parentDir: string, worksp
     name: reportName(report.study.kind, report.study.source || report.study.name),
     // Captures get the verdict over training and the timestep × training-step heatmap.
     ...(report.study.kind === 'captures' ? { render: renderCapturesReportFiles } : {}),
+    // A probe is one pass: no loss over training, a timestep × layer heatmap instead.
+    ...(report.study.kind === 'probe' ? { render: renderProbeReportFiles } : {}),
   });
 }

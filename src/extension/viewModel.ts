@@ -104,7 +104,7 @@ export function verdictSummary(report: Report): string {
   return ['exploding', 'vanishing', 'healthy', 'undiagnosed'].filter((v) => counts[v]).map((v) => `${counts[v]} ${v}`).join(', ');
 }
 
-const KIND_LABELS: Record<string, string> = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures' };
+const KIND_LABELS: Record<string, string> = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures', probe: 'Probe' };
 
 /** 'sample:airline' -> 'airline'; a file path -> its file name. */
 export function displaySource(source: string): string {

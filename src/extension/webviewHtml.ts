@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { WebviewKind } from '../protocol';
 
 export interface ShellOptions {
-  /** data-view on <body>: which bundle's view to start (the captures view has its own bundle). */
-  view: WebviewKind | 'captures';
+  /** data-view on <body>: which bundle's view to start (the captures view has its own bundle; 'probe' is the state dict editor). */
+  view: WebviewKind | 'captures' | 'probe';
   title: string;
   /** webview.cspSource */
   cspSource: string;

@@ -46,6 +46,22 @@ const CELL_LABEL: Record<ClassicKind, string> = { rnn: 'RNN', lstm: 'LSTM', gru:
 const shapeText = (s: number[]): string => `[${s.join(', ')}]`;
 
 export function modelFromStateDict(tensors: Map<string, NamedShape>, file: string, options: StateDictOptions = {}): Model {
+  return readStateDict(tensors, file, { ...options, shapesOnly: false });
+}
+
+/**
+ * The ModelConfig these tensors are, with every check of modelFromStateDict on names and
+ * shapes but neither the value check nor the model's allocation: cheap enough to ask of
+ * every cell which ones the tensors fit (the Probe State Dict editor's cell picker).
+ */
+export function stateDictConfig(tensors: Map<string, NamedShape>, file: string, options: StateDictOptions = {}): ModelConfig {
+  return readStateDict(tensors, file, { ...options, shapesOnly: true }).config;
+}
+
+/** shapesOnly: the returned Model carries the config and no parameters (never leaves this file). */
+type ReadOptions = StateDictOptions & { shapesOnly: boolean };
+
+function readStateDict(tensors: Map<string, NamedShape>, file: string, options: ReadOptions): Model {
   const fail = (detail: string): never => {
     throw new InputError(file, null, detail);
   };
@@ -129,7 +145,7 @@ export function modelFromStateDict(tensors: Map<string, NamedShape>, file: strin
     bidirectional,
     outputSize: head.outputSize,
   };
-  return checkedModel(tensors, config, p, head, CELL_LABEL[cell], fail);
+  return checkedModel(tensors, config, p, head, CELL_LABEL[cell], fail, options.shapesOnly);
 }
 
 // ---------------------------------------------------------------- the cells of design §8
@@ -180,7 +196,7 @@ const SIZES_FROM: Record<string, { h: [string, number, number]; i: string }> = {
   s6: { h: ['weight_u', 0, 1], i: 'weight_u' },
 };
 
-function modernModel(tensors: Map<string, NamedShape>, kind: CellKind, options: StateDictOptions, fail: Fail): Model {
+function modernModel(tensors: Map<string, NamedShape>, kind: CellKind, options: ReadOptions, fail: Fail): Model {
   const name = cellName({ cell: kind, nonlinearity: 'tanh', variant: 'vanilla' });
   if (options.variant !== undefined && options.variant !== 'vanilla') fail(`the LSTM variant '${options.variant}' does not apply to a ${name}`);
   if (options.nonlinearity === 'relu' && kind !== 'indrnn') fail(`the relu nonlinearity does not apply to a ${name}`);
@@ -223,7 +239,7 @@ function modernModel(tensors: Map<string, NamedShape>, kind: CellKind, options: 
     outputSize: head.outputSize,
     ...(Object.keys(cellOptions).length > 0 ? { cellOptions } : {}),
   };
-  return checkedModel(tensors, config, p, head, name, fail);
+  return checkedModel(tensors, config, p, head, name, fail, options.shapesOnly);
 }
 
 // ---------------------------------------------------------------- shared steps
@@ -319,8 +335,8 @@ function findHead(tensors: Map<string, NamedShape>, headGroups: Map<string, { we
   return { prefix: headPrefix, weightName: headWeightName, outputSize };
 }
 
-/** 4. Every expected tensor present with its shape; nothing else; every value finite; then the model. */
-function checkedModel(tensors: Map<string, NamedShape>, config: ModelConfig, p: string, head: FoundHead, label: string, fail: Fail): Model {
+/** 4. Every expected tensor present with its shape; nothing else; every value finite; then the model (unless shapesOnly). */
+function checkedModel(tensors: Map<string, NamedShape>, config: ModelConfig, p: string, head: FoundHead, label: string, fail: Fail, shapesOnly: boolean): Model {
   const { numLayers, bidirectional, hiddenSize: H, outputSize } = config;
   const described = `a ${numLayers}-layer${bidirectional ? ' bidirectional' : ''} ${label} with inputSize ${config.inputSize}, hiddenSize ${H}, outputSize ${outputSize}`;
   const storedName = (engineName: string): string =>
@@ -338,11 +354,13 @@ function checkedModel(tensors: Map<string, NamedShape>, config: ModelConfig, p: 
     if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
       fail(`tensor '${name}' has shape ${shapeText(t.shape)}, expected ${shapeText(shape)} for ${described}`);
     }
+    if (shapesOnly) continue;
     for (let k = 0; k < t.data.length; k++) {
       if (!Number.isFinite(t.data[k])) fail(`tensor '${name}' holds a non-finite value (${t.data[k]}) at ${indexText(k, shape)}`);
     }
     checked.push([engineName, t.data]);
   }
+  if (shapesOnly) return { config, params: new Map() } as unknown as Model;
   const model = createModel(config);
   for (const [engineName, data] of checked) model.params.get(engineName)!.data.set(data);
   return model;

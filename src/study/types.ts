@@ -168,8 +168,12 @@ export type RunExecutor = (
 ) => Promise<ReportRun[]>;
 
 export type StudyKind = 'diagnosis' | 'clipping' | 'gates';
-/** What a report holds: a study BPTT Lens trained, or 'captures' (replayed training captures, design §9; one run per captured step). */
-export type ReportKind = StudyKind | 'captures';
+/**
+ * What a report holds: a study BPTT Lens trained, 'captures' (replayed training captures, design §9;
+ * one run per captured step), or 'probe' (a user's state dict probed on a sequence file: the
+ * `gradients` pass, one run, no training).
+ */
+export type ReportKind = StudyKind | 'captures' | 'probe';
 
 export interface StudyInfo {
   kind: ReportKind;

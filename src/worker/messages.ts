@@ -13,6 +13,10 @@
 //                    RunFailure      anything else the job threw
 //   pool -> worker   AnalyzeCaptureRequest   read a training capture and replay it (io/captureRun.ts)
 //   worker -> pool   CaptureResult   its run record (or InputFailure / RunFailure as above)
+//   pool -> worker   InspectStateDictRequest  read and check a state dict (io/stateDictProbe.ts)
+//   worker -> pool   StateDictResult          what it holds (cell, sizes, the cells it fits)
+//   pool -> worker   ProbeStateDictRequest    the `gradients` pass of a state dict on an input file
+//   worker -> pool   FileProgress             its stages while it runs, then ProbeResult (its run record)
 //
 // A worker runs one job at a time, and executeRun is synchronous, so a worker cannot read
 // a cancel message while it trains: the pool cancels by terminating the worker and
@@ -22,8 +26,9 @@
 
 import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
+import type { ProbeOptions, StateDictSummary } from '../io/stateDictProbe';
 import type { FileReadOptions } from '../io/sequenceHead';
-import type { Dataset, PlannedRun, Report, ReportRun } from '../study/types';
+import type { Dataset, PlannedRun, Report, ReportRun, RunRecord } from '../study/types';
 
 export interface RunRequest {
   type: 'run';
@@ -83,6 +88,40 @@ export interface CaptureResult {
   run: CaptureRunRecord;
 }
 
+/** Read and check a state dict as `gradients` does (inspectStateDict); `cell` plays --cell. */
+export interface InspectStateDictRequest {
+  type: 'inspectStateDict';
+  jobId: number;
+  file: string;
+  cell?: string;
+}
+
+export interface StateDictResult {
+  type: 'stateDict';
+  jobId: number;
+  summary: StateDictSummary;
+}
+
+/** The `gradients` pass of a state dict on an input file (probeStateDict). */
+export interface ProbeStateDictRequest {
+  type: 'probeStateDict';
+  jobId: number;
+  options: ProbeOptions;
+}
+
+/** What a long file job is doing now (probeStateDict's stages); the job goes on. */
+export interface FileProgress {
+  type: 'fileProgress';
+  jobId: number;
+  label: string;
+}
+
+export interface ProbeResult {
+  type: 'probe';
+  jobId: number;
+  run: RunRecord;
+}
+
 /** Read and validate a saved report.json (readReportFile): up to 256 MB, kept off the caller's thread. */
 export interface ReadReportRequest {
   type: 'readReport';
@@ -117,10 +156,10 @@ export interface InputFailure {
   detail: string;
 }
 
-export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest | AnalyzeCaptureRequest;
+export type FileRequest = ReadSequenceRequest | ListColumnsRequest | ReadReportRequest | AnalyzeCaptureRequest | InspectStateDictRequest | ProbeStateDictRequest;
 export type PoolToWorker = RunRequest | FileRequest;
 export type WorkerToPool = RunProgress | RunResult | RunFailure;
-export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | InputFailure | RunFailure;
+export type FileReply = SequenceResult | ColumnsResult | ReportResult | CaptureResult | StateDictResult | ProbeResult | FileProgress | InputFailure | RunFailure;
 
 /** Why a worker message was refused. */
 class ProtocolError extends Error {
@@ -183,6 +222,31 @@ function checkCaptureRun(run: unknown): CaptureRunRecord {
   return run as unknown as CaptureRunRecord;
 }
 
+function checkStateDictSummary(s: unknown): StateDictSummary {
+  if (!isRecord(s)) throw new ProtocolError('stateDict.summary is not an object');
+  if (typeof s.file !== 'string' || typeof s.cell !== 'string' || !Array.isArray(s.cells) || !s.cells.every((c) => typeof c === 'string')) {
+    throw new ProtocolError('stateDict.summary needs file, cell and cells');
+  }
+  for (const key of ['numLayers', 'hiddenSize', 'inputSize', 'outputSize', 'parameterCount', 'tensorCount', 'bytes'] as const) {
+    if (!isCount(s[key])) throw new ProtocolError(`stateDict.summary.${key} is not a count`);
+  }
+  if (typeof s.bidirectional !== 'boolean') throw new ProtocolError('stateDict.summary.bidirectional is not a boolean');
+  return s as unknown as StateDictSummary;
+}
+
+/** A `gradients` run record (design §6): the fields the report and the panel read. */
+function checkRunRecord(run: unknown, path: string): RunRecord {
+  if (!isRecord(run) || run.schema !== 'bptt-lens/run@1') throw new ProtocolError(`${path} is not a bptt-lens/run@1 record`);
+  if (!isRecord(run.config) || !isCount(run.timesteps) || !Array.isArray(run.layers) || !run.layers.every(isRecord)) {
+    throw new ProtocolError(`${path} needs config, timesteps and layers`);
+  }
+  for (const key of ['loss', 'globalGradNorm', 'clippedGradNorm'] as const) {
+    if (typeof run[key] !== 'number') throw new ProtocolError(`${path}.${key} is not a number`);
+  }
+  if (!isNumberArray(run.inputGradNorm)) throw new ProtocolError(`${path}.inputGradNorm is not a number array`);
+  return run as unknown as RunRecord;
+}
+
 /** Modes and losses a Dataset may carry (engine/types.ts Mode and LossKind). */
 const MODES = new Set(['many-to-one', 'many-to-many']);
 const LOSSES = new Set(['mse', 'xent']);
@@ -235,6 +299,16 @@ export function parseFileReply(msg: unknown, jobId: number, kind: FileRequest['t
     case 'capture':
       if (kind !== 'analyzeCapture') break;
       return { type: 'capture', jobId, run: checkCaptureRun(msg.run) };
+    case 'stateDict':
+      if (kind !== 'inspectStateDict') break;
+      return { type: 'stateDict', jobId, summary: checkStateDictSummary(msg.summary) };
+    case 'fileProgress':
+      if (kind !== 'probeStateDict') break;
+      if (typeof msg.label !== 'string' || msg.label.length > 500) throw new ProtocolError('fileProgress.label is not a short string');
+      return { type: 'fileProgress', jobId, label: msg.label };
+    case 'probe':
+      if (kind !== 'probeStateDict') break;
+      return { type: 'probe', jobId, run: checkRunRecord(msg.run, 'probe.run') };
     case 'report': {
       if (kind !== 'readReport') break;
       // The worker validated it in full (schema and semantics, io/report/read.ts); check the envelope.

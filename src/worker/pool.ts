@@ -25,8 +25,9 @@ import type { CaptureRunOptions, CaptureRunRecord } from '../io/captureRun';
 import type { ColumnChoice } from '../io/columns';
 import { InputError } from '../io/errors';
 import type { FileReadOptions } from '../io/sequenceHead';
+import type { ProbeOptions, StateDictSummary } from '../io/stateDictProbe';
 import { runStudy, type StudySpec } from '../study/study';
-import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor } from '../study/types';
+import type { Dataset, PlannedRun, Report, ReportRun, RunExecutor, RunRecord } from '../study/types';
 import { parseFileReply, parseWorkerMessage, type FileRequest, type RunRequest } from './messages';
 
 export interface WorkerPoolOptions {
@@ -77,6 +78,8 @@ interface FileJob {
   kind: 'file';
   jobId: number;
   request: FileRequest;
+  /** Stages a long job reports before its answer (FileProgress). */
+  onProgress?: (label: string) => void;
   settled: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -120,6 +123,8 @@ function describe(run: PlannedRun): string {
 
 function describeFile(request: FileRequest): string {
   if (request.type === 'analyzeCapture') return `replaying the capture ${request.file}`;
+  if (request.type === 'inspectStateDict') return `reading the state dict ${request.file}`;
+  if (request.type === 'probeStateDict') return `probing ${request.options.weights} on ${request.options.input}`;
   return request.type === 'listColumns' ? `listing the columns of ${request.file}` : `reading ${request.file}`;
 }
 
@@ -203,16 +208,26 @@ export class WorkerPool {
     return this.fileJob({ type: 'analyzeCapture', jobId: this.nextJobId++, file, options }, opts.signal) as Promise<CaptureRunRecord>;
   }
 
+  /** A state dict read and checked as `gradients` does (io/stateDictProbe.ts), in a worker: what it holds, or the file's InputError. */
+  inspectStateDict(file: string, cell?: string, opts: { signal?: AbortSignal } = {}): Promise<StateDictSummary> {
+    return this.fileJob({ type: 'inspectStateDict', jobId: this.nextJobId++, file, ...(cell !== undefined ? { cell } : {}) }, opts.signal) as Promise<StateDictSummary>;
+  }
+
+  /** The `gradients` pass of a state dict on an input file, in a worker (cancel stops the worker): its run record or an InputError. */
+  probeStateDict(options: ProbeOptions, opts: { signal?: AbortSignal; onProgress?: (label: string) => void } = {}): Promise<RunRecord> {
+    return this.fileJob({ type: 'probeStateDict', jobId: this.nextJobId++, options }, opts.signal, opts.onProgress) as Promise<RunRecord>;
+  }
+
   /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
   readReportFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<Report> {
     return this.fileJob({ type: 'readReport', jobId: this.nextJobId++, file }, opts.signal) as Promise<Report>;
   }
 
-  private fileJob(request: FileRequest, signal: AbortSignal | undefined): Promise<unknown> {
+  private fileJob(request: FileRequest, signal: AbortSignal | undefined, onProgress?: (label: string) => void): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const job: FileJob = { kind: 'file', jobId: request.jobId, request, settled: false, resolve, reject, detach: () => {} };
+      const job: FileJob = { kind: 'file', jobId: request.jobId, request, settled: false, resolve, reject, detach: () => {}, ...(onProgress ? { onProgress } : {}) };
       if (signal) {
         const onAbort = (): void => this.failFile(job, abortError(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -377,6 +392,17 @@ export class WorkerPool {
       this.failFile(job, new Error(`${describeFile(job.request)}: ${(err as Error).message}`, { cause: err }));
       return;
     }
+    if (reply.type === 'fileProgress') {
+      // Not an answer: the worker is still on the job.
+      if (!job.settled) {
+        try {
+          job.onProgress?.(reply.label);
+        } catch {
+          // the listener's problem; the job goes on
+        }
+      }
+      return;
+    }
     slot.job = null;
     slot.worker.unref();
     if (!job.settled) {
@@ -394,6 +420,12 @@ export class WorkerPool {
           break;
         case 'report':
           job.resolve(reply.report);
+          break;
+        case 'stateDict':
+          job.resolve(reply.summary);
+          break;
+        case 'probe':
+          job.resolve(reply.run);
           break;
         case 'inputError':
           job.reject(new InputError(reply.file, reply.line, reply.detail));

@@ -14,6 +14,7 @@ import { analyzeCapture } from '../io/captureRun';
 import { listTargetColumns } from '../io/columns';
 import { isInputError } from '../io/errors';
 import { readSequenceFileHead } from '../io/sequenceHead';
+import { inspectStateDict, probeStateDict } from '../io/stateDictProbe';
 import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
 import { readReportFile } from '../extension/reportFiles';
@@ -85,6 +86,14 @@ async function fileJob(msg: FileRequest): Promise<void> {
       post({ type: 'columns', jobId, columns: await listTargetColumns(msg.file) });
       return;
     }
+    if (msg.type === 'inspectStateDict') {
+      post({ type: 'stateDict', jobId, summary: inspectStateDict(msg.file, msg.cell) });
+      return;
+    }
+    if (msg.type === 'probeStateDict') {
+      post({ type: 'probe', jobId, run: probeStateDict(msg.options, (label) => post({ type: 'fileProgress', jobId, label })) });
+      return;
+    }
     if (msg.type === 'analyzeCapture') {
       post({ type: 'capture', jobId, run: analyzeCapture(await readCapture(msg.file), msg.options) });
       return;
@@ -110,6 +119,8 @@ port.on('message', (msg: PoolToWorker) => {
     case 'listColumns':
     case 'analyzeCapture':
     case 'readReport':
+    case 'inspectStateDict':
+    case 'probeStateDict':
       void fileJob(msg).finally(becameIdle);
       break;
     default: {

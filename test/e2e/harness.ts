@@ -70,7 +70,7 @@ export interface Session {
   /** Presses Enter on every quick pick / input box that appears until none is left. */
   acceptPrompts(opts?: { quietMs?: number; maxMs?: number }): Promise<number>;
   /** The webview document whose body carries data-view=`view`. */
-  webviewFrame(view: 'report' | 'heatmaps' | 'heatmapEditor' | 'captures', timeoutMs?: number): Promise<Frame>;
+  webviewFrame(view: 'report' | 'heatmaps' | 'heatmapEditor' | 'captures' | 'probe', timeoutMs?: number): Promise<Frame>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }

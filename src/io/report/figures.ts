@@ -358,9 +358,21 @@ function binValue(values: number[], a: number, b: number): Cell {
   return logSum / count;
 }
 
-export function heatmapFigure(run: ReportRun, index: number): Figure | null {
+/** What the heatmap's rows are: recorded training iterations unless a caller says otherwise (the probe's layers). */
+export interface HeatmapRows {
+  /** y axis title, e.g. 'layer'. */
+  title: string;
+  /** Plural noun in the subtitle and the SVG's description, e.g. 'layers'. */
+  noun: string;
+  /** Row labels, bottom to top (default: the recorded iteration). */
+  labels?: string[];
+}
+
+const ITERATION_ROWS: HeatmapRows = { title: 'training iteration', noun: 'recorded iterations' };
+
+export function heatmapFigure(run: ReportRun, index: number, rowsAre: HeatmapRows = ITERATION_ROWS): Figure | null {
   const rows = run.history.recorded.length > 0
-    ? run.history.recorded.map((r) => ({ label: String(r.iteration), values: topLayer(r.layers)?.gradNormH ?? [] }))
+    ? run.history.recorded.map((r, i) => ({ label: rowsAre.labels?.[i] ?? String(r.iteration), values: topLayer(r.layers)?.gradNormH ?? [] }))
     : [{ label: 'final', values: topLayer(run.layers)?.gradNormH ?? [] }];
   const T = Math.max(0, ...rows.map((r) => r.values.length));
   if (T === 0) return null;
@@ -379,10 +391,11 @@ export function heatmapFigure(run: ReportRun, index: number): Figure | null {
   const height = plot.y + plot.h + 56;
   const label = run.label || run.id;
   const layer = topLayer(run.history.recorded[0]?.layers ?? run.layers);
-  const svg = new Svg(width, height, `Gradient norm by timestep and iteration: ${label}`, 'Colour: log10 of the gradient norm at each timestep (x) and recorded training iteration (y).');
-  svg.text(plot.x, 22, fitText(`‖∂L/∂h_t‖ by timestep and iteration — ${label}`, plot.w + 120, 15), { 'font-size': 15, 'font-weight': 600 });
+  const byIteration = rowsAre === ITERATION_ROWS;
+  const svg = new Svg(width, height, `Gradient norm by timestep and ${byIteration ? 'iteration' : rowsAre.title}: ${label}`, `Colour: log10 of the gradient norm at each timestep (x) and ${byIteration ? 'recorded training iteration' : rowsAre.title} (y).`);
+  svg.text(plot.x, 22, fitText(`‖∂L/∂h_t‖ by timestep and ${byIteration ? 'iteration' : rowsAre.title} — ${label}`, plot.w + 120, 15), { 'font-size': 15, 'font-weight': 600 });
   const verdict = run.diagnosis?.verdict;
-  svg.text(plot.x, 40, `top layer${layer ? ` (layer ${layer.layer})` : ''} · log colour scale${cols < T ? ` · ${T} timesteps shown in ${cols} bins (geometric mean)` : ''}${rowPick.length < rows.length ? ` · ${rowPick.length} of ${rows.length} recorded iterations` : ''}${verdict ? ` · ${verdict}` : ''}`, { 'font-size': 11, fill: MUTED });
+  svg.text(plot.x, 40, `${byIteration ? `top layer${layer ? ` (layer ${layer.layer})` : ''} · ` : ''}log colour scale${cols < T ? ` · ${T} timesteps shown in ${cols} bins (geometric mean)` : ''}${rowPick.length < rows.length ? ` · ${rowPick.length} of ${rows.length} ${rowsAre.noun}` : ''}${verdict ? ` · ${verdict}` : ''}`, { 'font-size': 11, fill: MUTED });
 
   // Cells are unit squares in a scaled group; same-colour cells share one path (small files).
   const cw = plot.w / cols;
@@ -424,7 +437,7 @@ export function heatmapFigure(run: ReportRun, index: number): Figure | null {
   svg.add(`<g fill="${MUTED}" font-size="11">${ticks}</g>`);
   svg.add('</g>');
   svg.text(plot.x + plot.w / 2, plot.y + plot.h + 34, 'timestep t', { 'text-anchor': 'middle' });
-  yAxisTitle(svg, plot, 'training iteration', 52);
+  yAxisTitle(svg, plot, rowsAre.title, 52);
   colorLegend(svg, { x: plot.x + plot.w + 24, y: plot.y, w: 16, h: Math.min(plot.h, 220) }, loExp, hiExp, grid, capped, Number.isFinite(lo));
   return {
     run: index,

@@ -23,7 +23,7 @@ const MAX_TIMESTEPS = 1_000_000;
 /** How report.json spells the value of a nonFinite record that JSON cannot hold. */
 const NON_FINITE_TEXT: readonly unknown[] = ['NaN', 'Infinity', '-Infinity'];
 const VERDICTS: readonly Verdict[] = ['vanishing', 'exploding', 'healthy'];
-const STUDY_KINDS: readonly ReportKind[] = ['diagnosis', 'clipping', 'gates', 'captures'];
+const STUDY_KINDS: readonly ReportKind[] = ['diagnosis', 'clipping', 'gates', 'captures', 'probe'];
 
 /** Parse and validate report.json text. Throws only InputError. */
 export function parseReport(text: string, file: string): Report {
