@@ -23,7 +23,7 @@ import {
   anyClipping, changeBeyondTitle, commonEvidence, commonFacts, decidingNumber, distinctLabels, ownEvidence, partialOf, partialText, studySummary,
 } from '../src/io/report/words';
 import {
-  cardModel, fmtNum, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, type CardModel, type ProfileMetric,
+  cardModel, fmtNum, isSinglePass, normClipThreshold, PROFILE_METRICS, profileSeries, profileSeriesAtInit, seriesSummary, type CardModel, type ProfileMetric,
 } from './viewModel';
 
 const MAX_POINTS = 800;
@@ -292,7 +292,7 @@ export class ReportView implements View {
       pick,
       el('span', { class: `badge badge-${c.verdict ?? 'none'}`, text: verdict }),
       el('span', { class: 'deciding', text: decidingNumber(run) }),
-      el('span', { class: 'loss-fact', text: `final loss ${finalLoss}` }),
+      el('span', { class: 'loss-fact', text: `${isSinglePass(run) ? 'loss' : 'final loss'} ${finalLoss}` }),
       c.recommendations[0] ? el('span', { class: 'top-rec', text: `→ ${c.recommendations[0].title}` }) : null,
     ]);
     const facts = el('dl', { class: 'facts' });

@@ -85,6 +85,14 @@ export function horizonHeading(vanishEpsilon: number | undefined): string {
   return typeof vanishEpsilon === 'number' ? `horizon (ε = ${fmtNum(vanishEpsilon)})` : 'horizon';
 }
 
+/**
+ * A run that is one pass over given weights (a state-dict probe, a training capture), not a
+ * training run: no iteration was recorded.
+ */
+export function isSinglePass(run: Pick<ReportRun, 'history'>): boolean {
+  return run.history.recorded.length === 0;
+}
+
 /** `vanishEpsilon`: the study's ε (see horizonHeading). */
 export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const d = run.diagnosis;
@@ -94,10 +102,17 @@ export function cardModel(run: ReportRun, vanishEpsilon?: number): CardModel {
   const facts = [
     { name: 'ρ (decay per step)', value: typeof d?.decayPerStep === 'number' ? fmtNum(d.decayPerStep, 4) : '—' },
     { name: horizonHeading(vanishEpsilon), value: d ? (d.horizon === null ? `≥ ${run.timesteps} (whole sequence)` : `${d.horizon} steps`) : '—' },
-    { name: 'final loss', value: lossText(loss) },
-    { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
-    { name: 'clipping', value: clipDescription(run) },
   ];
+  if (isSinglePass(run)) {
+    // A probe of given weights or a training capture: one pass, so no "final" loss and no clipping.
+    facts.push({ name: 'loss', value: lossText(loss) });
+  } else {
+    facts.push(
+      { name: 'final loss', value: lossText(loss) },
+      { name: 'clip rate', value: typeof h.clipRate === 'number' && Number.isFinite(h.clipRate) ? `${Math.round(h.clipRate * 1000) / 10}%` : '—' },
+      { name: 'clipping', value: clipDescription(run) },
+    );
+  }
   if (run.seedSpread) {
     const s = run.seedSpread.finalLoss;
     facts.push({ name: `final loss over ${run.seeds?.length ?? 'all'} seeds`, value: `${lossText(s.min)} … ${lossText(s.median)} … ${lossText(s.max)}` });
@@ -166,7 +181,7 @@ export function summaryRows(runs: readonly ReportRun[]): SummaryRow[] {
       verdict: c.verdict,
       rho: fact('ρ'),
       horizon: run.diagnosis ? horizonText(run.diagnosis.horizon, run.timesteps) : '—',
-      finalLoss: fact('final loss'),
+      finalLoss: isSinglePass(run) ? fact('loss') : fact('final loss'),
       clipRate: fact('clip rate'),
       atInit: init ?? '—',
       isCheck: checkIds.has(run.id),

@@ -220,3 +220,14 @@ test('seriesSummary names extremes and counts non-finite values', () => {
   assert.equal(s, 'p(k): 4 points; first 1, last 0.001; min 0.001 at k 3, max 1 at k 0; 1 non-finite.');
   assert.equal(seriesSummary('x', [], 't'), 'x: no data.');
 });
+
+test('a single pass (a state-dict probe or a capture: no recorded iteration) shows its loss, no "final" loss and no clipping facts', () => {
+  const trained = fixtureReport().runs[0]!;
+  const probe: ReportRun = { ...trained, history: { ...trained.history, recorded: [] } };
+  const names = cardModel(probe).facts.map((f) => f.name);
+  assert.ok(names.includes('loss'), names.join(', '));
+  assert.ok(!names.some((n) => n.startsWith('final loss') || n === 'clip rate' || n === 'clipping'), names.join(', '));
+  assert.equal(summaryRows([probe])[0]!.finalLoss, lossText(probe.loss));
+  assert.equal(summaryRows([probe])[0]!.clipRate, '—');
+  assert.ok(cardModel(trained).facts.some((f) => f.name === 'final loss'));
+});
