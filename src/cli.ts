@@ -28,10 +28,16 @@ function buildProgram(): Command {
     .addOption(new Option('--loss <kind>', 'loss').choices(['mse', 'xent']).default('mse'))
     .addOption(new Option('--mode <mode>', 'which outputs are scored (default: from the shape of y)').choices(['many-to-one', 'many-to-many']))
     .option('--itemized', "also record RNNbow's itemized gradient matrix (O(T^2))")
+    .option('--jacobian-iterations <n>', "power iterations per step for jacobianNorm: a number (0: skip it) or 'auto', as many as fit 0.3 x the pass (20 on small models, none on an H = 512 LSTM)", 'auto')
     .option('--out <file>', 'write the run record here (default: stdout)')
     .action(async (options) => {
       const { gradientsCommand } = await import('./cli/gradients');
-      await gradientsCommand(options);
+      const raw = String(options.jacobianIterations);
+      if (raw !== 'auto' && !(/^\d+$/.test(raw) && Number(raw) <= 1000)) {
+        const { InputError } = await import('./io/errors');
+        throw new InputError('--jacobian-iterations', null, `expected 'auto' or a whole number from 0 to 1000, got '${raw.slice(0, 40)}'`);
+      }
+      await gradientsCommand({ ...options, jacobianIterations: raw === 'auto' ? 'auto' : Number(raw) });
     });
 
   program

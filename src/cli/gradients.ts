@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { runPass } from '../engine/bptt';
 import { cellName } from '../engine/cells';
 import { gradNorm } from '../engine/clip';
+import { enableWasmKernels } from '../engine/kernels/wasmGemm';
 import { AUTO_ITEMIZED_MAX_STEPS, ITEMIZED_MAX_STEPS, type LossKind, type LstmVariant, type Mode, type Nonlinearity } from '../engine/types';
 import { parseBatchJsonBytes } from '../io/batchJson';
 import { InputError } from '../io/errors';
@@ -13,6 +14,7 @@ import { readGuardedSync } from '../io/guardedRead';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
+import { budgetedJacobianIterations } from '../io/captureRun';
 import { diagnosePass } from '../study/diagnosis';
 import type { RunRecord } from '../study/types';
 import { writeFileAtomic } from './output';
@@ -28,6 +30,12 @@ export interface GradientsOptions {
   mode?: Mode;
   /** RNNbow's itemized matrix: true (refused above ITEMIZED_MAX_STEPS), or 'auto': many-to-many with T ≤ AUTO_ITEMIZED_MAX_STEPS, where the lag profile reads it (the editor's choice). */
   itemized?: boolean | 'auto';
+  /**
+   * Power iterations of jacobianNorm per step: a count (0: not recorded) or 'auto' (default):
+   * as many as fit 0.3 × the pass (all 20 on small models; none on an H = 512 LSTM, where 20
+   * would take minutes), as for captures (io/captureRun.ts).
+   */
+  jacobianIterations?: number | 'auto';
   out?: string;
 }
 
@@ -56,8 +64,14 @@ export function gradientsRecord(options: GradientsOptions, onStage: (label: stri
   }
 
   const { config: m } = model;
-  onStage(`Forward and backward pass: ${m.numLayers}-layer${m.bidirectional ? ' bidirectional' : ''} ${cellName(m)}, H = ${m.hiddenSize}, ${batch.batchSize} × ${batch.steps} steps${itemized ? `, itemized (${batch.steps} backward passes)` : ''}…`);
-  const pass = runPass(model, batch, { loss, probes: { itemized } });
+  const asked = options.jacobianIterations ?? 'auto';
+  const jacobianIterations = asked === 'auto' ? budgetedJacobianIterations(m, batch.batchSize, batch.steps) : asked;
+  if (!Number.isInteger(jacobianIterations) || jacobianIterations < 0 || jacobianIterations > 1000) {
+    throw new InputError('--jacobian-iterations', null, `expected 'auto' or a whole number from 0 to 1000, got ${String(asked)}`);
+  }
+  const jacobianText = jacobianIterations > 0 ? `, Jacobian norms (≤ ${jacobianIterations} power iterations per step)` : '';
+  onStage(`Forward and backward pass: ${m.numLayers}-layer${m.bidirectional ? ' bidirectional' : ''} ${cellName(m)}, H = ${m.hiddenSize}, ${batch.batchSize} × ${batch.steps} steps${itemized ? `, itemized (${batch.steps} backward passes)` : ''}${jacobianText}…`);
+  const pass = runPass(model, batch, { loss, probes: { itemized, jacobian: jacobianIterations > 0, jacobianIterations } });
   onStage('Diagnosis…');
   // No clipping here: the reported pre- and post-clip norms are both the raw gradient norm.
   const norm = gradNorm(pass.grads);
@@ -80,6 +94,7 @@ export function gradientsRecord(options: GradientsOptions, onStage: (label: stri
       inputSize: config.inputSize,
       outputSize: config.outputSize,
       batchSize: batch.batchSize,
+      jacobianIterations,
       weights: options.weights,
       input: options.input,
       ...(metadata ? { weightsMetadata: metadata } : {}),
@@ -90,6 +105,8 @@ export function gradientsRecord(options: GradientsOptions, onStage: (label: stri
 
 /** The command: the record goes to --out (atomically) or to stdout. */
 export async function gradientsCommand(options: GradientsOptions, io: { out(text: string): void } = { out: (t) => process.stdout.write(t) }): Promise<void> {
+  // The WebAssembly kernels, as the study worker and the other commands use (same bits).
+  enableWasmKernels();
   const record = gradientsRecord(options);
   const text = serializeRunRecord(record);
   if (!options.out) {

@@ -52,25 +52,43 @@ export interface ProbePlan {
   jacobianIterations: number;
 }
 
+/** The shape of a recurrent module, as far as the cost of a pass goes. */
+type ModuleShape = Pick<Capture['config'], 'cell' | 'hiddenSize' | 'inputSize' | 'numLayers' | 'bidirectional'>;
+
 /** Multiply-adds of one forward + backward pass (forward, ∂state/∂input, weight gradients). */
 export function passWork(c: Capture): number {
-  const { hiddenSize: H, inputSize: I, numLayers: L } = c.config;
-  const D = c.config.bidirectional ? 2 : 1;
-  const GH = gates(c) * H;
-  let perStep = 0;
-  for (let l = 0; l < L; l++) perStep += D * GH * ((l === 0 ? I : D * H) + H);
-  return 3 * c.batchSize * c.steps * perStep;
+  return modulePassWork(c.config, c.batchSize, c.steps);
 }
 
-function gates(c: Capture): number {
-  return c.config.cell === 'lstm' ? 4 : c.config.cell === 'gru' ? 3 : 1;
+/** passWork for any module shape, batch size and length. */
+export function modulePassWork(config: ModuleShape, B: number, T: number): number {
+  const { hiddenSize: H, inputSize: I, numLayers: L } = config;
+  const D = config.bidirectional ? 2 : 1;
+  const GH = gates(config) * H;
+  let perStep = 0;
+  for (let l = 0; l < L; l++) perStep += D * GH * ((l === 0 ? I : D * H) + H);
+  return 3 * B * T * perStep;
+}
+
+function gates(config: Pick<ModuleShape, 'cell'>): number {
+  return config.cell === 'lstm' ? 4 : config.cell === 'gru' ? 3 : 1;
+}
+
+/**
+ * Power iterations of the Jacobian probe that fit JACOBIAN_BUDGET × the pass (or SMALL_WORK),
+ * at most DEFAULT_JACOBIAN_ITERATIONS; 0 (the probe is skipped) below MIN_JACOBIAN_ITERATIONS.
+ */
+export function budgetedJacobianIterations(config: ModuleShape, B: number, T: number): number {
+  const perIteration = 2 * B * T * config.numLayers * (config.bidirectional ? 2 : 1) * gates(config) * config.hiddenSize * config.hiddenSize;
+  const fit = Math.floor(Math.max(JACOBIAN_BUDGET * modulePassWork(config, B, T), SMALL_WORK) / Math.max(1, perIteration));
+  const iterations = Math.min(DEFAULT_JACOBIAN_ITERATIONS, fit);
+  return iterations < MIN_JACOBIAN_ITERATIONS ? 0 : iterations;
 }
 
 /** Which probes fit the budget for this capture. */
 export function planProbes(c: Capture, itemizedRows: CaptureRunOptions['itemizedRows'] = 'auto'): ProbePlan {
   const { B, T, H } = { B: c.batchSize, T: c.steps, H: c.config.hiddenSize };
-  const D = c.config.bidirectional ? 2 : 1;
-  const GH = gates(c) * H;
+  const GH = gates(c.config) * H;
   const pass = passWork(c);
   const injected = injectedSteps(c);
   let count: number;
@@ -83,10 +101,7 @@ export function planProbes(c: Capture, itemizedRows: CaptureRunOptions['itemized
     count = (stepWork * T * (T + 1)) / 2 <= budget ? injected.length : Math.max(MIN_ITEMIZED_ROWS, Math.floor(budget / (stepWork * Math.max(1, T / 2))));
   }
   const rows = spread(injected, count);
-  const perIteration = 2 * B * T * c.config.numLayers * D * GH * H;
-  let jacobianIterations = Math.min(DEFAULT_JACOBIAN_ITERATIONS, Math.floor(Math.max(JACOBIAN_BUDGET * pass, SMALL_WORK) / perIteration));
-  if (jacobianIterations < MIN_JACOBIAN_ITERATIONS) jacobianIterations = 0;
-  return { rows, candidates: injected.length, jacobianIterations };
+  return { rows, candidates: injected.length, jacobianIterations: budgetedJacobianIterations(c.config, B, T) };
 }
 
 /** Steps whose injection ℓ_s is not identically zero (grad_output_s ≠ 0, or a final state's gradient). */

@@ -247,3 +247,24 @@ test('serializeRunRecord: valid JSON, NaN and Infinity become null, numeric seri
   assert.match(text, /"weightGradByStep": \[1e-300, -25000000000\]/);
   assert.ok(text.endsWith('}\n'));
 });
+
+test('--jacobian-iterations: auto runs all 20 on a small model and none where they would cost minutes; 0 skips; a bad value names the option', async () => {
+  const { budgetedJacobianIterations } = await import('../../src/io/captureRun');
+  const lstm = { cell: 'lstm' as const, hiddenSize: 512, inputSize: 128, numLayers: 2, bidirectional: false };
+  assert.equal(budgetedJacobianIterations(lstm, 8, 256), 0, 'H = 512: 20 iterations would be ~8 passes');
+  assert.equal(budgetedJacobianIterations({ ...lstm, hiddenSize: 4, inputSize: 3 }, 8, 30), 20);
+  const auto = cli(['gradients', '--weights', fixture('lstm_2layer.safetensors'), '--input', goodInput()]);
+  assert.equal(auto.status, 0, auto.stderr);
+  const record = JSON.parse(auto.stdout);
+  assert.equal(record.config.jacobianIterations, 20);
+  assert.ok(record.layers.every((l: { jacobianNorm: unknown }) => Array.isArray(l.jacobianNorm)));
+  const off = cli(['gradients', '--weights', fixture('lstm_2layer.safetensors'), '--input', goodInput(), '--jacobian-iterations', '0']);
+  assert.equal(off.status, 0, off.stderr);
+  const none = JSON.parse(off.stdout);
+  assert.equal(none.config.jacobianIterations, 0);
+  assert.ok(none.layers.every((l: { jacobianNorm: unknown }) => l.jacobianNorm === null));
+  assert.deepEqual(none.layers.map((l: { gradNormH: number[] }) => l.gradNormH), record.layers.map((l: { gradNormH: number[] }) => l.gradNormH), 'the Jacobian probe changes no gradient');
+  const bad = cli(['gradients', '--weights', fixture('lstm_2layer.safetensors'), '--input', goodInput(), '--jacobian-iterations', 'lots']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--jacobian-iterations: expected 'auto' or a whole number from 0 to 1000, got 'lots'/);
+});
