@@ -295,10 +295,26 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     return true;
   };
 
+  /**
+   * gemmAtB with N = 2 or 3 (a weight gradient with input size 2-3, summed over every step):
+   * C[M×N] += A[K×M]ᵀ B[K×N] is Cᵀ[N×M] += B[K×N]ᵀ A[K×M], each element the same running sum
+   * of the same products (a·b = b·a exactly), which the one-row kernel does one row of Cᵀ at
+   * a time. False when not worth it: the caller uses TypeScript.
+   */
+  const gemvSwapped = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
+    if (!options.everything && (M < 4 || M * K < GEMV_MIN_WORK_COPIED)) return false;
+    const Ct = new Float64Array(N * M);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) Ct[j * M + i] = C[i * N + j]!;
+    if (!gemvRows(N, M, K, B, A, Ct, true)) return false;
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j] = Ct[j * M + i]!;
+    return true;
+  };
+
   /** gemmAB / gemmAtB in WebAssembly if worth it; false: the caller uses TypeScript (same bits). */
   const product = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean =>
     (M < 4 && gemvRows(M, N, K, A, B, C, aTransposed)) ||
     (N === 1 && aTransposed && gemvColumn(M, K, A, B, C)) ||
+    (N < 4 && aTransposed && gemvSwapped(M, N, K, A, B, C)) ||
     (useWasm(M, N, K) && accumulate(M, N, K, A, B, C, aTransposed));
 
   return {
