@@ -42,9 +42,10 @@ for (const theme of ['dark', 'light', 'high-contrast'] as Theme[]) {
       // Main-thread work during the run (the engine runs in workers); the event-loop delay also
       // counts time the OS gave the thread no CPU, so it is printed, not asserted. The busy
       // figure is 25-40 ms here, but the thread is shared with VS Code's built-in extensions
-      // and its garbage collector: one 138 ms stretch was seen in 6 runs. The bound catches
-      // what it is for (training or a big synchronous read on the main thread: seconds).
-      assert.ok(stats.maxBusyMs < 250, `main-thread work of ${stats.maxBusyMs} ms during the run`);
+      // and its garbage collector: stretches of 89-138 ms were seen in 4 of 12 runs on this
+      // machine, and CI's may be slower. The bound catches what it is for (training or a big
+      // synchronous read on the main thread: seconds).
+      assert.ok(stats.maxBusyMs < 500, `main-thread work of ${stats.maxBusyMs} ms during the run`);
       await vs.screenshot('run-diagnosis-report');
       // The charts sit below the verdict cards: scroll them into view for a second picture.
       await report.evaluate(() => document.querySelector('canvas')?.scrollIntoView({ block: 'start' }));
