@@ -27,14 +27,7 @@ const STUDY_KINDS: readonly ReportKind[] = ['diagnosis', 'clipping', 'gates', 'c
 
 /** Parse and validate report.json text. Throws only InputError. */
 export function parseReport(text: string, file: string): Report {
-  const source = typeof text === 'string' ? text.replace(/^\uFEFF/, '') : String(text);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(source);
-  } catch (e) {
-    throw syntaxError(source, file, e);
-  }
-  try {
+  return parseChecked(text, file, 'report', (raw, source) => {
     // Walking every value for prototype keys costs seconds on a big report: only when the
     // text could spell one (the key itself, or any \u escape, which could spell it too).
     if (MAYBE_PROTOTYPE_KEY.test(source)) {
@@ -46,11 +39,7 @@ export function parseReport(text: string, file: string): Report {
     checkReportSemantics(report);
     checkSchema('report', raw, { prototypeKeysChecked: true });
     return report;
-  } catch (e) {
-    if (e instanceof PathError || e instanceof SemanticError) throw new InputError(file, lineOfPath(source, e.path), `${e.path || 'report'}: ${e.message}`);
-    // A bug in the checks below must still surface as a clear input message.
-    throw new InputError(file, null, `could not read the report (${e instanceof Error ? e.message : String(e)})`);
-  }
+  });
 }
 
 /**
@@ -58,6 +47,19 @@ export function parseReport(text: string, file: string): Report {
  * schemas/run.schema.json and the same semantic checks as a report's runs.
  */
 export function parseRunRecordText(text: string, file: string): RunRecord {
+  return parseChecked(text, file, 'run record', (raw) => {
+    checkSchema('run', raw);
+    const record = raw as RunRecord;
+    checkRunSemantics(record, '');
+    return record;
+  });
+}
+
+/**
+ * JSON.parse, then `check`; every failure becomes one InputError naming the file, and the
+ * line of the JSON path where there is one.
+ */
+function parseChecked<T>(text: string, file: string, noun: 'report' | 'run record', check: (raw: unknown, source: string) => T): T {
   const source = typeof text === 'string' ? text.replace(/^\uFEFF/, '') : String(text);
   let raw: unknown;
   try {
@@ -66,16 +68,14 @@ export function parseRunRecordText(text: string, file: string): RunRecord {
     throw syntaxError(source, file, e);
   }
   try {
-    checkSchema('run', raw);
-    const record = raw as RunRecord;
-    checkRunSemantics(record, '');
-    return record;
+    return check(raw, source);
   } catch (e) {
     if (e instanceof PathError || e instanceof SemanticError) {
       const path = e.path.replace(/^\./, '');
-      throw new InputError(file, lineOfPath(source, path), `${path || 'record'}: ${e.message}`);
+      throw new InputError(file, lineOfPath(source, path), `${path || (noun === 'report' ? 'report' : 'record')}: ${e.message}`);
     }
-    throw new InputError(file, null, `could not read the run record (${e instanceof Error ? e.message : String(e)})`);
+    // A bug in the checks must still surface as a clear input message.
+    throw new InputError(file, null, `could not read the ${noun} (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 
