@@ -14,6 +14,7 @@ import { InputError, isInputError } from '../io/errors';
 import { writeReportFolder } from '../io/report/write';
 import { defaultWorkerPath, WorkerPool } from '../worker/pool';
 import { checkOutDir, DEFAULT_OUT_DIR } from './diagnose';
+import { consoleIo } from './output';
 
 export interface CapturesOptions {
   outDir?: string;
@@ -27,7 +28,7 @@ export interface CapturesIo {
 }
 
 /** Runs the command; resolves to the exit code (2 when any capture was bad). */
-export async function capturesCommand(dir: string, options: CapturesOptions, io: CapturesIo = defaultIo()): Promise<number> {
+export async function capturesCommand(dir: string, options: CapturesOptions, io: CapturesIo = consoleIo()): Promise<number> {
   const outDir = options.outDir ?? DEFAULT_OUT_DIR;
   const runOptions: CaptureRunOptions = { itemizedRows: parseItemizedRows(options.itemizedRows) };
   const listing = listCaptures(dir);
@@ -95,14 +96,3 @@ function oneLine(s: string): string {
   return s.replace(/\s*\r?\n\s*/g, ' ').trim();
 }
 
-function defaultIo(): CapturesIo {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  return {
-    out: (line) => process.stdout.write(line + '\n'),
-    err: (line) => process.stderr.write(line + '\n'),
-    progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
-  };
-}

@@ -21,6 +21,7 @@ import { runStudy, type StudySpec } from '../study/study';
 import type { CellChoice, ClipSpec, Dataset, InitScheme, OptimizerKind, Report, RunExecutor, StudyKind } from '../study/types';
 import { isWindowedSeries, suggestWindow, targetSeries, type WindowSuggestion } from '../study/window';
 import { defaultWorkerPath, WorkerPool } from '../worker/pool';
+import { consoleIo } from './output';
 
 /** The flags as commander hands them over (strings, or booleans for switches). */
 export interface DiagnoseOptions {
@@ -105,7 +106,7 @@ export function optionsFromFlags(flags: DiagnoseOptions): { kind: StudyKind; opt
 }
 
 /** Runs the command; throws InputError for bad input before anything runs or is written. */
-export async function diagnoseCommand(flags: DiagnoseOptions, io: DiagnoseIo = defaultIo()): Promise<string> {
+export async function diagnoseCommand(flags: DiagnoseOptions, io: DiagnoseIo = consoleIo()): Promise<string> {
   const { kind, options, cells, clips } = optionsFromFlags(flags);
   if (flags.sample !== undefined && flags.data !== undefined) throw new InputError('--data', null, 'give either --sample or --data, not both');
   if (flags.target !== undefined && flags.data === undefined) throw new InputError('--target', null, 'a target column needs a --data file');
@@ -143,17 +144,6 @@ export async function diagnoseCommand(flags: DiagnoseOptions, io: DiagnoseIo = d
   return folder;
 }
 
-function defaultIo(): DiagnoseIo {
-  // `bptt-lens diagnose | head`: a closed pipe ends the output, not the process with a stack.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  return {
-    out: (line) => process.stdout.write(line + '\n'),
-    progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
-  };
-}
 
 /** The worker pool when its bundle is beside us (dist/), else in-process runs. */
 function makeExecutor(): { executor?: RunExecutor; close(): Promise<void> } {

@@ -100,3 +100,23 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     }
   });
 }
+
+/** What a command prints: result lines to stdout, notes to stderr, a progress line on a terminal. */
+export interface ConsoleIo {
+  out(line: string): void;
+  err(line: string): void;
+  progress?(line: string): void;
+}
+
+/** The process's own streams. `bptt-lens … | head`: a closed pipe ends the output, not the process with a stack. */
+export function consoleIo(): ConsoleIo {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  return {
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+    progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  };
+}
