@@ -25,33 +25,23 @@ const node = {
   mainFields: ['module', 'main'],
 };
 
+const browser = {
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
 const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...node, entryPoints: ['src/worker/studyWorker.ts'], outfile: 'dist/worker.js' },
   { ...node, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  {
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    sourcemap: !production,
-    minify: production,
-    logLevel: 'warning',
-    entryPoints: ['webview/main.ts'],
-    outfile: 'dist/webview.js',
-  },
-  {
-    // The Training Captures view (its own small bundle: no Chart.js).
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    sourcemap: !production,
-    minify: production,
-    logLevel: 'warning',
-    entryPoints: ['webview/captures/main.ts'],
-    outfile: 'dist/captures.js',
-  },
+  { ...browser, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
+  // The Training Captures view: its own small bundle (no Chart.js).
+  { ...browser, entryPoints: ['webview/captures/main.ts'], outfile: 'dist/captures.js' },
 ];
 if (!production) {
   builds.push({
