@@ -61,6 +61,16 @@ def _dist_rank_world():
     return 0, 1
 
 
+def _batch_first(cap, t):
+    """A gradient w.r.t. the module's output or input, as [batch, time, ...] like the captured
+    tensors: unpacked when the module ran on a PackedSequence, else transposed when it is time-major."""
+    if cap.packed is not None:
+        batch_sizes, sorted_idx, unsorted_idx = cap.packed
+        t, _ = pad_packed_sequence(PackedSequence(t, batch_sizes, sorted_idx, unsorted_idx), batch_first=True)
+        return t
+    return t if cap.batch_first else t.transpose(0, 1)
+
+
 class _Capture:
     """One captured step: the forward copies, then the gradients as autograd delivers them."""
 
@@ -353,13 +363,7 @@ class Recorder:
         with torch.no_grad():
             g = cap.grads.get('grad_output')
             if g is not None:
-                if cap.packed is not None:
-                    batch_sizes, sorted_idx, unsorted_idx = cap.packed
-                    g, _ = pad_packed_sequence(PackedSequence(g, batch_sizes, sorted_idx, unsorted_idx),
-                                               batch_first=True)
-                elif not cap.batch_first:
-                    g = g.transpose(0, 1)
-                tensors['grad_output'] = g[rows].to(device='cpu', dtype=store).contiguous()
+                tensors['grad_output'] = _batch_first(cap, g)[rows].to(device='cpu', dtype=store).contiguous()
             else:
                 # The output was not used downstream (only the final state was): its gradient is zero.
                 tensors['grad_output'] = torch.zeros_like(tensors['output'])
@@ -367,14 +371,7 @@ class Recorder:
                 if key in cap.grads:
                     tensors[key] = cap.grads[key][:, rows].to(device='cpu', dtype=store).contiguous()
             if 'grad_input' in cap.grads:
-                gi = cap.grads['grad_input']
-                if cap.packed is not None:
-                    batch_sizes, sorted_idx, unsorted_idx = cap.packed
-                    gi, _ = pad_packed_sequence(PackedSequence(gi, batch_sizes, sorted_idx, unsorted_idx),
-                                                batch_first=True)
-                elif not cap.batch_first:
-                    gi = gi.transpose(0, 1)
-                tensors['grad_input'] = gi[rows].to(device='cpu', dtype=store).contiguous()
+                tensors['grad_input'] = _batch_first(cap, cap.grads['grad_input'])[rows].to(device='cpu', dtype=store).contiguous()
         return tensors
 
     def _flush_pending(self):
