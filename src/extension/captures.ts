@@ -13,6 +13,7 @@ import type { ReportStore } from './store';
 import { CapturesSession } from './capturesSession';
 import { validateCapturesMessage, type CapturesToWebview } from './capturesProtocol';
 import { renderShell } from './webviewHtml';
+import { webviewOptions } from './webviews';
 
 export const DEFAULT_CAPTURE_FOLDER = 'bptt-captures';
 const POST_THROTTLE_MS = 250;
@@ -45,11 +46,7 @@ class CapturesPanel implements vscode.Disposable {
     onClose: () => void,
   ) {
     const webview = panel.webview;
-    webview.options = {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(host.extensionUri, 'dist'), vscode.Uri.joinPath(host.extensionUri, 'media')],
-    };
+    webview.options = webviewOptions(host.extensionUri);
     webview.html = capturesHtml(webview, host.extensionUri, panel.title);
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),

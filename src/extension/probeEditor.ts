@@ -14,6 +14,7 @@ import { ProbeSession } from './probeSession';
 import type { ReportStore } from './store';
 import { boundReportForView } from './viewBounds';
 import { renderShell } from './webviewHtml';
+import { webviewOptions } from './webviews';
 
 export interface ProbeHost {
   extensionUri: vscode.Uri;
@@ -40,11 +41,7 @@ class ProbeEditor implements vscode.Disposable {
     private readonly host: ProbeHost,
   ) {
     const webview = panel.webview;
-    webview.options = {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(host.extensionUri, 'dist'), vscode.Uri.joinPath(host.extensionUri, 'media')],
-    };
+    webview.options = webviewOptions(host.extensionUri);
     const uri = (...parts: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(host.extensionUri, ...parts)).toString();
     webview.html = renderShell({ view: 'probe', title: panel.title, cspSource: webview.cspSource, scriptUri: uri('dist', 'webview.js'), styleUri: uri('media', 'webview.css') });
     const sub = session.onChange(() => this.post());
