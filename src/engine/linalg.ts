@@ -257,23 +257,6 @@ export function jointNorm(norms: number[]): number {
 // norm taken by the Gram route stays below about (GH + B²)·1e-13 (e.g. 4e-10 at GH = 2048,
 // B = 16); typical samples give R/‖P_t‖² ≈ B, far from the threshold.
 
-// How the loop uses these (bptt.ts's parameterGradients, to be wired after the issue 9 redesign):
-//   for each layer/direction ld, when the weightGradByStep probe is on:
-//     - hooks.onWeightGradPart set (the FD test of the parts): keep probes.ts's weightGradByStep.
-//     - else if gramRoutePays(B, GH, ld.inSize, H): for t in 0..T-1
-//         norm_t = stepWeightGradNorm({ B, GH, inSize: ld.inSize, H, dGi: ld.dGiT[t], dGh: ld.dGhT[t],
-//                    input: ld.inT[t], hPrev: ld.steps[t].hPrev }, scratch, parts)
-//       with scratch = gramScratch(B) (once per workspace), parts = the probe's partWih[layer],
-//       partWhh, partBih, partBhh (only written on a fallback), dGh === dGi when the cell has one
-//       pre-activation gradient (the Gram of dG is then formed once); peephole LSTM: add
-//       hypot(norm_t, ‖peephole part‖) as weightGradByStep does. Then DO NOT skip the all-steps
-//       code below it: gemmAtB(GH, In, T·B, dGi, U, gWih), gemmAtB(GH, H, T·B, dGh, hPrev, gWhh),
-//       the two addColumnSums and the peephole loop build the gradient in one product each.
-//     - else (large batch): keep weightGradByStep.
-//   and wrap each passCore call (runPassWithHooks, each segment of runCheckpointed) in
-//   withConstantOperands([...model.params.values()].map((p) => p.data), () => passCore(...)).
-// Gradients then change in their last bits (one product instead of a sum of T parts).
-
 /** Below this ratio ‖P_t‖² / R the Gram route could lose digits: materialise instead. */
 const GRAM_CANCELLATION = 1e-3;
 

@@ -17,7 +17,6 @@ export const GRADIENT_SCALES: { value: GradientScale; label: string; yTitle: str
   { value: 'absolute', label: 'absolute ‖∂L/∂h_t‖', yTitle: '‖∂L/∂h_t‖' },
 ];
 
-export const THROUGH_TIME_X_TITLE = 'timestep t (scored step on the right; k = T−1−t steps back)';
 
 /** The top layer's forward direction: what per-timestep figures show. */
 export function topLayerOf(layers: readonly LayerRecord[]): LayerRecord | null {
