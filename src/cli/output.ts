@@ -15,6 +15,7 @@
 import { promises as fs, rmSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../io/errors';
+import { kindOfStats } from '../io/guardedRead';
 import { cleanupOnSignal, sweepStaleTemps, tempName } from '../io/tempFiles';
 
 const MAX_LINK_HOPS = 40;
@@ -37,21 +38,12 @@ async function resolveTarget(path: string): Promise<{ target: string; existing: 
   throw new InputError(path, null, `cannot write: more than ${MAX_LINK_HOPS} symbolic links (a loop?)`);
 }
 
-function whatItIs(s: Stats): string {
-  if (s.isDirectory()) return 'a directory';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /** Write `data` to `path` atomically. Bad destinations are InputErrors naming the path. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const { target, existing } = await resolveTarget(path);
   const shown = target === resolve(path) ? '' : ` (a link to '${target}')`;
   if (existing && !existing.isFile()) {
-    throw new InputError(path, null, `cannot write: ${path}${shown} is ${whatItIs(existing)}, not a regular file${existing.isCharacterDevice() || existing.isFIFO() ? '; leave out --out to write to standard output' : ''}`);
+    throw new InputError(path, null, `cannot write: ${path}${shown} is ${kindOfStats(existing)}, not a regular file${existing.isCharacterDevice() || existing.isFIFO() ? '; leave out --out to write to standard output' : ''}`);
   }
   const dir = dirname(target);
   let dirStat;

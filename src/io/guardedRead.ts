@@ -68,7 +68,8 @@ export function describeBytes(n: number): string {
   return `${Number.isInteger(gb) ? gb : gb.toFixed(1)} GB`;
 }
 
-function kindOfStats(s: Stats): string {
+/** What a file that is not a regular file is, for messages. */
+export function kindOfStats(s: Stats): string {
   if (s.isDirectory()) return 'a directory';
   if (s.isFIFO()) return 'a FIFO (named pipe)';
   if (s.isCharacterDevice()) return 'a character device';

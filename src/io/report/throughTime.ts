@@ -17,7 +17,6 @@ export const GRADIENT_SCALES: { value: GradientScale; label: string; yTitle: str
   { value: 'absolute', label: 'absolute ‖∂L/∂h_t‖', yTitle: '‖∂L/∂h_t‖' },
 ];
 
-
 /** The top layer's forward direction: what per-timestep figures show. */
 export function topLayerOf(layers: readonly LayerRecord[]): LayerRecord | null {
   let best: LayerRecord | null = null;
