@@ -14,7 +14,7 @@ import { readGuardedSync } from '../io/guardedRead';
 import { serializeRunRecord, toRunRecord } from '../io/runRecord';
 import { readSafetensors } from '../io/safetensors';
 import { modelFromStateDict } from '../io/stateDict';
-import { budgetedJacobianIterations } from '../io/captureRun';
+import { budgetedJacobianIterations } from '../engine/probeBudget';
 import { diagnosePass } from '../study/diagnosis';
 import type { RunRecord } from '../study/types';
 import { writeFileAtomic } from './output';

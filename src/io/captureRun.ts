@@ -15,7 +15,7 @@
 //     MIN_JACOBIAN_ITERATIONS, which would not converge.
 // What was sampled is written into the record's config (itemizedRows, jacobianIterations).
 import { runInjectedPass } from '../engine/inject';
-import { DEFAULT_JACOBIAN_ITERATIONS } from '../engine/probes';
+import { budgetedJacobianIterations, modulePassWork, SMALL_WORK, topStateStepWork } from '../engine/probeBudget';
 import type { ProbeOptions } from '../engine/types';
 import { diagnosePass } from '../study/diagnosis';
 import type { DiagnosisThresholds, RunRecord } from '../study/types';
@@ -23,11 +23,7 @@ import type { Capture } from './capture';
 import { toRunRecord } from './runRecord';
 
 export const ITEMIZED_BUDGET = 0.25;
-export const JACOBIAN_BUDGET = 0.3;
-/** Below this many multiply-adds (a fraction of a second) a probe runs in full whatever the pass costs. */
-export const SMALL_WORK = 5e8;
 export const MIN_ITEMIZED_ROWS = 4;
-const MIN_JACOBIAN_ITERATIONS = 5;
 
 export interface CaptureRunRecord extends RunRecord {
   /** ‖grad_output_t‖: what arrives at step t from outside the module (design §9). */
@@ -52,43 +48,14 @@ export interface ProbePlan {
   jacobianIterations: number;
 }
 
-/** The shape of a recurrent module, as far as the cost of a pass goes. */
-type ModuleShape = Pick<Capture['config'], 'cell' | 'hiddenSize' | 'inputSize' | 'numLayers' | 'bidirectional'>;
-
 /** Multiply-adds of one forward + backward pass (forward, ∂state/∂input, weight gradients). */
 export function passWork(c: Capture): number {
   return modulePassWork(c.config, c.batchSize, c.steps);
 }
 
-/** passWork for any module shape, batch size and length. */
-export function modulePassWork(config: ModuleShape, B: number, T: number): number {
-  const { hiddenSize: H, inputSize: I, numLayers: L } = config;
-  const D = config.bidirectional ? 2 : 1;
-  const GH = gates(config) * H;
-  let perStep = 0;
-  for (let l = 0; l < L; l++) perStep += D * GH * ((l === 0 ? I : D * H) + H);
-  return 3 * B * T * perStep;
-}
-
-function gates(config: Pick<ModuleShape, 'cell'>): number {
-  return config.cell === 'lstm' ? 4 : config.cell === 'gru' ? 3 : 1;
-}
-
-/**
- * Power iterations of the Jacobian probe that fit JACOBIAN_BUDGET × the pass (or SMALL_WORK),
- * at most DEFAULT_JACOBIAN_ITERATIONS; 0 (the probe is skipped) below MIN_JACOBIAN_ITERATIONS.
- */
-export function budgetedJacobianIterations(config: ModuleShape, B: number, T: number): number {
-  const perIteration = 2 * B * T * config.numLayers * (config.bidirectional ? 2 : 1) * gates(config) * config.hiddenSize * config.hiddenSize;
-  const fit = Math.floor(Math.max(JACOBIAN_BUDGET * modulePassWork(config, B, T), SMALL_WORK) / Math.max(1, perIteration));
-  const iterations = Math.min(DEFAULT_JACOBIAN_ITERATIONS, fit);
-  return iterations < MIN_JACOBIAN_ITERATIONS ? 0 : iterations;
-}
-
 /** Which probes fit the budget for this capture. */
 export function planProbes(c: Capture, itemizedRows: CaptureRunOptions['itemizedRows'] = 'auto'): ProbePlan {
-  const { B, T, H } = { B: c.batchSize, T: c.steps, H: c.config.hiddenSize };
-  const GH = gates(c.config) * H;
+  const { batchSize: B, steps: T } = c;
   const pass = passWork(c);
   const injected = injectedSteps(c);
   let count: number;
@@ -96,7 +63,7 @@ export function planProbes(c: Capture, itemizedRows: CaptureRunOptions['itemized
   else if (typeof itemizedRows === 'number') count = Math.max(1, Math.floor(itemizedRows));
   else {
     // A row s costs (s + 1) step-backwards of the top layer; evenly spaced rows average T/2.
-    const stepWork = B * GH * H;
+    const stepWork = topStateStepWork(c.config, B);
     const budget = Math.max(ITEMIZED_BUDGET * pass, SMALL_WORK);
     count = (stepWork * T * (T + 1)) / 2 <= budget ? injected.length : Math.max(MIN_ITEMIZED_ROWS, Math.floor(budget / (stepWork * Math.max(1, T / 2))));
   }

@@ -249,8 +249,8 @@ test('serializeRunRecord: valid JSON, NaN and Infinity become null, numeric seri
 });
 
 test('--jacobian-iterations: auto runs all 20 on a small model and none where they would cost minutes; 0 skips; a bad value names the option', async () => {
-  const { budgetedJacobianIterations } = await import('../../src/io/captureRun');
-  const lstm = { cell: 'lstm' as const, hiddenSize: 512, inputSize: 128, numLayers: 2, bidirectional: false };
+  const { budgetedJacobianIterations } = await import('../../src/engine/probeBudget');
+  const lstm = { cell: 'lstm' as const, nonlinearity: 'tanh' as const, variant: 'vanilla' as const, hiddenSize: 512, inputSize: 128, numLayers: 2, bidirectional: false };
   assert.equal(budgetedJacobianIterations(lstm, 8, 256), 0, 'H = 512: 20 iterations would be ~8 passes');
   assert.equal(budgetedJacobianIterations({ ...lstm, hiddenSize: 4, inputSize: 3 }, 8, 30), 20);
   const auto = cli(['gradients', '--weights', fixture('lstm_2layer.safetensors'), '--input', goodInput()]);
