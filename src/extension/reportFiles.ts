@@ -1,18 +1,14 @@
-// Saved reports on disk: finding them under the report folders, reading one back (through
-// parseReport: every problem becomes one InputError line), writing one (writeReportFolder:
-// atomic, never overwrites). No vscode here.
+// Saved reports on disk: finding them under the report folders and writing one
+// (writeReportFolder: atomic, never overwrites); reading one back is io/report/read.ts's
+// readReportFile, which runs in the worker. No vscode here.
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readGuarded, READ_CAPS } from '../io/guardedRead';
 import { renderCapturesReportFiles } from '../io/captureReport';
 import { renderProbeReportFiles } from '../io/probeReport';
 import { writeReportFolder } from '../io/report/write';
 import type { Report } from '../study/types';
 import { reportName } from './reportPaths';
 import { isInside } from './rerunGuard';
-
-/** report.json larger than this is refused before reading (a study's is a few MB). */
-export const MAX_REPORT_BYTES = READ_CAPS.report;
 
 /** `<dir>/<folder>/report.json` for every report folder directly under each dir, newest name first. */
 export async function findSavedReports(dirs: readonly string[]): Promise<string[]> {
@@ -35,14 +31,6 @@ export async function findSavedReports(dirs: readonly string[]): Promise<string[
     }
   }
   return out.sort((a, b) => path.basename(path.dirname(b)).localeCompare(path.basename(path.dirname(a))));
-}
-
-/** Reads and validates a report.json. Throws InputError (file, line, what was expected). */
-export async function readReportFile(file: string): Promise<Report> {
-  const text = (await readGuarded(file, 'report', { maxBytes: MAX_REPORT_BYTES })).toString('utf8');
-  // Loaded on first use: the reader pulls in jsonc-parser, and activation must not depend on it.
-  const { parseReport } = await import('../io/report/read');
-  return parseReport(text, file);
 }
 
 /**

@@ -218,7 +218,7 @@ export class WorkerPool {
     return this.fileJob({ type: 'probeStateDict', jobId: this.nextJobId++, options }, opts.signal, opts.onProgress) as Promise<RunRecord>;
   }
 
-  /** readReportFile (extension/reportFiles.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
+  /** readReportFile (io/report/read.ts) in a worker: read, schema and semantic checks off this thread; the same InputError. */
   readReportFile(file: string, opts: { signal?: AbortSignal } = {}): Promise<Report> {
     return this.fileJob({ type: 'readReport', jobId: this.nextJobId++, file }, opts.signal) as Promise<Report>;
   }

@@ -17,7 +17,7 @@ import { readSequenceFileHead } from '../io/sequenceHead';
 import { inspectStateDict, probeStateDict } from '../io/stateDictProbe';
 import { readSequenceFile } from '../io/sequences';
 import { executeRun } from '../study/train';
-import { readReportFile } from '../extension/reportFiles';
+import { readReportFile } from '../io/report/read';
 import type { FileReply, FileRequest, PoolToWorker, RunFailure, RunRequest, WorkerToPool } from './messages';
 
 /** Progress is posted at most this often (ms), plus the final iteration, so the pool is not flooded. */

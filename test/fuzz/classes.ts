@@ -10,7 +10,7 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { gradientsRecord } from '../../src/cli/gradients';
 import { writeFileAtomic } from '../../src/cli/output';
-import { readReportFile } from '../../src/extension/reportFiles';
+import { readReportFile } from '../../src/io/report/read';
 import { isInside, resolveRerunSource } from '../../src/extension/rerunGuard';
 import { parseBatchJson, parseBatchJsonBytes } from '../../src/io/batchJson';
 import { InputError } from '../../src/io/errors';

@@ -10,7 +10,8 @@ import { applyRecommendation, buildStudySpec, clipChoices, RERUN_LIMITS, rerunCo
 import { chooseSaveTarget, reportName, resolveReportDir } from '../../src/extension/reportPaths';
 import { contentSecurityPolicy, escapeHtml, makeNonce, renderShell } from '../../src/extension/webviewHtml';
 import { listTargetColumns } from '../../src/io/columns';
-import { findSavedReports, readReportFile } from '../../src/extension/reportFiles';
+import { findSavedReports } from '../../src/extension/reportFiles';
+import { readReportFile } from '../../src/io/report/read';
 import { startStallProbe } from '../../src/extension/stallProbe';
 import { loadSample } from '../../src/study/samples';
 import { planRuns } from '../../src/study/study';

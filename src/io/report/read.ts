@@ -9,6 +9,7 @@
 // layer indices that fit the config, horizon <= T). The extension runs this in a worker.
 import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { InputError } from '../errors';
+import { readGuarded } from '../guardedRead';
 import type { LayerRecord, NonFinite } from '../../engine/types';
 import type {
   RunRecord, Diagnosis, DiagnosisThresholds, Recommendation, RecordedIteration, Report, ReportRun, SeedSpread, Spread, StudyInfo, ReportKind, TrainingHistory, Verdict,
@@ -40,6 +41,11 @@ export function parseReport(text: string, file: string): Report {
     checkSchema('report', raw, { prototypeKeysChecked: true });
     return report;
   });
+}
+
+/** Reads (guarded: a regular file within the report cap) and validates a report.json. Throws only InputError. */
+export async function readReportFile(file: string): Promise<Report> {
+  return parseReport((await readGuarded(file, 'report')).toString('utf8'), file);
 }
 
 /**
