@@ -80,11 +80,16 @@ export function kindOfStats(s: Stats): string {
 
 /** The checks made on the open descriptor; returns the number of bytes to read. */
 function checkStats(path: string, kind: FileKind, s: Stats, cap: number): number {
-  if (!s.isFile()) throw new InputError(path, null, `not a regular file (${kindOfStats(s)}); expected ${EXPECTED[kind]}`);
+  checkRegular(path, kind, s);
   if (s.size > cap) {
     throw new InputError(path, null, `file is ${describeBytes(s.size)}; the limit for ${EXPECTED[kind]} is ${describeBytes(cap)}`);
   }
   return s.size;
+}
+
+function checkRegular(path: string, kind: FileKind, s: Stats): Stats {
+  if (!s.isFile()) throw new InputError(path, null, `not a regular file (${kindOfStats(s)}); expected ${EXPECTED[kind]}`);
+  return s;
 }
 
 function capOf(kind: FileKind, options: GuardedReadOptions): number {
@@ -101,6 +106,18 @@ function timeoutError(path: string, ms: number): InputError {
 
 /** Reads a whole regular file under the guards above. Throws only InputError. */
 export async function readGuarded(path: string, kind: FileKind, options: GuardedReadOptions = {}): Promise<Buffer> {
+  return (await readOpened(path, kind, options, false)).bytes;
+}
+
+/**
+ * The first `maxBytes` (default: the kind's cap) of a regular file of any size, under the same
+ * guards (no waiting on a FIFO, regular files only, the deadline), and the file's whole size.
+ */
+export async function readGuardedHead(path: string, kind: FileKind, options: GuardedReadOptions = {}): Promise<{ bytes: Buffer; size: number }> {
+  return readOpened(path, kind, options, true);
+}
+
+async function readOpened(path: string, kind: FileKind, options: GuardedReadOptions, head: boolean): Promise<{ bytes: Buffer; size: number }> {
   const cap = capOf(kind, options);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const started = Date.now();
@@ -111,19 +128,23 @@ export async function readGuarded(path: string, kind: FileKind, options: Guarded
     throw fileReadError(path, e);
   }
   try {
-    const size = checkStats(path, kind, await handle.stat(), cap);
-    // One spare byte tells a file that grew since fstat from one that did not.
-    const buffer = Buffer.allocUnsafe(size + 1);
+    const stats = await handle.stat();
+    const size = head ? checkRegular(path, kind, stats).size : checkStats(path, kind, stats, cap);
+    // Whole file: one spare byte tells a file that grew since fstat from one that did not.
+    const buffer = Buffer.allocUnsafe(head ? Math.min(size, cap) : size + 1);
     let filled = 0;
     for (;;) {
       if (Date.now() - started > timeoutMs) throw timeoutError(path, timeoutMs);
       const want = Math.min(CHUNK, buffer.length - filled);
-      if (want === 0) throw grewError(path, kind, cap, size);
+      if (want === 0) {
+        if (head) break;
+        throw grewError(path, kind, cap, size);
+      }
       const { bytesRead } = await handle.read(buffer, filled, want, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return buffer.subarray(0, filled);
+    return { bytes: buffer.subarray(0, filled), size };
   } catch (e) {
     throw fileReadError(path, e);
   } finally {

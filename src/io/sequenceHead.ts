@@ -1,9 +1,9 @@
 // Reading the head of a sequence file that is over the size limit, when the user asks for it:
 // the first `rows` lines (and never more than the byte limit) of a .csv, .tsv or .txt file,
 // parsed like a whole file. JSON cannot be cut without breaking it, so it is refused.
-import { open } from 'node:fs/promises';
 import type { Dataset } from '../study/types';
-import { fileReadError, InputError } from './errors';
+import { InputError } from './errors';
+import { readGuardedHead } from './guardedRead';
 import { DEFAULT_SEQUENCE_LIMITS, parseSequenceText, type SequenceOptions } from './sequences';
 
 /** What a file read may ask (the worker pool's readSequenceFile): `firstRows` reads only the head. */
@@ -21,28 +21,8 @@ export async function readSequenceFileHead(path: string, rows: number, options: 
   if (/\.json$/i.test(path)) throw new InputError(path, null, 'a JSON file cannot be read in part; save a shorter file, or the series as CSV');
   if (!Number.isInteger(rows) || rows < 2) throw new InputError(path, null, `cannot read the first ${rows} rows; expected a whole number of at least 2`);
   const maxBytes = options.maxBytes ?? DEFAULT_SEQUENCE_LIMITS.maxBytes;
-  let bytes: Uint8Array;
-  let size: number;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new InputError(path, null, 'not a regular file; expected a .csv, .tsv or .txt file');
-      size = info.size;
-      const buffer = new Uint8Array(Math.min(size, maxBytes));
-      let filled = 0;
-      while (filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      bytes = buffer.subarray(0, filled);
-    } finally {
-      await handle.close();
-    }
-  } catch (e) {
-    throw fileReadError(path, e);
-  }
+  // The project's guarded reader: no waiting on a FIFO, regular files only, a deadline.
+  const { bytes, size } = await readGuardedHead(path, 'sequence', { maxBytes });
   // Whole lines only: the cut may fall inside a line (or a UTF-8 sequence) at the byte limit.
   let text = new TextDecoder('utf-8').decode(bytes);
   if (bytes.length < size) text = text.slice(0, Math.max(0, text.lastIndexOf('\n')));

@@ -31,3 +31,17 @@ test('over the limit: refused as a size error; the head reads the first N rows o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the head of a FIFO with no writer is refused at once (the guarded reader), not waited on', { skip: process.platform === 'win32', timeout: 10_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'bptt-head-fifo-'));
+  try {
+    const fifo = join(dir, 'series.csv');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    await assert.rejects(readSequenceFileHead(fifo, 100), (e: unknown) => e instanceof InputError && e.file === fifo && /not a regular file \(a FIFO \(named pipe\)\)/.test(e.message));
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
