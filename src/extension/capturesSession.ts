@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import type { CaptureRunRecord } from '../io/captureRun';
 import { capturesReport, firstVerdictChange, recurrentShare, topOutputGradNorm } from '../io/captureReport';
 import { CAPTURE_SUFFIX } from '../io/capture';
+import { joinLines } from '../io/errors';
 import type { Report } from '../study/types';
 import type { CaptureSummary, CapturesState } from './capturesProtocol';
 
@@ -57,7 +58,7 @@ export class CapturesSession {
         if (this.pending.get(file) !== controller) return;
         this.pending.delete(file);
         this.records.delete(file);
-        this.errors.set(file, oneLine(e instanceof Error ? e.message : String(e)));
+        this.errors.set(file, joinLines(e instanceof Error ? e.message : String(e)));
         this.emit();
       },
     );
@@ -139,8 +140,4 @@ export function summarize(r: CaptureRunRecord): CaptureSummary {
     evidence: d?.evidence.slice(0, 3) ?? [],
     itemizedRows: String(r.config.itemizedRows ?? ''),
   };
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*\r?\n\s*/g, ' ').trim();
 }

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { realpath } from 'node:fs/promises';
-import { isInputError, type InputError } from '../io/errors';
+import { errorLine, isInputError, type InputError } from '../io/errors';
 import { DEFAULT_HEAD_ROWS, isSizeLimitError, type FileReadOptions } from '../io/sequenceHead';
 import { isMissingValuesError, SEQUENCE_EXTENSIONS, type MissingPolicy } from '../io/sequences';
 import type { HostToWebview, WebviewKind, WebviewToHost } from '../protocol';
@@ -411,7 +411,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
           }
           if (isSizeLimitError(e) && answers.firstRows === undefined) {
             const head = `Read First ${DEFAULT_HEAD_ROWS.toLocaleString('en')} Rows`;
-            const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, head);
+            const choice = await vscode.window.showErrorMessage(`BPTT Lens: ${errorLine(e)}`, head);
             if (choice !== head) return undefined;
             answers = { ...answers, firstRows: DEFAULT_HEAD_ROWS };
             continue;
@@ -476,7 +476,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     }
     const action = e.line !== null ? `Open at Line ${e.line}` : 'Open File';
     this.output.appendLine(`could not read ${e.message}`);
-    void vscode.window.showErrorMessage(`BPTT Lens: ${shortMessage(e)}`, action).then(async (choice) => {
+    void vscode.window.showErrorMessage(`BPTT Lens: ${errorLine(e)}`, action).then(async (choice) => {
       if (choice !== action) return;
       try {
         const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(e.file));
@@ -683,12 +683,6 @@ export class Lens implements vscode.Disposable, WebviewHost {
 function panelTitle(report: Report): string {
   const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures', probe: 'Probe' }[report.study.kind] ?? 'Report';
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
-}
-
-/** An InputError as one line naming the file by its base name (the notification shows it whole). */
-function shortMessage(e: InputError): string {
-  const name = path.basename(e.file);
-  return e.line === null ? `${name}: ${e.detail}` : `${name}:${e.line}: ${e.detail}`;
 }
 
 function uniqueId(report: Report, base: string): string {

@@ -3,7 +3,7 @@
 // its report. One job at a time; a failed or cancelled job changes nothing but the message:
 // the choices are committed only with the result they produced.
 import { basename, dirname } from 'node:path';
-import { isInputError } from '../io/errors';
+import { errorLine } from '../io/errors';
 import { probeReport } from '../io/probeReport';
 import type { ProbeOptions, StateDictSummary } from '../io/stateDictProbe';
 import type { Report, RunRecord } from '../study/types';
@@ -193,11 +193,4 @@ export class ProbeSession {
   private emit(): void {
     for (const l of [...this.listeners]) l();
   }
-}
-
-/** One line naming the file by its base name (and the line): "x.json:3: expected ...". */
-export function errorLine(e: unknown): string {
-  if (isInputError(e)) return `${basename(e.file)}${e.line === null ? '' : `:${e.line}`}: ${e.detail}`;
-  const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/\s*\r?\n\s*/g, ' ').trim();
 }

@@ -38,3 +38,14 @@ export function fileReadError(path: string, e: unknown): InputError {
   };
   return new InputError(path, null, `cannot read: ${code && reasons[code] ? reasons[code] : e instanceof Error ? e.message : String(e)}`);
 }
+
+/** A message on one line (newlines and the spaces around them become one space). */
+export function joinLines(s: string): string {
+  return s.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+
+/** Any error as one line; an InputError names its file by base name (and the line): "x.json:3: expected ...". */
+export function errorLine(e: unknown): string {
+  if (isInputError(e)) return `${e.file.split(/[\\/]/).pop()}${e.line === null ? '' : `:${e.line}`}: ${e.detail}`;
+  return joinLines(e instanceof Error ? e.message : String(e));
+}

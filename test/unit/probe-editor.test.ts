@@ -9,7 +9,8 @@ import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { validateProbeMessage } from '../../src/extension/probeProtocol';
-import { errorLine, ProbeSession, type ProbeWorkers } from '../../src/extension/probeSession';
+import { errorLine } from '../../src/io/errors';
+import { ProbeSession, type ProbeWorkers } from '../../src/extension/probeSession';
 import { saveReportFolder } from '../../src/extension/reportFiles';
 import { readReportFile } from '../../src/io/report/read';
 import { InputError } from '../../src/io/errors';
