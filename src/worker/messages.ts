@@ -208,17 +208,12 @@ function checkReportRun(run: unknown, expectedId: string): ReportRun {
 }
 
 /** A capture's run record: the run-record fields every reader uses, plus the replay check. */
-function checkCaptureRun(run: unknown): CaptureRunRecord {
-  if (!isRecord(run)) throw new ProtocolError('capture.run is not an object');
-  if (run.schema !== 'bptt-lens/run@1') throw new ProtocolError(`capture.run.schema is ${JSON.stringify(run.schema)}`);
-  if (!isCount(run.timesteps)) throw new ProtocolError('capture.run.timesteps is not a count');
-  if (!Array.isArray(run.layers) || !run.layers.every(isRecord)) throw new ProtocolError('capture.run.layers is not an array of layer records');
-  for (const key of ['inputGradNorm', 'directGradNorm'] as const) {
-    if (!isNumberArray(run[key])) throw new ProtocolError(`capture.run.${key} is not a number array`);
-  }
+function checkCaptureRun(raw: unknown): CaptureRunRecord {
+  const run = checkRunRecord(raw, 'capture.run') as unknown as Record<string, unknown> & { config: Record<string, unknown> };
+  if (!isNumberArray(run.directGradNorm)) throw new ProtocolError('capture.run.directGradNorm is not a number array');
   if (typeof run.replayError !== 'number') throw new ProtocolError('capture.run.replayError is not a number');
   if (!(run.inputGradError === null || typeof run.inputGradError === 'number')) throw new ProtocolError('capture.run.inputGradError is not a number or null');
-  if (!isRecord(run.config) || !isCount(run.config.step)) throw new ProtocolError('capture.run.config.step is not a count');
+  if (!isCount(run.config.step)) throw new ProtocolError('capture.run.config.step is not a count');
   return run as unknown as CaptureRunRecord;
 }
 
