@@ -352,7 +352,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
     if (length === undefined) return;
     const chosen = gatePicks(cells, length);
     // T answered here applies to this study only (the setting stays as it is).
-    const withLength: LensSettings = { ...settings, length: chosen.length, sequenceLength: chosen.length };
+    const withLength: LensSettings = { ...settings, length: chosen.length };
     await this.runSampleStudy('gates', 'Compare Gate Choices', data.name, { kind: 'gates', ...chosen.picks }, withLength);
   }
 

@@ -10,17 +10,14 @@ import type { CellChoice } from '../study/types';
 /** Cells offered in pickers and the `bpttLens.cells` setting (the study's cell list). */
 export const CELL_CHOICES: readonly CellChoice[] = ALL_CELLS;
 
-/** hiddenSize, sequenceLength, iterations, learningRate, batchSize, spectralRadius: 0 means "the sample's default". */
+/** length (the setting bpttLens.sequenceLength), hiddenSize, iterations, learningRate, batchSize, spectralRadius: 0 means "the sample's default". */
 export interface LensSettings extends StudyOptions {
-  /** = length: the window / sequence length T. */
-  sequenceLength: number;
   reportFolder: string;
 }
 
 /** Defaults: DEFAULT_STUDY_OPTIONS; package.json's `contributes.configuration` defaults match (tested). */
 export const DEFAULT_SETTINGS: LensSettings = {
   ...structuredClone(DEFAULT_STUDY_OPTIONS as StudyOptions),
-  sequenceLength: DEFAULT_STUDY_OPTIONS.length,
   reportFolder: 'bptt-reports',
 };
 
@@ -61,7 +58,6 @@ export function readSettings(get: SettingGetter): SettingsResult {
   return {
     settings: {
       length,
-      sequenceLength: length,
       hiddenSize: pick('hiddenSize', (v) => intIn(v, L.hiddenSize.min, L.hiddenSize.max), d.hiddenSize),
       numLayers: pick('numLayers', (v) => intIn(v, L.numLayers.min, L.numLayers.max), d.numLayers),
       iterations: pick('iterations', (v) => intIn(v, L.iterations.min, L.iterations.max), d.iterations),

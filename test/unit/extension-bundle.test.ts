@@ -42,7 +42,7 @@ test('settings defaults in package.json match the ones the host falls back to', 
   const props = pkg.contributes.configuration.properties;
   const d = DEFAULT_SETTINGS;
   const expected: Record<string, unknown> = {
-    hiddenSize: d.hiddenSize, sequenceLength: d.sequenceLength, iterations: d.iterations, learningRate: d.learningRate,
+    hiddenSize: d.hiddenSize, sequenceLength: d.length, iterations: d.iterations, learningRate: d.learningRate,
     optimizer: d.optimizer, batchSize: d.batchSize, numLayers: d.numLayers, init: d.init, spectralRadius: d.spectralRadius,
     forgetBias: d.forgetBias, truncation: 0, seeds: d.seeds,
     clipThresholds: d.clipThresholds, clipValue: d.clipValue, cells: d.cells, seed: d.seed, reportFolder: d.reportFolder,

@@ -49,7 +49,7 @@ test('picks → study: classic and modern cells side by side, forget bias double
   const { picks, length } = gatePicks(['s6', 'lstm', 'rnn-tanh', 'lru', 'gru', 'mingru'], 60);
   assert.deepEqual(picks.cells, ['rnn-tanh', 'lstm', 'gru', 'mingru', 'lru', 's6'], 'registry order');
   const dataset = loadSample('adding', { seed: 1, steps: length, count: 64 });
-  const spec = buildStudySpec(dataset, { ...DEFAULT_SETTINGS, length, sequenceLength: length }, { kind: 'gates', ...picks });
+  const spec = buildStudySpec(dataset, { ...DEFAULT_SETTINGS, length }, { kind: 'gates', ...picks });
   const runs = planRuns(spec);
   assert.deepEqual(runs.map((r) => r.label), ['rnn-tanh', 'lstm', 'lstm +forget bias 1', 'gru', 'mingru', 'lru', 's6']);
   assert.equal(spec.dataset.steps, 60);
