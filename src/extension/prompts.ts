@@ -143,10 +143,7 @@ export async function pickWindow(fileName: string, suggestion: WindowSuggestion,
     prompt: `Steps each example reads before predicting the next value (1 to ${limit}). Suggested ${suggestion.window}: ${suggestion.reason}.`,
     value: String(suggestion.window),
     ignoreFocusOut: true,
-    validateInput: (text) => {
-      const n = Number(text.trim());
-      return /^\s*[0-9]+\s*$/.test(text) && n >= 1 && n <= limit ? null : `A whole number of steps from 1 to ${limit}.`;
-    },
+    validateInput: (text) => windowLengthProblem(text, limit),
   });
   return answer === undefined ? undefined : Number(answer.trim());
 }

@@ -62,9 +62,8 @@ export function defaultWindowLength(sample: SampleName, configured: number): num
 }
 
 /** null when `text` is an acceptable T, else the message the input box shows. */
-export function windowLengthProblem(text: string): string | null {
+export function windowLengthProblem(text: string, max: number = OPTION_LIMITS.length.max): string | null {
   const min = Math.max(1, OPTION_LIMITS.length.min);
-  const max = OPTION_LIMITS.length.max;
   const n = Number(text.trim());
   return /^\s*[0-9]+\s*$/.test(text) && n >= min && n <= max ? null : `A whole number of steps from ${min} to ${max}.`;
 }
