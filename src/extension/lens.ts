@@ -24,7 +24,7 @@ import { ReportStore } from './store';
 import { checkOf } from '../study/study';
 import { applyRecommendation, buildCheckSpec, buildStudySpec, rerunConfigProblem, type StudyPicks } from './studyRequest';
 import { StudyRunner } from './studyRunner';
-import { displaySource, plainLabel, sampleOfSource } from './viewModel';
+import { displaySource, kindLabel, plainLabel, sampleOfSource } from './viewModel';
 import { clampSteps, clampUntrustedConfig, resolveRerunSource, workloadText } from './rerunGuard';
 import { boundReportForView, boundRunForView } from './viewBounds';
 import { HeatmapEditor, HeatmapsViewProvider, ReportPanel, type WebviewHost } from './webviews';
@@ -681,7 +681,7 @@ export class Lens implements vscode.Disposable, WebviewHost {
 }
 
 function panelTitle(report: Report): string {
-  const kind = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures', probe: 'Probe' }[report.study.kind] ?? 'Report';
+  const kind = kindLabel(report.study.kind, 'Report');
   return `BPTT Lens: ${kind} · ${displaySource(report.study.source || report.study.name)}`;
 }
 

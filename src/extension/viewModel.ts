@@ -106,6 +106,11 @@ export function verdictSummary(report: Report): string {
 
 const KIND_LABELS: Record<string, string> = { diagnosis: 'Diagnosis', clipping: 'Clipping', gates: 'Gates', captures: 'Captures', probe: 'Probe' };
 
+/** A report kind in words ("Diagnosis", "Captures", …); `fallback` for a kind this version does not know. */
+export function kindLabel(kind: string, fallback = kind): string {
+  return Object.hasOwn(KIND_LABELS, kind) ? KIND_LABELS[kind]! : fallback;
+}
+
 /** 'sample:airline' -> 'airline'; a file path -> its file name. */
 export function displaySource(source: string): string {
   if (source.startsWith(SAMPLE_PREFIX)) return source.slice(SAMPLE_PREFIX.length);
@@ -128,7 +133,7 @@ export function targetColumnOf(report: Report): string | null {
 
 /** "Diagnosis: daily_weather.csv → temp_c, T = 24": kind, data, target column (files) and T. */
 export function studyLabel(report: Report): string {
-  const kind = KIND_LABELS[report.study.kind] ?? report.study.kind;
+  const kind = kindLabel(report.study.kind);
   const target = targetColumnOf(report);
   const T = report.runs[0]?.timesteps;
   return `${kind}: ${displaySource(report.study.source || report.study.name)}${target ? ` → ${target}` : ''}${T !== undefined ? `, T = ${T}` : ''}`;
