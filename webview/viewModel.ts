@@ -2,20 +2,13 @@
 // "top", what a card says, how a heatmap matrix is laid out) are unit-tested in Node.
 import type { LayerRecord } from '../src/engine/types';
 import type { Recommendation, ReportRun, RunConfig, Verdict } from '../src/study/types';
-import { throughTime, throughTimeAtInit } from '../src/io/report/throughTime';
+import { throughTime, throughTimeAtInit, topLayerOf } from '../src/io/report/throughTime';
 import { changeWords, checkSentence, finalLoss, lossText } from '../src/study/format';
 import { formatExp } from './scales';
 import { nonFiniteIndices, type MaybeNum } from './series';
 
-/** The top layer's forward direction: what the per-timestep charts and heatmaps show. */
-export function topLayer(layers: readonly LayerRecord[]): LayerRecord | null {
-  let best: LayerRecord | null = null;
-  for (const l of layers) {
-    if (l.direction !== 'forward') continue;
-    if (!best || l.layer > best.layer) best = l;
-  }
-  return best ?? layers[layers.length - 1] ?? null;
-}
+/** The top forward layer (else the last record): the one per-timestep views show. */
+export { topLayerOf as topLayer };
 
 export interface RecommendationModel {
   index: number;
@@ -204,7 +197,7 @@ export const PROFILE_METRICS: { value: ProfileMetric; label: string; short: stri
 /** The chosen per-timestep series of a run (final pass, index t), or null when the run lacks it. */
 export function profileSeries(run: ReportRun, metric: ProfileMetric): MaybeNum[] | null {
   if (metric === 'normalised' || metric === 'absolute') return throughTime(run, metric);
-  const top = topLayer(run.layers);
+  const top = topLayerOf(run.layers);
   if (!top) return null;
   const s = top[metric];
   return (s as MaybeNum[] | null) ?? null;
@@ -218,7 +211,7 @@ export function profileSeriesAtInit(run: ReportRun, metric: ProfileMetric): Mayb
   if (metric === 'normalised' || metric === 'absolute') return throughTimeAtInit(run, metric);
   const rec = run.history.recorded.find((r) => r.iteration === 0);
   if (!rec) return null;
-  const top = topLayer(rec.layers);
+  const top = topLayerOf(rec.layers);
   return ((top?.[metric] as MaybeNum[] | null | undefined) ?? null);
 }
 
@@ -300,7 +293,7 @@ export function availableQuantities(run: ReportRun, kind: HeatmapKind): HeatmapQ
   if (kind === 'itemized') return [];
   return HEATMAP_QUANTITIES.map((q) => q.value).filter((q) => {
     if (kind === 'timestepLayer') return q !== 'inputGradNorm' && run.layers.some((l) => (layerSeries(l, null, q)?.length ?? 0) > 0);
-    return run.history.recorded.some((r) => (layerSeries(topLayer(r.layers), r.inputGradNorm, q)?.length ?? 0) > 0);
+    return run.history.recorded.some((r) => (layerSeries(topLayerOf(r.layers), r.inputGradNorm, q)?.length ?? 0) > 0);
   });
 }
 
@@ -331,7 +324,7 @@ export function heatmapMatrix(run: ReportRun, kind: HeatmapKind, quantity: Heatm
   if (kind === 'timestepIteration') {
     // Later iterations on top, as in report.html and the SVGs (iteration grows upwards like a y axis).
     const recs = [...run.history.recorded].reverse();
-    const m = fromRows(recs.map((r) => layerSeries(topLayer(r.layers), r.inputGradNorm, quantity)));
+    const m = fromRows(recs.map((r) => layerSeries(topLayerOf(r.layers), r.inputGradNorm, quantity)));
     if (!m) return null;
     return {
       kind, ...m,

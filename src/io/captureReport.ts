@@ -8,7 +8,8 @@ import { fmt, resolveThresholds } from '../study/diagnosis';
 import { horizonLabel } from '../study/format';
 import type { DiagnosisThresholds, Report, ReportRun, Verdict } from '../study/types';
 import type { CaptureRunRecord } from './captureRun';
-import { heatmapFigure, renderFigures, topLayer, type Figure } from './report/figures';
+import { heatmapFigure, renderFigures, type Figure } from './report/figures';
+import { topLayerOf } from './report/throughTime';
 import { renderHtml } from './report/html';
 import { serializeReport } from './report/json';
 import { renderMarkdown } from './report/markdown';
@@ -133,7 +134,7 @@ export function overTrainingHeatmap(report: Report): Figure | null {
  * directGradNorm, which spans all D·H output columns.
  */
 export function topOutputGradNorm(layers: ReportRun['layers']): number[] | null {
-  const top = topLayer(layers);
+  const top = topLayerOf(layers);
   if (!top) return null;
   const reverse = layers.find((l) => l.layer === top.layer && l.direction === 'reverse');
   return top.gradNormH.map((v, t) => (reverse ? Math.hypot(v, reverse.gradNormH[t]!) : v));

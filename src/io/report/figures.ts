@@ -4,7 +4,6 @@
 //   loss.svg          training loss of every run, overlaid
 //   grad-norm.svg     pre-clip global gradient norm per run, clip threshold dashed
 //   heatmap-*.svg     ‖∂L/∂h_t‖ of the top layer, timestep × recorded iteration, log colour
-import type { LayerRecord } from '../../engine/types';
 import type { Report, ReportRun } from '../../study/types';
 import { horizonText } from './summary';
 import { runColorList } from './palette';
@@ -59,10 +58,6 @@ export function renderFigures(report: Report, maxHeatmaps = MAX_HEATMAPS): Figur
 
 // ---------------------------------------------------------------- shared pieces
 
-/** The layer whose ‖∂L/∂h_t‖ the heatmap and fallbacks show: the top forward layer. */
-export function topLayer(layers: LayerRecord[]): LayerRecord | null {
-  return topLayerOf(layers);
-}
 
 /** Shared decades for relative profiles: room for ε below 1, at most 8 decades of growth above it, 32 in all. */
 function relativeRange(series: number[][]): [number, number] {
@@ -372,8 +367,8 @@ const ITERATION_ROWS: HeatmapRows = { title: 'training iteration', noun: 'record
 
 export function heatmapFigure(run: ReportRun, index: number, rowsAre: HeatmapRows = ITERATION_ROWS): Figure | null {
   const rows = run.history.recorded.length > 0
-    ? run.history.recorded.map((r, i) => ({ label: rowsAre.labels?.[i] ?? String(r.iteration), values: topLayer(r.layers)?.gradNormH ?? [] }))
-    : [{ label: 'final', values: topLayer(run.layers)?.gradNormH ?? [] }];
+    ? run.history.recorded.map((r, i) => ({ label: rowsAre.labels?.[i] ?? String(r.iteration), values: topLayerOf(r.layers)?.gradNormH ?? [] }))
+    : [{ label: 'final', values: topLayerOf(run.layers)?.gradNormH ?? [] }];
   const T = Math.max(0, ...rows.map((r) => r.values.length));
   if (T === 0) return null;
   const rowPick = rows.length <= HEAT_ROWS ? rows.map((_, i) => i) : Array.from({ length: HEAT_ROWS }, (_, i) => Math.round((i * (rows.length - 1)) / (HEAT_ROWS - 1)));
@@ -390,7 +385,7 @@ export function heatmapFigure(run: ReportRun, index: number, rowsAre: HeatmapRow
   const width = plot.x + plot.w + 140;
   const height = plot.y + plot.h + 56;
   const label = run.label || run.id;
-  const layer = topLayer(run.history.recorded[0]?.layers ?? run.layers);
+  const layer = topLayerOf(run.history.recorded[0]?.layers ?? run.layers);
   const byIteration = rowsAre === ITERATION_ROWS;
   const svg = new Svg(width, height, `Gradient norm by timestep and ${byIteration ? 'iteration' : rowsAre.title}: ${label}`, `Colour: log10 of the gradient norm at each timestep (x) and ${byIteration ? 'recorded training iteration' : rowsAre.title} (y).`);
   svg.text(plot.x, 22, fitText(`‖∂L/∂h_t‖ by timestep and ${byIteration ? 'iteration' : rowsAre.title} — ${label}`, plot.w + 120, 15), { 'font-size': 15, 'font-weight': 600 });

@@ -17,7 +17,11 @@ export const GRADIENT_SCALES: { value: GradientScale; label: string; yTitle: str
   { value: 'absolute', label: 'absolute ‖∂L/∂h_t‖', yTitle: '‖∂L/∂h_t‖' },
 ];
 
-/** The top layer's forward direction: what per-timestep figures show. */
+/**
+ * The top layer's forward direction (what per-timestep figures show), else the last layer
+ * record: study/diagnosis.ts's topForwardLayer with that fallback, written here because the
+ * webview bundles this module and must not bundle the diagnosis.
+ */
 export function topLayerOf(layers: readonly LayerRecord[]): LayerRecord | null {
   let best: LayerRecord | null = null;
   for (const l of layers) if (l.direction === 'forward' && (!best || l.layer > best.layer)) best = l;
