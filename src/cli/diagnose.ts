@@ -13,11 +13,12 @@ import { writeReportFolder } from '../io/report/write';
 import { fmt } from '../study/diagnosis';
 import { checkSentence, finalLoss, horizonLabel, lossText } from '../study/format';
 import {
-  cellNames, DEFAULT_SAMPLE, DEFAULT_STUDY_OPTIONS, OPTION_LIMITS, parseCellName, parseClip, parseTruncation, presetNote, studySpec,
+  DEFAULT_SAMPLE, DEFAULT_STUDY_OPTIONS, OPTION_LIMITS, parseClip, parseTruncation, presetNote, studySpec,
   type StudyOptions,
 } from '../study/options';
 import { isSampleName, loadSample, SAMPLE_NAMES, SAMPLES } from '../study/samples';
-import { runStudy, type StudySpec } from '../study/study';
+import { ALL_CELLS, runStudy, type StudySpec } from '../study/study';
+import { canonicalCellName } from '../engine/cells';
 import type { CellChoice, ClipSpec, Dataset, InitScheme, OptimizerKind, Report, RunExecutor, StudyKind } from '../study/types';
 import { isWindowedSeries, suggestWindow, targetSeries, type WindowSuggestion } from '../study/window';
 import { defaultWorkerPath, WorkerPool } from '../worker/pool';
@@ -223,8 +224,8 @@ export async function suggestFileWindow(file: string, base: { targetColumn?: str
 export function parseCells(list: string): CellChoice[] {
   const out: CellChoice[] = [];
   for (const item of splitList('--cells', list)) {
-    const cell = parseCellName(item);
-    if (!cell) throw new InputError('--cells', null, `unknown cell '${item}'; expected a comma-separated list of ${cellNames().join(', ')} (rnn = rnn-tanh)`);
+    const cell = canonicalCellName(item);
+    if (!cell) throw new InputError('--cells', null, `unknown cell '${item}'; expected a comma-separated list of ${ALL_CELLS.join(', ')} (rnn = rnn-tanh)`);
     if (!out.includes(cell)) out.push(cell);
   }
   return out;

@@ -4,7 +4,8 @@
 // input: every value is checked and a bad one falls back to its default (with a note), so a
 // typo in settings.json never breaks a study.
 import { ALL_CELLS } from '../study/study';
-import { DEFAULT_STUDY_OPTIONS, INIT_CHOICES, OPTIMIZER_CHOICES, OPTION_LIMITS, parseCellName, type StudyOptions } from '../study/options';
+import { canonicalCellName } from '../engine/cells';
+import { DEFAULT_STUDY_OPTIONS, INIT_CHOICES, OPTIMIZER_CHOICES, OPTION_LIMITS, type StudyOptions } from '../study/options';
 import type { CellChoice } from '../study/types';
 
 /** Cells offered in pickers and the `bpttLens.cells` setting (the study's cell list). */
@@ -49,7 +50,7 @@ export function readSettings(get: SettingGetter): SettingsResult {
     return fallback;
   }
   const isThresholdList = (v: unknown): boolean => Array.isArray(v) && v.length <= 20 && v.every((x) => numIn(x, 0, 1e6, true));
-  const isCellList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && parseCellName(x) !== null);
+  const isCellList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && canonicalCellName(x) !== null);
   const isSeedList = (v: unknown): boolean => Array.isArray(v) && v.length <= 20 && v.every((x) => intIn(x, L.seed.min, L.seed.max));
   const isFolder = (v: unknown): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= 500 && !v.includes('\0');
   const L = OPTION_LIMITS;
@@ -70,7 +71,7 @@ export function readSettings(get: SettingGetter): SettingsResult {
       truncation: truncation > 0 ? { k1: truncation, k2: truncation } : null,
       clipThresholds: pick('clipThresholds', isThresholdList, d.clipThresholds, (v) => [...new Set(v as number[])].sort((a, b) => a - b)),
       clipValue: pick('clipValue', (v) => numIn(v, 0, 1e6), d.clipValue),
-      cells: pick('cells', isCellList, d.cells, (v) => [...new Set((v as string[]).map((x) => parseCellName(x)!))]),
+      cells: pick('cells', isCellList, d.cells, (v) => [...new Set((v as string[]).map((x) => canonicalCellName(x)!))]),
       seed: pick('seed', (v) => intIn(v, L.seed.min, L.seed.max), d.seed),
       seeds: pick('seeds', isSeedList, d.seeds, (v) => [...new Set(v as number[])]),
       reportFolder: pick('reportFolder', isFolder, 'bptt-reports', (v) => (v as string).trim()),

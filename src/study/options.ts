@@ -10,9 +10,7 @@
 
 import { fmt } from './diagnosis';
 import type { SampleName } from './samples';
-import { canonicalCellName } from '../engine/cells';
-import { ALL_CELLS, defaultClipSweep, defaultRunConfig, GATE_STUDY_CELLS, hasForgetBias, type StudySpec } from './study';
-export { hasForgetBias };
+import { defaultClipSweep, defaultRunConfig, GATE_STUDY_CELLS, hasForgetBias, type StudySpec } from './study';
 import type { CellChoice, ClipSpec, Dataset, DiagnosisThresholds, InitScheme, OptimizerKind, RunConfig, StudyKind } from './types';
 
 export interface StudyOptions {
@@ -110,23 +108,6 @@ export const EXPLODING_SETTING = Object.freeze({
   iterations: 200,
   description: 'tanh RNN, W_hh rescaled to spectral radius 1.5, plain SGD at learning rate 0.3: without clipping the updates overflow',
 });
-
-// ---------------------------------------------------------------------------- cell names
-
-/** Every cell name a study accepts (the engine registry's: classic cells, then design §8's). */
-export function cellNames(): string[] {
-  return [...ALL_CELLS];
-}
-
-/**
- * The one parser of cell names (CLI --cells, settings, report configs): the engine
- * registry's (src/engine/cells/index.ts): case and spaces ignored, aliases resolved (`rnn` is
- * `rnn-tanh`, `lstm-vanilla` is `lstm`). null for an unknown name.
- */
-export function parseCellName(name: string): CellChoice | null {
-  return canonicalCellName(name);
-}
-
 
 // ---------------------------------------------------------------------------- option text
 

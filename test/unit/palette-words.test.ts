@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ciede2000, hexToLab, MIN_DELTA_E00, paletteColor, runColorList, runColors } from '../../src/io/report/palette';
-import { changeBeyondTitle, commonEvidence, distinctLabels, plainChange, studySummary } from '../../src/io/report/words';
+import { changeWords } from '../../src/study/format';
+import { changeBeyondTitle, commonEvidence, distinctLabels, studySummary } from '../../src/io/report/words';
 import type { ReportRun } from '../../src/study/types';
 import { fixtureReport } from './report-fixture';
 
@@ -101,12 +102,12 @@ test('evidence common to every run word for word is said once', () => {
 });
 
 test('recommendations in plain words, without internal keys, and not repeating the title', () => {
-  const lstm = plainChange({ cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
+  const lstm = changeWords({ cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true });
   assert.equal(lstm, 'Switch to an LSTM with forget-gate bias 1');
   assert.doesNotMatch(lstm, /cellChoice|variant|forgetBias/);
-  assert.equal(plainChange({ clip: { kind: 'norm', threshold: 2.3 } }), "Clip the gradient's global norm at 2.3");
-  assert.equal(plainChange({ init: 'orthogonal', spectralRadius: null }), 'Initialise W_hh orthogonal');
-  assert.equal(plainChange({ learningRate: 0.001 }), 'Set the learning rate to 1e-3');
+  assert.equal(changeWords({ clip: { kind: 'norm', threshold: 2.3 } }), "Clip the gradient's global norm at 2.3");
+  assert.equal(changeWords({ init: 'orthogonal', spectralRadius: null }), 'Initialise W_hh orthogonal');
+  assert.equal(changeWords({ learningRate: 0.001 }), 'Set the learning rate to 1e-3');
   // The title already says it: no second line repeating the clause.
   assert.equal(changeBeyondTitle({ title: 'Use an LSTM with forget bias 1', change: { cell: 'lstm', variant: 'vanilla', cellChoice: 'lstm', forgetBias: true } }), null);
   assert.equal(changeBeyondTitle({ title: 'Try the suggested cell', change: { cell: 'gru', cellChoice: 'gru' } }), 'Switch to a GRU');

@@ -13,7 +13,8 @@ import { buildStudySpec } from '../../src/extension/studyRequest';
 import { enableWasmKernels } from '../../src/engine/kernels/wasmGemm';
 import { AIRLINE_PASSENGERS } from '../../src/study/data/airline';
 import { finalLoss } from '../../src/study/format';
-import { DEFAULT_SAMPLE, DEFAULT_STUDY_OPTIONS, EXPLODING_SETTING, parseCellName, studySpec } from '../../src/study/options';
+import { canonicalCellName } from '../../src/engine/cells';
+import { DEFAULT_SAMPLE, DEFAULT_STUDY_OPTIONS, EXPLODING_SETTING, studySpec } from '../../src/study/options';
 import { recommend } from '../../src/study/recommend';
 import { loadSample } from '../../src/study/samples';
 import { defaultRunConfig, planRuns, runStudy } from '../../src/study/study';
@@ -178,8 +179,8 @@ test('CLI flags and extension settings: the same defaults from one definition, a
     const strip = (c: RunConfig) => ({ ...c, truncation: null });
     assert.deepEqual(a.map((p) => strip(p.config)), b.map((p) => strip(p.config)), kind);
   }
-  assert.equal(parseCellName(' RNN '), 'rnn-tanh');
-  assert.equal(parseCellName('transformer'), null);
+  assert.equal(canonicalCellName(' RNN '), 'rnn-tanh');
+  assert.equal(canonicalCellName('transformer'), null);
 });
 
 test('Compare Gate Choices on adding: no two runs identical by construction, and the report says which were skipped', async () => {

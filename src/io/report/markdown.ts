@@ -3,8 +3,9 @@
 // through escapeMarkdown, so nothing in it becomes markup or raw HTML in the preview.
 import type { Report } from '../../study/types';
 import { escapeMarkdown as md, fmtNum } from './format';
+import { changeWords } from '../../study/format';
 import type { Figure } from './figures';
-import { changeText, checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
+import { checkText, configLine, horizonText, howToRead, runNotes, SUMMARY_HEADERS, summaryRow, type SummaryRow } from './summary';
 
 export function renderMarkdown(report: Report, figures: Figure[]): string {
   const { study, runs } = report;
@@ -74,7 +75,7 @@ export function renderMarkdown(report: Report, figures: Figure[]): string {
       out.push('Recommendations:', '');
       for (const rec of run.recommendations) {
         out.push(`- **${md(rec.title)}**. ${md(rec.rationale)}`);
-        out.push(`  - Change: ${md(changeText(rec.change))}`);
+        out.push(`  - Change: ${md(changeWords(rec.change))}`);
         const check = checkText(rec.check, runs, run);
         out.push(`  - ${check ? md(check) : 'Not re-run yet: re-run the study with this change to check it.'}`);
       }

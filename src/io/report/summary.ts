@@ -1,9 +1,8 @@
 // Plain facts about a run that report.md and report.html both show, so the two agree.
 import type { Diagnosis, Recommendation, ReportRun, Spread } from '../../study/types';
-import { changeWords, checkSentence, finalLoss, horizonLabel, lossText } from '../../study/format';
+import { checkSentence, finalLoss, horizonLabel, lossText } from '../../study/format';
 import { fmtNum, fmtPercent } from './format';
 
-export { finalLoss };
 
 export interface SummaryRow {
   configuration: string;
@@ -89,11 +88,6 @@ export function configLine(run: ReportRun): string {
   if (run.seeds && run.seeds.length > 1) parts.push(`seeds ${run.seeds.join(', ')}`);
   parts.push(`T = ${run.timesteps}`);
   return parts.join(' · ');
-}
-
-/** The changes a recommendation makes, in plain words (src/study/format.ts changeWords). */
-export function changeText(change: Record<string, unknown>): string {
-  return changeWords(change);
 }
 
 /** Text on the run the recommendation was checked with, or null when it was not re-run (the sentence every view shows). */

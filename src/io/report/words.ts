@@ -5,8 +5,6 @@
 import type { Recommendation, Report, ReportRun } from '../../study/types';
 import { changeWords, horizonLabel } from '../../study/format';
 
-/** A recommendation's change in plain words (one implementation: src/study/format.ts). */
-export const plainChange = changeWords;
 
 /** A label's parts: "lstm +forget bias 1, no clip" -> ["lstm +forget bias 1", "no clip"]. */
 function parts(label: string): string[] {
@@ -77,7 +75,7 @@ function fmt(v: number | null | undefined): string {
  * is the change, so the card does not repeat itself).
  */
 export function changeBeyondTitle(rec: Pick<Recommendation, 'title' | 'change'>): string | null {
-  const plain = plainChange(rec.change);
+  const plain = changeWords(rec.change);
   const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9.]+/g, ' ').trim();
   const t = norm(rec.title);
   const p = norm(plain);
