@@ -59,14 +59,21 @@ export function checkSentence(
   return s;
 }
 
-/** A config change in plain words, e.g. "cell gru", "forget-gate bias 1", "clip by global norm at 1". */
-const CELL_WORDS: Record<string, string> = {
+const CELL_PHRASES: Record<string, string> = {
   'rnn-tanh': 'a tanh RNN', 'rnn-relu': 'a ReLU RNN', gru: 'a GRU', lstm: 'an LSTM',
-  'lstm-peephole': 'a peephole LSTM', 'lstm-cifg': 'a coupled-gate LSTM (CIFG)', 'lstm-nfg': 'an LSTM without forget gate',
-  'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate', 'lstm-niaf': 'an LSTM without input activation',
-  'lstm-noaf': 'an LSTM without output activation', indrnn: 'an IndRNN', mingru: 'a minGRU', minlstm: 'a minLSTM', lru: 'an LRU',
-  rglru: 'an RG-LRU', slstm: 'an sLSTM', mlstm: 'an mLSTM', s6: 'an S6 (Mamba) layer',
+  'lstm-peephole': 'an LSTM with peepholes', 'lstm-cifg': 'an LSTM with coupled input and forget gates',
+  'lstm-nfg': 'an LSTM without forget gate', 'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate',
+  'lstm-niaf': 'an LSTM without input activation', 'lstm-noaf': 'an LSTM without output activation',
+  indrnn: 'an IndRNN (diagonal recurrence)', mingru: 'a minGRU', minlstm: 'a minLSTM',
+  lru: 'an LRU (linear recurrence)', rglru: 'an RG-LRU (Griffin)', s6: 'an S6 selective scan (Mamba)',
+  slstm: 'an sLSTM (xLSTM)', mlstm: 'an mLSTM (xLSTM)',
 };
+
+/** Plain name of a cell choice with its forget bias, in every title and change line: "an LSTM with forget-gate bias 1", "a GRU". */
+export function cellPhrase(cellChoice: string, forgetBias = false): string {
+  const name = Object.hasOwn(CELL_PHRASES, cellChoice) ? CELL_PHRASES[cellChoice]! : `a ${cellChoice} cell`;
+  return forgetBias ? `${name} with forget-gate bias 1` : name;
+}
 
 /**
  * A recommendation's config change in plain words, e.g. "Switch to an LSTM with forget-gate
@@ -76,7 +83,7 @@ export function changeWords(change: Partial<RunConfig> | Record<string, unknown>
   const c = change as Partial<RunConfig>;
   const out: string[] = [];
   const cell = c.cellChoice ?? (c.cell === 'rnn' ? undefined : c.cell);
-  if (cell !== undefined) out.push(`switch to ${CELL_WORDS[cell] ?? cell}${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
+  if (cell !== undefined) out.push(`switch to ${cellPhrase(cell, c.forgetBias === true)}`);
   else if (c.variant === 'vanilla') out.push(`switch to the vanilla LSTM${c.forgetBias ? ' with forget-gate bias 1' : ''}`);
   else if (c.forgetBias === true) out.push('set the forget-gate bias to 1');
   else if (c.forgetBias === false) out.push('set the forget-gate bias to 0');

@@ -30,7 +30,7 @@
 // Titles are plain words a person would say; the change itself is data (`change`).
 
 import { DEFAULT_THRESHOLDS, fmt, median } from './diagnosis';
-import { lossText } from './format';
+import { cellPhrase, lossText } from './format';
 import type { Recommendation, ReportRun, RunConfig } from './types';
 import { cellFamily, hasHiddenToHidden, MODERN_KINDS } from '../engine/cells';
 
@@ -64,21 +64,6 @@ function rec(title: string, rationale: string, change: Partial<RunConfig>): Reco
 export function recommend(run: RunView, ctx?: RecommendContext): Recommendation[] {
   const own = ownRecommendations(run, ctx);
   return ctx?.others ? weighAgainstStudy(run, own, ctx.others) : own;
-}
-
-/** Plain name of a cell choice with its forget bias, for titles: "an LSTM with forget-gate bias 1", "a GRU". */
-export function cellPhrase(cellChoice: string, forgetBias = false): string {
-  const names: Record<string, string> = {
-    'rnn-tanh': 'a tanh RNN', 'rnn-relu': 'a ReLU RNN', gru: 'a GRU', lstm: 'an LSTM',
-    'lstm-peephole': 'an LSTM with peepholes', 'lstm-cifg': 'an LSTM with coupled input and forget gates',
-    'lstm-nfg': 'an LSTM without forget gate', 'lstm-nig': 'an LSTM without input gate', 'lstm-nog': 'an LSTM without output gate',
-    'lstm-niaf': 'an LSTM without input activation', 'lstm-noaf': 'an LSTM without output activation',
-    indrnn: 'an IndRNN (diagonal recurrence)', mingru: 'a minGRU', minlstm: 'a minLSTM',
-    lru: 'an LRU (linear recurrence)', rglru: 'an RG-LRU (Griffin)', s6: 'an S6 selective scan (Mamba)',
-    slstm: 'an sLSTM (xLSTM)', mlstm: 'an mLSTM (xLSTM)',
-  };
-  const name = names[cellChoice] ?? `a ${cellChoice} cell`;
-  return forgetBias ? `${name} with forget-gate bias 1` : name;
 }
 
 /** The change that switches a run to `cellChoice` (a cell without a forget-gate bias of its own). */
