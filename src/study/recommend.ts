@@ -30,7 +30,7 @@
 // Titles are plain words a person would say; the change itself is data (`change`).
 
 import { DEFAULT_THRESHOLDS, fmt, median } from './diagnosis';
-import { cellPhrase, lossText } from './format';
+import { cellPhrase, changeWords, lossText } from './format';
 import type { Recommendation, ReportRun, RunConfig } from './types';
 import { cellFamily, hasHiddenToHidden, MODERN_KINDS } from '../engine/cells';
 
@@ -291,10 +291,6 @@ function sameButClip(a: RunConfig, b: RunConfig): boolean {
   return sameConfig({ ...a, clip: { kind: 'none' } }, { ...b, clip: { kind: 'none' } }) && JSON.stringify(a.clip) !== JSON.stringify(b.clip);
 }
 
-function clipPhrase(clip: RunConfig['clip']): string {
-  return clip.kind === 'none' ? 'Train without clipping' : clip.kind === 'norm' ? `Clip the gradient's global norm at ${fmt(clip.threshold)}` : `Clip each gradient value at ±${fmt(clip.threshold)}`;
-}
-
 function outcomeText(r: RunView): string {
   const d = r.diagnosis;
   const hz = d ? (d.horizon === null ? `the gradient reaches back the whole ${r.timesteps} steps` : `horizon ${d.horizon} of ${r.timesteps} steps`) : 'not diagnosed';
@@ -324,7 +320,7 @@ function weighAgainstStudy(run: RunView, own: Recommendation[], others: RunView[
       ? { cell: best.config.cell, nonlinearity: best.config.nonlinearity, variant: best.config.variant, cellChoice: best.config.cellChoice, forgetBias: best.config.forgetBias }
       : { clip: { ...best.config.clip } };
     const existing = kept.findIndex((r) => sameConfig(applyChange(run.config, r.change), best.config));
-    const title = byCell ? `Switch to ${cellPhrase(best.config.cellChoice, best.config.forgetBias)}` : clipPhrase(best.config.clip);
+    const title = byCell ? `Switch to ${cellPhrase(best.config.cellChoice, best.config.forgetBias)}` : changeWords({ clip: best.config.clip });
     const rationale = `The study's run "${best.label ?? best.config.cellChoice}" has the same settings with ${byCell ? 'that cell' : 'that clipping'}: ${outcomeText(best)}, against ${outcomeText(run)} here.`;
     if (existing >= 0) {
       const [r] = kept.splice(existing, 1);
