@@ -63,6 +63,7 @@ import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
 import { benchCellRss, benchCells, childCellRss, printCells } from './cellsBench';
 import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type ParamName, type Tf } from './tfjsModels';
 import { TORCH_VARIANTS, TorchChild, type TorchInfo, type TorchVariant } from './torchSide';
+import { median } from './util';
 
 interface Workload {
   name: string;
@@ -151,12 +152,6 @@ function parseArgs(argv: string[]): Args {
     }
   }
   return args;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function timeIt(fn: () => unknown): number {

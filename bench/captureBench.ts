@@ -8,6 +8,7 @@
 // --itemized-rows auto|all|N (auto), --capture FILE (skip the python step).
 
 import { spawnSync } from 'node:child_process';
+import { findPython, median } from './util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,14 +19,6 @@ import { enableWasmKernels } from '../src/engine/kernels/wasmGemm';
 
 const ROOT = path.resolve(__dirname, '..');
 
-function findPython(explicit: string | undefined): string | null {
-  for (const py of explicit ? [explicit] : ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return null;
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -45,13 +38,13 @@ async function main(): Promise<void> {
   });
   let file = values.capture;
   if (!file) {
-    const py = findPython(values.python);
-    if (!py) {
+    const found = findPython(values.python ?? null);
+    if (!('python' in found)) {
       console.log('PyTorch not available (no python3 imports torch; apt-get install python3-torch): no capture to process. Pass --capture FILE to time an existing one.');
       return;
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bptt-capture-bench-'));
-    const made = spawnSync(py, [path.join(ROOT, 'bench/makeCapture.py'), dir, values.hidden, values.steps, values.examples], {
+    const made = spawnSync(found.python, [path.join(ROOT, 'bench/makeCapture.py'), dir, values.hidden, values.steps, values.examples], {
       env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') },
       encoding: 'utf8',
     });

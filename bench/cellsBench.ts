@@ -6,6 +6,7 @@
 // Engine only: TF.js and PyTorch have none of these cells built in.
 
 import { spawnSync } from 'node:child_process';
+import { median } from './util';
 import * as fs from 'node:fs';
 import { runPass } from '../src/engine/bptt';
 import { parseCellName } from '../src/engine/cells';
@@ -35,12 +36,6 @@ function problem(cell: string, H: number, B: number, T: number): { model: Model;
   const y = Float64Array.from({ length: B }, () => rng.range(-1, 1));
   return { model, batch: { batchSize: B, steps: T, inputSize: 1, outputSize: 1, mode: 'many-to-one', x, y } };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Every cell, interleaved (cell 1, cell 2, …, cell 1, …) after `warmup` untimed rounds. */
 export function benchCells(reps: number, warmup: number, only: (name: string) => boolean = () => true): CellBenchResult[] {

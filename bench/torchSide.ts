@@ -4,7 +4,8 @@
 // single forward + backward passes. Nothing else in the project depends on this: without
 // torch the bench prints "PyTorch not available" and carries on.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { findPython } from './util';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -47,20 +48,6 @@ function childScript(): string {
     if (fs.existsSync(p)) return p;
   }
   throw new Error(`bench/torchChild.py not found near ${__dirname}`);
-}
-
-/** /usr/bin/python3 first (Debian's python3-torch), then python3 on PATH; the first that imports torch. */
-function findPython(explicit: string | null): { python: string; foundBy: string } | { reason: string } {
-  const candidates: { python: string; foundBy: string }[] = explicit
-    ? [{ python: explicit, foundBy: '--python' }]
-    : [{ python: '/usr/bin/python3', foundBy: '/usr/bin/python3' }, { python: 'python3', foundBy: 'python3 on PATH' }];
-  const reasons: string[] = [];
-  for (const c of candidates) {
-    const r = spawnSync(c.python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return c;
-    reasons.push(`${c.python}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
-  }
-  return { reason: reasons.join('; ') };
 }
 
 export class TorchChild {
