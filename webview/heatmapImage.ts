@@ -1,19 +1,8 @@
 // The heatmap's pure parts: values -> RGBA pixels (one pixel per cell, the hot loop),
 // pixel -> cell, tick placement and keyboard cursor moves. No DOM, unit-tested in Node.
-import { logDomain, LUT_SIZE, type LogDomain, type PaletteName, type Rgb } from './scales';
+import { logDomain, LUT_SIZE, SPECIAL, type LogDomain, type SpecialColors } from './scales';
+export { SPECIAL, type SpecialColors };
 import { EMPTY } from './viewModel';
-
-/** Colours for cells the palette cannot show. */
-export interface SpecialColors {
-  nonFinite: Rgb;
-  zero: Rgb;
-}
-
-// Neither hue occurs in its palette: magenta is absent from viridis, cyan from inferno.
-export const SPECIAL: Record<PaletteName, SpecialColors> = {
-  viridis: { nonFinite: [255, 0, 255], zero: [128, 128, 128] },
-  inferno: { nonFinite: [0, 255, 255], zero: [128, 128, 128] },
-};
 
 export interface ColorizeStats {
   nonFinite: number;

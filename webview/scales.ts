@@ -13,6 +13,18 @@ const STOPS: Record<PaletteName, string[]> = {
   inferno: ['#000004', '#160b39', '#420a68', '#6a176e', '#932667', '#bc3754', '#dd513a', '#f37819', '#fca50a', '#f6d746', '#fcffa4'],
 };
 
+/** Colours for cells the palette cannot show. */
+export interface SpecialColors {
+  nonFinite: Rgb;
+  zero: Rgb;
+}
+
+// Neither hue occurs in its palette: magenta is absent from viridis, cyan from inferno.
+export const SPECIAL: Record<PaletteName, SpecialColors> = {
+  viridis: { nonFinite: [255, 0, 255], zero: [128, 128, 128] },
+  inferno: { nonFinite: [0, 255, 255], zero: [128, 128, 128] },
+};
+
 export const LUT_SIZE = 256;
 
 export function hexToRgb(hex: string): Rgb {

@@ -2,6 +2,8 @@
 // training step, one row per timestep) and a log-scale line chart. No DOM text from data:
 // labels are drawn with fillText, which cannot become markup.
 
+import { LUT_SIZE, lutColor, paletteLut, SPECIAL, type PaletteName, type Rgb } from '../scales';
+
 export interface Colors {
   foreground: string;
   muted: string;
@@ -10,24 +12,17 @@ export interface Colors {
   font: string;
   series: string[];
   red: string;
+  /** viridis, or inferno in the high-contrast themes (theme.ts), as in the other heatmaps. */
+  palette: PaletteName;
 }
 
-/** Viridis, sampled at 9 points and interpolated (perceptually ordered, colour-blind safe). */
-const VIRIDIS = ['#440154', '#472d7b', '#3b528b', '#2c728e', '#21918c', '#28ae80', '#5ec962', '#addc30', '#fde725'];
-
-export function viridis(t: number): string {
-  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = hex(VIRIDIS[i]!);
-  const b = hex(VIRIDIS[i + 1]!);
-  const c = a.map((v, k) => Math.round(v + (b[k]! - v) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
+/** The palette colour at t in [0, 1]: the same lookup table as every other heatmap (scales.ts). */
+function paletteColor(lut: Uint8ClampedArray, t: number): string {
+  const [r, g, b] = lutColor(lut, Math.round(Math.min(1, Math.max(0, t)) * (LUT_SIZE - 1)));
+  return `rgb(${r},${g},${b})`;
 }
 
-function hex(h: string): number[] {
-  return [1, 3, 5].map((k) => parseInt(h.slice(k, k + 2), 16));
-}
+const css = ([r, g, b]: Rgb): string => `rgb(${r},${g},${b})`;
 
 export interface Plot {
   left: number;
@@ -65,9 +60,6 @@ export interface HeatmapLayout {
   hi: number;
 }
 
-const NONFINITE = '#d1242f';
-const ZERO = '#8c959f';
-
 export function drawHeatmap(ctx: CanvasRenderingContext2D, w: number, h: number, spec: HeatmapSpec, colors: Colors): HeatmapLayout {
   const plot: Plot = { left: 56, top: 8, width: Math.max(10, w - 56 - 96), height: Math.max(10, h - 8 - 40) };
   ctx.clearRect(0, 0, w, h);
@@ -93,6 +85,9 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, w: number, h: number,
     lo -= 0.5;
     hi += 0.5;
   }
+  const lut = paletteLut(colors.palette);
+  const nonFinite = css(SPECIAL[colors.palette].nonFinite);
+  const zero = css(SPECIAL[colors.palette].zero);
   const n = spec.columns.length;
   const T = Math.max(1, spec.rows);
   const cw = plot.width / Math.max(1, n);
@@ -102,9 +97,9 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, w: number, h: number,
     for (let t = 0; t < T; t++) {
       const v = col[t];
       let color: string;
-      if (v === null || v === undefined || !Number.isFinite(v)) color = NONFINITE;
-      else if (spec.scale === 'log' && v <= 0) color = ZERO;
-      else color = viridis(((spec.scale === 'log' ? Math.log10(v) : v) - lo) / (hi - lo));
+      if (v === null || v === undefined || !Number.isFinite(v)) color = nonFinite;
+      else if (spec.scale === 'log' && v <= 0) color = zero;
+      else color = paletteColor(lut, ((spec.scale === 'log' ? Math.log10(v) : v) - lo) / (hi - lo));
       ctx.fillStyle = color;
       // t = 0 at the bottom: the gradient travels down the picture, back in time.
       const y = plot.top + plot.height - (t + 1) * rh;
@@ -133,7 +128,7 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, w: number, h: number,
   // Legend: a vertical colour bar.
   const bar: Plot = { left: plot.left + plot.width + 16, top: plot.top, width: 12, height: Math.min(plot.height, 160) };
   for (let k = 0; k < 40; k++) {
-    ctx.fillStyle = viridis(1 - k / 39);
+    ctx.fillStyle = paletteColor(lut, 1 - k / 39);
     ctx.fillRect(bar.left, bar.top + (k * bar.height) / 40, bar.width, bar.height / 40 + 1);
   }
   ctx.fillStyle = colors.muted;

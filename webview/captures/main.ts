@@ -4,6 +4,7 @@
 // files. It redraws (at most once per animation frame) whenever the host sends the state.
 // Every text from the host goes through textContent; the host's messages are checked.
 import type { CaptureSummary, CapturesFromWebview, CapturesState } from '../../src/extension/capturesProtocol';
+import { readTheme } from '../theme';
 import { drawHeatmap, drawLines, prepare, type Colors, type HeatmapLayout } from './draw';
 
 interface VsCodeApi {
@@ -53,19 +54,10 @@ export function checkState(raw: unknown): CapturesState | null {
 
 // ---------------------------------------------------------------- view
 
+/** The view's colours from the one theme reader (theme.ts), which the other webviews use. */
 function colors(): Colors {
-  const s = getComputedStyle(document.body);
-  const v = (name: string, fallback: string) => s.getPropertyValue(name).trim() || fallback;
-  const light = document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light');
-  return {
-    foreground: v('--vscode-editor-foreground', light ? '#333333' : '#cccccc'),
-    muted: v('--vscode-descriptionForeground', light ? '#6a737d' : '#9da5b4'),
-    grid: v('--vscode-editorWidget-border', light ? '#d8dee4' : '#3c3c3c'),
-    background: v('--vscode-editor-background', light ? '#ffffff' : '#1e1e1e'),
-    font: `11px ${v('--vscode-font-family', 'system-ui, sans-serif')}`,
-    series: [v('--vscode-charts-blue', '#3794ff'), v('--vscode-charts-orange', '#d18616'), v('--vscode-charts-green', '#89d185'), v('--vscode-charts-purple', '#b180d7'), v('--vscode-charts-red', '#f14c4c')],
-    red: v('--vscode-charts-red', '#f14c4c'),
-  };
+  const t = readTheme();
+  return { foreground: t.foreground, muted: t.muted, grid: t.grid, background: t.background, font: `11px ${t.fontFamily}`, series: t.series.slice(0, 5), red: t.red, palette: t.palette };
 }
 
 function fmt(x: number | null, digits = 3): string {
