@@ -156,9 +156,21 @@ export function addInto(dst: Float64Array, src: Float64Array): void {
   for (let k = 0; k < dst.length; k++) dst[k] += src[k];
 }
 
-/** out[N] += Σ_i A[i][·] over the M rows of A[M×N] (bias gradients). */
+/**
+ * out[N] += Σ_i A[i][·] over the M rows of A[M×N] (bias gradients), row by row in order:
+ * out[j] = ((out[j] + A[0][j]) + A[1][j]) + ... Four rows per sweep keep the running sum in
+ * a register instead of loading and storing out[j] for every row (same sums, same bits).
+ */
 export function addColumnSums(M: number, N: number, A: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < M; i++) {
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const a0 = i * N;
+    const a1 = a0 + N;
+    const a2 = a1 + N;
+    const a3 = a2 + N;
+    for (let j = 0; j < N; j++) out[j] = out[j] + A[a0 + j] + A[a1 + j] + A[a2 + j] + A[a3 + j];
+  }
+  for (; i < M; i++) {
     const ai = i * N;
     for (let j = 0; j < N; j++) out[j] += A[ai + j];
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { blockNorm, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from '../../src/engine/linalg';
+import { addColumnSums, blockNorm, gemmAB, gemmABt, gemmAtB, jointNorm, norm2 } from '../../src/engine/linalg';
 import { Rng } from '../../src/engine/rng';
 
 function rand(n: number, rng: Rng): Float64Array {
@@ -56,4 +56,17 @@ test('norms are scaled: tiny and huge values keep their magnitude; NaN and Inf s
   // A 2×2 block out of a 3-wide row-major matrix.
   assert.equal(blockNorm(Float64Array.from([9, 3, 0, 9, 0, 4]), 1, 2, 2, 3), 5);
   assert.ok(near(jointNorm([3e-300, 4e-300]), 5e-300));
+});
+
+test('addColumnSums adds the rows in order, as one running sum per column (same bits as row by row), onto what out holds', () => {
+  const rng = new Rng(17);
+  for (const [M, N] of [[0, 3], [1, 5], [3, 4], [4, 7], [9, 6], [2048, 13]]) {
+    const A = Float64Array.from({ length: M * N }, () => rng.range(-1, 1) * 10 ** rng.int(8));
+    const start = Float64Array.from({ length: N }, (_, j) => (j % 3 === 0 ? 0 : rng.range(-5, 5)));
+    const expected = Float64Array.from(start);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) expected[j] += A[i * N + j];
+    const out = Float64Array.from(start);
+    addColumnSums(M, N, A, out);
+    for (let j = 0; j < N; j++) assert.ok(Object.is(out[j], expected[j]), `M ${M} N ${N} column ${j}: ${out[j]} vs ${expected[j]}`);
+  }
 });

@@ -1,7 +1,8 @@
 // The WebAssembly SIMD kernels (src/engine/kernels) against the TypeScript reference of
 // linalg.ts: bit-identical products (so a fortiori within 1e-12 relative), identical
-// runPass results and records, gradients that pass finite differences with the WebAssembly
-// path on, and a committed module that matches gemm.wat.
+// runPass results and records (with the WebAssembly activations of activations.wat on as
+// well), gradients that pass finite differences with the WebAssembly path on, and committed
+// modules that match gemm.wat and activations.wat.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,8 @@ import * as path from 'node:path';
 import { runPass } from '../../src/engine/bptt';
 import { createWasmKernels, enableWasmKernels, disableWasmKernels } from '../../src/engine/kernels/wasmGemm';
 import { jsKernels, setKernels, type GemmKernels } from '../../src/engine/linalg';
+import { activationKernels, jsActivations, setActivationKernels, type ActivationKernels } from '../../src/engine/activations';
+import { createWasmActivations } from '../../src/engine/kernels/wasmActivations';
 import { Rng } from '../../src/engine/rng';
 import { cellConfigs, fdParam, makeCase, objective, TOLERANCE, worst } from '../gradcheck/fd';
 
@@ -18,6 +21,13 @@ const OPS = ['gemmABt', 'gemmAB', 'gemmAtB'] as const;
 /** Every product goes to WebAssembly, however small, so the tests reach the SIMD code. */
 function wasmAlways(): GemmKernels {
   const k = createWasmKernels({ everything: true });
+  assert.ok(k, 'WebAssembly SIMD is available in Node 20');
+  return k;
+}
+
+/** Every tanh / sigmoid block goes to WebAssembly, however small. */
+function wasmActivationsAlways(): ActivationKernels {
+  const k = createWasmActivations({ everything: true });
   assert.ok(k, 'WebAssembly SIMD is available in Node 20');
   return k;
 }
@@ -51,7 +61,7 @@ function assertAgrees(wasm: GemmKernels, op: (typeof OPS)[number], M: number, N:
 after(() => disableWasmKernels());
 
 describe('WebAssembly GEMM kernels', () => {
-  it('assemble.mjs --check: gemmWasm.ts is the assembled gemm.wat', () => {
+  it('assemble.mjs --check: gemmWasm.ts and activationsWasm.ts are the assembled gemm.wat and activations.wat', () => {
     const script = path.join(__dirname, '../../src/engine/kernels/assemble.mjs');
     const r = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -146,16 +156,20 @@ describe('WebAssembly GEMM kernels', () => {
       const c = makeCase(config, 'mse', 'many-to-many', 11, null, { H: 6, T: 7, B: 3, I: 2, O: 2 });
       const opts = { loss: c.loss, probes: { itemized: true } };
       setKernels(jsKernels);
+      setActivationKernels(jsActivations);
       const reference = runPass(c.model, c.batch, opts);
       setKernels(wasmAlways());
+      setActivationKernels(wasmActivationsAlways());
       const fast = runPass(c.model, c.batch, opts);
       setKernels(jsKernels);
+      setActivationKernels(jsActivations);
       assert.deepStrictEqual(fast, reference, c.name);
     }
   });
 
   it('passes the finite-difference gradient check with the WebAssembly path on', () => {
     setKernels(wasmAlways());
+    setActivationKernels(wasmActivationsAlways());
     try {
       for (const config of cellConfigs()) {
         // The seed A's gradient checks use (relu's kink is not crossed by the FD stencil there).
@@ -169,11 +183,14 @@ describe('WebAssembly GEMM kernels', () => {
       }
     } finally {
       setKernels(jsKernels);
+      setActivationKernels(jsActivations);
     }
   });
 
-  it('enableWasmKernels installs the default-threshold kernels and reports it', () => {
+  it('enableWasmKernels installs the default-threshold kernels and the activations, and disableWasmKernels removes both', () => {
     assert.equal(enableWasmKernels(), true);
+    assert.notEqual(activationKernels(), jsActivations);
     disableWasmKernels();
+    assert.equal(activationKernels(), jsActivations);
   });
 });

@@ -63,9 +63,14 @@ test('Compare Clipping by default: the exploding setting diverges unclipped, cli
   assert.match(opening, /^Without clipping, training diverged: the loss or gradient overflowed at iteration \d+; norm clipping at [0-9.]+ kept training finite and reached loss [0-9.e-]+/);
   assert.match(opening, /clipping did not change the horizon .*: vanishing is not what clipping fixes\.$/);
   // The diverged run is pointed at the clipped run on screen that trained best, with its numbers.
+  // Which threshold that is depends on the last bits of a chaotic training run (learning rate
+  // 0.3, spectral radius 1.5), so the test finds it in the report instead of naming it.
+  const clipped = report.runs.filter((r) => r.config.clip!.kind !== 'none' && r.diagnosis!.verdict === 'healthy');
+  const bestClipped = clipped.reduce((a, b) => ((b.loss ?? Infinity) < (a.loss ?? Infinity) ? b : a));
   const top = none.recommendations[0]!;
-  assert.equal(top.title, "Clip the gradient's global norm at 1");
-  assert.match(top.rationale, /^The study's run "rnn-tanh, norm clip 1" has the same settings with that clipping: healthy/);
+  assert.deepEqual(top.change.clip, bestClipped.config.clip);
+  assert.ok(top.rationale.startsWith(`The study's run "${bestClipped.label}" has the same settings with that clipping: healthy`), top.rationale);
+  if (bestClipped.config.clip!.kind === 'norm') assert.equal(top.title, `Clip the gradient's global norm at ${bestClipped.config.clip!.threshold}`);
   // Its own threshold comes from the updates before the norms took off, not from the blow-up.
   const own = none.recommendations.find((r) => r.title !== top.title && r.change.clip)!;
   assert.ok((own.change.clip as { threshold: number }).threshold < 100, own.title);

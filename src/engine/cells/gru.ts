@@ -7,7 +7,8 @@
 
 import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
-import { sigmoid, uniformFill } from './common';
+import { uniformFill } from './common';
+import { sigmoidRows, tanhRows } from '../activations';
 
 /** Per example, the cache holds [r, z, n (3H), rec_n (H)]. */
 export class GruCell implements Cell {
@@ -50,6 +51,7 @@ export class GruCell implements Cell {
     uniformFill(get, ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'], 1 / Math.sqrt(this.hiddenSize), rng);
   }
 
+  /** Gates activated in place in the cache, all examples at once (activations.ts: batched, vectorised). */
   forward(io: StepIO): void {
     const { B, proj, rec, cache } = io;
     const H = this.hiddenSize;
@@ -60,17 +62,25 @@ export class GruCell implements Cell {
     for (let b = 0; b < B; b++) {
       const r0 = b * G;
       const q = b * S;
-      const hb = b * H;
+      for (let j = 0; j < 2 * H; j++) cache[q + j] = proj[r0 + j] + rec[r0 + j];
+    }
+    sigmoidRows(cache, 0, B, 2 * H, S);
+    for (let b = 0; b < B; b++) {
+      const r0 = b * G;
+      const q = b * S;
       for (let j = 0; j < H; j++) {
         const ghn = rec[r0 + 2 * H + j];
-        const r = sigmoid(proj[r0 + j] + rec[r0 + j]);
-        const z = sigmoid(proj[r0 + H + j] + rec[r0 + H + j]);
-        const n = Math.tanh(proj[r0 + 2 * H + j] + r * ghn);
-        cache[q + j] = r;
-        cache[q + H + j] = z;
-        cache[q + 2 * H + j] = n;
+        cache[q + 2 * H + j] = proj[r0 + 2 * H + j] + cache[q + j] * ghn;
         cache[q + 3 * H + j] = ghn;
-        h[hb + j] = (1 - z) * n + z * hPrev[hb + j];
+      }
+    }
+    tanhRows(cache, 2 * H, B, H, S);
+    for (let b = 0; b < B; b++) {
+      const q = b * S;
+      const hb = b * H;
+      for (let j = 0; j < H; j++) {
+        const z = cache[q + H + j];
+        h[hb + j] = (1 - z) * cache[q + 2 * H + j] + z * hPrev[hb + j];
       }
     }
   }

@@ -12,7 +12,8 @@
 import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
 import type { LstmVariant } from '../types';
-import { sigmoid, uniformFill } from './common';
+import { uniformFill } from './common';
+import { sigmoidRows, tanhRows } from '../activations';
 
 /** Per example, the cache holds [i, f, g, o (4H), tanh(c_t) (H; c_t itself for noaf)]. */
 const TC = 4;
@@ -88,7 +89,10 @@ export class LstmCell implements Cell {
     this.formH(io);
   }
 
-  /** Gates i, f, g and c_t. */
+  /**
+   * Gates i, f, g and c_t. The pre-activations are written into the cache's gate blocks and
+   * activated there in place, all examples at once (activations.ts: batched, vectorised).
+   */
   private formC(io: StepIO): void {
     const { B, proj, rec, cache } = io;
     const H = this.hiddenSize;
@@ -102,22 +106,29 @@ export class LstmCell implements Cell {
       const r = b * G;
       const q = b * S;
       const hb = b * H;
-      for (let j = 0; j < H; j++) {
-        const cp = cPrev[hb + j];
-        let ai = proj[r + j] + rec[r + j];
-        let af = proj[r + H + j] + rec[r + H + j];
-        if (wci !== null && wcf !== null) {
-          ai += wci[j] * cp;
-          af += wcf[j] * cp;
+      for (let j = 0; j < 3 * H; j++) cache[q + j] = proj[r + j] + rec[r + j];
+      if (wci !== null && wcf !== null) {
+        for (let j = 0; j < H; j++) {
+          const cp = cPrev[hb + j];
+          cache[q + j] += wci[j] * cp;
+          cache[q + H + j] += wcf[j] * cp;
         }
-        const ag = proj[r + 2 * H + j] + rec[r + 2 * H + j];
-        const i = this.fixedI ? 1 : sigmoid(ai);
-        const f = this.fixedF ? 1 : this.coupled ? 1 - i : sigmoid(af);
-        const g = this.identityG ? ag : Math.tanh(ag);
+      }
+    }
+    const sigmoidF = !this.fixedF && !this.coupled;
+    if (!this.fixedI) sigmoidRows(cache, 0, B, sigmoidF ? 2 * H : H, S);
+    else if (sigmoidF) sigmoidRows(cache, H, B, H, S);
+    if (!this.identityG) tanhRows(cache, 2 * H, B, H, S);
+    for (let b = 0; b < B; b++) {
+      const q = b * S;
+      const hb = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = this.fixedI ? 1 : cache[q + j];
+        const f = sigmoidF ? cache[q + H + j] : this.fixedF ? 1 : 1 - i;
+        const g = cache[q + 2 * H + j];
         cache[q + j] = i;
         cache[q + H + j] = f;
-        cache[q + 2 * H + j] = g;
-        c[hb + j] = f * cp + i * g;
+        c[hb + j] = f * cPrev[hb + j] + i * g;
       }
     }
   }
@@ -140,12 +151,16 @@ export class LstmCell implements Cell {
         // rec is valid during forward only; reform runs inside the forward step (test hooks).
         let ao = proj[r + j] + rec[r + j];
         if (wco !== null) ao += wco[j] * cj;
-        const o = this.fixedO ? 1 : sigmoid(ao);
-        const t = this.linearOut ? cj : Math.tanh(cj);
-        cache[q + 3 * H + j] = o;
-        cache[q + TC * H + j] = t;
-        h[hb + j] = o * t;
+        cache[q + 3 * H + j] = this.fixedO ? 1 : ao;
+        cache[q + TC * H + j] = cj;
       }
+    }
+    if (!this.fixedO) sigmoidRows(cache, 3 * H, B, H, S);
+    if (!this.linearOut) tanhRows(cache, TC * H, B, H, S);
+    for (let b = 0; b < B; b++) {
+      const q = b * S;
+      const hb = b * H;
+      for (let j = 0; j < H; j++) h[hb + j] = cache[q + 3 * H + j] * cache[q + TC * H + j];
     }
   }
 

@@ -1,12 +1,13 @@
 // Vanilla RNN (design §2, nn.RNN): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act tanh
 // (`rnn-tanh`, the default) or relu (`rnn-relu`). The loop does both products; the cell is the
-// activation. State h = out. Gate `a` = h_t itself (the activation's value). Init: the
+// activation (activations.ts's tanh, batched). State h = out. Gate `a` = h_t itself (the activation's value). Init: the
 // classic schemes of init.ts (PyTorch's U(±1/√H) by default).
 
 import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
 import type { Nonlinearity } from '../types';
 import { uniformFill } from './common';
+import { tanhRows } from '../activations';
 
 export class RnnCell implements Cell {
   readonly name: string;
@@ -61,11 +62,9 @@ export class RnnCell implements Cell {
         h[k] = v;
       }
     } else {
-      for (let k = 0; k < n; k++) {
-        const v = Math.tanh(proj[k] + rec[k]);
-        cache[k] = v;
-        h[k] = v;
-      }
+      for (let k = 0; k < n; k++) cache[k] = proj[k] + rec[k];
+      tanhRows(cache, 0, 1, n, n);
+      h.set(n === cache.length ? cache : cache.subarray(0, n));
     }
   }
 

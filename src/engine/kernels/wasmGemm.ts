@@ -16,6 +16,8 @@
 
 import { jsKernels, setKernels, type GemmKernels } from '../linalg';
 import { GEMM_WASM_BASE64 } from './gemmWasm';
+import { instantiateBase64 } from './wasmModule';
+import { disableWasmActivations, enableWasmActivations } from './wasmActivations';
 
 interface GemmExports {
   memory: WebAssembly.Memory;
@@ -53,26 +55,9 @@ const PAGE_BYTES = 65536;
 const ACC_KC = 256;
 const ACC_MC = 128;
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 const up4 = (n: number): number => (n + 3) & ~3;
 /** Element offsets rounded up to an even count keep every operand 16-byte aligned. */
 const even = (n: number): number => (n + 1) & ~1;
-
-function instantiate(): GemmExports | null {
-  if (typeof WebAssembly !== 'object' || typeof atob !== 'function') return null;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
-    return new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
-  } catch {
-    return null; // no SIMD support (old runtime): keep the TypeScript kernels
-  }
-}
 
 /**
  * WebAssembly SIMD kernels, or null where WebAssembly SIMD is unavailable. `everything`
@@ -80,7 +65,7 @@ function instantiate(): GemmExports | null {
  * take the one-row kernel (gemv_acc) for gemmAB / gemmAtB.
  */
 export function createWasmKernels(options: { minWork?: number; everything?: boolean } = {}): GemmKernels | null {
-  const wasm = instantiate();
+  const wasm = instantiateBase64<GemmExports>(GEMM_WASM_BASE64);
   if (!wasm) return null;
   const minWork = options.minWork ?? DEFAULT_MIN_WORK;
   const useWasm = options.everything ? () => true : (M: number, N: number, K: number) => worthIt(M, N, K, minWork);
@@ -368,18 +353,21 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
 let installed: GemmKernels | null = null;
 
 /**
- * Route the engine's matrix products through the WebAssembly kernels. Returns false (and
- * leaves the TypeScript kernels in place) where WebAssembly SIMD is unavailable. Safe to
- * call more than once; results are bit-identical either way.
+ * Route the engine's matrix products and the cells' batched tanh / sigmoid
+ * (wasmActivations.ts) through WebAssembly. Returns false (and leaves the TypeScript
+ * kernels in place) where WebAssembly SIMD is unavailable. Safe to call more than once;
+ * results are bit-identical either way.
  */
 export function enableWasmKernels(): boolean {
   installed ??= createWasmKernels();
   if (!installed) return false;
   setKernels(installed);
+  enableWasmActivations();
   return true;
 }
 
 /** Back to the TypeScript kernels. */
 export function disableWasmKernels(): void {
   setKernels(jsKernels);
+  disableWasmActivations();
 }

@@ -1,0 +1,74 @@
+// A faster implementation of activations.ts's ActivationKernels: WebAssembly SIMD (f64x2),
+// activations.wat. Bit-identical to the TypeScript (same operations in the same order), so
+// switching never changes a result. The block's span (first row to last, holes included) is
+// copied into the module's memory, the rows are done in place there, and the span is copied
+// back: the holes go back unchanged. Spans too small to repay the copies stay in TypeScript.
+// Installed together with the matrix kernels by wasmGemm.ts's enableWasmKernels.
+
+import { jsActivations, setActivationKernels, type ActivationKernels } from '../activations';
+import { ACTIVATIONS_WASM_BASE64 } from './activationsWasm';
+import { instantiateBase64 } from './wasmModule';
+
+interface ActivationExports {
+  memory: WebAssembly.Memory;
+  /** Byte address where the caller's data may start (the constant table is before it). */
+  data_start: WebAssembly.Global;
+  tanh_rows(ptr: number, rows: number, width: number, stride: number): void;
+  sigmoid_rows(ptr: number, rows: number, width: number, stride: number): void;
+}
+
+/** Below this many values a block costs less in TypeScript than its two copies and the call. */
+const MIN_VALUES = 8;
+const PAGE_BYTES = 65536;
+
+/** WebAssembly SIMD activations, or null where WebAssembly SIMD is unavailable. `everything` sends every block to WebAssembly (for tests). */
+export function createWasmActivations(options: { everything?: boolean } = {}): ActivationKernels | null {
+  const wasm = instantiateBase64<ActivationExports>(ACTIVATIONS_WASM_BASE64);
+  if (!wasm) return null;
+  const minValues = options.everything ? 1 : MIN_VALUES;
+  let mem = new Float64Array(wasm.memory.buffer);
+  const start = (wasm.data_start.value as number) / 8; // in doubles
+
+  const run = (kind: 'tanh' | 'sigmoid', a: Float64Array, offset: number, rows: number, width: number, stride: number): void => {
+    if (rows <= 0 || width <= 0) return;
+    const span = (rows - 1) * stride + width;
+    if (rows * width < minValues) {
+      jsActivations[kind === 'tanh' ? 'tanhRows' : 'sigmoidRows'](a, offset, rows, width, stride);
+      return;
+    }
+    const bytes = (start + span) * 8;
+    const have = wasm.memory.buffer.byteLength;
+    if (bytes > have) {
+      try {
+        wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      } catch {
+        jsActivations[kind === 'tanh' ? 'tanhRows' : 'sigmoidRows'](a, offset, rows, width, stride);
+        return;
+      }
+    }
+    if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+    mem.set(a.subarray(offset, offset + span), start);
+    if (kind === 'tanh') wasm.tanh_rows(start * 8, rows, width, stride * 8);
+    else wasm.sigmoid_rows(start * 8, rows, width, stride * 8);
+    a.set(mem.subarray(start, start + span), offset);
+  };
+
+  return {
+    tanhRows: (a, offset, rows, width, stride) => run('tanh', a, offset, rows, width, stride),
+    sigmoidRows: (a, offset, rows, width, stride) => run('sigmoid', a, offset, rows, width, stride),
+  };
+}
+
+let installed: ActivationKernels | null = null;
+
+/** Route tanhRows / sigmoidRows through WebAssembly; false (TypeScript kept) where SIMD is unavailable. */
+export function enableWasmActivations(): boolean {
+  installed ??= createWasmActivations();
+  if (!installed) return false;
+  setActivationKernels(installed);
+  return true;
+}
+
+export function disableWasmActivations(): void {
+  setActivationKernels(jsActivations);
+}
