@@ -79,13 +79,26 @@ export function sigmoid(x: number): number {
   return 1 / (1 + partScale * (1 + partQ));
 }
 
-/** In place on `rows` rows of `width` values, `stride` apart, from `offset` (a gate block of a cache). */
+/**
+ * The batched forms act in place on rows of a matrix: `rows` rows of `width` values, `stride`
+ * apart, from `offset`. A cell writes its pre-activations into `scratch(n)` (a buffer the
+ * implementation can act on without copying: WebAssembly memory for the WebAssembly one),
+ * activates them there and reads them back; any other array works too, at the cost of a copy.
+ */
 export interface ActivationKernels {
+  /** A buffer of at least n values, valid until the next scratch call or rows call on another array (values not kept). */
+  scratch(n: number): Float64Array;
   tanhRows(a: Float64Array, offset: number, rows: number, width: number, stride: number): void;
   sigmoidRows(a: Float64Array, offset: number, rows: number, width: number, stride: number): void;
 }
 
+let jsScratch = new Float64Array(0);
+
 export const jsActivations: ActivationKernels = {
+  scratch(n) {
+    if (jsScratch.length < n) jsScratch = new Float64Array(n);
+    return jsScratch;
+  },
   tanhRows(a, offset, rows, width, stride) {
     for (let b = 0; b < rows; b++) {
       const o = offset + b * stride;
@@ -110,6 +123,10 @@ export function setActivationKernels(k: ActivationKernels): void {
 /** The implementation in use (tests). */
 export function activationKernels(): ActivationKernels {
   return kernels;
+}
+
+export function activationScratch(n: number): Float64Array {
+  return kernels.scratch(n);
 }
 
 export function tanhRows(a: Float64Array, offset: number, rows: number, width: number, stride: number): void {

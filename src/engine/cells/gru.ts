@@ -8,7 +8,7 @@
 import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
 import { uniformFill } from './common';
-import { sigmoidRows, tanhRows } from '../activations';
+import { activationScratch, sigmoidRows, tanhRows } from '../activations';
 
 /** Per example, the cache holds [r, z, n (3H), rec_n (H)]. */
 export class GruCell implements Cell {
@@ -51,7 +51,7 @@ export class GruCell implements Cell {
     uniformFill(get, ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'], 1 / Math.sqrt(this.hiddenSize), rng);
   }
 
-  /** Gates activated in place in the cache, all examples at once (activations.ts: batched, vectorised). */
+  /** The gates of all examples are activated in place in the activations' scratch ([B][3H]; activations.ts: batched, vectorised). */
   forward(io: StepIO): void {
     const { B, proj, rec, cache } = io;
     const H = this.hiddenSize;
@@ -59,28 +59,30 @@ export class GruCell implements Cell {
     const h = io.next[0];
     const G = 3 * H;
     const S = 4 * H;
+    const a = activationScratch(B * G);
     for (let b = 0; b < B; b++) {
       const r0 = b * G;
-      const q = b * S;
-      for (let j = 0; j < 2 * H; j++) cache[q + j] = proj[r0 + j] + rec[r0 + j];
+      for (let j = 0; j < 2 * H; j++) a[r0 + j] = proj[r0 + j] + rec[r0 + j];
     }
-    sigmoidRows(cache, 0, B, 2 * H, S);
+    sigmoidRows(a, 0, B, 2 * H, G);
     for (let b = 0; b < B; b++) {
       const r0 = b * G;
-      const q = b * S;
-      for (let j = 0; j < H; j++) {
-        const ghn = rec[r0 + 2 * H + j];
-        cache[q + 2 * H + j] = proj[r0 + 2 * H + j] + cache[q + j] * ghn;
-        cache[q + 3 * H + j] = ghn;
-      }
+      for (let j = 0; j < H; j++) a[r0 + 2 * H + j] = proj[r0 + 2 * H + j] + a[r0 + j] * rec[r0 + 2 * H + j];
     }
-    tanhRows(cache, 2 * H, B, H, S);
+    tanhRows(a, 2 * H, B, H, G);
     for (let b = 0; b < B; b++) {
+      const r0 = b * G;
       const q = b * S;
       const hb = b * H;
       for (let j = 0; j < H; j++) {
-        const z = cache[q + H + j];
-        h[hb + j] = (1 - z) * cache[q + 2 * H + j] + z * hPrev[hb + j];
+        const r = a[r0 + j];
+        const z = a[r0 + H + j];
+        const n = a[r0 + 2 * H + j];
+        cache[q + j] = r;
+        cache[q + H + j] = z;
+        cache[q + 2 * H + j] = n;
+        cache[q + 3 * H + j] = rec[r0 + 2 * H + j];
+        h[hb + j] = (1 - z) * n + z * hPrev[hb + j];
       }
     }
   }

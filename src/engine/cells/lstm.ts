@@ -13,7 +13,7 @@ import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, Sta
 import type { Rng } from '../rng';
 import type { LstmVariant } from '../types';
 import { uniformFill } from './common';
-import { sigmoidRows, tanhRows } from '../activations';
+import { activationScratch, sigmoidRows, tanhRows } from '../activations';
 
 /** Per example, the cache holds [i, f, g, o (4H), tanh(c_t) (H; c_t itself for noaf)]. */
 const TC = 4;
@@ -90,8 +90,8 @@ export class LstmCell implements Cell {
   }
 
   /**
-   * Gates i, f, g and c_t. The pre-activations are written into the cache's gate blocks and
-   * activated there in place, all examples at once (activations.ts: batched, vectorised).
+   * Gates i, f, g and c_t. The pre-activations of all examples go into the activations'
+   * scratch ([B][3H]) and are activated there in place (activations.ts: batched, vectorised).
    */
   private formC(io: StepIO): void {
     const { B, proj, rec, cache } = io;
@@ -102,32 +102,36 @@ export class LstmCell implements Cell {
     const wcf = this.peephole ? io.own[1] : null;
     const G = 4 * H;
     const S = 5 * H;
+    const A = 3 * H;
+    const a = activationScratch(B * A);
     for (let b = 0; b < B; b++) {
       const r = b * G;
-      const q = b * S;
+      const p = b * A;
       const hb = b * H;
-      for (let j = 0; j < 3 * H; j++) cache[q + j] = proj[r + j] + rec[r + j];
+      for (let j = 0; j < A; j++) a[p + j] = proj[r + j] + rec[r + j];
       if (wci !== null && wcf !== null) {
         for (let j = 0; j < H; j++) {
           const cp = cPrev[hb + j];
-          cache[q + j] += wci[j] * cp;
-          cache[q + H + j] += wcf[j] * cp;
+          a[p + j] += wci[j] * cp;
+          a[p + H + j] += wcf[j] * cp;
         }
       }
     }
     const sigmoidF = !this.fixedF && !this.coupled;
-    if (!this.fixedI) sigmoidRows(cache, 0, B, sigmoidF ? 2 * H : H, S);
-    else if (sigmoidF) sigmoidRows(cache, H, B, H, S);
-    if (!this.identityG) tanhRows(cache, 2 * H, B, H, S);
+    if (!this.fixedI) sigmoidRows(a, 0, B, sigmoidF ? 2 * H : H, A);
+    else if (sigmoidF) sigmoidRows(a, H, B, H, A);
+    if (!this.identityG) tanhRows(a, 2 * H, B, H, A);
     for (let b = 0; b < B; b++) {
+      const p = b * A;
       const q = b * S;
       const hb = b * H;
       for (let j = 0; j < H; j++) {
-        const i = this.fixedI ? 1 : cache[q + j];
-        const f = sigmoidF ? cache[q + H + j] : this.fixedF ? 1 : 1 - i;
-        const g = cache[q + 2 * H + j];
+        const i = this.fixedI ? 1 : a[p + j];
+        const f = sigmoidF ? a[p + H + j] : this.fixedF ? 1 : 1 - i;
+        const g = a[p + 2 * H + j];
         cache[q + j] = i;
         cache[q + H + j] = f;
+        cache[q + 2 * H + j] = g;
         c[hb + j] = f * cPrev[hb + j] + i * g;
       }
     }
@@ -142,25 +146,34 @@ export class LstmCell implements Cell {
     const wco = this.peephole ? io.own[2] : null;
     const G = 4 * H;
     const S = 5 * H;
+    const A = 2 * H; // scratch rows: [o pre-activation, c_t]
+    const a = activationScratch(B * A);
     for (let b = 0; b < B; b++) {
       const r = b * G + 3 * H;
-      const q = b * S;
+      const p = b * A;
       const hb = b * H;
       for (let j = 0; j < H; j++) {
         const cj = c[hb + j];
         // rec is valid during forward only; reform runs inside the forward step (test hooks).
         let ao = proj[r + j] + rec[r + j];
         if (wco !== null) ao += wco[j] * cj;
-        cache[q + 3 * H + j] = this.fixedO ? 1 : ao;
-        cache[q + TC * H + j] = cj;
+        a[p + j] = this.fixedO ? 1 : ao;
+        a[p + H + j] = cj;
       }
     }
-    if (!this.fixedO) sigmoidRows(cache, 3 * H, B, H, S);
-    if (!this.linearOut) tanhRows(cache, TC * H, B, H, S);
+    if (!this.fixedO) sigmoidRows(a, 0, B, H, A);
+    if (!this.linearOut) tanhRows(a, H, B, H, A);
     for (let b = 0; b < B; b++) {
+      const p = b * A;
       const q = b * S;
       const hb = b * H;
-      for (let j = 0; j < H; j++) h[hb + j] = cache[q + 3 * H + j] * cache[q + TC * H + j];
+      for (let j = 0; j < H; j++) {
+        const o = a[p + j];
+        const t = a[p + H + j];
+        cache[q + 3 * H + j] = o;
+        cache[q + TC * H + j] = t;
+        h[hb + j] = o * t;
+      }
     }
   }
 

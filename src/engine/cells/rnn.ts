@@ -7,7 +7,7 @@ import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, Sta
 import type { Rng } from '../rng';
 import type { Nonlinearity } from '../types';
 import { uniformFill } from './common';
-import { tanhRows } from '../activations';
+import { activationScratch, tanhRows } from '../activations';
 
 export class RnnCell implements Cell {
   readonly name: string;
@@ -62,9 +62,14 @@ export class RnnCell implements Cell {
         h[k] = v;
       }
     } else {
-      for (let k = 0; k < n; k++) cache[k] = proj[k] + rec[k];
-      tanhRows(cache, 0, 1, n, n);
-      h.set(n === cache.length ? cache : cache.subarray(0, n));
+      const a = activationScratch(n);
+      for (let k = 0; k < n; k++) a[k] = proj[k] + rec[k];
+      tanhRows(a, 0, 1, n, n);
+      for (let k = 0; k < n; k++) {
+        const v = a[k];
+        cache[k] = v;
+        h[k] = v;
+      }
     }
   }
 

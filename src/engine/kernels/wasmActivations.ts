@@ -1,9 +1,10 @@
 // A faster implementation of activations.ts's ActivationKernels: WebAssembly SIMD (f64x2),
 // activations.wat. Bit-identical to the TypeScript (same operations in the same order), so
-// switching never changes a result. The block's span (first row to last, holes included) is
-// copied into the module's memory, the rows are done in place there, and the span is copied
-// back: the holes go back unchanged. Spans too small to repay the copies stay in TypeScript.
-// Installed together with the matrix kernels by wasmGemm.ts's enableWasmKernels.
+// switching never changes a result. `scratch` hands out a view of the module's memory, on
+// which the rows are done in place with no copy (the cells write their pre-activations
+// there). Any other array is copied: the block's span (first row to last, holes included)
+// goes into the module's memory and back, the holes unchanged; spans too small to repay the
+// copies stay in TypeScript. Installed with the matrix kernels by wasmGemm.ts's enableWasmKernels.
 
 import { jsActivations, setActivationKernels, type ActivationKernels } from '../activations';
 import { ACTIVATIONS_WASM_BASE64 } from './activationsWasm';
@@ -29,24 +30,37 @@ export function createWasmActivations(options: { everything?: boolean } = {}): A
   let mem = new Float64Array(wasm.memory.buffer);
   const start = (wasm.data_start.value as number) / 8; // in doubles
 
-  const run = (kind: 'tanh' | 'sigmoid', a: Float64Array, offset: number, rows: number, width: number, stride: number): void => {
-    if (rows <= 0 || width <= 0) return;
-    const span = (rows - 1) * stride + width;
-    if (rows * width < minValues) {
-      jsActivations[kind === 'tanh' ? 'tanhRows' : 'sigmoidRows'](a, offset, rows, width, stride);
-      return;
-    }
-    const bytes = (start + span) * 8;
+  /** Room for `values` doubles from `start`; false when the memory cannot grow that far. */
+  const reserve = (values: number): boolean => {
+    const bytes = (start + values) * 8;
     const have = wasm.memory.buffer.byteLength;
     if (bytes > have) {
       try {
         wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
       } catch {
-        jsActivations[kind === 'tanh' ? 'tanhRows' : 'sigmoidRows'](a, offset, rows, width, stride);
-        return;
+        return false;
       }
     }
     if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+    return true;
+  };
+  let view = new Float64Array(0);
+  let fallbackScratch = new Float64Array(0);
+
+  const run = (kind: 'tanh' | 'sigmoid', a: Float64Array, offset: number, rows: number, width: number, stride: number): void => {
+    if (rows <= 0 || width <= 0) return;
+    if (a.buffer === wasm.memory.buffer) {
+      // A view handed out by scratch: in place, no copy.
+      const ptr = a.byteOffset + offset * 8;
+      if (kind === 'tanh') wasm.tanh_rows(ptr, rows, width, stride * 8);
+      else wasm.sigmoid_rows(ptr, rows, width, stride * 8);
+      return;
+    }
+    const span = (rows - 1) * stride + width;
+    if (rows * width < minValues || !reserve(span)) {
+      jsActivations[kind === 'tanh' ? 'tanhRows' : 'sigmoidRows'](a, offset, rows, width, stride);
+      return;
+    }
     mem.set(a.subarray(offset, offset + span), start);
     if (kind === 'tanh') wasm.tanh_rows(start * 8, rows, width, stride * 8);
     else wasm.sigmoid_rows(start * 8, rows, width, stride * 8);
@@ -54,6 +68,16 @@ export function createWasmActivations(options: { everything?: boolean } = {}): A
   };
 
   return {
+    scratch(n) {
+      if (view.buffer === wasm.memory.buffer && view.length >= n) return view;
+      if (!reserve(n)) {
+        // The memory cannot grow: an ordinary array, which the rows functions copy (or do in TypeScript).
+        if (fallbackScratch.length < n) fallbackScratch = new Float64Array(n);
+        return fallbackScratch;
+      }
+      view = new Float64Array(wasm.memory.buffer, start * 8, n);
+      return view;
+    },
     tanhRows: (a, offset, rows, width, stride) => run('tanh', a, offset, rows, width, stride),
     sigmoidRows: (a, offset, rows, width, stride) => run('sigmoid', a, offset, rows, width, stride),
   };
