@@ -1,10 +1,19 @@
 // `npm run bench`: the engine against TensorFlow.js (cpu and wasm backends) and, when a
 // python3 can import torch, PyTorch (bench/torchChild.py, a persistent child driven over
 // stdin/stdout: fused f32 and f64, and unrolled f64 with retain_grad on every h_t and c_t,
-// one thread) on the same workloads and weights, interleaved (engine, cpu, wasm, torch...,
-// engine, ...) after warm-up, reporting medians and ratios. Plus: a training sweep on 1 worker vs. every core (and
+// one thread) on the same workloads and weights, the engine and PyTorch interleaved (engine,
+// torch..., engine, ...) after warm-up, then TF.js (cpu, wasm, cpu, ...), reporting medians
+// and ratios. Plus: a training sweep on 1 worker vs. every core (and
 // TF.js sequentially), the itemized T×T matrix's cost at T = 256, and the peak RSS of a
 // 10,000-step LSTM pass (in a child process).
+//
+// Why TF.js comes after everything timed in this process: its wasm backend grows its memory,
+// which detaches an ArrayBuffer, and after the first detach in a process V8 checks every
+// typed-array access for detachment (the engine's own WebAssembly memories are reserved up
+// front so that they never grow: kernels/wasmModule.ts). Interleaved with TF.js, the
+// engine's TypeScript loops ran up to 1.5x slower and lstm-h64 took 34.9 instead of 30.5 ms:
+// an artefact of sharing the process, which the extension's workers never do. PyTorch runs
+// in its own process and stays interleaved.
 //
 // Fairness notes, printed with the table:
 // - The engine computes in float64 and records every per-timestep probe (gate statistics,
@@ -281,11 +290,12 @@ interface WorkloadResult {
 const perVariant = <T>(f: (v: TorchVariant) => T): Record<TorchVariant, T> =>
   Object.fromEntries(TORCH_VARIANTS.map((v) => [v, f(v)])) as Record<TorchVariant, T>;
 
-async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: TorchChild | null): Promise<WorkloadResult> {
+/**
+ * The engine (all probes, norms only, and the TypeScript kernels) and PyTorch, interleaved.
+ * TF.js is timed afterwards (tfjsWorkload): see the header on why not interleaved with it.
+ */
+async function benchWorkload(w: Workload, args: Args, torch: TorchChild | null): Promise<WorkloadResult> {
   const p = makeProblem(w, 1234);
-  if (w.heavy) tf = null;
-  let cpuModel: TfRecurrentModel | null = null;
-  let wasmModel: TfRecurrentModel | null = null;
   let torchId: number | null = null;
   const result: WorkloadResult = {
     name: w.name, engineMs: NaN, tfjsCpuMs: null, tfjsWasmMs: null, speedupVsCpu: null, speedupVsWasm: null,
@@ -293,21 +303,13 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: Torc
   };
   try {
     const ours = engineGradients(p);
-    if (tf) {
-      await useBackend(tf, 'cpu');
-      cpuModel = new TfRecurrentModel(tf, p.weights, p.data);
-      result.agreementCpu = relativeDifference(ours, cpuModel.gradients());
-      await useBackend(tf, 'wasm');
-      wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
-      result.agreementWasm = relativeDifference(ours, wasmModel.gradients());
-    }
     let torchAgreement: Record<TorchVariant, number> | null = null;
     if (torch) {
       torchId = await torch.setup(p.weights, p.data);
       torchAgreement = perVariant(() => NaN);
       for (const v of TORCH_VARIANTS) torchAgreement[v] = relativeDifference(ours, await torch.gradients(torchId, v));
     }
-    const cpu = { engine: [] as number[], tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
+    const engineCpu: number[] = [];
     const tsKernelRuns: number[] = [];
     const normsOnlyRuns: number[] = [];
     const torchRuns = perVariant(() => [] as number[]);
@@ -316,7 +318,7 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: Torc
       const e = timeBoth(() => enginePass(p));
       if (r >= 0) {
         result.engineRunsMs.push(e.wall);
-        cpu.engine.push(e.cpu);
+        engineCpu.push(e.cpu);
       }
       const n = timeIt(() => enginePass(p, ENGINE_NORMS_ONLY));
       if (r >= 0) normsOnlyRuns.push(n);
@@ -325,22 +327,6 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: Torc
         const t = timeIt(() => enginePass(p));
         enableWasmKernels();
         if (r >= 0) tsKernelRuns.push(t);
-      }
-      if (tf && cpuModel) {
-        await useBackend(tf, 'cpu');
-        const c = timeBoth(() => cpuModel!.lossAndGrads());
-        if (r >= 0) {
-          result.tfjsCpuRunsMs.push(c.wall);
-          cpu.tfjsCpu.push(c.cpu);
-        }
-      }
-      if (tf && wasmModel) {
-        await useBackend(tf, 'wasm');
-        const m = timeBoth(() => wasmModel!.lossAndGrads());
-        if (r >= 0) {
-          result.tfjsWasmRunsMs.push(m.wall);
-          cpu.tfjsWasm.push(m.cpu);
-        }
       }
       if (torch && torchId !== null) {
         for (const v of TORCH_VARIANTS) {
@@ -354,11 +340,7 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: Torc
     }
     if (tsKernelRuns.length > 0) result.engineTsKernelsMs = median(tsKernelRuns);
     result.engineNormsOnlyMs = median(normsOnlyRuns);
-    result.cpuTimeMs = {
-      engine: median(cpu.engine),
-      tfjsCpu: cpu.tfjsCpu.length ? median(cpu.tfjsCpu) : null,
-      tfjsWasm: cpu.tfjsWasm.length ? median(cpu.tfjsWasm) : null,
-    };
+    result.cpuTimeMs = { engine: median(engineCpu), tfjsCpu: null, tfjsWasm: null };
     result.engineMs = median(result.engineRunsMs);
     if (torch && torchAgreement) {
       const ms = perVariant((v) => median(torchRuns[v]));
@@ -369,26 +351,53 @@ async function benchWorkload(w: Workload, args: Args, tf: Tf | null, torch: Torc
       };
     }
   } finally {
-    if (tf && cpuModel) {
+    if (torch && torchId !== null) await torch.drop(torchId);
+  }
+  return result;
+}
+
+/** TF.js (cpu and wasm backends, alternating) on the workload's problem: agreement with the engine, medians, speedups against the engine's median. */
+async function tfjsWorkload(w: Workload, args: Args, tf: Tf, result: WorkloadResult): Promise<void> {
+  if (w.heavy) return;
+  const p = makeProblem(w, 1234);
+  let cpuModel: TfRecurrentModel | null = null;
+  let wasmModel: TfRecurrentModel | null = null;
+  try {
+    const ours = engineGradients(p);
+    await useBackend(tf, 'cpu');
+    cpuModel = new TfRecurrentModel(tf, p.weights, p.data);
+    result.agreementCpu = relativeDifference(ours, cpuModel.gradients());
+    await useBackend(tf, 'wasm');
+    wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
+    result.agreementWasm = relativeDifference(ours, wasmModel.gradients());
+    const cpu = { tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
+    for (let r = -args.warmup; r < args.reps; r++) {
+      await useBackend(tf, 'cpu');
+      const c = timeBoth(() => cpuModel!.lossAndGrads());
+      await useBackend(tf, 'wasm');
+      const m = timeBoth(() => wasmModel!.lossAndGrads());
+      if (r >= 0) {
+        result.tfjsCpuRunsMs.push(c.wall);
+        cpu.tfjsCpu.push(c.cpu);
+        result.tfjsWasmRunsMs.push(m.wall);
+        cpu.tfjsWasm.push(m.cpu);
+      }
+    }
+    result.cpuTimeMs = { engine: result.cpuTimeMs?.engine ?? NaN, tfjsCpu: median(cpu.tfjsCpu), tfjsWasm: median(cpu.tfjsWasm) };
+  } finally {
+    if (cpuModel) {
       await useBackend(tf, 'cpu');
       cpuModel.dispose();
     }
-    if (tf && wasmModel) {
+    if (wasmModel) {
       await useBackend(tf, 'wasm');
       wasmModel.dispose();
     }
-    if (torch && torchId !== null) await torch.drop(torchId);
   }
-  result.engineMs = median(result.engineRunsMs);
-  if (result.tfjsCpuRunsMs.length > 0) {
-    result.tfjsCpuMs = median(result.tfjsCpuRunsMs);
-    result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
-  }
-  if (result.tfjsWasmRunsMs.length > 0) {
-    result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
-    result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
-  }
-  return result;
+  result.tfjsCpuMs = median(result.tfjsCpuRunsMs);
+  result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
+  result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
+  result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
 }
 
 // ---------------------------------------------------------------- sweep
@@ -629,7 +638,6 @@ async function main(): Promise<void> {
   const extras = args.extras && selected('extras');
   const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
   const cellRss = extras ? benchCellRss(__filename) : null;
-  const tf = args.engineOnly ? null : await loadTf();
   const torchStart = args.engineOnly || !args.torch ? null : await TorchChild.start(args.python);
   const torch = torchStart && 'child' in torchStart ? torchStart.child : null;
   const torchInfo: TorchInfo | null = torchStart && 'info' in torchStart ? torchStart.info : null;
@@ -638,8 +646,8 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     availableParallelism: defaultPoolSize(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    tfjs: tf ? tf.version.tfjs : null,
-    tfjsWasm: tf ? 'SIMD binary, single-threaded (TF.js disables wasm threads under Node)' : null,
+    tfjs: null as string | null,
+    tfjsWasm: args.engineOnly ? null : 'SIMD binary, single-threaded (TF.js disables wasm threads under Node)',
     dtypes: { engine: 'float64', tfjs: 'float32' },
     engineProbes: ENGINE_PROBES,
     engineKernels: kernels,
@@ -649,7 +657,7 @@ async function main(): Promise<void> {
     torch: torchInfo,
     torchUnavailable: torchStart && 'reason' in torchStart ? torchStart.reason : null,
   };
-  console.log(`BPTT Lens engine (${kernels} kernels) vs TensorFlow.js ${environment.tfjs ?? '(skipped)'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
+  console.log(`BPTT Lens engine (${kernels} kernels) vs ${args.engineOnly ? 'TensorFlow.js (skipped)' : 'TensorFlow.js'} — node ${environment.node}, ${environment.availableParallelism} cores (${environment.cpuModel})`);
   if (os.loadavg()[0] > environment.availableParallelism * 0.5) {
     console.log(`WARNING: load average ${os.loadavg()[0].toFixed(1)} on ${environment.availableParallelism} cores: other processes compete for the CPU; wall times (and the pool speedup above all) are inflated. CPU times are in the JSON.`);
   }
@@ -662,26 +670,37 @@ async function main(): Promise<void> {
   } else if (!args.engineOnly && args.torch) {
     console.log(`PyTorch not available${torchStart && 'reason' in torchStart ? ` (${torchStart.reason})` : ''}.`);
   }
-  console.log(`median of ${args.reps} interleaved repetitions after ${args.warmup} warm-up; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only; PyTorch one thread, fused f32/f64 and unrolled f64 with retain_grad on every h_t (c_t).\n`);
+  console.log(`median of ${args.reps} repetitions after ${args.warmup} warm-up, the engine interleaved with PyTorch, TF.js after them; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only; PyTorch one thread, fused f32/f64 and unrolled f64 with retain_grad on every h_t (c_t).\n`);
 
   const workloads: WorkloadResult[] = [];
+  const benched: [Workload, WorkloadResult][] = [];
   for (const w of WORKLOADS) {
     if (!selected(w.name)) continue;
-    const r = await benchWorkload(w, args, tf, torch);
+    const r = await benchWorkload(w, args, torch);
     workloads.push(r);
+    benched.push([w, r]);
     const t = r.torch ? `, torch f32 ${fmtMs(r.torch.ms.fused32)} / f64 ${fmtMs(r.torch.ms.fused64)} / unrolled f64 ${fmtMs(r.torch.ms.unrolled64)} ms` : '';
-    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms (norms only ${fmtMs(r.engineNormsOnlyMs)})${r.engineTsKernelsMs !== undefined ? ` (TS kernels ${fmtMs(r.engineTsKernelsMs as number)} ms)` : ''}, tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms${t}`);
+    console.log(`  ${w.name}: engine ${fmtMs(r.engineMs)} ms (norms only ${fmtMs(r.engineNormsOnlyMs)})${r.engineTsKernelsMs !== undefined ? ` (TS kernels ${fmtMs(r.engineTsKernelsMs as number)} ms)` : ''}${t}`);
+  }
+  // Everything timed in this process comes before TF.js is loaded (see the header).
+  const itemized = extras ? benchItemized(args) : null;
+  const cells = benchCells(args.reps, args.warmup, (c) => selected('cells') || selected(`cell-${c}`));
+  if (torch) await torch.close();
+
+  const tf = args.engineOnly ? null : await loadTf();
+  environment.tfjs = tf ? tf.version.tfjs : null;
+  if (tf) {
+    for (const [w, r] of benched) {
+      if (w.heavy) continue;
+      await tfjsWorkload(w, args, tf, r);
+      console.log(`  ${w.name}: tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms (TF.js ${tf.version.tfjs})`);
+    }
   }
   if (args.sweep && selected('sweep')) {
     const r = await benchSweep(WORKLOADS[0], args, tf);
     workloads.push(r);
     console.log(`  ${r.name}: 1 worker ${fmtMs(r.engine1WorkerMs as number)} ms, ${r.engineWorkers} workers ${fmtMs(r.engineMs)} ms (pool speedup ${fmtX(r.poolSpeedup as number)}, identical results: ${r.deterministicAcrossPoolSizes}), tfjs-wasm sequential ${fmtMs(r.tfjsWasmMs)} ms`);
   }
-  const itemized = extras ? benchItemized(args) : null;
-  const cells = benchCells(args.reps, args.warmup, (c) => selected('cells') || selected(`cell-${c}`));
-
-  if (torch) await torch.close();
-
   console.log('');
   printTable(workloads);
   if (workloads.some((r) => r.torch)) {

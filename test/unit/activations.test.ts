@@ -89,6 +89,36 @@ describe('activations: tanh and sigmoid', () => {
     }
   });
 
+  it('works in place on its scratch (WebAssembly memory) and falls back to TypeScript, same bits, when the memory cannot grow', () => {
+    const w = createWasmActivations({ everything: true, initialBytes: 65536 })!;
+    const x = values(4001, 11);
+    const expected = Float64Array.from(x);
+    jsActivations.tanhRows(expected, 0, 1, x.length, x.length);
+    const s = w.scratch(x.length); // 32 KiB: fits the first page
+    s.set(x);
+    w.tanhRows(s, 0, 1, x.length, x.length);
+    assertSameBits(s.subarray(0, x.length), expected, x, 'scratch');
+    const big = values(20_001, 12); // 160 KiB: the memory would have to grow
+    const bigExpected = Float64Array.from(big);
+    jsActivations.sigmoidRows(bigExpected, 0, 1, big.length, big.length);
+    const grow = WebAssembly.Memory.prototype.grow;
+    WebAssembly.Memory.prototype.grow = () => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    };
+    try {
+      const copied = Float64Array.from(big);
+      w.sigmoidRows(copied, 0, 1, big.length, big.length);
+      assertSameBits(copied, bigExpected, big, 'copied, no room');
+      const bigScratch = w.scratch(big.length);
+      assert.ok(bigScratch.length >= big.length);
+      bigScratch.set(big);
+      w.sigmoidRows(bigScratch, 0, 1, big.length, big.length);
+      assertSameBits(bigScratch.subarray(0, big.length), bigExpected, big, 'scratch, no room');
+    } finally {
+      WebAssembly.Memory.prototype.grow = grow;
+    }
+  });
+
   it('is within 4 ulp of Math.tanh and 2 ulp of 1 / (1 + Math.exp(−x)) (both are themselves within about 2 ulp of the exact values)', () => {
     const x = values(400_000, 3);
     let worstTanh = 0;

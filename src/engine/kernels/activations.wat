@@ -11,7 +11,7 @@
 ;; exactly (little-endian bytes; each line gives the value in hexadecimal). The caller's
 ;; data starts at DATA_START = 400 (exported as data_start).
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1))  ;; made by the caller (wasmModule.ts reservedMemory)
   (global (export "data_start") i32 (i32.const 400))
   (data (i32.const 0)
     "\fe\82\2b\65\47\15\f7\3f\fe\82\2b\65\47\15\f7\3f" ;;   0  log2 e: 0x1.71547652b82fep0

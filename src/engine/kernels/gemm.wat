@@ -17,7 +17,7 @@
 ;; Assembled by assemble.mjs (wabt) into gemmWasm.ts. If linalg.ts's kernels change their
 ;; summation order, test/unit/kernels.test.ts fails until this file mirrors the change.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1))  ;; made by the caller (wasmModule.ts reservedMemory)
 
   ;; linalg.ts's gemmAB / gemmAtB, element by element: one running sum per element,
   ;;   C[i][j] = (((C[i][j] + A(i,0)B[0][j]) + A(i,1)B[1][j]) + ...) + A(i,K-1)B[K-1][j]

@@ -8,10 +8,9 @@
 
 import { jsActivations, setActivationKernels, type ActivationKernels } from '../activations';
 import { ACTIVATIONS_WASM_BASE64 } from './activationsWasm';
-import { instantiateBase64 } from './wasmModule';
+import { instantiateBase64, PAGE_BYTES, reservedMemory } from './wasmModule';
 
 interface ActivationExports {
-  memory: WebAssembly.Memory;
   /** Byte address where the caller's data may start (the constant table is before it). */
   data_start: WebAssembly.Global;
   tanh_rows(ptr: number, rows: number, width: number, stride: number): void;
@@ -20,28 +19,30 @@ interface ActivationExports {
 
 /** Below this many values a block costs less in TypeScript than its two copies and the call. */
 const MIN_VALUES = 8;
-const PAGE_BYTES = 65536;
+/** The module memory reserved up front (see reservedMemory): scratch for B × 3H values. */
+const INITIAL_BYTES = 16 * 2 ** 20;
 
 /** WebAssembly SIMD activations, or null where WebAssembly SIMD is unavailable. `everything` sends every block to WebAssembly (for tests). */
-export function createWasmActivations(options: { everything?: boolean } = {}): ActivationKernels | null {
-  const wasm = instantiateBase64<ActivationExports>(ACTIVATIONS_WASM_BASE64);
-  if (!wasm) return null;
+export function createWasmActivations(options: { everything?: boolean; initialBytes?: number } = {}): ActivationKernels | null {
+  const memory = reservedMemory(options.initialBytes ?? INITIAL_BYTES);
+  const wasm = memory && instantiateBase64<ActivationExports>(ACTIVATIONS_WASM_BASE64, memory);
+  if (!memory || !wasm) return null;
   const minValues = options.everything ? 1 : MIN_VALUES;
-  let mem = new Float64Array(wasm.memory.buffer);
+  let mem = new Float64Array(memory.buffer);
   const start = (wasm.data_start.value as number) / 8; // in doubles
 
   /** Room for `values` doubles from `start`; false when the memory cannot grow that far. */
   const reserve = (values: number): boolean => {
     const bytes = (start + values) * 8;
-    const have = wasm.memory.buffer.byteLength;
+    const have = memory.buffer.byteLength;
     if (bytes > have) {
       try {
-        wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+        memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
       } catch {
         return false;
       }
     }
-    if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+    if (mem.buffer !== memory.buffer) mem = new Float64Array(memory.buffer);
     return true;
   };
   let view = new Float64Array(0);
@@ -49,7 +50,7 @@ export function createWasmActivations(options: { everything?: boolean } = {}): A
 
   const run = (kind: 'tanh' | 'sigmoid', a: Float64Array, offset: number, rows: number, width: number, stride: number): void => {
     if (rows <= 0 || width <= 0) return;
-    if (a.buffer === wasm.memory.buffer) {
+    if (a.buffer === memory.buffer) {
       // A view handed out by scratch: in place, no copy.
       const ptr = a.byteOffset + offset * 8;
       if (kind === 'tanh') wasm.tanh_rows(ptr, rows, width, stride * 8);
@@ -69,13 +70,13 @@ export function createWasmActivations(options: { everything?: boolean } = {}): A
 
   return {
     scratch(n) {
-      if (view.buffer === wasm.memory.buffer && view.length >= n) return view;
+      if (view.buffer === memory.buffer && view.length >= n) return view;
       if (!reserve(n)) {
         // The memory cannot grow: an ordinary array, which the rows functions copy (or do in TypeScript).
         if (fallbackScratch.length < n) fallbackScratch = new Float64Array(n);
         return fallbackScratch;
       }
-      view = new Float64Array(wasm.memory.buffer, start * 8, n);
+      view = new Float64Array(memory.buffer, start * 8, n);
       return view;
     },
     tanhRows: (a, offset, rows, width, stride) => run('tanh', a, offset, rows, width, stride),

@@ -16,11 +16,10 @@
 
 import { jsKernels, setKernels, type GemmKernels } from '../linalg';
 import { GEMM_WASM_BASE64 } from './gemmWasm';
-import { instantiateBase64 } from './wasmModule';
+import { instantiateBase64, PAGE_BYTES, reservedMemory } from './wasmModule';
 import { disableWasmActivations, enableWasmActivations } from './wasmActivations';
 
 interface GemmExports {
-  memory: WebAssembly.Memory;
   gemm_acc(M: number, N: number, K: number, kt: number, a: number, b: number, c: number, ldc: number): void;
   gemm_dot(M: number, N: number, K: number, a: number, b: number, c: number): void;
   pack_rows4(src: number, R: number, C: number, ld: number, dst: number): void;
@@ -49,7 +48,8 @@ function worthIt(M: number, N: number, K: number, minWork: number): boolean {
 const GEMV_MIN_WORK_RESIDENT = 256;
 const GEMV_MIN_WORK_COPIED = 16384;
 
-const PAGE_BYTES = 65536;
+/** The module memory reserved up front (see reservedMemory): an H = 512 LSTM pass fits. */
+const INITIAL_BYTES = 256 * 2 ** 20;
 
 /** gemm_acc's cache blocks: k (a multiple of 4: whole groups of four products) and rows of A. */
 const ACC_KC = 256;
@@ -64,12 +64,13 @@ const even = (n: number): number => (n + 1) & ~1;
  * sends every product to WebAssembly, however small (for tests); products with M < 4 then
  * take the one-row kernel (gemv_acc) for gemmAB / gemmAtB.
  */
-export function createWasmKernels(options: { minWork?: number; everything?: boolean } = {}): GemmKernels | null {
-  const wasm = instantiateBase64<GemmExports>(GEMM_WASM_BASE64);
-  if (!wasm) return null;
+export function createWasmKernels(options: { minWork?: number; everything?: boolean; initialBytes?: number } = {}): GemmKernels | null {
+  const memory = reservedMemory(options.initialBytes ?? INITIAL_BYTES);
+  const wasm = memory && instantiateBase64<GemmExports>(GEMM_WASM_BASE64, memory);
+  if (!memory || !wasm) return null;
   const minWork = options.minWork ?? DEFAULT_MIN_WORK;
   const useWasm = options.everything ? () => true : (M: number, N: number, K: number) => worthIt(M, N, K, minWork);
-  let mem = new Float64Array(wasm.memory.buffer);
+  let mem = new Float64Array(memory.buffer);
   /**
    * Operands declared constant (linalg.ts's withConstantOperands): copied once to the start of
    * the module's memory, then used in place instead of copied in by every product. The
@@ -94,15 +95,15 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
    */
   const reserve = (elements: number): boolean => {
     const bytes = elements * 8;
-    const have = wasm.memory.buffer.byteLength;
+    const have = memory.buffer.byteLength;
     if (bytes > have) {
       try {
-        wasm.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+        memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
       } catch {
         return false;
       }
     }
-    if (mem.buffer !== wasm.memory.buffer) mem = new Float64Array(wasm.memory.buffer);
+    if (mem.buffer !== memory.buffer) mem = new Float64Array(memory.buffer);
     return true;
   };
 
