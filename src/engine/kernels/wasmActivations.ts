@@ -8,7 +8,7 @@
 
 import { jsActivations, setActivationKernels, type ActivationKernels } from '../activations';
 import { ACTIVATIONS_WASM_BASE64 } from './activationsWasm';
-import { instantiateBase64, PAGE_BYTES, reservedMemory } from './wasmModule';
+import { growTo, instantiateBase64, reservedMemory } from './wasmModule';
 
 interface ActivationExports {
   /** Byte address where the caller's data may start (the constant table is before it). */
@@ -33,15 +33,7 @@ export function createWasmActivations(options: { everything?: boolean; initialBy
 
   /** Room for `values` doubles from `start`; false when the memory cannot grow that far. */
   const reserve = (values: number): boolean => {
-    const bytes = (start + values) * 8;
-    const have = memory.buffer.byteLength;
-    if (bytes > have) {
-      try {
-        memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-      } catch {
-        return false;
-      }
-    }
+    if (!growTo(memory, (start + values) * 8)) return false;
     if (mem.buffer !== memory.buffer) mem = new Float64Array(memory.buffer);
     return true;
   };

@@ -16,7 +16,7 @@
 
 import { jsKernels, setKernels, type GemmKernels } from '../linalg';
 import { GEMM_WASM_BASE64 } from './gemmWasm';
-import { instantiateBase64, PAGE_BYTES, reservedMemory } from './wasmModule';
+import { growTo, instantiateBase64, reservedMemory } from './wasmModule';
 import { disableWasmActivations, enableWasmActivations } from './wasmActivations';
 
 interface GemmExports {
@@ -89,20 +89,11 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   let base = 0;
 
   /**
-   * Make room for `elements` doubles (growing memory detaches the old view). False when the
-   * memory cannot grow that far (wasm32 stops at 4 GiB, or the allocation fails): the caller
+   * Make room for `elements` doubles. False when the memory cannot grow that far: the caller
    * then uses the TypeScript kernel, which gives the same bits, instead of failing the run.
    */
   const reserve = (elements: number): boolean => {
-    const bytes = elements * 8;
-    const have = memory.buffer.byteLength;
-    if (bytes > have) {
-      try {
-        memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-      } catch {
-        return false;
-      }
-    }
+    if (!growTo(memory, elements * 8)) return false;
     if (mem.buffer !== memory.buffer) mem = new Float64Array(memory.buffer);
     return true;
   };

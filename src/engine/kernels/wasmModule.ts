@@ -2,7 +2,7 @@
 // activationsWasm.ts) on a memory the caller made (the modules import it as env.memory).
 // Pure ECMAScript (WebAssembly and atob are globals in Node and browsers).
 
-export const PAGE_BYTES = 65536;
+const PAGE_BYTES = 65536;
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
@@ -30,6 +30,22 @@ export function reservedMemory(initialBytes: number): WebAssembly.Memory | null 
     } catch {
       return null;
     }
+  }
+}
+
+/**
+ * Grows `memory` to at least `bytes`. False when it cannot (wasm32 stops at 4 GiB, or the
+ * allocation fails): the caller then falls back to TypeScript, which gives the same bits.
+ * Growing detaches the old buffer, so callers re-make their views afterwards.
+ */
+export function growTo(memory: WebAssembly.Memory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    return true;
+  } catch {
+    return false;
   }
 }
 
