@@ -70,6 +70,20 @@ describe('WorkerPool file jobs', () => {
     }
   });
 
+  it('hands the dataset over in shared memory, so nothing is detached in the worker that goes on to train', async () => {
+    // A transfer would detach the buffers in the worker, and from then on V8 checks every
+    // typed-array access in that thread (the engine's loops up to 1.5x slower): see
+    // src/engine/kernels/wasmModule.ts.
+    const pool = new WorkerPool({ size: 1, workerPath });
+    try {
+      const ds = await pool.readSequenceFile(write('shared.csv', csvText(200)), { window: 12 });
+      assert.ok(ds.x.buffer instanceof SharedArrayBuffer && ds.y.buffer instanceof SharedArrayBuffer);
+      assert.deepStrictEqual(ds, await readSequenceFile(path.join(dir, 'shared.csv'), { window: 12 }));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects a bad or missing file with the same InputError, and the pool stays usable', async () => {
     const pool = new WorkerPool({ size: 1, workerPath });
     try {
