@@ -2,18 +2,20 @@
 // python3 can import torch, PyTorch (bench/torchChild.py, a persistent child driven over
 // stdin/stdout: fused f32 and f64, and unrolled f64 with retain_grad on every h_t and c_t,
 // one thread) on the same workloads and weights, the engine and PyTorch interleaved (engine,
-// torch..., engine, ...) after warm-up, then TF.js (cpu, wasm, cpu, ...), reporting medians
-// and ratios. Plus: a training sweep on 1 worker vs. every core (and
+// torch..., engine, ...) after warm-up, then TF.js's cpu backend, then its wasm backend,
+// reporting medians and ratios. "TS kernels" times the engine with its TypeScript matrix
+// products and activations instead of the WebAssembly ones (the same bits). Plus: a training sweep on 1 worker vs. every core (and
 // TF.js sequentially), the itemized T×T matrix's cost at T = 256, and the peak RSS of a
 // 10,000-step LSTM pass (in a child process).
 //
-// Why TF.js comes after everything timed in this process: its wasm backend grows its memory,
-// which detaches an ArrayBuffer, and after the first detach in a process V8 checks every
-// typed-array access for detachment (the engine's own WebAssembly memories are reserved up
-// front so that they never grow: kernels/wasmModule.ts). Interleaved with TF.js, the
-// engine's TypeScript loops ran up to 1.5x slower and lstm-h64 took 34.9 instead of 30.5 ms:
-// an artefact of sharing the process, which the extension's workers never do. PyTorch runs
-// in its own process and stays interleaved.
+// Why TF.js comes after everything else timed in this process, and its wasm backend last:
+// that backend grows its WebAssembly memory, which detaches an ArrayBuffer, and after the
+// first detach in a process V8 checks every typed-array access for detachment (the engine's
+// own memories are reserved up front so that they never grow: kernels/wasmModule.ts).
+// Interleaved with TF.js, the engine's TypeScript loops ran up to 1.5x slower and lstm-h64
+// took 34.9 instead of 30.5 ms: an artefact of sharing the process, which the extension's
+// workers never do. TF.js's cpu backend (JavaScript) is timed before the wasm backend is set
+// up, for the same reason. PyTorch runs in its own process and stays interleaved.
 //
 // Fairness notes, printed with the table:
 // - The engine computes in float64 and records every per-timestep probe (gate statistics,
@@ -70,7 +72,7 @@ import { cellSettings, defaultRunConfig } from '../src/study/study';
 import type { CellChoice, ClipSpec, Dataset, PlannedRun } from '../src/study/types';
 import { defaultPoolSize, WorkerPool } from '../src/worker/pool';
 import { benchCellRss, benchCells, childCellRss, printCells } from './cellsBench';
-import { loadTf, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type ParamName, type Tf } from './tfjsModels';
+import { checkTfInstalled, loadTf, loadTfWasm, PARAM_ORDER, TfRecurrentModel, useBackend, type BenchData, type BenchWeights, type ParamName, type Tf } from './tfjsModels';
 import { TORCH_VARIANTS, TorchChild, type TorchInfo, type TorchVariant } from './torchSide';
 import { median } from './util';
 
@@ -356,48 +358,45 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchChild | null):
   return result;
 }
 
-/** TF.js (cpu and wasm backends, alternating) on the workload's problem: agreement with the engine, medians, speedups against the engine's median. */
-async function tfjsWorkload(w: Workload, args: Args, tf: Tf, result: WorkloadResult): Promise<void> {
+/**
+ * One TF.js backend on the workload's problem: agreement with the engine, the median, the
+ * speedup against the engine's median. The cpu backend is timed for every workload before the
+ * wasm backend exists (see loadTf).
+ */
+async function tfjsWorkload(w: Workload, args: Args, tf: Tf, backend: 'cpu' | 'wasm', result: WorkloadResult): Promise<void> {
   if (w.heavy) return;
   const p = makeProblem(w, 1234);
-  let cpuModel: TfRecurrentModel | null = null;
-  let wasmModel: TfRecurrentModel | null = null;
+  await useBackend(tf, backend);
+  const model = new TfRecurrentModel(tf, p.weights, p.data);
+  const runs: number[] = [];
+  const cpu: number[] = [];
   try {
-    const ours = engineGradients(p);
-    await useBackend(tf, 'cpu');
-    cpuModel = new TfRecurrentModel(tf, p.weights, p.data);
-    result.agreementCpu = relativeDifference(ours, cpuModel.gradients());
-    await useBackend(tf, 'wasm');
-    wasmModel = new TfRecurrentModel(tf, p.weights, p.data);
-    result.agreementWasm = relativeDifference(ours, wasmModel.gradients());
-    const cpu = { tfjsCpu: [] as number[], tfjsWasm: [] as number[] };
+    const agreement = relativeDifference(engineGradients(p), model.gradients());
     for (let r = -args.warmup; r < args.reps; r++) {
-      await useBackend(tf, 'cpu');
-      const c = timeBoth(() => cpuModel!.lossAndGrads());
-      await useBackend(tf, 'wasm');
-      const m = timeBoth(() => wasmModel!.lossAndGrads());
+      const t = timeBoth(() => model.lossAndGrads());
       if (r >= 0) {
-        result.tfjsCpuRunsMs.push(c.wall);
-        cpu.tfjsCpu.push(c.cpu);
-        result.tfjsWasmRunsMs.push(m.wall);
-        cpu.tfjsWasm.push(m.cpu);
+        runs.push(t.wall);
+        cpu.push(t.cpu);
       }
     }
-    result.cpuTimeMs = { engine: result.cpuTimeMs?.engine ?? NaN, tfjsCpu: median(cpu.tfjsCpu), tfjsWasm: median(cpu.tfjsWasm) };
+    const ms = median(runs);
+    result.cpuTimeMs = { engine: result.cpuTimeMs?.engine ?? NaN, tfjsCpu: result.cpuTimeMs?.tfjsCpu ?? null, tfjsWasm: result.cpuTimeMs?.tfjsWasm ?? null };
+    if (backend === 'cpu') {
+      result.agreementCpu = agreement;
+      result.tfjsCpuRunsMs = runs;
+      result.tfjsCpuMs = ms;
+      result.speedupVsCpu = ms / result.engineMs;
+      result.cpuTimeMs.tfjsCpu = median(cpu);
+    } else {
+      result.agreementWasm = agreement;
+      result.tfjsWasmRunsMs = runs;
+      result.tfjsWasmMs = ms;
+      result.speedupVsWasm = ms / result.engineMs;
+      result.cpuTimeMs.tfjsWasm = median(cpu);
+    }
   } finally {
-    if (cpuModel) {
-      await useBackend(tf, 'cpu');
-      cpuModel.dispose();
-    }
-    if (wasmModel) {
-      await useBackend(tf, 'wasm');
-      wasmModel.dispose();
-    }
+    model.dispose();
   }
-  result.tfjsCpuMs = median(result.tfjsCpuRunsMs);
-  result.speedupVsCpu = result.tfjsCpuMs / result.engineMs;
-  result.tfjsWasmMs = median(result.tfjsWasmRunsMs);
-  result.speedupVsWasm = result.tfjsWasmMs / result.engineMs;
 }
 
 // ---------------------------------------------------------------- sweep
@@ -636,6 +635,7 @@ async function main(): Promise<void> {
 
   const selected = (name: string): boolean => !args.only || args.only.some((o) => name.includes(o));
   const extras = args.extras && selected('extras');
+  if (!args.engineOnly) checkTfInstalled(); // now, not after minutes of engine timings
   const peakRss = extras ? benchRss() : null; // first, while this process is small (see benchRss)
   const cellRss = extras ? benchCellRss(__filename) : null;
   const torchStart = args.engineOnly || !args.torch ? null : await TorchChild.start(args.python);
@@ -670,7 +670,7 @@ async function main(): Promise<void> {
   } else if (!args.engineOnly && args.torch) {
     console.log(`PyTorch not available${torchStart && 'reason' in torchStart ? ` (${torchStart.reason})` : ''}.`);
   }
-  console.log(`median of ${args.reps} repetitions after ${args.warmup} warm-up, the engine interleaved with PyTorch, TF.js after them; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only; PyTorch one thread, fused f32/f64 and unrolled f64 with retain_grad on every h_t (c_t).\n`);
+  console.log(`median of ${args.reps} repetitions after ${args.warmup} warm-up, the engine interleaved with PyTorch, then TF.js cpu, then TF.js wasm; engine float64 with every per-timestep probe but itemized/Jacobian; TF.js float32, gradients only; PyTorch one thread, fused f32/f64 and unrolled f64 with retain_grad on every h_t (c_t).\n`);
 
   const workloads: WorkloadResult[] = [];
   const benched: [Workload, WorkloadResult][] = [];
@@ -690,11 +690,15 @@ async function main(): Promise<void> {
   const tf = args.engineOnly ? null : await loadTf();
   environment.tfjs = tf ? tf.version.tfjs : null;
   if (tf) {
-    for (const [w, r] of benched) {
-      if (w.heavy) continue;
-      await tfjsWorkload(w, args, tf, r);
-      console.log(`  ${w.name}: tfjs-cpu ${fmtMs(r.tfjsCpuMs)} ms, tfjs-wasm ${fmtMs(r.tfjsWasmMs)} ms (TF.js ${tf.version.tfjs})`);
+    for (const backend of ['cpu', 'wasm'] as const) {
+      if (backend === 'wasm') await loadTfWasm(tf);
+      for (const [w, r] of benched) {
+        if (w.heavy) continue;
+        await tfjsWorkload(w, args, tf, backend, r);
+        console.log(`  ${w.name}: tfjs-${backend} ${fmtMs(backend === 'cpu' ? r.tfjsCpuMs : r.tfjsWasmMs)} ms (TF.js ${tf.version.tfjs})`);
+      }
     }
+    if (args.sweep && selected('sweep')) await loadTfWasm(tf);
   }
   if (args.sweep && selected('sweep')) {
     const r = await benchSweep(WORKLOADS[0], args, tf);

@@ -48,7 +48,17 @@ function gateCount(cell: BenchWeights['cell']): number {
 let tfLoaded: Tf | null = null;
 let wasmReady = false;
 
-/** Load TF.js and register the wasm backend (SIMD binary; Node gets no wasm threads in TF.js 4.22). */
+/** Fails now, with the module's name, if TF.js or its wasm backend is not installed, without loading either. */
+export function checkTfInstalled(): void {
+  require.resolve('@tensorflow/tfjs');
+  require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+}
+
+/**
+ * Load TF.js on its cpu backend. The wasm backend comes later (loadTfWasm): setting it up
+ * grows its WebAssembly memory, which detaches an ArrayBuffer and slows every typed-array
+ * access in the process from then on (bench.ts's header), so the cpu backend is timed first.
+ */
 export async function loadTf(): Promise<Tf> {
   if (tfLoaded) return tfLoaded;
   // Quiet TF.js's "install tfjs-node" banner: it is exactly the point that we do not.
@@ -56,17 +66,29 @@ export async function loadTf(): Promise<Tf> {
   console.log = console.warn = () => {};
   try {
     const tf = require('@tensorflow/tfjs') as Tf;
-    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-    const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-    wasm.setWasmPaths(wasmDir + path.sep);
     await tf.setBackend('cpu');
     await tf.ready();
     tf.tensor([0]).dispose(); // the banner comes with the cpu backend's first write
+    tfLoaded = tf;
+    return tf;
+  } finally {
+    console.log = log;
+    console.warn = warn;
+  }
+}
+
+/** Register TF.js's wasm backend (SIMD binary; Node gets no wasm threads in TF.js 4.22). */
+export async function loadTfWasm(tf: Tf): Promise<void> {
+  if (wasmReady) return;
+  const { log, warn } = console;
+  console.log = console.warn = () => {};
+  try {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(wasmDir + path.sep);
     wasmReady = await tf.setBackend('wasm');
     await tf.ready();
     await tf.setBackend('cpu');
-    tfLoaded = tf;
-    return tf;
   } finally {
     console.log = log;
     console.warn = warn;

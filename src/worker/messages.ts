@@ -6,7 +6,7 @@
 //                    RunFailure      executeRun threw; the worker stays usable
 //   pool -> worker   ReadSequenceRequest / ListColumnsRequest   read and parse a user's file
 //                    ReadReportRequest                          read and validate a saved report.json
-//   worker -> pool   SequenceResult  the Dataset (its x / y in shared memory: neither copied nor transferred)
+//   worker -> pool   SequenceResult  the Dataset (x / y copied once into shared memory by the worker; not transferred, not copied again)
 //                    ColumnsResult   the numeric columns offered as the target
 //                    ReportResult    the validated Report
 //                    InputFailure    the file's InputError (file, line, detail), rebuilt as one

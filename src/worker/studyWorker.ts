@@ -109,8 +109,9 @@ async function fileJob(msg: FileRequest): Promise<void> {
     const dataset = firstRows !== undefined ? await readSequenceFileHead(msg.file, firstRows, options) : await readSequenceFile(msg.file, options);
     // Shared, not transferred: transferring detaches the buffers here, and after the first
     // detach in a thread V8 checks every typed-array access in it (kernels/wasmModule.ts), so
-    // every run this worker trained afterwards was slower (lstm-h64 pass 34.9 vs 30.5 ms). The
-    // caller's thread maps the same memory: no copy there either.
+    // every run this worker trained afterwards was slower (lstm-h64 pass 34.9 vs 30.5 ms). One
+    // copy here into shared memory (the dataset is briefly held twice in this worker); the
+    // caller's thread maps the same memory.
     post({ type: 'dataset', jobId, dataset: { ...dataset, x: shared(dataset.x), y: shared(dataset.y) } });
   } catch (err) {
     post(isInputError(err) ? { type: 'inputError', jobId, file: err.file, line: err.line, detail: err.detail } : failure(jobId, err));

@@ -131,6 +131,35 @@ describe('WebAssembly GEMM kernels', () => {
     }
   });
 
+  it('splits products too big for the memory as it is instead of growing it, with the same bits', () => {
+    // Growing detaches the memory's buffer, which slows every typed-array access in the
+    // process afterwards (wasmModule.ts). 1 MiB holds 131,072 doubles; each product below
+    // needs two to three times that.
+    const wasm = createWasmKernels({ everything: true, initialBytes: 1 << 20 });
+    assert.ok(wasm);
+    const grow = WebAssembly.Memory.prototype.grow;
+    let grows = 0;
+    WebAssembly.Memory.prototype.grow = function (this: WebAssembly.Memory, delta: number) {
+      grows++;
+      return grow.call(this, delta);
+    };
+    try {
+      const rng = new Rng(29);
+      const cases: [(typeof OPS)[number], number, number, number][] = [
+        ['gemmABt', 2001, 40, 64], ['gemmAB', 2001, 40, 64], ['gemmAtB', 40, 36, 3001], ['gemmAtB', 41, 1, 6001], ['gemmAtB', 40, 2, 3001],
+      ];
+      for (const [op, M, N, K] of cases) {
+        const A = randomMatrix(rng, M * K, false);
+        const B = randomMatrix(rng, N * K, false);
+        const C = randomMatrix(rng, M * N, false);
+        assertAgrees(wasm, op, M, N, K, A, B, C, '(split to fit)');
+      }
+    } finally {
+      WebAssembly.Memory.prototype.grow = grow;
+    }
+    assert.equal(grows, 0, 'the memory grew');
+  });
+
   it('falls back to the TypeScript kernels when the module memory cannot grow', () => {
     const wasm = createWasmKernels({ everything: true, initialBytes: 65536 }); // one 64 KiB page, too small for 64 x 64 x 64
     assert.ok(wasm);

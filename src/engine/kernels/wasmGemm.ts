@@ -294,11 +294,30 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     (N < 4 && aTransposed && gemvSwapped(M, N, K, A, B, C)) ||
     (useWasm(M, N, K) && accumulate(M, N, K, A, B, C, aTransposed));
 
-  return {
+  /**
+   * Whether a product's operands (an upper bound of what gemmABt / accumulate reserve) fit the
+   * memory as it is. A product that does not is split into products that do, instead of
+   * growing the memory (growing detaches its buffer: see wasmModule.ts's reservedMemory):
+   * by rows of A and C for gemmABt and gemmAB (rows are independent), by consecutive blocks of
+   * k for gemmAtB (each element's running sum goes on from one block to the next, as with the
+   * cache blocking). The same bits either way. Pieces of four rows or k that still do not fit
+   * go on as before (grow, or TypeScript).
+   */
+  const fits = (M: number, N: number, K: number): boolean =>
+    even(base) + (up4(M) + up4(N)) * K + up4(M) * up4(N) + Math.max(M, N) * K + 8 <= memory.buffer.byteLength / 8;
+  const half = (n: number): number => up4(Math.ceil(n / 2));
+
+  const kernels: GemmKernels = {
     // C[M×N] += A[M×K] · B[N×K]ᵀ: both operands as row panels (lanes hold two rows of A);
     // per-element dot products started at zero and then added to C, as linalg.ts sums them.
     gemmABt(M, N, K, A, B, C) {
       if (M < 4 && gemvDotRows(M, N, K, A, B, C)) return;
+      if (M > 4 && !fits(M, N, K)) {
+        const h = half(M);
+        kernels.gemmABt(h, N, K, A, B, C);
+        kernels.gemmABt(M - h, N, K, A.subarray(h * K), B, C.subarray(h * N));
+        return;
+      }
       if (!useWasm(M, N, K)) return jsKernels.gemmABt(M, N, K, A, B, C);
       const Mp = up4(M);
       const Np = up4(N);
@@ -316,10 +335,22 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     },
     // C[M×N] += A[M×K] · B[K×N]
     gemmAB(M, N, K, A, B, C) {
+      if (M > 4 && !fits(M, N, K)) {
+        const h = half(M);
+        kernels.gemmAB(h, N, K, A, B, C);
+        kernels.gemmAB(M - h, N, K, A.subarray(h * K), B, C.subarray(h * N));
+        return;
+      }
       if (!product(M, N, K, A, B, C, false)) jsKernels.gemmAB(M, N, K, A, B, C);
     },
     // C[M×N] += A[K×M]ᵀ · B[K×N]
     gemmAtB(M, N, K, A, B, C) {
+      if (K > 4 && !fits(M, N, K)) {
+        const h = half(K);
+        kernels.gemmAtB(M, N, h, A, B, C);
+        kernels.gemmAtB(M, N, K - h, A.subarray(h * M), B.subarray(h * N), C);
+        return;
+      }
       if (!product(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
     },
     pinConstants(arrays) {
@@ -340,6 +371,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       base = 0;
     },
   };
+  return kernels;
 }
 
 let installed: GemmKernels | null = null;
