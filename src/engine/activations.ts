@@ -24,11 +24,11 @@ const LOG2E = 1.4426950408889634;
 const LN2_HI = 0.6931471803691238; // 0x3FE62E42FEE00000: 32 significant bits, so k·LN2_HI is exact
 const LN2_LO = 1.9082149292705877e-10; // ln 2 − LN2_HI
 /** cₙ = 1/(n+1)!, n = 0..12: (eʳ − 1)/r = Σ cₙ rⁿ. */
-export const EXPM1_COEFFS = [1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880, 1 / 3628800, 1 / 39916800, 1 / 479001600, 1 / 6227020800];
-export const EXP_MIN = -40;
-export const EXP_MAX = 708;
-export const TANH_SMALL = 0.55;
-export const TANH_CLAMP = 20;
+const EXPM1_COEFFS = [1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880, 1 / 3628800, 1 / 39916800, 1 / 479001600, 1 / 6227020800];
+const EXP_MIN = -40;
+const EXP_MAX = 708;
+const TANH_SMALL = 0.55;
+const TANH_CLAMP = 20;
 
 /** 2ᵏ for k = EXP_MIN_K .. 1023, built by exact doublings and halvings. */
 const EXP_MIN_K = -64;
@@ -81,12 +81,12 @@ export function sigmoid(x: number): number {
 
 /**
  * The batched forms act in place on rows of a matrix: `rows` rows of `width` values, `stride`
- * apart, from `offset`. A cell writes its pre-activations into `scratch(n)` (a buffer the
- * implementation can act on without copying: WebAssembly memory for the WebAssembly one),
- * activates them there and reads them back; any other array works too, at the cost of a copy.
+ * apart, from `offset`. A cell writes its pre-activations into `scratch(n)` (WebAssembly memory
+ * for the WebAssembly implementation), activates them there and reads them back; on any other
+ * array the WebAssembly implementation falls back to the TypeScript one (the same bits).
  */
 export interface ActivationKernels {
-  /** A buffer of at least n values, valid until the next scratch call or rows call on another array (values not kept). */
+  /** A buffer of at least n values, valid until the next scratch call (values not kept). */
   scratch(n: number): Float64Array;
   tanhRows(a: Float64Array, offset: number, rows: number, width: number, stride: number): void;
   sigmoidRows(a: Float64Array, offset: number, rows: number, width: number, stride: number): void;

@@ -25,9 +25,9 @@ function wasmAlways(): GemmKernels {
   return k;
 }
 
-/** Every tanh / sigmoid block goes to WebAssembly, however small. */
+/** The WebAssembly activations (the cells' blocks are in its scratch, so all of them go there). */
 function wasmActivationsAlways(): ActivationKernels {
-  const k = createWasmActivations({ everything: true });
+  const k = createWasmActivations();
   assert.ok(k, 'WebAssembly SIMD is available in Node 20');
   return k;
 }
