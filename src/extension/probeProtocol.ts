@@ -2,10 +2,18 @@
 // a PyTorch state dict, drawn by the main webview bundle as data-view="probe"). The editor's
 // lower half is the study panel's ReportView, so the panel's own messages (selectRun,
 // saveReport, openHeatmap, perf, ...) pass through `validateWebviewMessage`; the editor's own
-// ones are checked here. Types and one validator only: the webview bundle imports this file.
+// ones are checked here. Types and one validator only: the webview bundle imports this file
+// (the state dict's summary type is a type-only import, erased from that bundle).
+import type { StateDictSummary } from '../io/stateDictProbe';
 import { validateWebviewMessage, type WebviewToHost } from '../protocol';
 
 export type ProbeLoss = 'mse' | 'xent';
+
+/** What the header shows of the worker's StateDictSummary (not the file's path, tensor count or metadata). */
+export type ProbeSummary = Pick<
+  StateDictSummary,
+  'cell' | 'cells' | 'numLayers' | 'bidirectional' | 'hiddenSize' | 'inputSize' | 'outputSize' | 'parameterCount' | 'bytes'
+>;
 export const PROBE_LOSSES: readonly ProbeLoss[] = ['mse', 'xent'];
 
 /** What the editor's header shows (host → webview, the whole state on every change). */
@@ -15,17 +23,7 @@ export interface ProbeState {
   weights: string;
   folder: string;
   /** Null while the file is read, or when it could not be read as a state dict. */
-  summary: {
-    cell: string;
-    cells: string[];
-    numLayers: number;
-    bidirectional: boolean;
-    hiddenSize: number;
-    inputSize: number;
-    outputSize: number;
-    parameterCount: number;
-    bytes: number;
-  } | null;
+  summary: ProbeSummary | null;
   /** The sequence file of the result on show (base name), if any. */
   input: string | null;
   loss: ProbeLoss;
