@@ -7,9 +7,6 @@ import { changeWords, checkSentence, finalLoss, lossText } from '../src/study/fo
 import { formatExp } from './scales';
 import { nonFiniteIndices, type MaybeNum } from './series';
 
-/** The top forward layer (else the last record): the one per-timestep views show. */
-export { topLayerOf as topLayer };
-
 export interface RecommendationModel {
   index: number;
   title: string;

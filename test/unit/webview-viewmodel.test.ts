@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import type { LayerRecord } from '../../src/engine/types';
 import type { ReportRun } from '../../src/study/types';
 import { bigRun, fixtureReport } from '../../webview/fixture';
+import { topLayerOf } from '../../src/io/report/throughTime';
 import {
-  availableHeatmaps, availableQuantities, cardModel, horizonHeading, profileSeriesAtInit, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary, topLayer,
+  availableHeatmaps, availableQuantities, cardModel, horizonHeading, profileSeriesAtInit, summaryRows, MAX_HEATMAP_CELLS, describeChange, EMPTY, fmtNum, heatmapMatrix, normClipThreshold, profileSeries, seriesSummary,
 } from '../../webview/viewModel';
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -17,8 +18,8 @@ function layer(l: number, direction: 'forward' | 'reverse', h: number[]): LayerR
 
 test('topLayer is the highest forward layer, whatever the order', () => {
   const ls = [layer(1, 'reverse', [9]), layer(0, 'forward', [1]), layer(1, 'forward', [2]), layer(0, 'reverse', [3])];
-  assert.deepEqual(topLayer(ls)!.gradNormH, [2]);
-  assert.equal(topLayer([]), null);
+  assert.deepEqual(topLayerOf(ls)!.gradNormH, [2]);
+  assert.equal(topLayerOf([]), null);
 });
 
 test('verdict card: facts from the diagnosis and history, last finite loss, notes for non-finite', () => {
@@ -110,7 +111,7 @@ test('norm threshold only for norm clipping', () => {
 
 test('profileSeries: absolute is the top layer by timestep, normalised is p(T-1-t)/p(0)', () => {
   const [r] = runs();
-  assert.deepEqual(profileSeries(r!, 'absolute'), topLayer(r!.layers)!.gradNormH);
+  assert.deepEqual(profileSeries(r!, 'absolute'), topLayerOf(r!.layers)!.gradNormH);
   const p = r!.diagnosis!.lagProfile;
   const n = profileSeries(r!, 'normalised')!;
   assert.equal(n.length, p.length);
@@ -123,7 +124,7 @@ test('profileSeriesAtInit reads recorded iteration 0, or nothing when it was not
   const [r] = runs();
   const p0 = r!.initialDiagnosis?.lagProfile ?? r!.history.recorded[0]!.lagProfile;
   assert.deepEqual(profileSeriesAtInit(r!, 'normalised'), [...p0].reverse().map((v) => v / p0[0]!));
-  assert.deepEqual(profileSeriesAtInit(r!, 'absolute'), topLayer(r!.history.recorded[0]!.layers)!.gradNormH);
+  assert.deepEqual(profileSeriesAtInit(r!, 'absolute'), topLayerOf(r!.history.recorded[0]!.layers)!.gradNormH);
   const late = { ...r!, initialDiagnosis: null, history: { ...r!.history, recorded: r!.history.recorded.slice(1) } };
   assert.equal(profileSeriesAtInit(late, 'normalised'), null);
 });
@@ -135,12 +136,12 @@ test('timestep x iteration heatmap: one row per recorded iteration, later iterat
   assert.equal(m.rows, n);
   assert.equal(m.cols, 30);
   const rec = r.history.recorded[2]!;
-  const top = topLayer(rec.layers)!;
+  const top = topLayerOf(rec.layers)!;
   const row = n - 1 - 2; // row 0 (drawn at the top) is the last recorded iteration
   assert.equal(m.values[row * m.cols + 7], top.gradNormH[7]);
   assert.equal(m.rowLabels(row), String(rec.iteration));
   assert.equal(m.rowLabels(0), String(r.history.recorded[n - 1]!.iteration));
-  const lastTop = topLayer(r.history.recorded[n - 1]!.layers)!.gradNormH as (number | null)[];
+  const lastTop = topLayerOf(r.history.recorded[n - 1]!.layers)!.gradNormH as (number | null)[];
   const nullAt = lastTop.indexOf(null);
   assert.ok(nullAt >= 0);
   assert.ok(Number.isNaN(m.values[0 * m.cols + nullAt]!));
@@ -198,7 +199,7 @@ test('heatmap quantities: what each kind can show, and the matrix holds that ser
   assert.equal(c.quantity, '‖∂L/∂c_t‖');
   // Row 0 is the last recorded iteration (later iterations on top).
   const lastRow = (n: number, i: number) => n - 1 - i;
-  assert.equal(c.values[lastRow(c.rows, 3) * c.cols + 4], topLayer(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
+  assert.equal(c.values[lastRow(c.rows, 3) * c.cols + 4], topLayerOf(lstm!.history.recorded[3]!.layers)!.gradNormC![4]);
   const x = heatmapMatrix(rnn!, 'timestepIteration', 'inputGradNorm')!;
   assert.equal(x.values[lastRow(x.rows, 2) * x.cols + 1], rnn!.history.recorded[2]!.inputGradNorm[1]);
   assert.equal(heatmapMatrix(rnn!, 'timestepIteration', 'gradNormC'), null, 'an RNN has no cell state');
