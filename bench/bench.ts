@@ -361,10 +361,9 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchChild | null):
 /**
  * One TF.js backend on the workload's problem: agreement with the engine, the median, the
  * speedup against the engine's median. The cpu backend is timed for every workload before the
- * wasm backend exists (see loadTf).
+ * wasm backend exists (see loadTf). Not for the heavy workloads (the caller skips them).
  */
 async function tfjsWorkload(w: Workload, args: Args, tf: Tf, backend: 'cpu' | 'wasm', result: WorkloadResult): Promise<void> {
-  if (w.heavy) return;
   const p = makeProblem(w, 1234);
   await useBackend(tf, backend);
   const model = new TfRecurrentModel(tf, p.weights, p.data);
@@ -380,20 +379,11 @@ async function tfjsWorkload(w: Workload, args: Args, tf: Tf, backend: 'cpu' | 'w
       }
     }
     const ms = median(runs);
-    result.cpuTimeMs = { engine: result.cpuTimeMs?.engine ?? NaN, tfjsCpu: result.cpuTimeMs?.tfjsCpu ?? null, tfjsWasm: result.cpuTimeMs?.tfjsWasm ?? null };
-    if (backend === 'cpu') {
-      result.agreementCpu = agreement;
-      result.tfjsCpuRunsMs = runs;
-      result.tfjsCpuMs = ms;
-      result.speedupVsCpu = ms / result.engineMs;
-      result.cpuTimeMs.tfjsCpu = median(cpu);
-    } else {
-      result.agreementWasm = agreement;
-      result.tfjsWasmRunsMs = runs;
-      result.tfjsWasmMs = ms;
-      result.speedupVsWasm = ms / result.engineMs;
-      result.cpuTimeMs.tfjsWasm = median(cpu);
-    }
+    const fields: Partial<WorkloadResult> = backend === 'cpu'
+      ? { agreementCpu: agreement, tfjsCpuRunsMs: runs, tfjsCpuMs: ms, speedupVsCpu: ms / result.engineMs }
+      : { agreementWasm: agreement, tfjsWasmRunsMs: runs, tfjsWasmMs: ms, speedupVsWasm: ms / result.engineMs };
+    Object.assign(result, fields);
+    result.cpuTimeMs![backend === 'cpu' ? 'tfjsCpu' : 'tfjsWasm'] = median(cpu); // set by benchWorkload
   } finally {
     model.dispose();
   }
