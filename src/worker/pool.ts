@@ -416,6 +416,7 @@ export class WorkerPool {
           job.resolve(reply.columns);
           break;
         case 'capture':
+        case 'probe':
           job.resolve(reply.run);
           break;
         case 'report':
@@ -423,9 +424,6 @@ export class WorkerPool {
           break;
         case 'stateDict':
           job.resolve(reply.summary);
-          break;
-        case 'probe':
-          job.resolve(reply.run);
           break;
         case 'inputError':
           job.reject(new InputError(reply.file, reply.line, reply.detail));
