@@ -1,7 +1,7 @@
 // Vanilla RNN (design §2, nn.RNN): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act tanh
 // (`rnn-tanh`, the default) or relu (`rnn-relu`). The loop does both products; the cell is the
-// activation (activations.ts's tanh, batched). State h = out. Gate `a` = h_t itself (the activation's value). Init: the
-// classic schemes of init.ts (PyTorch's U(±1/√H) by default).
+// activation (activations.ts's tanh, batched). State h = out. Gate `a` = h_t itself (the
+// activation's value). Init: the classic schemes of init.ts (PyTorch's U(±1/√H) by default).
 
 import type { BackwardIO, Cell, GateSpec, JvpIO, ParamSpec, ProjectionBlock, StatePart, StepIO } from './cell';
 import type { Rng } from '../rng';
