@@ -17,6 +17,7 @@ export interface GemmKernels {
 }
 
 function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
+  if (N < 4) return dotRowsABt(M, N, K, A, B, C);
   // Dot products of contiguous rows; four rows of B at a time share each load of A.
   for (let i = 0; i < M; i++) {
     const ai = i * K;
@@ -52,7 +53,83 @@ function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64A
   }
 }
 
+/**
+ * gemmABt with N < 4 (a head with one to three outputs): each element is the dot product
+ * 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... in k order, a chain of dependent additions. Four
+ * rows at a time run four chains side by side, which the CPU overlaps; each chain's order,
+ * and so every bit, is the general loop's.
+ */
+function dotRowsABt(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
+  for (let j = 0; j < N; j++) {
+    const bj = j * K;
+    let i = 0;
+    for (; i + 3 < M; i += 4) {
+      const a0 = i * K;
+      const a1 = a0 + K;
+      const a2 = a1 + K;
+      const a3 = a2 + K;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const b = B[bj + k];
+        s0 += A[a0 + k] * b;
+        s1 += A[a1 + k] * b;
+        s2 += A[a2 + k] * b;
+        s3 += A[a3 + k] * b;
+      }
+      C[i * N + j] += s0;
+      C[(i + 1) * N + j] += s1;
+      C[(i + 2) * N + j] += s2;
+      C[(i + 3) * N + j] += s3;
+    }
+    for (; i < M; i++) {
+      const ai = i * K;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[ai + k] * B[bj + k];
+      C[i * N + j] += s;
+    }
+  }
+}
+
+/**
+ * gemmAB with N = 1 (an input gradient for size-1 inputs): C[i] = ((C[i] + A[i][0]b[0]) +
+ * A[i][1]b[1]) + ..., the general loop's running sum, four rows side by side (see dotRowsABt).
+ */
+function columnAB(M: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
+  let i = 0;
+  for (; i + 3 < M; i += 4) {
+    const a0 = i * K;
+    const a1 = a0 + K;
+    const a2 = a1 + K;
+    const a3 = a2 + K;
+    let c0 = C[i];
+    let c1 = C[i + 1];
+    let c2 = C[i + 2];
+    let c3 = C[i + 3];
+    for (let k = 0; k < K; k++) {
+      const b = B[k];
+      c0 += A[a0 + k] * b;
+      c1 += A[a1 + k] * b;
+      c2 += A[a2 + k] * b;
+      c3 += A[a3 + k] * b;
+    }
+    C[i] = c0;
+    C[i + 1] = c1;
+    C[i + 2] = c2;
+    C[i + 3] = c3;
+  }
+  for (; i < M; i++) {
+    const ai = i * K;
+    let c = C[i];
+    for (let k = 0; k < K; k++) c += A[ai + k] * B[k];
+    C[i] = c;
+  }
+}
+
 function gemmABJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
+  if (N === 1) return columnAB(M, K, A, B, C);
   // Each element is one running sum in k order, C[i][j] = ((C[i][j] + p_0) + p_1) + ...,
   // as the WebAssembly kernel keeps it in a register. i-k-j order, four k at a time: JS's
   // left-to-right + keeps that order while each C element is loaded and stored once per

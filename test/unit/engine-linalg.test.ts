@@ -44,6 +44,47 @@ test('gemm kernels accumulate the right products (sizes not multiples of 4)', ()
   }
 });
 
+test('the TypeScript kernels add, bit for bit, the products in k order (the narrow paths included)', () => {
+  // gemmABt: C += (0 + a0b0 + a1b1 + ...); gemmAB / gemmAtB: C = ((C + a0b0) + a1b1) + ...
+  // The shapes reach the one-to-three-column paths (a head's output, an input gradient)
+  // with row counts that are and are not multiples of four; -0, ±Infinity and NaN included.
+  const rng = new Rng(41);
+  const specials = [0, -0, Infinity, -Infinity, NaN, 5e-324];
+  const values = (n: number): Float64Array =>
+    Float64Array.from({ length: n }, () => (rng.uniform() < 0.1 ? specials[rng.int(specials.length)] : rng.range(-2, 2)));
+  for (const [M, N, K] of [[1, 1, 5], [7, 1, 9], [8, 1, 64], [13, 2, 11], [9, 3, 4], [6, 1, 1], [5, 4, 1], [4, 6, 3]]) {
+    for (let trial = 0; trial < 20; trial++) {
+      const A = values(M * K);
+      const Bt = values(N * K);
+      const Bn = values(K * N);
+      const At = values(K * M);
+      const C0 = values(M * N);
+      const c1 = Float64Array.from(C0);
+      const c2 = Float64Array.from(C0);
+      const c3 = Float64Array.from(C0);
+      gemmABt(M, N, K, A, Bt, c1);
+      gemmAB(M, N, K, A, Bn, c2);
+      gemmAtB(M, N, K, At, Bn, c3);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let dot = 0;
+          let s2 = C0[i * N + j];
+          let s3 = C0[i * N + j];
+          for (let k = 0; k < K; k++) {
+            dot += A[i * K + k] * Bt[j * K + k];
+            s2 += A[i * K + k] * Bn[k * N + j];
+            s3 += At[k * M + i] * Bn[k * N + j];
+          }
+          const where = `${M}x${N}x${K} element (${i}, ${j})`;
+          assert.ok(Object.is(c1[i * N + j], C0[i * N + j] + dot), `gemmABt ${where}`);
+          assert.ok(Object.is(c2[i * N + j], s2), `gemmAB ${where}`);
+          assert.ok(Object.is(c3[i * N + j], s3), `gemmAtB ${where}`);
+        }
+      }
+    }
+  }
+});
+
 test('norms are scaled: tiny and huge values keep their magnitude; NaN and Inf show', () => {
   const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-15 * b;
   assert.ok(near(norm2(Float64Array.from([3e-300, 4e-300])), 5e-300));
