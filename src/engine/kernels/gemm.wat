@@ -63,10 +63,11 @@
             (local.set $c31 (v128.load offset=16 (local.get $pc3)))
             (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $tile))))
             (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $tile))))
-            (local.set $k (local.get $K))
-            (block $k_done
+            ;; Bottom-tested, ending when pa reaches its end: fewer loop instructions per k.
+            (local.set $k (i32.add (local.get $pa) (i32.shl (local.get $K) (i32.const 5))))
+            (if (local.get $K)
+              (then
               (loop $ks
-                (br_if $k_done (i32.eqz (local.get $k)))
                 (local.set $b0 (v128.load (local.get $pb)))
                 (local.set $b1 (v128.load offset=16 (local.get $pb)))
                 (local.set $s (v128.load64_splat (local.get $pa)))
@@ -83,8 +84,7 @@
                 (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s) (local.get $b1))))
                 (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
                 (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-                (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-                (br $ks)))
+                (br_if $ks (i32.ne (local.get $pa) (local.get $k))))))
             (v128.store (local.get $pc0) (local.get $c00))
             (v128.store offset=16 (local.get $pc0) (local.get $c01))
             (v128.store (local.get $pc1) (local.get $c10))
@@ -343,10 +343,10 @@
             (local.set $c31 (local.get $c00))
             (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rowk))))
             (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $rowk))))
-            (local.set $k (local.get $K))
-            (block $k_done
+            (local.set $k (i32.add (local.get $pa) (i32.shl (local.get $K) (i32.const 5))))
+            (if (local.get $K)
+              (then
               (loop $ks
-                (br_if $k_done (i32.eqz (local.get $k)))
                 (local.set $a0 (v128.load (local.get $pa)))
                 (local.set $a1 (v128.load offset=16 (local.get $pa)))
                 (local.set $s (v128.load64_splat (local.get $pb)))
@@ -363,8 +363,7 @@
                 (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $a1) (local.get $s))))
                 (local.set $pa (i32.add (local.get $pa) (i32.const 32)))
                 (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-                (local.set $k (i32.sub (local.get $k) (i32.const 1)))
-                (br $ks)))
+                (br_if $ks (i32.ne (local.get $pa) (local.get $k))))))
             (local.set $pc (i32.add (local.get $c)
               (i32.shl (i32.add (i32.mul (local.get $i) (local.get $N)) (local.get $j)) (i32.const 3))))
             (local.set $q (i32.add (local.get $pc) (i32.mul (i32.const 0) (local.get $rowc))))
