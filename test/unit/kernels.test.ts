@@ -87,7 +87,7 @@ describe('WebAssembly GEMM kernels', () => {
   it('works on views into larger buffers and at the engine\'s sizes', () => {
     const wasm = wasmAlways();
     const rng = new Rng(5);
-    for (const [M, N, K] of [[16, 256, 64], [16, 64, 256], [256, 64, 16], [1, 96, 32], [33, 7, 130], [3, 37, 20], [2, 512, 96], [64, 2, 4000], [48, 3, 1000]]) {
+    for (const [M, N, K] of [[16, 256, 64], [16, 64, 256], [256, 64, 16], [1, 96, 32], [33, 7, 130], [3, 37, 20], [2, 512, 96], [64, 2, 4000], [48, 3, 1000], [37, 18, 700], [8, 4, 513]]) {
       for (const op of OPS) {
         const pad = 3;
         const bufA = randomMatrix(rng, M * K + 2 * pad, false);

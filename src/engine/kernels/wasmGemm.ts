@@ -180,6 +180,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     const Mp = up4(M);
     const Np = up4(N);
     const residentB = residentPanel(B, K, N, false);
+    if (aTransposed && residentB < 0 && K > ACC_KC) return accumulateByBlocks(M, N, K, A, B, C);
     const offA = base;
     const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
     const offC = even(residentB >= 0 ? offA + Mp * K : offB + K * Np);
@@ -194,6 +195,35 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       for (let i0 = 0; i0 < Mp; i0 += ACC_MC) {
         const mc = Math.min(ACC_MC, Mp - i0);
         wasm.gemm_acc(mc, Np, kc, K, (offA + i0 * K + k0 * 4) * 8, (offB + k0 * 4) * 8, (offC + i0 * Np) * 8, Np);
+      }
+    }
+    copyOut(C, M, N, offC, Np);
+    return true;
+  };
+
+  /**
+   * gemmAtB over many k (a weight gradient summed over every step and example) with both
+   * operands copied: each block of KC rows of A and B is packed just before the module uses
+   * it, so the panels are still in cache, instead of packing all of A and B (megabytes each)
+   * first and reading them back from memory. The blocks of k go in increasing order, as in
+   * accumulate: the same running sums, the same bits.
+   */
+  const accumulateByBlocks = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
+    const Mp = up4(M);
+    const Np = up4(N);
+    const offA = base;
+    const offB = even(offA + Mp * ACC_KC);
+    const offC = even(offB + ACC_KC * Np);
+    const scratch = even(offC + Mp * Np);
+    if (!reserve(scratch + ACC_KC * Math.max(M, N))) return false;
+    place(C, M, N, offC, Mp, Np);
+    for (let k0 = 0; k0 < K; k0 += ACC_KC) {
+      const kc = Math.min(ACC_KC, K - k0);
+      pack(A.subarray(k0 * M, (k0 + kc) * M), kc, M, false, offA, scratch);
+      pack(B.subarray(k0 * N, (k0 + kc) * N), kc, N, false, offB, scratch);
+      for (let i0 = 0; i0 < Mp; i0 += ACC_MC) {
+        const mc = Math.min(ACC_MC, Mp - i0);
+        wasm.gemm_acc(mc, Np, kc, kc, (offA + i0 * kc) * 8, offB * 8, (offC + i0 * Np) * 8, Np);
       }
     }
     copyOut(C, M, N, offC, Np);
