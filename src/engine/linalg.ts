@@ -11,6 +11,12 @@ export interface GemmKernels {
   gemmAB(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void;
   /** C[M×N] += A[K×M]ᵀ · B[K×N] */
   gemmAtB(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void;
+  /**
+   * Optional: G[M×M] = A·Aᵀ for A[M×K] (overwrites G), the same bits as zeroing G and adding
+   * gemmABt(M, M, K, A, A, G). A kernel may compute one triangle and mirror it: the matrix is
+   * exactly symmetric, as a_i·a_j and a_j·a_i are the same products added in the same order.
+   */
+  gram?(M: number, K: number, A: Float64Array, G: Float64Array): void;
   /** Optional: keep copies of arrays that will not change until unpinConstants (see withConstantOperands). */
   pinConstants?(arrays: readonly Float64Array[]): void;
   unpinConstants?(): void;
@@ -389,6 +395,7 @@ export function gramMatrix(B: number, P: number, A: Float64Array, G: Float64Arra
     G[0] = s;
     return;
   }
+  if (kernels.gram) return kernels.gram(B, P, A, G);
   G.fill(0, 0, B * B);
   gemmABt(B, B, P, A, A, G);
 }
@@ -468,6 +475,9 @@ export function weightGradPartNorm(s: StepGradOperands, parts: WeightGradParts):
  * four times per step). Measured (CPU-time minima, one process): LSTM H = 64, B = 16 (ratio
  * 0.31) 45.6 -> 40.6 ms; RNN H = 128, B = 32 (ratio 0.50) 115.6 vs 118.9 ms, a wash; GRU
  * B = 1 27.8 -> 16.8 ms; LSTM H = 512, B = 16 2341 -> 1361 ms. Hence the 0.4 threshold.
+ * Rechecked once the Gram matrices took half the work (GemmKernels.gram), medians of 9 wall
+ * ms, materialised / Gram: ratio 0.50 (RNN H = 128, B = 32) 87 / 84-99, 0.75 (B = 48) 60 / 61,
+ * a wash; 1.0-2.4 (RNN, LSTM B = 64) the materialised part 5-15 % faster. It stays at 0.4.
  */
 export function gramRoutePays(B: number, GH: number, inSize: number, H: number): boolean {
   return B * B * (GH + inSize + H) <= 0.4 * B * GH * (inSize + H);

@@ -104,6 +104,25 @@ describe('WebAssembly GEMM kernels', () => {
     }
   });
 
+  it('gives the same bits for a Gram matrix: one array passed as both operands of gemmABt, and gram', () => {
+    const wasm = wasmAlways();
+    const rng = new Rng(31);
+    for (const [M, K] of [[32, 128], [16, 256], [7, 33], [5, 1], [1, 9], [4, 64]]) {
+      for (const special of [false, true]) {
+        const A = randomMatrix(rng, M * K, special);
+        const C = randomMatrix(rng, M * M, special);
+        assertAgrees(wasm, 'gemmABt', M, M, K, A, A, C, `A·Aᵀ${special ? ' with non-finite values' : ''}`);
+        // gram: the upper tiles, mirrored, overwriting G; the TypeScript path zeroes G and adds A·Aᵀ.
+        const expected = new Float64Array(M * M);
+        jsKernels.gemmABt(M, M, K, A, A, expected);
+        const actual = randomMatrix(rng, M * M, true);
+        assert.ok(wasm.gram);
+        wasm.gram(M, K, A, actual);
+        assertSameBits(actual, expected, `gram ${M}x${K}${special ? ' with non-finite values' : ''}`);
+      }
+    }
+  });
+
   it('reads only the first M·K / N·K values of longer operands and writes only the first M·N of C', () => {
     const wasm = wasmAlways();
     const rng = new Rng(11);

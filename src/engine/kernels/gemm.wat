@@ -312,8 +312,10 @@
   ;;   s = 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... + A[i][K-1]B[j][K-1] in that order.
   ;; Lanes hold two rows of A. A and B are row panels (M x K, N x K): the four rows a k of
   ;; a tile needs are adjacent. C is M x N.
+  ;; With upper = 1, row tiles below the diagonal tile of each column tile are skipped (the
+  ;; caller mirrors a symmetric result).
   (func (export "gemm_dot")
-    (param $M i32) (param $N i32) (param $K i32) (param $a i32) (param $b i32) (param $c i32)
+    (param $M i32) (param $N i32) (param $K i32) (param $a i32) (param $b i32) (param $c i32) (param $upper i32)
     (local $i i32) (local $j i32) (local $k i32)
     (local $rowk i32) (local $rowc i32)
     (local $pa i32) (local $pb i32) (local $pc i32) (local $q i32)
@@ -332,6 +334,8 @@
         (block $rows_done
           (loop $rows
             (br_if $rows_done (i32.ge_u (local.get $i) (local.get $M)))
+            ;; upper (a Gram matrix A·Aᵀ, A = B): only the tiles on or above the diagonal.
+            (br_if $rows_done (i32.and (local.get $upper) (i32.gt_u (local.get $i) (local.get $j))))
             ;; c{jj}{p}: column j+jj, rows i+2p (lane 0) and i+2p+1 (lane 1).
             (local.set $c00 (f64x2.splat (f64.const 0)))
             (local.set $c01 (local.get $c00))

@@ -21,7 +21,7 @@ import { disableWasmActivations, enableWasmActivations } from './wasmActivations
 
 interface GemmExports {
   gemm_acc(M: number, N: number, K: number, kt: number, a: number, b: number, c: number, ldc: number): void;
-  gemm_dot(M: number, N: number, K: number, a: number, b: number, c: number): void;
+  gemm_dot(M: number, N: number, K: number, a: number, b: number, c: number, upper: number): void;
   pack_rows4(src: number, R: number, C: number, ld: number, dst: number): void;
   pack_cols4(src: number, R: number, C: number, ld: number, dst: number): void;
   gemv_acc(N: number, K: number, a: number, aks: number, b: number, ldb: number, c: number): void;
@@ -352,15 +352,18 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       const Mp = up4(M);
       const Np = up4(N);
       const residentB = residentPanel(B, N, K, true);
+      // A Gram matrix A·Aᵀ (the weight-gradient norms): one panel serves as both operands.
+      const gram = residentB < 0 && A === B && M === N;
+      const packB = residentB < 0 && !gram;
       const offA = base;
-      const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
-      const offC = even(residentB >= 0 ? offA + Mp * K : offB + Np * K);
+      const offB = residentB >= 0 ? residentB : gram ? offA : even(offA + Mp * K);
+      const offC = even(packB ? offB + Np * K : offA + Mp * K);
       const scratch = even(offC + Mp * Np);
-      if (!reserve(scratch + Math.max(M * K, residentB >= 0 ? 0 : N * K))) return jsKernels.gemmABt(M, N, K, A, B, C);
+      if (!reserve(scratch + Math.max(M * K, packB ? N * K : 0))) return jsKernels.gemmABt(M, N, K, A, B, C);
       pack(A, M, K, true, offA, scratch);
-      if (residentB < 0) pack(B, N, K, true, offB, scratch);
+      if (packB) pack(B, N, K, true, offB, scratch);
       place(C, M, N, offC, Mp, Np);
-      wasm.gemm_dot(Mp, Np, K, offA * 8, offB * 8, offC * 8);
+      wasm.gemm_dot(Mp, Np, K, offA * 8, offB * 8, offC * 8, 0);
       copyOut(C, M, N, offC, Np);
     },
     // C[M×N] += A[M×K] · B[K×N]
@@ -382,6 +385,27 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
         return;
       }
       if (!product(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
+    },
+    // G = A·Aᵀ: only the tiles on or above the diagonal, then mirrored (see GemmKernels.gram).
+    gram(M, K, A, G) {
+      const Mp = up4(M);
+      const offA = base;
+      const offC = even(offA + Mp * K);
+      const scratch = even(offC + Mp * Mp);
+      if (!useWasm(M, M, K) || !reserve(scratch + M * K)) {
+        G.fill(0, 0, M * M);
+        return kernels.gemmABt(M, M, K, A, A, G);
+      }
+      pack(A, M, K, true, offA, scratch);
+      mem.fill(0, offC, offC + Mp * Mp);
+      wasm.gemm_dot(Mp, Mp, K, offA * 8, offA * 8, offC * 8, 1);
+      for (let r = 0; r < M; r++) {
+        for (let c = r; c < M; c++) {
+          const v = mem[offC + r * Mp + c];
+          G[r * M + c] = v;
+          G[c * M + r] = v;
+        }
+      }
     },
     pinConstants(arrays) {
       for (const a of arrays) {
