@@ -6,13 +6,14 @@ import { createWasmKernels } from '../src/engine/kernels/wasmGemm';
 import { jsKernels, type GemmKernels } from '../src/engine/linalg';
 import { Rng } from '../src/engine/rng';
 
-type Op = 'gemmABt' | 'gemmAB' | 'gemmAtB';
+/** gram: G = A·Aᵀ as the weight-gradient norms take it (GemmKernels.gram, else zero G and gemmABt(A, A)). */
+type Op = 'gemmABt' | 'gemmAB' | 'gemmAtB' | 'gram';
 const SHAPES: { label: string; op: Op; M: number; N: number; K: number }[] = [
   { label: 'lstm-h64 forward step', op: 'gemmABt', M: 16, N: 256, K: 64 },
   { label: 'lstm-h64 backward dh', op: 'gemmAB', M: 16, N: 64, K: 256 },
   { label: 'lstm-h64 weight part (per step)', op: 'gemmAtB', M: 256, N: 64, K: 16 },
   { label: 'lstm-h64 weight grad (all steps)', op: 'gemmAtB', M: 256, N: 64, K: 2048 },
-  { label: 'lstm-h64 Gram of dG', op: 'gemmABt', M: 16, N: 16, K: 256 },
+  { label: 'lstm-h64 Gram of dG', op: 'gram', M: 16, N: 16, K: 256 },
   { label: 'lstm-h64 input projection (I = 1)', op: 'gemmABt', M: 2048, N: 256, K: 1 },
   { label: 'lstm-h64 input gradient (I = 1)', op: 'gemmAB', M: 2048, N: 1, K: 256 },
   { label: 'lstm-h64 input weight grad (I = 1)', op: 'gemmAtB', M: 256, N: 1, K: 2048 },
@@ -22,6 +23,7 @@ const SHAPES: { label: string; op: Op; M: number; N: number; K: number }[] = [
   { label: 'rnn-h128 backward dh', op: 'gemmAB', M: 32, N: 128, K: 128 },
   { label: 'rnn-h128 weight part (per step)', op: 'gemmAtB', M: 128, N: 128, K: 32 },
   { label: 'rnn-h128 weight grad (all steps)', op: 'gemmAtB', M: 128, N: 128, K: 8192 },
+  { label: 'rnn-h128 Gram of dG (Gram route)', op: 'gram', M: 32, N: 32, K: 128 },
   { label: 'rnn-h128 input projection (I = 1)', op: 'gemmABt', M: 8192, N: 128, K: 1 },
   { label: 'rnn-h128 input gradient (I = 1)', op: 'gemmAB', M: 8192, N: 1, K: 128 },
   { label: 'rnn-h128 head gradient (O = 1)', op: 'gemmAB', M: 8192, N: 128, K: 1 },
@@ -41,13 +43,20 @@ function operands(M: number, N: number, K: number, rng: Rng): [Float64Array, Flo
   return [A, B, r(M * N)];
 }
 
+function gram(k: GemmKernels, M: number, K: number, A: Float64Array, G: Float64Array): void {
+  if (k.gram) return k.gram(M, K, A, G);
+  G.fill(0, 0, M * M);
+  k.gemmABt(M, M, K, A, A, G);
+}
+
 function timePerCall(k: GemmKernels, op: Op, M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): number {
   const flops = 2 * M * N * K;
   const calls = Math.max(1, Math.round(2e7 / flops));
   const samples: number[] = [];
   for (let r = 0; r < 7; r++) {
     const t0 = performance.now();
-    for (let c = 0; c < calls; c++) k[op](M, N, K, A, B, C);
+    if (op === 'gram') for (let c = 0; c < calls; c++) gram(k, M, K, A, C);
+    else for (let c = 0; c < calls; c++) k[op](M, N, K, A, B, C);
     samples.push((performance.now() - t0) / calls);
   }
   samples.sort((a, b) => a - b);

@@ -210,7 +210,8 @@ export function gateStatsAt(cache: Float64Array, off: number, B: number, width: 
     }
   }
   out.mean = sum / (B * width);
-  out.saturation = saturated / (B * width);
+  const banded = activation === 'sigmoid' || activation === 'tanh' || activation === 'relu';
+  out.saturation = banded ? saturated / (B * width) : 0;
 }
 
 /**

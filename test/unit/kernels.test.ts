@@ -119,6 +119,12 @@ describe('WebAssembly GEMM kernels', () => {
         assert.ok(wasm.gram);
         wasm.gram(M, K, A, actual);
         assertSameBits(actual, expected, `gram ${M}x${K}${special ? ' with non-finite values' : ''}`);
+        // At the default thresholds small Gram matrices stay in TypeScript: the same bits.
+        const atDefaults = createWasmKernels();
+        assert.ok(atDefaults?.gram);
+        const small = randomMatrix(rng, M * M, true);
+        atDefaults.gram(M, K, A, small);
+        assertSameBits(small, expected, `gram ${M}x${K} at the default thresholds`);
       }
     }
   });
@@ -166,6 +172,8 @@ describe('WebAssembly GEMM kernels', () => {
       const rng = new Rng(29);
       const cases: [(typeof OPS)[number], number, number, number][] = [
         ['gemmABt', 2001, 40, 64], ['gemmAB', 2001, 40, 64], ['gemmAtB', 40, 36, 3001], ['gemmAtB', 41, 1, 6001], ['gemmAtB', 40, 2, 3001],
+        // Too wide even for one block of k at a time: split over k down to pieces that fit.
+        ['gemmAtB', 300, 300, 1001],
       ];
       for (const [op, M, N, K] of cases) {
         const A = randomMatrix(rng, M * K, false);
@@ -188,13 +196,21 @@ describe('WebAssembly GEMM kernels', () => {
     };
     try {
       const rng = new Rng(13);
-      const [M, N, K] = [64, 64, 64];
-      for (const op of OPS) {
-        const A = randomMatrix(rng, M * K, false);
-        const B = randomMatrix(rng, N * K, false);
-        const C = randomMatrix(rng, M * N, false);
-        assertAgrees(wasm, op, M, N, K, A, B, C, 'without memory growth');
+      // 64³, and a weight gradient over 700 k (packed block by block when there is room).
+      for (const [M, N, K] of [[64, 64, 64], [64, 64, 700]]) {
+        for (const op of OPS) {
+          const A = randomMatrix(rng, M * K, false);
+          const B = randomMatrix(rng, N * K, false);
+          const C = randomMatrix(rng, M * N, false);
+          assertAgrees(wasm, op, M, N, K, A, B, C, 'without memory growth');
+        }
       }
+      const A = randomMatrix(rng, 64 * 300, true);
+      const expected = new Float64Array(64 * 64);
+      jsKernels.gemmABt(64, 64, 300, A, A, expected);
+      const actual = randomMatrix(rng, 64 * 64, true);
+      wasm.gram!(64, 300, A, actual);
+      assertSameBits(actual, expected, 'gram without memory growth');
     } finally {
       WebAssembly.Memory.prototype.grow = grow;
     }

@@ -174,14 +174,15 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
    * layout) and B into a column panel (K × Np), then gemm_acc runs on cache blocks: k in
    * blocks of KC (in increasing order, so every element's sum is unchanged) and rows in
    * blocks of MC, so the block of A (≤ 256 KiB) stays in L2 while the module walks the
-   * column strips, each of which stays in L1 for all the row tiles.
+   * column strips, each of which stays in L1 for all the row tiles. gemmAtB over more than KC
+   * values of k with B copied packs one block at a time instead (accumulateByBlocks).
    */
   const accumulate = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array, aTransposed: boolean): boolean => {
     const Mp = up4(M);
     const Np = up4(N);
     const residentB = residentPanel(B, K, N, false);
     if (aTransposed && residentB < 0 && K > ACC_KC) return accumulateByBlocks(M, N, K, A, B, C);
-    const offA = base;
+    const offA = even(base);
     const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
     const offC = even(residentB >= 0 ? offA + Mp * K : offB + K * Np);
     const scratch = even(offC + Mp * Np);
@@ -211,7 +212,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   const accumulateByBlocks = (M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
     const Mp = up4(M);
     const Np = up4(N);
-    const offA = base;
+    const offA = even(base);
     const offB = even(offA + Mp * ACC_KC);
     const offC = even(offB + ACC_KC * Np);
     const scratch = even(offC + Mp * Np);
@@ -239,7 +240,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     const Np = up4(N);
     const residentB = residentAt(B, K, N, K, Np);
     if (!options.everything && (N < 4 || N * K < (residentB >= 0 ? GEMV_MIN_WORK_RESIDENT : GEMV_MIN_WORK_COPIED))) return false;
-    const offA = base;
+    const offA = even(base);
     const offB = residentB >= 0 ? residentB : even(offA + M * K);
     const offC = even(residentB >= 0 ? offA + M * K : offB + K * Np);
     if (!reserve(offC + M * Np)) return false;
@@ -262,7 +263,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
   const gemvColumn = (M: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): boolean => {
     if (!options.everything && (M < 4 || M * K < GEMV_MIN_WORK_COPIED)) return false;
     const Mp = up4(M);
-    const offB = base;
+    const offB = even(base);
     const offA = even(offB + K);
     const offC = even(offA + K * Mp);
     if (!reserve(offC + Mp)) return false;
@@ -292,7 +293,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       bt = off;
       base = off + K * N;
     }
-    const offA = base;
+    const offA = even(base);
     const offC = even(offA + M * K);
     if (!reserve(offC + M * N)) return false;
     mem.set(A.length === M * K ? A : A.subarray(0, M * K), offA);
@@ -335,6 +336,10 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
    */
   const fits = (M: number, N: number, K: number): boolean =>
     even(base) + (up4(M) + up4(N)) * K + up4(M) * up4(N) + Math.max(M, N) * K + 8 <= memory.buffer.byteLength / 8;
+  /** The same for gemmAtB over many k with B copied (accumulateByBlocks): one block of k at a time. */
+  const fitsByBlocks = (M: number, N: number, K: number): boolean =>
+    M >= 4 && N >= 4 && K > ACC_KC &&
+    even(base) + (up4(M) + up4(N)) * ACC_KC + up4(M) * up4(N) + Math.max(M, N) * ACC_KC + 8 <= memory.buffer.byteLength / 8;
   const half = (n: number): number => up4(Math.ceil(n / 2));
 
   const kernels: GemmKernels = {
@@ -355,7 +360,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       // A Gram matrix A·Aᵀ (the weight-gradient norms): one panel serves as both operands.
       const gram = residentB < 0 && A === B && M === N;
       const packB = residentB < 0 && !gram;
-      const offA = base;
+      const offA = even(base);
       const offB = residentB >= 0 ? residentB : gram ? offA : even(offA + Mp * K);
       const offC = even(packB ? offB + Np * K : offA + Mp * K);
       const scratch = even(offC + Mp * Np);
@@ -378,7 +383,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     },
     // C[M×N] += A[K×M]ᵀ · B[K×N]
     gemmAtB(M, N, K, A, B, C) {
-      if (K > 4 && !fits(M, N, K)) {
+      if (K > 4 && !fits(M, N, K) && !fitsByBlocks(M, N, K)) {
         const h = half(K);
         kernels.gemmAtB(M, N, h, A, B, C);
         kernels.gemmAtB(M, N, K - h, A.subarray(h * M), B.subarray(h * N), C);
@@ -389,7 +394,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
     // G = A·Aᵀ: only the tiles on or above the diagonal, then mirrored (see GemmKernels.gram).
     gram(M, K, A, G) {
       const Mp = up4(M);
-      const offA = base;
+      const offA = even(base);
       const offC = even(offA + Mp * K);
       const scratch = even(offC + Mp * Mp);
       if (!useWasm(M, M, K) || !reserve(scratch + M * K)) {
