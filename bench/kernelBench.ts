@@ -5,10 +5,10 @@
 //   node --import tsx bench/kernelBench.ts [--only SUBSTRING]
 
 import { createWasmKernels } from '../src/engine/kernels/wasmGemm';
-import { jsKernels, type GemmKernels } from '../src/engine/linalg';
+import { gramMatrix, jsKernels, setKernels, type GemmKernels } from '../src/engine/linalg';
 import { Rng } from '../src/engine/rng';
 
-/** gram: G = A·Aᵀ as the weight-gradient norms take it (GemmKernels.gram, else zero G and gemmABt(A, A)). */
+/** gram: G = A·Aᵀ as the weight-gradient norms take it (linalg's gramMatrix on the kernels timed). */
 type Op = 'gemmABt' | 'gemmAB' | 'gemmAtB' | 'gram';
 /** weight: B is the recurrent weight matrix, which a pass pins (withConstantOperands): timed pinned too. */
 const SHAPES: { label: string; op: Op; M: number; N: number; K: number; weight?: boolean }[] = [
@@ -46,19 +46,14 @@ function operands(M: number, N: number, K: number, rng: Rng): [Float64Array, Flo
   return [A, B, r(M * N)];
 }
 
-function gram(k: GemmKernels, M: number, K: number, A: Float64Array, G: Float64Array): void {
-  if (k.gram) return k.gram(M, K, A, G);
-  G.fill(0, 0, M * M);
-  k.gemmABt(M, M, K, A, A, G);
-}
-
 function timePerCall(k: GemmKernels, op: Op, M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): number {
   const flops = 2 * M * N * K;
   const calls = Math.max(1, Math.round(2e7 / flops));
   const samples: number[] = [];
+  setKernels(k); // gramMatrix runs on the kernels in use
   for (let r = 0; r < 7; r++) {
     const t0 = performance.now();
-    if (op === 'gram') for (let c = 0; c < calls; c++) gram(k, M, K, A, C);
+    if (op === 'gram') for (let c = 0; c < calls; c++) gramMatrix(M, K, A, C);
     else for (let c = 0; c < calls; c++) k[op](M, N, K, A, B, C);
     samples.push((performance.now() - t0) / calls);
   }

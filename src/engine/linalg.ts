@@ -15,8 +15,9 @@ export interface GemmKernels {
    * Optional: G[M×M] = A·Aᵀ for A[M×K] (overwrites G), the same bits as zeroing G and adding
    * gemmABt(M, M, K, A, A, G). A kernel may compute one triangle and mirror it: the matrix is
    * exactly symmetric, as a_i·a_j and a_j·a_i are the same products added in the same order.
+   * False: not done (G untouched), and gramMatrix takes that gemmABt route.
    */
-  gram?(M: number, K: number, A: Float64Array, G: Float64Array): void;
+  gram?(M: number, K: number, A: Float64Array, G: Float64Array): boolean;
   /** Optional: keep copies of arrays that will not change until unpinConstants (see withConstantOperands). */
   pinConstants?(arrays: readonly Float64Array[]): void;
   unpinConstants?(): void;
@@ -395,7 +396,7 @@ export function gramMatrix(B: number, P: number, A: Float64Array, G: Float64Arra
     G[0] = s;
     return;
   }
-  if (kernels.gram) return kernels.gram(B, P, A, G);
+  if (kernels.gram?.(B, P, A, G)) return;
   G.fill(0, 0, B * B);
   gemmABt(B, B, P, A, A, G);
 }

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { runPass } from '../../src/engine/bptt';
 import { createWasmKernels, enableWasmKernels, disableWasmKernels } from '../../src/engine/kernels/wasmGemm';
-import { jsKernels, setKernels, type GemmKernels } from '../../src/engine/linalg';
+import { gramMatrix, jsKernels, setKernels, type GemmKernels } from '../../src/engine/linalg';
 import { activationKernels, jsActivations, setActivationKernels, type ActivationKernels } from '../../src/engine/activations';
 import { createWasmActivations } from '../../src/engine/kernels/wasmActivations';
 import { Rng } from '../../src/engine/rng';
@@ -116,14 +116,19 @@ describe('WebAssembly GEMM kernels', () => {
         const expected = new Float64Array(M * M);
         jsKernels.gemmABt(M, M, K, A, A, expected);
         const actual = randomMatrix(rng, M * M, true);
-        assert.ok(wasm.gram);
-        wasm.gram(M, K, A, actual);
+        assert.ok(wasm.gram?.(M, K, A, actual), 'every product goes to WebAssembly');
         assertSameBits(actual, expected, `gram ${M}x${K}${special ? ' with non-finite values' : ''}`);
-        // At the default thresholds small Gram matrices stay in TypeScript: the same bits.
+        // At the default thresholds small Gram matrices stay in TypeScript (gramMatrix's
+        // gemmABt route): the same bits.
         const atDefaults = createWasmKernels();
-        assert.ok(atDefaults?.gram);
+        assert.ok(atDefaults);
         const small = randomMatrix(rng, M * M, true);
-        atDefaults.gram(M, K, A, small);
+        setKernels(atDefaults);
+        try {
+          gramMatrix(M, K, A, small);
+        } finally {
+          setKernels(jsKernels);
+        }
         assertSameBits(small, expected, `gram ${M}x${K} at the default thresholds`);
       }
     }
@@ -209,7 +214,12 @@ describe('WebAssembly GEMM kernels', () => {
       const expected = new Float64Array(64 * 64);
       jsKernels.gemmABt(64, 64, 300, A, A, expected);
       const actual = randomMatrix(rng, 64 * 64, true);
-      wasm.gram!(64, 300, A, actual);
+      setKernels(wasm);
+      try {
+        gramMatrix(64, 300, A, actual);
+      } finally {
+        setKernels(jsKernels);
+      }
       assertSameBits(actual, expected, 'gram without memory growth');
     } finally {
       WebAssembly.Memory.prototype.grow = grow;

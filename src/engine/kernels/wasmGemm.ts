@@ -336,10 +336,8 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
    */
   const fits = (M: number, N: number, K: number): boolean =>
     even(base) + (up4(M) + up4(N)) * K + up4(M) * up4(N) + Math.max(M, N) * K + 8 <= memory.buffer.byteLength / 8;
-  /** The same for gemmAtB over many k with B copied (accumulateByBlocks): one block of k at a time. */
-  const fitsByBlocks = (M: number, N: number, K: number): boolean =>
-    M >= 4 && N >= 4 && K > ACC_KC &&
-    even(base) + (up4(M) + up4(N)) * ACC_KC + up4(M) * up4(N) + Math.max(M, N) * ACC_KC + 8 <= memory.buffer.byteLength / 8;
+  /** gemmAtB over many k with B copied (accumulateByBlocks) needs room for one block of k at a time. */
+  const fitsByBlocks = (M: number, N: number, K: number): boolean => M >= 4 && N >= 4 && K > ACC_KC && fits(M, N, ACC_KC);
   const half = (n: number): number => up4(Math.ceil(n / 2));
 
   const kernels: GemmKernels = {
@@ -357,16 +355,13 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       const Mp = up4(M);
       const Np = up4(N);
       const residentB = residentPanel(B, N, K, true);
-      // A Gram matrix A·Aᵀ (the weight-gradient norms): one panel serves as both operands.
-      const gram = residentB < 0 && A === B && M === N;
-      const packB = residentB < 0 && !gram;
       const offA = even(base);
-      const offB = residentB >= 0 ? residentB : gram ? offA : even(offA + Mp * K);
-      const offC = even(packB ? offB + Np * K : offA + Mp * K);
+      const offB = residentB >= 0 ? residentB : even(offA + Mp * K);
+      const offC = even(residentB >= 0 ? offA + Mp * K : offB + Np * K);
       const scratch = even(offC + Mp * Np);
-      if (!reserve(scratch + Math.max(M * K, packB ? N * K : 0))) return jsKernels.gemmABt(M, N, K, A, B, C);
+      if (!reserve(scratch + Math.max(M * K, residentB >= 0 ? 0 : N * K))) return jsKernels.gemmABt(M, N, K, A, B, C);
       pack(A, M, K, true, offA, scratch);
-      if (packB) pack(B, N, K, true, offB, scratch);
+      if (residentB < 0) pack(B, N, K, true, offB, scratch);
       place(C, M, N, offC, Mp, Np);
       wasm.gemm_dot(Mp, Np, K, offA * 8, offB * 8, offC * 8, 0);
       copyOut(C, M, N, offC, Np);
@@ -391,16 +386,14 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
       }
       if (!product(M, N, K, A, B, C, true)) jsKernels.gemmAtB(M, N, K, A, B, C);
     },
-    // G = A·Aᵀ: only the tiles on or above the diagonal, then mirrored (see GemmKernels.gram).
+    // G = A·Aᵀ: A packed once, only the tiles on or above the diagonal, then mirrored (see
+    // GemmKernels.gram). False (too small, or no room): linalg's gramMatrix takes gemmABt.
     gram(M, K, A, G) {
       const Mp = up4(M);
       const offA = even(base);
       const offC = even(offA + Mp * K);
       const scratch = even(offC + Mp * Mp);
-      if (!useWasm(M, M, K) || !reserve(scratch + M * K)) {
-        G.fill(0, 0, M * M);
-        return kernels.gemmABt(M, M, K, A, A, G);
-      }
+      if (!useWasm(M, M, K) || !reserve(scratch + M * K)) return false;
       pack(A, M, K, true, offA, scratch);
       mem.fill(0, offC, offC + Mp * Mp);
       wasm.gemm_dot(Mp, Mp, K, offA * 8, offA * 8, offC * 8, 1);
@@ -411,6 +404,7 @@ export function createWasmKernels(options: { minWork?: number; everything?: bool
           G[c * M + r] = v;
         }
       }
+      return true;
     },
     pinConstants(arrays) {
       for (const a of arrays) {
