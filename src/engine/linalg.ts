@@ -24,7 +24,10 @@ export interface GemmKernels {
 }
 
 function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  if (N < 4) return dotRowsABt(M, N, K, A, B, C);
+  // One column (a head with one output): C[M×1] and Cᵀ[1×M] are the same array, and each
+  // element's dot product has the same products (a·b = b·a) in the same order, so the roles
+  // swap and the loop below runs four rows' dot products side by side instead of one chain.
+  if (N === 1 && M >= 4) return gemmABtJs(1, M, K, B, A, C);
   // Dot products of contiguous rows; four rows of B at a time share each load of A.
   for (let i = 0; i < M; i++) {
     const ai = i * K;
@@ -61,48 +64,9 @@ function gemmABtJs(M: number, N: number, K: number, A: Float64Array, B: Float64A
 }
 
 /**
- * gemmABt with N < 4 (a head with one to three outputs): each element is the dot product
- * 0 + A[i][0]B[j][0] + A[i][1]B[j][1] + ... in k order, a chain of dependent additions. Four
- * rows at a time run four chains side by side, which the CPU overlaps; each chain's order,
- * and so every bit, is the general loop's.
- */
-function dotRowsABt(M: number, N: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
-  for (let j = 0; j < N; j++) {
-    const bj = j * K;
-    let i = 0;
-    for (; i + 3 < M; i += 4) {
-      const a0 = i * K;
-      const a1 = a0 + K;
-      const a2 = a1 + K;
-      const a3 = a2 + K;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let k = 0; k < K; k++) {
-        const b = B[bj + k];
-        s0 += A[a0 + k] * b;
-        s1 += A[a1 + k] * b;
-        s2 += A[a2 + k] * b;
-        s3 += A[a3 + k] * b;
-      }
-      C[i * N + j] += s0;
-      C[(i + 1) * N + j] += s1;
-      C[(i + 2) * N + j] += s2;
-      C[(i + 3) * N + j] += s3;
-    }
-    for (; i < M; i++) {
-      const ai = i * K;
-      let s = 0;
-      for (let k = 0; k < K; k++) s += A[ai + k] * B[bj + k];
-      C[i * N + j] += s;
-    }
-  }
-}
-
-/**
  * gemmAB with N = 1 (an input gradient for size-1 inputs): C[i] = ((C[i] + A[i][0]b[0]) +
- * A[i][1]b[1]) + ..., the general loop's running sum, four rows side by side (see dotRowsABt).
+ * A[i][1]b[1]) + ..., the general loop's running sum, four rows side by side: four
+ * independent chains of additions, which the CPU overlaps.
  */
 function columnAB(M: number, K: number, A: Float64Array, B: Float64Array, C: Float64Array): void {
   let i = 0;

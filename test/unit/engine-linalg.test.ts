@@ -7,38 +7,47 @@ function rand(n: number, rng: Rng): Float64Array {
   return Float64Array.from({ length: n }, () => rng.range(-1, 1));
 }
 
+/** The three products on one set of operands (A[M×K], Bt[N×K], Bn[K×N], At[K×M]) from the same C0. */
+function runProducts(M: number, N: number, K: number, operand: (n: number) => Float64Array, c: (n: number) => Float64Array) {
+  const ops = { A: operand(M * K), Bt: operand(N * K), Bn: operand(K * N), At: operand(K * M), C0: c(M * N) };
+  const c1 = Float64Array.from(ops.C0);
+  const c2 = Float64Array.from(ops.C0);
+  const c3 = Float64Array.from(ops.C0);
+  gemmABt(M, N, K, ops.A, ops.Bt, c1);
+  gemmAB(M, N, K, ops.A, ops.Bn, c2);
+  gemmAtB(M, N, K, ops.At, ops.Bn, c3);
+  return { ...ops, c1, c2, c3 };
+}
+
+/** Element (i, j) by the definitions, in k order: the dot product of gemmABt and the running sums of gemmAB / gemmAtB from C0. */
+function byDefinition(r: ReturnType<typeof runProducts>, M: number, N: number, K: number, i: number, j: number) {
+  let dot = 0;
+  let ab = r.C0[i * N + j];
+  let atb = r.C0[i * N + j];
+  for (let k = 0; k < K; k++) {
+    dot += r.A[i * K + k] * r.Bt[j * K + k];
+    ab += r.A[i * K + k] * r.Bn[k * N + j];
+    atb += r.At[k * M + i] * r.Bn[k * N + j];
+  }
+  return { dot, ab, atb };
+}
+
 test('gemm kernels accumulate the right products (sizes not multiples of 4)', () => {
   const rng = new Rng(3);
+  const operand = (n: number): Float64Array => rand(n, rng);
   for (const [M, N, K] of [
     [1, 1, 1],
     [3, 5, 7],
     [4, 8, 2],
     [6, 9, 5],
   ]) {
-    const A = rand(M * K, rng);
-    const Bt = rand(N * K, rng); // [N×K]
-    const Bn = rand(K * N, rng); // [K×N]
-    const At = rand(K * M, rng); // [K×M]
-    const C0 = rand(M * N, rng);
-    const c1 = Float64Array.from(C0);
-    const c2 = Float64Array.from(C0);
-    const c3 = Float64Array.from(C0);
-    gemmABt(M, N, K, A, Bt, c1);
-    gemmAB(M, N, K, A, Bn, c2);
-    gemmAtB(M, N, K, At, Bn, c3);
+    const r = runProducts(M, N, K, operand, operand);
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
-        let s1 = C0[i * N + j];
-        let s2 = C0[i * N + j];
-        let s3 = C0[i * N + j];
-        for (let k = 0; k < K; k++) {
-          s1 += A[i * K + k] * Bt[j * K + k];
-          s2 += A[i * K + k] * Bn[k * N + j];
-          s3 += At[k * M + i] * Bn[k * N + j];
-        }
-        assert.ok(Math.abs(c1[i * N + j] - s1) < 1e-14);
-        assert.ok(Math.abs(c2[i * N + j] - s2) < 1e-14);
-        assert.ok(Math.abs(c3[i * N + j] - s3) < 1e-14);
+        const d = byDefinition(r, M, N, K, i, j);
+        assert.ok(Math.abs(r.c1[i * N + j] - (r.C0[i * N + j] + d.dot)) < 1e-14);
+        assert.ok(Math.abs(r.c2[i * N + j] - d.ab) < 1e-14);
+        assert.ok(Math.abs(r.c3[i * N + j] - d.atb) < 1e-14);
       }
     }
   }
@@ -46,8 +55,8 @@ test('gemm kernels accumulate the right products (sizes not multiples of 4)', ()
 
 test('the TypeScript kernels add, bit for bit, the products in k order (the narrow paths included)', () => {
   // gemmABt: C += (0 + a0b0 + a1b1 + ...); gemmAB / gemmAtB: C = ((C + a0b0) + a1b1) + ...
-  // The shapes reach the one-to-three-column paths (a head's output, an input gradient)
-  // with row counts that are and are not multiples of four; -0, ±Infinity and NaN included.
+  // The shapes reach the one-column paths (a head's output, an input gradient) with row
+  // counts that are and are not multiples of four; -0, ±Infinity and NaN included.
   const rng = new Rng(41);
   const specials = [0, -0, Infinity, -Infinity, NaN, 5e-324];
   const values = (n: number): Float64Array =>
@@ -56,31 +65,14 @@ test('the TypeScript kernels add, bit for bit, the products in k order (the narr
   const view = (n: number): Float64Array => values(n + 5).subarray(2, 2 + n);
   for (const [M, N, K] of [[1, 1, 5], [7, 1, 9], [8, 1, 64], [13, 2, 11], [9, 3, 4], [6, 1, 1], [5, 4, 1], [4, 6, 3], [6, 1, 0], [5, 2, 0]]) {
     for (let trial = 0; trial < 20; trial++) {
-      const A = view(M * K);
-      const Bt = view(N * K);
-      const Bn = view(K * N);
-      const At = view(K * M);
-      const C0 = values(M * N);
-      const c1 = Float64Array.from(C0);
-      const c2 = Float64Array.from(C0);
-      const c3 = Float64Array.from(C0);
-      gemmABt(M, N, K, A, Bt, c1);
-      gemmAB(M, N, K, A, Bn, c2);
-      gemmAtB(M, N, K, At, Bn, c3);
+      const r = runProducts(M, N, K, view, values);
       for (let i = 0; i < M; i++) {
         for (let j = 0; j < N; j++) {
-          let dot = 0;
-          let s2 = C0[i * N + j];
-          let s3 = C0[i * N + j];
-          for (let k = 0; k < K; k++) {
-            dot += A[i * K + k] * Bt[j * K + k];
-            s2 += A[i * K + k] * Bn[k * N + j];
-            s3 += At[k * M + i] * Bn[k * N + j];
-          }
+          const d = byDefinition(r, M, N, K, i, j);
           const where = `${M}x${N}x${K} element (${i}, ${j})`;
-          assert.ok(Object.is(c1[i * N + j], C0[i * N + j] + dot), `gemmABt ${where}`);
-          assert.ok(Object.is(c2[i * N + j], s2), `gemmAB ${where}`);
-          assert.ok(Object.is(c3[i * N + j], s3), `gemmAtB ${where}`);
+          assert.ok(Object.is(r.c1[i * N + j], r.C0[i * N + j] + d.dot), `gemmABt ${where}`);
+          assert.ok(Object.is(r.c2[i * N + j], d.ab), `gemmAB ${where}`);
+          assert.ok(Object.is(r.c3[i * N + j], d.atb), `gemmAtB ${where}`);
         }
       }
     }
