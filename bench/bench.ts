@@ -688,7 +688,6 @@ async function main(): Promise<void> {
         console.log(`  ${w.name}: tfjs-${backend} ${fmtMs(backend === 'cpu' ? r.tfjsCpuMs : r.tfjsWasmMs)} ms (TF.js ${tf.version.tfjs})`);
       }
     }
-    if (args.sweep && selected('sweep')) await loadTfWasm(tf);
   }
   if (args.sweep && selected('sweep')) {
     const r = await benchSweep(WORKLOADS[0], args, tf);

@@ -1,9 +1,9 @@
 // Canvas heatmap: the matrix is painted once into an offscreen canvas at one pixel per
 // cell (ImageData), then blitted scaled with smoothing off, so a 1000 x 500 matrix costs
 // one pass over its cells; hover and keyboard cursor only redraw a thin overlay canvas.
-import { cellAt, colorize, indexTicks, moveCursor, poolMax, scanMatrix, SPECIAL, type ColorizeStats, type PlotRect } from './heatmapImage';
+import { cellAt, colorize, indexTicks, moveCursor, poolMax, scanMatrix, type ColorizeStats, type PlotRect } from './heatmapImage';
 import { el } from './dom';
-import { formatExp, legendTicks, lutColor, paletteLut, LUT_SIZE, type LogDomain } from './scales';
+import { formatExp, legendTicks, lutColor, paletteLut, LUT_SIZE, SPECIAL, type LogDomain } from './scales';
 import type { Theme } from './theme';
 import { EMPTY, type HeatmapMatrix } from './viewModel';
 

@@ -1,7 +1,6 @@
 // The heatmap's pure parts: values -> RGBA pixels (one pixel per cell, the hot loop),
 // pixel -> cell, tick placement and keyboard cursor moves. No DOM, unit-tested in Node.
-import { logDomain, LUT_SIZE, SPECIAL, type LogDomain, type SpecialColors } from './scales';
-export { SPECIAL, type SpecialColors };
+import { logDomain, LUT_SIZE, type LogDomain, type SpecialColors } from './scales';
 import { EMPTY } from './viewModel';
 
 export interface ColorizeStats {

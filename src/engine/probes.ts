@@ -210,8 +210,7 @@ export function gateStatsAt(cache: Float64Array, off: number, B: number, width: 
     }
   }
   out.mean = sum / (B * width);
-  const banded = activation === 'sigmoid' || activation === 'tanh' || activation === 'relu';
-  out.saturation = banded ? saturated / (B * width) : 0;
+  out.saturation = saturated === 0 ? 0 : saturated / (B * width); // 0, not NaN, for an empty block
 }
 
 /**

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cellAt, colorize, indexTicks, matrixDomain, moveCursor, poolMax, scanMatrix, SPECIAL } from '../../webview/heatmapImage';
-import { LUT_SIZE, logDomain, lutColor, paletteLut } from '../../webview/scales';
+import { cellAt, colorize, indexTicks, matrixDomain, moveCursor, poolMax, scanMatrix } from '../../webview/heatmapImage';
+import { LUT_SIZE, logDomain, lutColor, paletteLut, SPECIAL } from '../../webview/scales';
 import { EMPTY } from '../../webview/viewModel';
 
 const px = (out: Uint8ClampedArray, i: number) => [out[i * 4], out[i * 4 + 1], out[i * 4 + 2], out[i * 4 + 3]];

@@ -17,12 +17,11 @@ export interface Colors {
 }
 
 /** The palette colour at t in [0, 1]: the same lookup table as every other heatmap (scales.ts). */
-function paletteColor(lut: Uint8ClampedArray, t: number): string {
-  const [r, g, b] = lutColor(lut, Math.round(Math.min(1, Math.max(0, t)) * (LUT_SIZE - 1)));
-  return `rgb(${r},${g},${b})`;
-}
-
 const css = ([r, g, b]: Rgb): string => `rgb(${r},${g},${b})`;
+
+function paletteColor(lut: Uint8ClampedArray, t: number): string {
+  return css(lutColor(lut, Math.round(Math.min(1, Math.max(0, t)) * (LUT_SIZE - 1))));
+}
 
 export interface Plot {
   left: number;
